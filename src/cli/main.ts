@@ -1,0 +1,44 @@
+import { Command, CommanderError } from "commander";
+import { MaskcodecError } from "../errors.ts";
+
+interface CommandModule {
+  register(program: Command): void;
+}
+
+/**
+ * One entry per subcommand file. Each file registers its options and imports heavy modules (tfjs, sharp)
+ * lazily inside its action, so that `maskcodec info` stays fast.
+ */
+const COMMANDS: Array<() => Promise<CommandModule>> = [
+  () => import("./encode.ts"),
+  () => import("./decode.ts"),
+  () => import("./info.ts"),
+];
+
+/**
+ * Builds the program. Each subcommand lives in its own file and exports `register(program)`.
+ * User mistakes (MaskcodecError, bad flags) end in one line on stderr and exit code 1 or 2; anything
+ * else is a bug and shows its stack.
+ */
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command()
+    .name("maskcodec")
+    .description("Inpainting-based image compression: keep a few well-chosen pixels, inpaint the rest.")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const load of COMMANDS) (await load()).register(program);
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander has already printed its message (or help/version, which exit 0)
+      return error.exitCode;
+    }
+    if (error instanceof MaskcodecError) {
+      process.stderr.write(`maskcodec: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,31 @@
+import type { Image, Mask } from "./types.ts";
+
+/**
+ * The two seams the design hangs on (see README, Architecture). The codec core depends on these only;
+ * src/baselines and src/nets implement them; src/cli and src/eval wire them together.
+ */
+
+/** Chooses which pixels to keep. Must return exactly targetCount(width*height, density) known pixels. */
+export interface MaskSelector {
+  /** Stable id used on the command line and in results, e.g. "grid", "random", "ps", "ps+nlpe", "gan". */
+  readonly id: string;
+  select(image: Image, density: number): Promise<Mask>;
+}
+
+/**
+ * Reconstructs an image from its known pixels. `known` holds valid samples where mask = 1 (anything
+ * elsewhere); the result must equal `known` exactly on the mask (Eq. 1 of the paper).
+ */
+export interface Inpainter {
+  /** Stable id, e.g. "diffusion", or "gan:<model-id>". */
+  readonly id: string;
+  inpaint(known: Image, mask: Mask): Promise<Image>;
+}
+
+/**
+ * Optional hook for backends that choose the stored values too (tonal optimisation for diffusion):
+ * given the mask and the original, return the values to store at mask positions (same layout as Image).
+ */
+export interface TonalOptimiser {
+  optimise(image: Image, mask: Mask): Promise<Image>;
+}
