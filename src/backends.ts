@@ -1,0 +1,119 @@
+import { join } from "node:path";
+import type { BackendId, StreamHeader } from "./codec/types.ts";
+import { invalidParameter, MaskcodecError } from "./errors.ts";
+import type { Inpainter, MaskSelector, TonalOptimiser } from "./image/seams.ts";
+
+/**
+ * Wiring: maps the names users type (backend, mask selector) and the names a stream's header carries to
+ * implementations. The only module that knows both src/baselines and src/nets; both are imported lazily so
+ * that the diffusion path never loads tfjs.
+ */
+
+export const MASK_SELECTORS = ["grid", "random", "ps", "ps+nlpe", "gan"] as const;
+export type MaskSelectorName = (typeof MASK_SELECTORS)[number];
+export const BACKENDS: readonly BackendId[] = ["gan", "diffusion"];
+
+export function parseBackend(value: string): BackendId {
+  if (!(BACKENDS as readonly string[]).includes(value))
+    throw invalidParameter("backend", "one of gan, diffusion", value);
+  return value as BackendId;
+}
+
+export function parseMaskSelector(value: string): MaskSelectorName {
+  if (!(MASK_SELECTORS as readonly string[]).includes(value)) {
+    throw invalidParameter("mask", `one of ${MASK_SELECTORS.join(", ")}`, value);
+  }
+  return value as MaskSelectorName;
+}
+
+/** The mask selector a backend uses when none is named. */
+export function defaultMaskSelector(backend: BackendId): MaskSelectorName {
+  return backend === "gan" ? "gan" : "ps";
+}
+
+/** Folder of the shipped models. */
+export const MODELS_DIR = join(import.meta.dirname, "..", "models");
+
+/** Everything the encoder needs from a backend. */
+export interface EncoderSetup {
+  selector: MaskSelector;
+  /** The inpainter the decoder will use, so the encoder can report the decoded quality. */
+  inpainter: Inpainter;
+  modelId?: string;
+  weightHash?: string;
+  tonal?: TonalOptimiser;
+}
+
+export interface EncoderOptions {
+  backend: BackendId;
+  mask: MaskSelectorName;
+  density: number;
+  seed: number;
+  /** Model folder for the gan backend (default: the shipped model for the density). */
+  model?: string;
+  tonal?: boolean;
+  onProgress?: import("./util/progress.ts").Progress;
+}
+
+export async function encoderSetup(options: EncoderOptions): Promise<EncoderSetup> {
+  if (options.tonal && options.backend !== "diffusion") {
+    throw new MaskcodecError("--tonal is only available with --backend diffusion", "ERR_INVALID_PARAMETER");
+  }
+  if (options.backend === "diffusion" && options.mask === "gan") {
+    // The gan mask with diffusion inpainting is a valid, interesting combination: mask from the network,
+    // reconstruction by diffusion. It needs the network only on the encoder side.
+  }
+  const selector = await selectorFor(options);
+  if (options.backend === "gan") {
+    const { loadGanModel, defaultModelDir } = await import("./nets/gan-backend.ts");
+    const model = await loadGanModel(options.model ?? defaultModelDir(options.density));
+    return { selector, inpainter: model.inpainter(), modelId: model.id, weightHash: model.weightHash };
+  }
+  const baselines = await import("./baselines/index.ts");
+  return {
+    selector,
+    inpainter: baselines.diffusionInpainter(),
+    tonal: options.tonal ? baselines.tonalOptimiser() : undefined,
+  };
+}
+
+async function selectorFor(options: EncoderOptions): Promise<MaskSelector> {
+  const baselines = await import("./baselines/index.ts");
+  switch (options.mask) {
+    case "grid":
+      return baselines.gridSelector();
+    case "random":
+      return baselines.randomSelector({ seed: options.seed });
+    case "ps":
+      return baselines.psSelector({ seed: options.seed, progress: options.onProgress });
+    case "ps+nlpe":
+      return baselines.psNlpeSelector({ seed: options.seed, progress: options.onProgress });
+    case "gan": {
+      const { loadGanModel, defaultModelDir } = await import("./nets/gan-backend.ts");
+      const model = await loadGanModel(options.model ?? defaultModelDir(options.density));
+      return model.selector();
+    }
+  }
+}
+
+/**
+ * The inpainter a stream's header names. For "gan" the model is found by id under models/ (or given as
+ * `modelDir`), and its weights must hash to the header's weightHash: decoding with other weights would
+ * silently give a different image.
+ */
+export async function inpainterFor(header: StreamHeader, modelDir?: string): Promise<Inpainter> {
+  if (header.backend === "diffusion") {
+    const { diffusionInpainter } = await import("./baselines/index.ts");
+    return diffusionInpainter();
+  }
+  const { loadGanModel } = await import("./nets/gan-backend.ts");
+  const dir = modelDir ?? join(MODELS_DIR, header.modelId ?? "");
+  const model = await loadGanModel(dir);
+  if (header.weightHash && model.weightHash !== header.weightHash) {
+    throw new MaskcodecError(
+      `The stream was encoded with model ${header.modelId} (weights ${header.weightHash.slice(0, 12)}), but the weights in ${dir} hash to ${model.weightHash.slice(0, 12)}; decode with the matching model (--model DIR)`,
+      "ERR_MODEL_MISMATCH",
+    );
+  }
+  return model.inpainter();
+}

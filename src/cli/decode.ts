@@ -1,0 +1,66 @@
+import { readFile } from "node:fs/promises";
+import type { Command } from "commander";
+import { MaskcodecError } from "../errors.ts";
+import { replaceExtension, secondsSince } from "./options.ts";
+
+interface DecodeFlags {
+  output?: string;
+  model?: string;
+  force?: boolean;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command("decode")
+    .description("reconstruct an image from a .mgc file with the inpainting backend its header names")
+    .argument("<input>", ".mgc file")
+    .option("-o, --output <file>", "output PNG (default: input with .png)")
+    .option("--model <dir>", "gan model folder (default: models/<model id from the header>)")
+    .option("-f, --force", "overwrite an existing output file")
+    .option("--json", "print one JSON object with the figures")
+    .action(async (input: string, flags: DecodeFlags) => {
+      await runDecode(input, flags);
+    });
+}
+
+async function runDecode(input: string, flags: DecodeFlags): Promise<void> {
+  const { existsSync } = await import("node:fs");
+  const { checkOutputPath } = await import("../util/files.ts");
+  const { decodeBytes } = await import("../codec/codec.ts");
+  const { inpainterFor } = await import("../backends.ts");
+  const { writePng } = await import("../image/io.ts");
+  const { maskDensity } = await import("../image/types.ts");
+
+  if (!existsSync(input)) throw new MaskcodecError(`No such file: ${input}`, "ERR_INPUT_MISSING");
+  const output = flags.output ?? replaceExtension(input, ".png");
+  checkOutputPath(output, { force: flags.force, inputs: [input] });
+
+  const start = performance.now();
+  const bytes = new Uint8Array(await readFile(input));
+  const decoded = await decodeBytes(bytes, (header) => inpainterFor(header, flags.model));
+  await writePng(decoded.image, output);
+  const seconds = secondsSince(start);
+  const { header } = decoded;
+  const pixels = header.width * header.height;
+  if (flags.json) {
+    const result = {
+      input,
+      output,
+      bytes: bytes.length,
+      bpp: (bytes.length * 8) / pixels,
+      width: header.width,
+      height: header.height,
+      channels: header.channels,
+      density: maskDensity(decoded.mask),
+      backend: header.backend,
+      model: header.modelId,
+      seconds,
+    };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } else {
+    process.stdout.write(
+      `${output}: ${header.width}×${header.height}, ${header.backend}, ${seconds.toFixed(2)} s\n`,
+    );
+  }
+}

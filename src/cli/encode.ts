@@ -1,0 +1,150 @@
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import type { ColourTransform } from "../codec/types.ts";
+import { invalidParameter } from "../errors.ts";
+import { integerParser, parseDensityOption, replaceExtension, secondsSince } from "./options.ts";
+
+interface EncodeFlags {
+  output?: string;
+  density: number;
+  backend: string;
+  mask?: string;
+  levels?: number;
+  chromaLevels?: number;
+  colour?: string;
+  tonal?: boolean;
+  seed: number;
+  model?: string;
+  force?: boolean;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command("encode")
+    .description("compress an image: choose the known pixels, quantise and entropy-code them")
+    .argument("<input>", "image file (PNG, JPEG, WebP, AVIF, TIFF)")
+    .option("-o, --output <file>", "output .mgc file (default: input with .mgc)")
+    .requiredOption("-d, --density <d>", "fraction of pixels to keep, in (0, 1]", parseDensityOption)
+    .option("-b, --backend <name>", "gan (mask + inpainting networks) or diffusion", "gan")
+    .option(
+      "-m, --mask <name>",
+      "mask selector: gan, grid, random, ps, ps+nlpe (default: gan for gan, ps for diffusion)",
+    )
+    .option(
+      "-l, --levels <n>",
+      "quantiser levels for luma (or every channel), 2..256",
+      integerParser("levels", 2, 256),
+    )
+    .option(
+      "--chroma-levels <n>",
+      "quantiser levels for chroma, 2..256",
+      integerParser("chroma-levels", 2, 256),
+    )
+    .option("--colour <transform>", "ycbcr or none (default: ycbcr for colour images)")
+    .option("--tonal", "diffusion only: store least-squares optimal values instead of the originals")
+    .option("--seed <n>", "seed for random choices", integerParser("seed", 0, 2 ** 31 - 1), 1)
+    .option("--model <dir>", "gan model folder (default: the shipped model for the density)")
+    .option("-f, --force", "overwrite an existing output file")
+    .option("--json", "print one JSON object with the figures, and no progress")
+    .action(async (input: string, flags: EncodeFlags) => {
+      await runEncode(input, flags);
+    });
+}
+
+async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
+  const { checkOutputPath, writeFileAtomic } = await import("../util/files.ts");
+  const { encoderSetup, parseBackend, parseMaskSelector, defaultMaskSelector } = await import(
+    "../backends.ts"
+  );
+  const { readImage } = await import("../image/io.ts");
+  const { quality } = await import("../image/metrics.ts");
+  const { maskDensity } = await import("../image/types.ts");
+  const { encodeImage, defaultQuantiser } = await import("../codec/codec.ts");
+  const { terminalProgress } = await import("../util/progress.ts");
+
+  // Validate everything before any work, so that a mistake costs nothing and leaves nothing behind.
+  const backend = parseBackend(flags.backend);
+  const mask = parseMaskSelector(flags.mask ?? defaultMaskSelector(backend));
+  if (flags.colour !== undefined && flags.colour !== "ycbcr" && flags.colour !== "none") {
+    throw invalidParameter("colour", "ycbcr or none", flags.colour);
+  }
+  const output = flags.output ?? replaceExtension(input, ".mgc");
+  checkOutputPath(output, { force: flags.force, inputs: [input] });
+  if (resolve(output) === resolve(input))
+    throw invalidParameter("output", "a path other than the input", output);
+
+  const start = performance.now();
+  const image = await readImage(input);
+  const colour: ColourTransform =
+    (flags.colour as ColourTransform | undefined) ?? (image.channels === 3 ? "ycbcr" : "none");
+  const defaults = defaultQuantiser(colour);
+  const quantiser = {
+    lumaLevels: flags.levels ?? defaults.lumaLevels,
+    chromaLevels: flags.chromaLevels ?? flags.levels ?? defaults.chromaLevels,
+  };
+  const progress = terminalProgress(`encode ${mask}`, { silent: flags.json });
+  const setup = await encoderSetup({
+    backend,
+    mask,
+    density: flags.density,
+    seed: flags.seed,
+    model: flags.model,
+    tonal: flags.tonal,
+    onProgress: progress,
+  });
+  const encoded = await encodeImage(image, {
+    selector: setup.selector,
+    density: flags.density,
+    backend,
+    modelId: setup.modelId,
+    weightHash: setup.weightHash,
+    colour,
+    quantiser,
+    tonal: setup.tonal,
+  });
+  progress.done();
+  await writeFileAtomic(output, encoded.bytes);
+  const encodeSeconds = secondsSince(start);
+
+  if (!flags.json) {
+    const bpp = (encoded.bytes.length * 8) / (image.width * image.height);
+    process.stdout.write(
+      `${output}: ${encoded.bytes.length} bytes, ${bpp.toFixed(4)} bpp, ${image.width}×${image.height}, ` +
+        `density ${maskDensity(encoded.mask).toFixed(4)}, ${backend}/${mask}, ${encodeSeconds.toFixed(2)} s\n`,
+    );
+    return;
+  }
+  // --json also reports the quality the decoder will get; that needs one inpainting here.
+  const decodeStart = performance.now();
+  const reconstruction = await setup.inpainter.inpaint(encoded.known, encoded.mask);
+  const decodeSeconds = secondsSince(decodeStart);
+  const figures = quality(image, reconstruction);
+  const pixels = image.width * image.height;
+  const result = {
+    input,
+    output,
+    bytes: encoded.bytes.length,
+    bpp: (encoded.bytes.length * 8) / pixels,
+    bpp_mask: (encoded.sizes.mask * 8) / pixels,
+    bpp_values: (encoded.sizes.values * 8) / pixels,
+    width: image.width,
+    height: image.height,
+    channels: image.channels,
+    density: maskDensity(encoded.mask),
+    requested_density: flags.density,
+    backend,
+    mask,
+    model: setup.modelId,
+    colour,
+    luma_levels: quantiser.lumaLevels,
+    chroma_levels: quantiser.chromaLevels,
+    tonal: Boolean(flags.tonal),
+    seconds: encodeSeconds,
+    decode_seconds: decodeSeconds,
+    psnr: figures.psnr,
+    ssim: figures.ssim,
+    mae: figures.mae,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}

@@ -1,0 +1,30 @@
+import { extname } from "node:path";
+import { checkDensity, checkInteger, invalidParameter } from "../errors.ts";
+
+/** Parsers for option values: strict, so "0.05x" or "" is an error rather than a silent NaN. */
+
+export function parseNumber(name: string, value: string): number {
+  const trimmed = value.trim();
+  const n = trimmed === "" ? Number.NaN : Number(trimmed);
+  if (!Number.isFinite(n)) throw invalidParameter(name, "a number", value);
+  return n;
+}
+
+export function parseDensityOption(value: string): number {
+  return checkDensity(parseNumber("density", value));
+}
+
+export function integerParser(name: string, min: number, max: number): (value: string) => number {
+  return (value) => checkInteger(parseNumber(name, value), name, min, max);
+}
+
+/** `photo.png` → `photo.mgc`; `photo.mgc` → `photo.png`. */
+export function replaceExtension(path: string, extension: string): string {
+  const current = extname(path);
+  return `${current ? path.slice(0, -current.length) : path}${extension}`;
+}
+
+/** Seconds since `start` (a performance.now() value), to 4 decimals. */
+export function secondsSince(start: number): number {
+  return Math.round(performance.now() - start) / 1000;
+}
