@@ -1,0 +1,213 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { deflateSync } from "node:zlib";
+import { beforeAll, describe, expect, it } from "vitest";
+import { writePng } from "../../src/image/io.ts";
+import { createImage } from "../../src/image/types.ts";
+
+const BIN = join(import.meta.dirname, "..", "..", "bin", "maskcodec.js");
+const dir = mkdtempSync(join(tmpdir(), "maskcodec-cli-"));
+const photo = join(dir, "photo.png");
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd: dir });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A user mistake: non-zero exit, exactly one line on stderr, no stack trace. */
+function expectCleanFailure(r: ReturnType<typeof cli>, pattern: RegExp) {
+  expect(r.code).not.toBe(0);
+  expect(r.stderr).toMatch(pattern);
+  expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+/** Files in the working folder, to check that a failure left nothing behind. */
+const listing = () => readdirSync(dir).sort();
+
+/** A PNG file with the given header size and a tiny (wrong) body: enough for decoders to read the size. */
+function pngWithSize(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", deflateSync(Buffer.alloc(16))),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
+function crc32(bytes: Uint8Array): number {
+  let c = ~0;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+}
+
+beforeAll(async () => {
+  const image = createImage(48, 32, 3);
+  for (let y = 0; y < 32; y++)
+    for (let x = 0; x < 48; x++) {
+      const i = (y * 48 + x) * 3;
+      image.data.set([4 * x, 6 * y, 128 + 60 * Math.sin(x / 5)], i);
+    }
+  await writePng(image, photo);
+});
+
+describe("maskcodec CLI", () => {
+  it("encodes and decodes an image, reporting the figures as JSON", () => {
+    const e = cli(
+      "encode",
+      "photo.png",
+      "-o",
+      "photo.mgc",
+      "--density",
+      "0.1",
+      "--backend",
+      "diffusion",
+      "--mask",
+      "random",
+      "--json",
+    );
+    expect(e.stderr).toBe("");
+    expect(e.code).toBe(0);
+    const encoded = JSON.parse(e.stdout);
+    expect(encoded.bytes).toBe(readFileSync(join(dir, "enc.mgc")).length);
+    expect(encoded.bpp).toBeCloseTo((encoded.bytes * 8) / (48 * 32), 10);
+    for (const key of ["width", "height", "density", "backend", "seconds", "psnr", "ssim"])
+      expect(encoded).toHaveProperty(key);
+    expect(encoded.density).toBeCloseTo(0.1, 2);
+    const d = cli("decode", "enc.mgc", "--json");
+    expect(d.code).toBe(0);
+    const decoded = JSON.parse(d.stdout);
+    expect(decoded.output).toBe("enc.png");
+    expect(existsSync(join(dir, decoded.output))).toBe(true);
+    expect(decoded.width).toBe(48);
+    const info = cli("info", "enc.mgc");
+    expect(info.code).toBe(0);
+    expect(info.stdout).toMatch(/48×32/);
+  });
+
+  it("decode without -o writes the input name with .png, and refuses to overwrite it without --force", () => {
+    cli(
+      "encode",
+      "photo.png",
+      "-o",
+      "other.mgc",
+      "--density",
+      "0.2",
+      "--backend",
+      "diffusion",
+      "--mask",
+      "grid",
+    );
+    const first = cli("decode", "other.mgc");
+    expect(first.code).toBe(0);
+    expect(existsSync(join(dir, "other.png"))).toBe(true);
+    expectCleanFailure(cli("decode", "other.mgc"), /exists.*--force/);
+    expect(cli("decode", "other.mgc", "--force").code).toBe(0);
+  });
+
+  it("a missing input file is a one-line error and leaves no output", () => {
+    const before = listing();
+    expectCleanFailure(cli("encode", "nothing.png", "-o", "x.mgc", "--density", "0.1"), /No such file/);
+    expectCleanFailure(cli("decode", "nothing.mgc"), /No such file/);
+    expect(listing()).toEqual(before);
+  });
+
+  it("a file that is no image is refused", () => {
+    writeFileSync(join(dir, "text.png"), "hello");
+    expectCleanFailure(
+      cli("encode", "text.png", "-o", "t.mgc", "--density", "0.1", "--backend", "diffusion"),
+      /Cannot read/,
+    );
+    expect(existsSync(join(dir, "t.mgc"))).toBe(false);
+  });
+
+  it("an image of 0×0 pixels and an absurdly large one are refused", () => {
+    writeFileSync(join(dir, "empty.png"), pngWithSize(0, 0));
+    expectCleanFailure(
+      cli("encode", "empty.png", "--density", "0.1", "--backend", "diffusion"),
+      /empty|Cannot read/,
+    );
+    writeFileSync(join(dir, "huge.png"), pngWithSize(100000, 100000));
+    expectCleanFailure(cli("encode", "huge.png", "--density", "0.1", "--backend", "diffusion"), /too large/);
+    expect(existsSync(join(dir, "empty.mgc")) || existsSync(join(dir, "huge.mgc"))).toBe(false);
+  });
+
+  it("a density outside (0, 1] is refused, naming the value", () => {
+    for (const density of ["0", "1.5", "-0.1", "abc"]) {
+      expectCleanFailure(cli("encode", "photo.png", "-o", "d.mgc", "--density", density), /density/);
+    }
+    expect(existsSync(join(dir, "d.mgc"))).toBe(false);
+  });
+
+  it("an output path in a missing folder, or an existing output without --force, is refused", () => {
+    expectCleanFailure(
+      cli("encode", "photo.png", "-o", "no/such/dir/x.mgc", "--density", "0.1", "--backend", "diffusion"),
+      /folder does not exist/,
+    );
+    writeFileSync(join(dir, "exists.mgc"), "keep me");
+    expectCleanFailure(
+      cli("encode", "photo.png", "-o", "exists.mgc", "--density", "0.1", "--backend", "diffusion"),
+      /exists.*--force/,
+    );
+    expect(readFileSync(join(dir, "exists.mgc"), "utf8")).toBe("keep me");
+  });
+
+  it("never overwrites its input, even with --force", () => {
+    const before = readFileSync(photo);
+    expectCleanFailure(cli("encode", "photo.png", "-o", "photo.png", "--density", "0.1", "--force"), /input/);
+    expect(readFileSync(photo).equals(before)).toBe(true);
+  });
+
+  it("a truncated stream, a stream with a flipped bit, and an unknown version are refused", () => {
+    cli(
+      "encode",
+      "photo.png",
+      "-o",
+      "good.mgc",
+      "--density",
+      "0.1",
+      "--backend",
+      "diffusion",
+      "--mask",
+      "random",
+    );
+    const good = readFileSync(join(dir, "good.mgc"));
+    writeFileSync(join(dir, "truncated.mgc"), good.subarray(0, good.length - 5));
+    expectCleanFailure(cli("decode", "truncated.mgc"), /Invalid \.mgc/);
+    const flipped = Buffer.from(good);
+    flipped[Math.floor(flipped.length / 2)] ^= 0x10;
+    writeFileSync(join(dir, "flipped.mgc"), flipped);
+    expectCleanFailure(cli("decode", "flipped.mgc"), /Invalid \.mgc/);
+    const future = Buffer.from(good);
+    future[3] = 0xee; // the version byte follows the three-byte magic "MGC"
+    writeFileSync(join(dir, "future.mgc"), future);
+    expectCleanFailure(cli("decode", "future.mgc"), /version/);
+    for (const name of ["truncated.png", "flipped.png", "future.png"])
+      expect(existsSync(join(dir, name))).toBe(false);
+  });
+
+  it("an unknown backend or mask selector is refused with the list of valid ones", () => {
+    expectCleanFailure(
+      cli("encode", "photo.png", "--density", "0.1", "--backend", "magic"),
+      /gan, diffusion/,
+    );
+    expectCleanFailure(cli("encode", "photo.png", "--density", "0.1", "--mask", "magic"), /grid/);
+  });
+});
