@@ -74,7 +74,7 @@ describe("maskcodec CLI", () => {
       "encode",
       "photo.png",
       "-o",
-      "photo.mgc",
+      "enc.mgc",
       "--density",
       "0.1",
       "--backend",
