@@ -1,0 +1,87 @@
+import { checkDensity, invalidParameter } from "../errors.ts";
+import type { Inpainter, MaskSelector, TonalOptimiser } from "../image/seams.ts";
+import type { Image, Mask } from "../image/types.ts";
+import { FORMAT_VERSION, parseStream, quantiseValues, writeStream } from "./stream.ts";
+import type { BackendId, ColourTransform, QuantiserParams, StreamHeader, StreamSizes } from "./types.ts";
+
+/**
+ * The codec end to end, independent of any backend: the encoder chooses a mask through a MaskSelector,
+ * optionally lets a TonalOptimiser choose the stored values, and writes the .mgc bytes; the decoder parses
+ * them and asks the caller for the Inpainter the header names.
+ */
+
+export interface EncodeOptions {
+  selector: MaskSelector;
+  density: number;
+  backend: BackendId;
+  modelId?: string;
+  weightHash?: string;
+  /** Default: "ycbcr" for colour images, "none" for grey. */
+  colour?: ColourTransform;
+  /** Default: defaultQuantiser(colour). */
+  quantiser?: QuantiserParams;
+  tonal?: TonalOptimiser;
+}
+
+export interface EncodeResult {
+  bytes: Uint8Array;
+  sizes: StreamSizes;
+  header: StreamHeader;
+  mask: Mask;
+  /** The dequantised known values exactly as the decoder will see them (0 off the mask). */
+  known: Image;
+}
+
+export interface DecodeResult {
+  image: Image;
+  header: StreamHeader;
+  mask: Mask;
+  sizes: StreamSizes;
+}
+
+/**
+ * Default quantiser levels (see docs/notes/codec.md for the measurement behind them): with YCbCr, 64 luma
+ * and 32 chroma levels; without a colour transform (grey, or RGB by request) 64 levels for every channel.
+ */
+export function defaultQuantiser(colour: ColourTransform): QuantiserParams {
+  return colour === "ycbcr" ? { lumaLevels: 64, chromaLevels: 32 } : { lumaLevels: 64, chromaLevels: 64 };
+}
+
+export async function encodeImage(image: Image, options: EncodeOptions): Promise<EncodeResult> {
+  const density = checkDensity(options.density);
+  if (!image || (image.channels !== 1 && image.channels !== 3)) {
+    throw invalidParameter("image", "an image with 1 or 3 channels", image?.channels);
+  }
+  const colour = options.colour ?? (image.channels === 3 ? "ycbcr" : "none");
+  if (colour === "ycbcr" && image.channels !== 3) {
+    throw invalidParameter("colour", 'colour "none" for a grey image', colour);
+  }
+  const header: StreamHeader = {
+    version: FORMAT_VERSION,
+    width: image.width,
+    height: image.height,
+    channels: image.channels,
+    colour,
+    backend: options.backend,
+    quantiser: { ...(options.quantiser ?? defaultQuantiser(colour)) },
+  };
+  if (options.modelId !== undefined) header.modelId = options.modelId;
+  if (options.weightHash !== undefined) header.weightHash = options.weightHash;
+
+  const mask = await options.selector.select(image, density);
+  const values = options.tonal ? await options.tonal.optimise(image, mask) : image;
+  const { bytes, sizes } = writeStream({ header, mask, values });
+  const known = quantiseValues(header, mask, values);
+  return { bytes, sizes, header, mask, known };
+}
+
+export async function decodeBytes(
+  bytes: Uint8Array,
+  inpainterFor: (header: StreamHeader) => Promise<Inpainter>,
+  options: { maxPixels?: number } = {},
+): Promise<DecodeResult> {
+  const { header, mask, known, sizes } = parseStream(bytes, options);
+  const inpainter = await inpainterFor(header);
+  const image = await inpainter.inpaint(known, mask);
+  return { image, header, mask, sizes };
+}

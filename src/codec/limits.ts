@@ -1,0 +1,15 @@
+/**
+ * Hard limits of the .mgc format. The parser checks a stream's header against these before it allocates
+ * anything, so a small hostile file cannot make the decoder reserve more than the header's validated size
+ * needs.
+ */
+
+/** Largest width * height a stream may declare (2^26 = 67,108,864 pixels, e.g. 8192 x 8192). */
+export const MAX_PIXELS = 2 ** 26;
+
+/** Largest width or height (a 1 x 2^26 strip is allowed, a 2^27 x 1 one is not). */
+export const MAX_SIDE = 2 ** 26;
+
+/** Longest model id (bytes of printable ASCII) and weight hash (hex digits) a "gan" stream may carry. */
+export const MAX_MODEL_ID_LENGTH = 255;
+export const MAX_WEIGHT_HASH_LENGTH = 128;
