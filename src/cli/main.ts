@@ -13,6 +13,8 @@ const COMMANDS: Array<() => Promise<CommandModule>> = [
   () => import("./encode.ts"),
   () => import("./decode.ts"),
   () => import("./info.ts"),
+  () => import("./train.ts"),
+  () => import("./rd.ts"),
 ];
 
 /**

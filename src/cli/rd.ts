@@ -1,0 +1,140 @@
+import { availableParallelism } from "node:os";
+import type { Command } from "commander";
+import { MaskcodecError } from "../errors.ts";
+import type { CodecName } from "../eval/codecs.ts";
+import {
+  parseCodecList,
+  parseDensityList,
+  parseJobs,
+  parseLevelsList,
+  parseQualityList,
+} from "../eval/inputs.ts";
+import { integerParser } from "./options.ts";
+
+interface RdFlags {
+  out: string;
+  codecs?: CodecName[];
+  densities?: number[];
+  levels?: number[];
+  masks?: string;
+  qualities?: number[];
+  tonal?: boolean;
+  jobs?: number;
+  limit?: number;
+  seed?: number;
+  model?: string;
+  anchor: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command("rd")
+    .description(
+      "rate–distortion sweep: every codec over its settings on every image; writes rd.json, rd.csv, " +
+        "PSNR/SSIM plots (SVG+PNG) and a summary table with BD-rate against JPEG",
+    )
+    .argument("<images...>", "image files or folders of images")
+    .requiredOption("-o, --out <dir>", "output folder (created; its cache/ makes re-runs resume)")
+    .option(
+      "-c, --codecs <list>",
+      "comma-separated: gan, diffusion, jpeg, webp, avif (default: all, gan only if a model is shipped)",
+      parseCodecList,
+    )
+    .option(
+      "-d, --densities <list>",
+      "mask densities for the mask codecs, e.g. 0.02,0.05,0.1",
+      parseDensityList,
+    )
+    .option("-l, --levels <list>", "quantiser levels for the mask codecs, e.g. 16,32,64", parseLevelsList)
+    .option(
+      "-m, --masks <list>",
+      "mask selectors for diffusion (grid, random, ps, ps+nlpe, gan) or BACKEND:NAME (default: grid,random)",
+    )
+    .option(
+      "-q, --qualities <list>",
+      "quality settings for jpeg/webp/avif (default: a spread per codec)",
+      parseQualityList,
+    )
+    .option("--tonal", "also sweep diffusion with tonal optimisation of the stored values")
+    .option("-j, --jobs <n>", "worker threads (default: all cores)", parseJobs)
+    .option(
+      "--limit <n>",
+      "use only the first N images (after expanding folders)",
+      integerParser("limit", 1, 1e9),
+    )
+    .option("--seed <n>", "seed for random mask choices", integerParser("seed", 0, 2 ** 31 - 1))
+    .option("--model <dir>", "gan model folder (default: the shipped model for each density)")
+    .option("--anchor <curve>", "curve the BD figures are measured against", "jpeg")
+    .option("--json", "print the summary as JSON instead of a table, and no progress")
+    .action(async (images: string[], flags: RdFlags) => {
+      await runRdCommand(images, flags);
+    });
+}
+
+async function runRdCommand(images: string[], flags: RdFlags): Promise<void> {
+  const { runRd, ganModelShipped } = await import("../eval/rd.ts");
+  const { MODELS_DIR } = await import("../backends.ts");
+  const { terminalProgress } = await import("../util/progress.ts");
+  const { masksFor } = await import("../eval/plan.ts");
+  const masks = flags.masks?.split(",").map((s) => s.trim());
+  masksFor("diffusion", masks); // validate before any work
+  const codecs: CodecName[] = flags.codecs ?? [
+    ...(ganModelShipped(MODELS_DIR) ? (["gan"] as const) : []),
+    "diffusion",
+    "jpeg",
+    "webp",
+    "avif",
+  ];
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once("SIGINT", onSigint);
+  const progress = terminalProgress("rd", { silent: flags.json });
+  try {
+    const outcome = await runRd({
+      inputs: images,
+      out: flags.out,
+      codecs,
+      densities: flags.densities,
+      levels: flags.levels,
+      masks,
+      qualities: flags.qualities,
+      tonal: flags.tonal,
+      seed: flags.seed,
+      jobs: flags.jobs ?? availableParallelism(),
+      limit: flags.limit,
+      model: flags.model,
+      anchor: flags.anchor,
+      progress,
+      signal: controller.signal,
+    });
+    if (flags.json) {
+      process.stdout.write(`${JSON.stringify({ ...outcome.summary, seconds: outcome.seconds })}\n`);
+    } else {
+      process.stdout.write(`${outcome.table}\n\n`);
+      process.stdout.write(
+        `${outcome.records.length} points (${outcome.computed} computed, ${outcome.cached} from cache) ` +
+          `in ${outcome.seconds.toFixed(1)} s; wrote ${outcome.files.join(", ")}\n`,
+      );
+    }
+    for (const f of outcome.failures) {
+      process.stderr.write(
+        `maskcodec: failed: ${f.codec} ${JSON.stringify(f.config)} on ${f.image}: ${f.message}\n`,
+      );
+    }
+    if (outcome.failures.length > 0) {
+      throw new MaskcodecError(`${outcome.failures.length} points failed (see above)`, "ERR_EVAL");
+    }
+  } catch (error) {
+    progress.done();
+    if (error instanceof MaskcodecError && error.code === "ERR_INTERRUPTED") {
+      throw new MaskcodecError(
+        `Interrupted; finished points are cached in ${flags.out}/cache: run the same command again to continue`,
+        "ERR_INTERRUPTED",
+      );
+    }
+    throw error;
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+}

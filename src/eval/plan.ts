@@ -1,0 +1,92 @@
+import { invalidParameter } from "../errors.ts";
+import {
+  type CodecConfig,
+  type CodecName,
+  isMaskCodec,
+  isReferenceCodec,
+  QUALITY_RANGE,
+  type ReferenceCodecName,
+} from "./codecs.ts";
+import type { SweepPoint } from "./sweep.ts";
+
+/** The default parameter grids of a sweep, and the expansion of the rd options into sweep points. */
+
+/** Quality settings per reference codec: spread so the curves span about 0.1 to 2 bpp on photographs. */
+export const DEFAULT_QUALITIES: Record<ReferenceCodecName, number[]> = {
+  jpeg: [2, 5, 10, 15, 20, 30, 40, 50, 60, 75, 90],
+  webp: [1, 5, 10, 20, 30, 40, 50, 60, 75, 90],
+  avif: [1, 5, 10, 20, 30, 40, 50, 60, 75, 90],
+};
+
+export const DEFAULT_DENSITIES = [0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2];
+export const DEFAULT_DIFFUSION_MASKS = ["grid", "random"];
+
+export interface PlanOptions {
+  codecs: CodecName[];
+  densities?: number[];
+  /** Quantiser levels; undefined = the codec's default quantiser. */
+  levels?: number[];
+  /** Mask selectors: "NAME" applies to diffusion, "BACKEND:NAME" to that backend. */
+  masks?: string[];
+  qualities?: number[];
+  /** Also sweep diffusion with tonal optimisation (in addition to without). */
+  tonal?: boolean;
+  seed?: number;
+}
+
+const SELECTORS = ["grid", "random", "ps", "ps+nlpe", "gan"];
+
+/** Mask selectors per mask codec backend. gan defaults to its own mask network. */
+export function masksFor(backend: "diffusion" | "gan", masks: readonly string[] | undefined): string[] {
+  const out: string[] = [];
+  for (const entry of masks ?? []) {
+    const [a, b] = entry.includes(":") ? entry.split(":", 2) : ["diffusion", entry];
+    if (!isMaskCodec(a) || !SELECTORS.includes(b)) {
+      throw invalidParameter(
+        "masks",
+        `entries NAME or BACKEND:NAME with NAME one of ${SELECTORS.join(", ")}`,
+        entry,
+      );
+    }
+    if (a === backend) out.push(b);
+  }
+  if (out.length === 0) return backend === "gan" ? ["gan"] : [...DEFAULT_DIFFUSION_MASKS];
+  return [...new Set(out)];
+}
+
+export function planPoints(options: PlanOptions): SweepPoint[] {
+  const points: SweepPoint[] = [];
+  for (const codec of options.codecs) {
+    if (isReferenceCodec(codec)) {
+      const [lo, hi] = QUALITY_RANGE[codec];
+      const qualities = options.qualities
+        ? options.qualities.filter((q) => q >= lo && q <= hi)
+        : DEFAULT_QUALITIES[codec];
+      if (qualities.length === 0) {
+        throw invalidParameter(
+          "qualities",
+          `at least one value between ${lo} and ${hi} for ${codec}`,
+          "none",
+        );
+      }
+      for (const quality of qualities) points.push({ codec, config: { quality } });
+      continue;
+    }
+    const backend = codec as "diffusion" | "gan";
+    const tonalOptions = backend === "diffusion" && options.tonal ? [false, true] : [false];
+    for (const mask of masksFor(backend, options.masks)) {
+      for (const tonal of tonalOptions) {
+        for (const levels of options.levels ?? [undefined]) {
+          for (const density of options.densities ?? DEFAULT_DENSITIES) {
+            const config: Record<string, string | number | boolean> = { mask, density };
+            if (levels !== undefined) config.levels = levels;
+            if (tonal) config.tonal = true;
+            if (options.seed !== undefined && options.seed !== 1) config.seed = options.seed;
+            points.push({ codec, config: config as CodecConfig });
+          }
+        }
+      }
+    }
+  }
+  return points;
+}

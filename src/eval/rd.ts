@@ -1,0 +1,123 @@
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { MaskcodecError } from "../errors.ts";
+import { writeFileAtomic } from "../util/files.ts";
+import type { Progress } from "../util/progress.ts";
+import type { CodecName, EvalCodec } from "./codecs.ts";
+import { expandImageInputs } from "./inputs.ts";
+import { type PlanOptions, planPoints } from "./plan.ts";
+import { rdSpec, renderSvg, svgToPng } from "./plot.ts";
+import { type RdRecord, toCsv } from "./records.ts";
+import { type Summary, summarise, summaryTable } from "./summary.ts";
+import {
+  defaultCodecs,
+  type Executor,
+  hashFile,
+  inProcessExecutor,
+  runSweep,
+  type SweepFailure,
+  workerPoolExecutor,
+} from "./sweep.ts";
+
+/** The `maskcodec rd` pipeline as a library call: sweep, write records, plots and the summary. */
+
+export interface RdOptions extends PlanOptions {
+  inputs: string[];
+  out: string;
+  jobs: number;
+  /** Only the first N images (after expanding folders), for a documented subset. */
+  limit?: number;
+  anchor?: string;
+  model?: string;
+  progress?: Progress;
+  signal?: AbortSignal;
+  /** Replaces the codec registry and runs in this thread (tests). */
+  codecFor?: (name: CodecName) => EvalCodec;
+  /** Skip the PNG/SVG plots (tests that only look at records). */
+  noPlots?: boolean;
+}
+
+export interface RdOutcome {
+  records: RdRecord[];
+  summary: Summary;
+  table: string;
+  computed: number;
+  cached: number;
+  failures: SweepFailure[];
+  files: string[];
+  seconds: number;
+}
+
+/** Whether a shipped gan model exists (models/<id>/ with any file in it). */
+export function ganModelShipped(modelsDir: string): boolean {
+  if (!existsSync(modelsDir)) return false;
+  return readdirSync(modelsDir).some((d) => {
+    const p = join(modelsDir, d);
+    return statSync(p).isDirectory() && readdirSync(p).length > 0;
+  });
+}
+
+async function codecVersions(model?: string): Promise<(codec: CodecName) => string> {
+  const sharp = (await import("sharp")).default;
+  const reference = `sharp ${sharp.versions.sharp} vips ${sharp.versions.vips}`;
+  return (codec) =>
+    codec === "jpeg" || codec === "webp" || codec === "avif"
+      ? `${reference} ${codec === "jpeg" ? `mozjpeg ${sharp.versions.mozjpeg ?? ""}` : ""}`
+      : `mgc ${codec}${codec === "gan" ? ` ${model ?? "default"}` : ""}`;
+}
+
+export async function runRd(options: RdOptions): Promise<RdOutcome> {
+  const start = performance.now();
+  const points = planPoints(options);
+  let paths = expandImageInputs(options.inputs);
+  if (options.limit !== undefined) paths = paths.slice(0, options.limit);
+  if (existsSync(options.out) && !statSync(options.out).isDirectory()) {
+    throw new MaskcodecError(`--out must be a folder, but ${options.out} is a file`, "ERR_OUTPUT_PATH");
+  }
+  mkdirSync(options.out, { recursive: true });
+  const images = await Promise.all(paths.map(async (path) => ({ path, hash: await hashFile(path) })));
+
+  let execute: Executor;
+  if (options.codecFor) execute = inProcessExecutor(options.codecFor);
+  else if (options.jobs <= 1) execute = inProcessExecutor(defaultCodecs({ model: options.model }));
+  else execute = workerPoolExecutor(options.jobs, { model: options.model });
+
+  const sweep = await runSweep({
+    images,
+    points,
+    cacheDir: join(options.out, "cache"),
+    codecVersion: await codecVersions(options.model),
+    execute,
+    progress: options.progress,
+    signal: options.signal,
+  });
+  const summary = summarise(sweep.records, options.anchor ?? "jpeg");
+  const table = summaryTable(summary);
+  const files: string[] = [];
+  const write = async (name: string, data: string | Uint8Array) => {
+    const path = join(options.out, name);
+    await writeFileAtomic(path, data);
+    files.push(path);
+  };
+  await write("rd.json", `${JSON.stringify(sweep.records, null, 1)}\n`);
+  await write("rd.csv", toCsv(sweep.records));
+  await write("summary.json", `${JSON.stringify(summary, null, 1)}\n`);
+  await write("summary.md", `${table}\n`);
+  if (!options.noPlots && sweep.records.length > 0) {
+    for (const metric of ["psnr", "ssim"] as const) {
+      const svg = await renderSvg(rdSpec(sweep.records, metric));
+      await write(`rd-${metric}.svg`, svg);
+      await write(`rd-${metric}.png`, await svgToPng(svg));
+    }
+  }
+  return {
+    records: sweep.records,
+    summary,
+    table,
+    computed: sweep.computed,
+    cached: sweep.cached,
+    failures: sweep.failures,
+    files,
+    seconds: (performance.now() - start) / 1000,
+  };
+}
