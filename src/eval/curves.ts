@@ -55,7 +55,9 @@ export function logGrid(min: number, max: number, count: number): number[] {
   if (count <= 1 || min === max) return [min];
   const a = Math.log(min);
   const step = (Math.log(max) - a) / (count - 1);
-  return Array.from({ length: count }, (_, i) => (i === count - 1 ? max : Math.exp(a + i * step)));
+  return Array.from({ length: count }, (_, i) =>
+    i === 0 ? min : i === count - 1 ? max : Math.exp(a + i * step),
+  );
 }
 
 export interface MeanPoint {

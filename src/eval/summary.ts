@@ -1,4 +1,4 @@
-import { type BdMethod, bjontegaard, logGrid, meanAtRates, type RdPoint } from "./curves.ts";
+import { type BdMethod, bjontegaard, commonRange, logGrid, meanAtRates, type RdPoint } from "./curves.ts";
 import type { RdRecord } from "./records.ts";
 
 /**
@@ -158,7 +158,12 @@ export function plotData(records: readonly RdRecord[], metric: Metric, gridPoint
     const lists = [...images.values()];
     const all = lists.flat();
     const bpps = all.map((r) => r.bpp).filter((b) => b > 0);
+    // The grid spans all measured rates; the ends of the range every image reaches are added so the
+    // lines run exactly to them.
     const grid = logGrid(Math.min(...bpps), Math.max(...bpps), gridPoints);
+    const common = commonRange(lists.map((l) => pointsOf(l, metric)));
+    if (common) grid.push(...common.filter((b) => !grid.includes(b)));
+    grid.sort((a, b) => a - b);
     for (const p of meanAtRates(
       lists.map((l) => pointsOf(l, metric)),
       grid,

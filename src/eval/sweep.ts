@@ -129,31 +129,33 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   const writes: Promise<void>[] = [];
   progress.update(cachedCount, total, `${cachedCount} cached`);
   if (todo.length > 0) {
-    await options.execute(
-      planTasks(todo),
-      (event) => {
-        const entry = byKey.get(event.key);
-        if (!entry) return;
-        if (event.type === "result") {
-          computed++;
-          results.set(`${event.key} ${entry.image.path}`, event.record);
-          writes.push(writeFileAtomic(join(cacheDir, `${event.key}.json`), JSON.stringify(event.record)));
-          const r = event.record;
-          progress.update(
-            cachedCount + computed + failures.length,
-            total,
-            `${r.curve} ${r.bpp.toFixed(3)} bpp ${r.psnr.toFixed(2)} dB`,
-          );
-        } else {
-          failures.push({
-            image: entry.image.path,
-            codec: entry.point.codec,
-            config: entry.point.config,
-            message: event.message,
-          });
-        }
-      },
-      options.signal,
+    await settle(writes, () =>
+      options.execute(
+        planTasks(todo),
+        (event) => {
+          const entry = byKey.get(event.key);
+          if (!entry) return;
+          if (event.type === "result") {
+            computed++;
+            results.set(`${event.key} ${entry.image.path}`, event.record);
+            writes.push(writeFileAtomic(join(cacheDir, `${event.key}.json`), JSON.stringify(event.record)));
+            const r = event.record;
+            progress.update(
+              cachedCount + computed + failures.length,
+              total,
+              `${r.curve} ${r.bpp.toFixed(3)} bpp ${r.psnr.toFixed(2)} dB`,
+            );
+          } else {
+            failures.push({
+              image: entry.image.path,
+              codec: entry.point.codec,
+              config: entry.point.config,
+              message: event.message,
+            });
+          }
+        },
+        options.signal,
+      ),
     );
   }
   await Promise.all(writes);
@@ -164,6 +166,15 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     if (record) records.push(record);
   }
   return { records, computed, cached: cachedCount, failures };
+}
+
+/** Runs `work`; whether it succeeds or throws (an interruption), first lets every pending cache write land. */
+async function settle(writes: Promise<void>[], work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } finally {
+    await Promise.allSettled(writes);
+  }
 }
 
 function interrupted(): MaskcodecError {
