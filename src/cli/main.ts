@@ -15,6 +15,8 @@ const COMMANDS: Array<() => Promise<CommandModule>> = [
   () => import("./info.ts"),
   () => import("./train.ts"),
   () => import("./rd.ts"),
+  () => import("./compare.ts"),
+  () => import("./find-close.ts"),
 ];
 
 /**
