@@ -1,0 +1,244 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import { checkDensity, MaskcodecError } from "../errors.ts";
+import type { Inpainter, MaskSelector } from "../image/seams.ts";
+import { createImage, createMask, type Image, type Mask, maskDensity, targetCount } from "../image/types.ts";
+import { initBackend } from "./backend.ts";
+import {
+  type ArchOptions,
+  DEFAULT_ARCH,
+  inpaintingGenerator,
+  maskGenerator,
+  type WeightsView,
+} from "./models.ts";
+import { Rng } from "./ops.ts";
+import { topCountMask } from "./topk.ts";
+import { loadWeights } from "./weights.ts";
+
+/** The `gan` backend: the mask generator as a MaskSelector, the inpainting generator as an Inpainter. */
+export interface GanModel {
+  readonly id: string;
+  readonly dir: string;
+  /** sha256 (hex) of the weight shard: the decoder refuses other weights. */
+  readonly weightHash: string;
+  /** Densities the model was trained for ([D, D] for a single-density model). */
+  readonly densityRange: [number, number];
+  readonly arch: ArchOptions;
+  selector(): MaskSelector;
+  inpainter(): Inpainter;
+  /** Mask-generator logits (higher = keep first), same size as the image; for analysis. */
+  scores(image: Image, density: number): Promise<Float32Array>;
+  dispose(): void;
+}
+
+/** Folder of the shipped models (repository root / models). */
+export const MODELS_DIR = resolve(import.meta.dirname, "..", "..", "models");
+
+interface ModelInfo {
+  dir: string;
+  range: [number, number];
+}
+
+function listModels(root: string): ModelInfo[] {
+  if (!existsSync(root)) return [];
+  const out: ModelInfo[] = [];
+  for (const name of readdirSync(root).sort()) {
+    const file = join(root, name, "model.json");
+    if (!existsSync(file)) continue;
+    try {
+      const json = JSON.parse(readFileSync(file, "utf8")) as {
+        maskcodec?: { densityRange?: [number, number] };
+      };
+      const range = json.maskcodec?.densityRange;
+      if (Array.isArray(range) && range.length === 2) out.push({ dir: join(root, name), range });
+    } catch {
+      // not a model folder
+    }
+  }
+  return out;
+}
+
+/**
+ * The shipped model for a density: one whose range contains it (the narrowest), else the one whose range
+ * is nearest in log-density.
+ */
+export function defaultModelDir(density: number, root: string = MODELS_DIR): string {
+  checkDensity(density);
+  const models = listModels(root);
+  if (models.length === 0) {
+    throw new MaskcodecError(
+      `No gan model in ${root}; train one (maskcodec train) or pass --model DIR`,
+      "ERR_MODEL",
+    );
+  }
+  const distance = (m: ModelInfo) =>
+    density < m.range[0]
+      ? Math.log(m.range[0] / density)
+      : density > m.range[1]
+        ? Math.log(density / m.range[1])
+        : -1 / (1 + Math.log(m.range[1] / m.range[0]));
+  return models.reduce((best, m) => (distance(m) < distance(best) ? m : best)).dir;
+}
+
+/** Reflection index into [0, n) for any integer i (repeats the reflection for pads longer than n). */
+function reflect(i: number, n: number): number {
+  if (n === 1) return 0;
+  const period = 2 * (n - 1);
+  let j = i % period;
+  if (j < 0) j += period;
+  return j < n ? j : period - j;
+}
+
+/**
+ * Pads HWC data by reflection so that both sides become multiples of `multiple` (the padding goes right and
+ * bottom; the network's output is cropped back).
+ */
+export function padReflect(
+  data: ArrayLike<number>,
+  width: number,
+  height: number,
+  channels: number,
+  multiple: number,
+): { data: Float32Array; width: number; height: number } {
+  const pw = Math.max(multiple, Math.ceil(width / multiple) * multiple);
+  const ph = Math.max(multiple, Math.ceil(height / multiple) * multiple);
+  const out = new Float32Array(pw * ph * channels);
+  for (let y = 0; y < ph; y++) {
+    const sy = reflect(y, height);
+    for (let x = 0; x < pw; x++) {
+      const sx = reflect(x, width);
+      const s = (sy * width + sx) * channels;
+      const d = (y * pw + x) * channels;
+      for (let c = 0; c < channels; c++) out[d + c] = data[s + c];
+    }
+  }
+  return { data: out, width: pw, height: ph };
+}
+
+/** Image -> 3-channel [0, 1] data (grey is replicated). */
+function toRgbUnit(image: Image): Float32Array {
+  const n = image.width * image.height;
+  const out = new Float32Array(n * 3);
+  if (image.channels === 3) {
+    for (let i = 0; i < n * 3; i++) out[i] = image.data[i] / 255;
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = image.data[i] / 255;
+      out[3 * i] = v;
+      out[3 * i + 1] = v;
+      out[3 * i + 2] = v;
+    }
+  }
+  return out;
+}
+
+/** Fixed noise maps so that masks and reconstructions are deterministic (same on encoder and decoder). */
+function noise(seed: number, n: number): Float32Array {
+  return new Rng(seed).fill(new Float32Array(n));
+}
+const MASK_NOISE_SEED = 0x6d61736b;
+const GEN_NOISE_SEED = 0x67656e31;
+
+export async function loadGanModel(dir?: string, options: { tfBackend?: string } = {}): Promise<GanModel> {
+  const modelDir = resolve(dir ?? defaultModelDir(0.05));
+  await initBackend(options.tfBackend ?? process.env.MASKCODEC_TF_BACKEND ?? "auto");
+  const { json, tensors, weightHash } = await loadWeights(modelDir);
+  const meta = json.maskcodec as { id?: string; arch?: ArchOptions; densityRange?: [number, number] };
+  const arch: ArchOptions = { ...DEFAULT_ARCH, ...(meta.arch ?? {}) };
+  const densityRange = meta.densityRange ?? [0.01, 0.25];
+  const id = basename(modelDir);
+  for (const prefix of ["gen/", "mask/"]) {
+    if (![...tensors.keys()].some((k) => k.startsWith(prefix))) {
+      throw new MaskcodecError(`${modelDir} has no ${prefix.slice(0, -1)} weights`, "ERR_MODEL");
+    }
+  }
+  const weights: WeightsView = tensors;
+  const multiple = 2 ** arch.levels;
+  // the density input is trained on densityRange; outside it we clamp (the exact count still holds)
+  const clampDensity = (d: number) => Math.min(densityRange[1], Math.max(densityRange[0], d));
+
+  async function scores(image: Image, density: number): Promise<Float32Array> {
+    checkDensity(density);
+    const { width: w, height: h } = image;
+    const padded = padReflect(toRgbUnit(image), w, h, 3, multiple);
+    const { width: pw, height: ph } = padded;
+    const z = tf.tidy(() => {
+      const f = tf.tensor4d(padded.data, [1, ph, pw, 3]);
+      const r = tf.tensor4d(noise(MASK_NOISE_SEED, pw * ph), [1, ph, pw, 1]);
+      return maskGenerator(weights, arch, f, r, [clampDensity(density)]).z;
+    });
+    const full = (await z.data()) as Float32Array;
+    z.dispose();
+    const out = new Float32Array(w * h);
+    for (let y = 0; y < h; y++) out.set(full.subarray(y * pw, y * pw + w), y * w);
+    return out;
+  }
+
+  const model: GanModel = {
+    id,
+    dir: modelDir,
+    weightHash,
+    densityRange,
+    arch,
+    scores,
+    selector(): MaskSelector {
+      return {
+        id: "gan",
+        async select(image: Image, density: number): Promise<Mask> {
+          const s = await scores(image, density);
+          const count = targetCount(s.length, density);
+          return createMask(image.width, image.height, topCountMask(s, s.length, count));
+        },
+      };
+    },
+    inpainter(): Inpainter {
+      return {
+        id: `gan:${id}`,
+        async inpaint(known: Image, mask: Mask): Promise<Image> {
+          const { width: w, height: h, channels } = known;
+          if (mask.width !== w || mask.height !== h) {
+            throw new MaskcodecError(
+              `mask is ${mask.width}x${mask.height}, image ${w}x${h}`,
+              "ERR_INVALID_PARAMETER",
+            );
+          }
+          const f = padReflect(toRgbUnit(known), w, h, 3, multiple);
+          const b = padReflect(mask.data, w, h, 1, multiple);
+          const { width: pw, height: ph } = f;
+          const density = Math.max(maskDensity(mask), 1e-6);
+          const g = tf.tidy(() => {
+            const ft = tf.tensor4d(f.data, [1, ph, pw, 3]);
+            const bt = tf.tensor4d(b.data, [1, ph, pw, 1]);
+            const r = tf.tensor4d(noise(GEN_NOISE_SEED, pw * ph), [1, ph, pw, 1]);
+            return inpaintingGenerator(weights, arch, ft, bt, r, [clampDensity(density)]).g;
+          });
+          const gData = (await g.data()) as Float32Array;
+          g.dispose();
+          const out = createImage(w, h, channels);
+          for (let y = 0; y < h; y++) {
+            for (let x = 0; x < w; x++) {
+              const p = y * w + x;
+              const q = (y * pw + x) * 3;
+              if (mask.data[p]) {
+                // Eq. (1): known pixels are kept exactly
+                for (let c = 0; c < channels; c++) out.data[p * channels + c] = known.data[p * channels + c];
+              } else if (channels === 3) {
+                out.data[p * 3] = gData[q] * 255;
+                out.data[p * 3 + 1] = gData[q + 1] * 255;
+                out.data[p * 3 + 2] = gData[q + 2] * 255;
+              } else {
+                out.data[p] = ((gData[q] + gData[q + 1] + gData[q + 2]) / 3) * 255;
+              }
+            }
+          }
+          return out;
+        },
+      };
+    },
+    dispose() {
+      for (const t of tensors.values()) t.dispose();
+    },
+  };
+  return model;
+}

@@ -1,0 +1,258 @@
+import * as tf from "@tensorflow/tfjs-core";
+import { conv2d } from "./conv.ts";
+import { densityFeature, hardSigmoid, straightThroughRound, upsample2 } from "./ops.ts";
+
+/**
+ * The three networks of the paper as plain functions of named weights (a Map of tf.Variables), written
+ * against tfjs-core only so they run on every backend. Images enter on the [0, 1] scale, NHWC.
+ */
+
+export interface ArchOptions {
+  /** Channels per dilation branch at the finest level of the hourglasses (doubles per level). */
+  width: number;
+  /** Down-sampling levels of the hourglasses; images are padded to a multiple of 2^levels. */
+  levels: number;
+  /** Channels of the critic's first layer (doubles per layer). */
+  criticWidth: number;
+  /** Stride-2 layers of the critic. */
+  criticLayers: number;
+  /** Whether both generators see the density as an extra constant input channel (one model, many D). */
+  densityInput: boolean;
+}
+
+export const DEFAULT_ARCH: ArchOptions = {
+  width: 8,
+  levels: 3,
+  criticWidth: 8,
+  criticLayers: 4,
+  densityInput: true,
+};
+
+export const DILATIONS = [1, 2, 5] as const;
+const KERNEL = 5;
+
+export type Weights = Map<string, tf.Variable>;
+/** What the forward functions need: trainable variables while training, plain tensors at inference. */
+export type WeightsView = ReadonlyMap<string, tf.Tensor>;
+
+/** Channels per branch at level l (capped at 4x width so the coarse levels stay small). */
+function levelWidth(arch: ArchOptions, level: number): number {
+  return arch.width * 2 ** Math.min(level, 2);
+}
+
+function addConv(weights: Weights, name: string, cin: number, cout: number, rng: () => number): void {
+  // He initialisation for ELU / leaky ReLU: N(0, 2 / fan_in)
+  const std = Math.sqrt(2 / (KERNEL * KERNEL * cin));
+  const values = new Float32Array(KERNEL * KERNEL * cin * cout);
+  for (let i = 0; i < values.length; i++) values[i] = gaussian(rng) * std;
+  weights.set(`${name}/kernel`, tf.variable(tf.tensor4d(values, [KERNEL, KERNEL, cin, cout]), true));
+  weights.set(`${name}/bias`, tf.variable(tf.zeros([cout]), true));
+}
+
+function gaussian(rng: () => number): number {
+  const u = Math.max(rng(), 1e-12);
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
+}
+
+/** Input channels: generator [r, b, b*f (3), D?], mask generator [r, f (3), D?]. */
+export function generatorInputs(arch: ArchOptions): number {
+  return 5 + (arch.densityInput ? 1 : 0);
+}
+export function maskGeneratorInputs(arch: ArchOptions): number {
+  return 4 + (arch.densityInput ? 1 : 0);
+}
+
+/** Adds the weights of one hourglass under `prefix` (e.g. "gen", "mask"). */
+export function initHourglass(
+  weights: Weights,
+  prefix: string,
+  cin: number,
+  cout: number,
+  arch: ArchOptions,
+  rng: () => number,
+): void {
+  const skips: number[] = [];
+  let c = cin;
+  for (let l = 0; l < arch.levels; l++) {
+    const w = levelWidth(arch, l);
+    for (const d of DILATIONS) addConv(weights, `${prefix}/down${l}/d${d}`, c, w, rng);
+    c = 3 * w;
+    skips.push(c);
+  }
+  for (let l = arch.levels - 1; l >= 0; l--) {
+    const w = levelWidth(arch, l);
+    for (const d of DILATIONS) addConv(weights, `${prefix}/up${l}/d${d}`, c, w, rng);
+    c = 3 * w + skips[l];
+  }
+  for (const d of DILATIONS) addConv(weights, `${prefix}/out/d${d}`, c, cout, rng);
+}
+
+function get(weights: WeightsView, name: string): tf.Tensor {
+  const v = weights.get(name);
+  if (!v) throw new Error(`missing weight ${name}`);
+  return v;
+}
+
+/** CBlock core: three parallel 5x5 convolutions (dilation 1, 2, 5) with ELU, concatenated. */
+function branches(weights: WeightsView, name: string, x: tf.Tensor4D): tf.Tensor4D {
+  const outs = DILATIONS.map((d) =>
+    tf.elu(
+      tf.add(
+        conv2d(x, get(weights, `${name}/d${d}/kernel`) as tf.Tensor4D, { dilation: d }),
+        get(weights, `${name}/d${d}/bias`),
+      ),
+    ),
+  );
+  return tf.concat(outs, 3) as tf.Tensor4D;
+}
+
+/**
+ * The hourglass: CBlocks (branches + 2x2 max-pool) down, TCBlocks (branches + 2x2 upsampling) up with skip
+ * connections, and a last block without upsampling whose three dilated branches are summed into `cout`
+ * pre-activation channels (the caller applies the hard sigmoid). H and W must be multiples of 2^levels.
+ */
+export function hourglass(
+  weights: WeightsView,
+  prefix: string,
+  x: tf.Tensor4D,
+  arch: ArchOptions,
+): tf.Tensor4D {
+  const skips: tf.Tensor4D[] = [];
+  let h = x;
+  for (let l = 0; l < arch.levels; l++) {
+    const e = branches(weights, `${prefix}/down${l}`, h);
+    skips.push(e);
+    h = tf.maxPool(e, 2, 2, "valid");
+  }
+  for (let l = arch.levels - 1; l >= 0; l--) {
+    h = upsample2(branches(weights, `${prefix}/up${l}`, h));
+    h = tf.concat([h, skips[l]], 3) as tf.Tensor4D;
+  }
+  let out: tf.Tensor4D | undefined;
+  for (const d of DILATIONS) {
+    const y = tf.add(
+      conv2d(h, get(weights, `${prefix}/out/d${d}/kernel`) as tf.Tensor4D, { dilation: d }),
+      get(weights, `${prefix}/out/d${d}/bias`),
+    ) as tf.Tensor4D;
+    out = out ? (tf.add(out, y) as tf.Tensor4D) : y;
+  }
+  return out as tf.Tensor4D;
+}
+
+/** A constant [N, H, W, 1] channel holding each sample's density feature. */
+export function densityPlane(densities: number[], h: number, w: number): tf.Tensor4D {
+  const n = densities.length;
+  return tf.mul(
+    tf.ones([n, h, w, 1]) as tf.Tensor4D,
+    tf.tensor4d(densities.map(densityFeature), [n, 1, 1, 1]),
+  ) as tf.Tensor4D;
+}
+
+/**
+ * Inpainting generator g(r, b, Bf) with the inpainting constraint of Eq. (1) applied:
+ * u = (1 - b) g + b f. Returns u (and the raw generator output g).
+ */
+export function inpaintingGenerator(
+  weights: WeightsView,
+  arch: ArchOptions,
+  f: tf.Tensor4D,
+  b: tf.Tensor4D,
+  r: tf.Tensor4D,
+  densities: number[],
+): { u: tf.Tensor4D; g: tf.Tensor4D } {
+  const [, h, w] = f.shape;
+  const known = tf.mul(b, f);
+  const inputs: tf.Tensor4D[] = [r, b, known as tf.Tensor4D];
+  if (arch.densityInput) inputs.push(densityPlane(densities, h, w));
+  const x = tf.concat(inputs, 3) as tf.Tensor4D;
+  const g = hardSigmoid(hourglass(weights, "gen", x, arch)) as tf.Tensor4D;
+  const u = tf.add(tf.mul(tf.sub(1, b), g), known) as tf.Tensor4D;
+  return { u, g };
+}
+
+/**
+ * Mask generator m(r, f): the hourglass ending in the binarisation block. Returns the pre-activation logits
+ * z (used to rank pixels for an exact density at inference), the confidence c = hardSigmoid(z) and the
+ * binary mask b = round(c) with a straight-through gradient.
+ */
+export function maskGenerator(
+  weights: WeightsView,
+  arch: ArchOptions,
+  f: tf.Tensor4D,
+  r: tf.Tensor4D,
+  densities: number[],
+): { z: tf.Tensor4D; c: tf.Tensor4D; b: tf.Tensor4D } {
+  const [, h, w] = f.shape;
+  const inputs: tf.Tensor4D[] = [r, f];
+  if (arch.densityInput) inputs.push(densityPlane(densities, h, w));
+  const z = hourglass(weights, "mask", tf.concat(inputs, 3) as tf.Tensor4D, arch);
+  const c = hardSigmoid(z) as tf.Tensor4D;
+  return { z, c, b: straightThroughRound(c) as tf.Tensor4D };
+}
+
+export function initCritic(weights: Weights, arch: ArchOptions, rng: () => number): void {
+  let c = 4;
+  for (let l = 0; l < arch.criticLayers; l++) {
+    const w = arch.criticWidth * 2 ** l;
+    addConv(weights, `critic/f${l}`, c, w, rng);
+    c = w;
+  }
+  const values = new Float32Array(c);
+  for (let i = 0; i < c; i++) values[i] = gaussian(rng) / Math.sqrt(c);
+  weights.set("critic/dense/kernel", tf.variable(tf.tensor2d(values, [c, 1]), true));
+  weights.set("critic/dense/bias", tf.variable(tf.zeros([1]), true));
+}
+
+/** Each output filter scaled to unit 2-norm (the critic's Lipschitz constraint, as a reparameterisation). */
+function unitNorm(kernel: tf.Tensor): tf.Tensor {
+  const axes = kernel.shape.slice(0, -1).map((_, i) => i);
+  return tf.div(kernel, tf.sqrt(tf.add(tf.sum(tf.square(kernel), axes, true), 1e-12)));
+}
+
+/**
+ * Critic d(u, b): FBlocks of 5x5 stride-2 convolutions with leaky ReLU (0.2) and unit-norm filters, then a
+ * spatial mean and a unit-norm linear layer. Returns one score per sample, shape [N].
+ */
+export function critic(weights: WeightsView, arch: ArchOptions, u: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor1D {
+  let h = tf.concat([u, b], 3) as tf.Tensor4D;
+  for (let l = 0; l < arch.criticLayers; l++) {
+    const k = unitNorm(get(weights, `critic/f${l}/kernel`)) as tf.Tensor4D;
+    h = tf.leakyRelu(
+      tf.add(conv2d(h, k, { stride: 2 }), get(weights, `critic/f${l}/bias`)),
+      0.2,
+    ) as tf.Tensor4D;
+  }
+  const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D;
+  const score = tf.add(
+    tf.matMul(pooled, unitNorm(get(weights, "critic/dense/kernel")) as tf.Tensor2D),
+    get(weights, "critic/dense/bias"),
+  );
+  return tf.reshape(score, [-1]) as tf.Tensor1D;
+}
+
+/** All weights of the three networks, initialised from a seed. */
+export function initWeights(arch: ArchOptions, seed: number): Weights {
+  let s = seed >>> 0;
+  const rng = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const weights: Weights = new Map();
+  initHourglass(weights, "gen", generatorInputs(arch), 3, arch, rng);
+  initHourglass(weights, "mask", maskGeneratorInputs(arch), 1, arch, rng);
+  initCritic(weights, arch, rng);
+  // the out blocks sum three branches: shrink them so the initial output sits inside the hard sigmoid
+  for (const [name, v] of weights) {
+    if (/\/out\/d\d\/kernel$/.test(name)) v.assign(tf.mul(v, 0.3));
+  }
+  return weights;
+}
+
+export function parameterCount(weights: Weights, prefix?: string): number {
+  let n = 0;
+  for (const [name, v] of weights) if (!prefix || name.startsWith(`${prefix}/`)) n += v.size;
+  return n;
+}

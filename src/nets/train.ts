@@ -1,0 +1,610 @@
+import { existsSync } from "node:fs";
+import { appendFile, cp, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import { MaskcodecError } from "../errors.ts";
+import { type Progress, silentProgress } from "../util/progress.ts";
+import { Adam } from "./adam.ts";
+import { initBackend } from "./backend.ts";
+import { centreCrops, type ImageSet, loadImageFolder, sampleBatch } from "./data.ts";
+import {
+  type ArchOptions,
+  critic,
+  DEFAULT_ARCH,
+  initWeights,
+  inpaintingGenerator,
+  maskGenerator,
+  parameterCount,
+  type Weights,
+} from "./models.ts";
+import { Rng, scaleGradient } from "./ops.ts";
+import { topCountMask } from "./topk.ts";
+import { loadWeights, saveWeights } from "./weights.ts";
+
+/**
+ * Joint Wasserstein training of the mask generator m, the inpainting generator g and the critic d
+ * (Peter 2022, Eqs. 1-4), with an L1-only warm-up of g on random masks, checkpoints with the optimiser
+ * state, resume, periodic validation and best-weights selection.
+ */
+
+export interface TrainOptions {
+  /** Densities trained: a single value, or a range sampled log-uniformly per sample (density-conditioned). */
+  densityMin: number;
+  densityMax: number;
+  dataDir: string;
+  valDir?: string;
+  /** Export folder (models/<id>); its basename is the model id. */
+  out: string;
+  /** Checkpoints and logs while training (default runs/<id>). */
+  runDir: string;
+  size: number;
+  batch: number;
+  /** Total steps, warm-up included. */
+  steps: number;
+  /** L1-only steps of the inpainting generator on random masks before the joint adversarial training. */
+  warmupSteps: number;
+  lr: number;
+  /** Eq. (3) weight of the adversarial term. */
+  alpha: number;
+  /** Eq. (4) weight of the reconstruction term for the mask generator. */
+  beta: number;
+  arch: ArchOptions;
+  seed: number;
+  checkpointMinutes: number;
+  valEvery: number;
+  valCount: number;
+  valSize: number;
+  logEvery: number;
+  tfBackend: string;
+  float16: boolean;
+  /** Limit on training images (tests). */
+  maxImages?: number;
+}
+
+export const DEFAULT_TRAIN: Omit<TrainOptions, "densityMin" | "densityMax" | "dataDir" | "out" | "runDir"> = {
+  size: 64,
+  batch: 16,
+  steps: 20000,
+  warmupSteps: 2000,
+  lr: 5e-5,
+  alpha: 0.005,
+  beta: 1,
+  arch: DEFAULT_ARCH,
+  seed: 1,
+  checkpointMinutes: 5,
+  valEvery: 250,
+  valCount: 16,
+  valSize: 128,
+  logEvery: 10,
+  tfBackend: "wasm",
+  float16: true,
+};
+
+/** Options a resumed run keeps from its checkpoint unless given again. */
+const RESUMABLE_KEYS: Array<keyof TrainOptions> = Object.keys(DEFAULT_TRAIN) as Array<keyof TrainOptions>;
+
+export interface TrainState {
+  step: number;
+  rng: number;
+  adamT: Record<string, number>;
+  samples: number;
+  wallSeconds: number;
+  bestValLoss: number | null;
+  bestStep: number | null;
+  lastVal: ValResult | null;
+  options: TrainOptions;
+}
+
+export interface ValResult {
+  step: number;
+  /** Mean over the validation densities of the Eq. (4) loss with the network's own rounding. */
+  maskLoss: number;
+  perDensity: Array<{
+    density: number;
+    /** MAE (0-255) with the mask thresholded to exactly the target count (what the codec does). */
+    maeExact: number;
+    /** MAE (0-255) with the network's own hard rounding. */
+    maeRound: number;
+    densityRound: number;
+    maskLoss: number;
+    /** MAE (0-255) of g with a uniformly random mask of the same density (g alone). */
+    maeRandom: number;
+  }>;
+}
+
+export const TRAIN_LOG_HEADER =
+  "step,phase,wall_s,samples,loss_g,loss_m,loss_c,l1_255,density_err,d_real,d_fake";
+export const VAL_LOG_HEADER =
+  "step,wall_s,density,mae_exact,mae_round,mae_random,density_round,mask_loss,mean_mask_loss";
+
+export function validationDensities(min: number, max: number): number[] {
+  if (min === max) return [min];
+  return [0.01, 0.02, 0.05, 0.1, 0.2].filter((d) => d >= min - 1e-12 && d <= max + 1e-12);
+}
+
+function sampleDensity(rng: Rng, min: number, max: number): number {
+  if (min === max) return min;
+  return Math.exp(Math.log(min) + rng.next() * (Math.log(max) - Math.log(min)));
+}
+
+function names(weights: Weights, prefix: string): string[] {
+  return [...weights.keys()].filter((k) => k.startsWith(`${prefix}/`));
+}
+
+function gradMap(grads: tf.NamedTensorMap, weights: Weights, keys: string[]): Map<string, tf.Tensor> {
+  const byVar = new Map<string, string>();
+  for (const k of keys) byVar.set((weights.get(k) as tf.Variable).name, k);
+  const out = new Map<string, tf.Tensor>();
+  for (const [varName, g] of Object.entries(grads)) {
+    const k = byVar.get(varName);
+    if (k) out.set(k, g);
+  }
+  return out;
+}
+
+export class Trainer {
+  weights!: Weights;
+  adams!: Record<"gen" | "mask" | "critic", Adam>;
+  state!: TrainState;
+  data!: ImageSet;
+  val?: { data: Float32Array; count: number };
+  private stopRequested = false;
+  private lastCheckpoint = Date.now();
+  private startedAt = Date.now();
+  private wallAtStart = 0;
+  private acc: number[][] = [];
+
+  constructor(
+    readonly options: TrainOptions,
+    readonly progress: Progress = silentProgress,
+    readonly log: (line: string) => void = () => {},
+  ) {}
+
+  get checkpointDir(): string {
+    return join(this.options.runDir, "checkpoint");
+  }
+
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
+  /** Loads data, initialises or restores the networks. */
+  async setup(
+    resume: boolean,
+    explicit: Partial<TrainOptions> = {},
+    mode: { exportOnly?: boolean } = {},
+  ): Promise<void> {
+    const backend = await initBackend(this.options.tfBackend, { training: true });
+    await mkdir(this.options.runDir, { recursive: true });
+    let restored: Map<string, tf.Tensor> | undefined;
+    if (resume) {
+      if (!existsSync(join(this.checkpointDir, "state.json"))) {
+        throw new MaskcodecError(`--resume: no checkpoint in ${this.checkpointDir}`, "ERR_RESUME");
+      }
+      const saved = JSON.parse(await readFile(join(this.checkpointDir, "state.json"), "utf8")) as TrainState;
+      // checkpoint options, overridden by what was given explicitly this time
+      for (const key of RESUMABLE_KEYS) {
+        if (!(key in explicit))
+          (this.options as unknown as Record<string, unknown>)[key] = saved.options[key];
+      }
+      this.options.arch = saved.options.arch; // the architecture cannot change
+      this.options.densityMin = saved.options.densityMin;
+      this.options.densityMax = saved.options.densityMax;
+      if (!("dataDir" in explicit)) this.options.dataDir = saved.options.dataDir;
+      if (!("valDir" in explicit) && !this.options.valDir) this.options.valDir = saved.options.valDir;
+      this.state = { ...saved, options: this.options };
+      restored = (await loadWeights(this.checkpointDir)).tensors;
+    }
+    this.weights = initWeights(this.options.arch, this.options.seed);
+    this.adams = {
+      gen: new Adam("gen", this.options.lr),
+      mask: new Adam("mask", this.options.lr),
+      critic: new Adam("critic", this.options.lr),
+    };
+    if (restored) {
+      for (const [k, v] of this.weights) {
+        const t = restored.get(k);
+        if (!t) throw new MaskcodecError(`checkpoint lacks weight ${k}`, "ERR_RESUME");
+        v.assign(t);
+      }
+      for (const a of Object.values(this.adams)) a.loadState(restored, this.state.adamT[a.name] ?? 0);
+      for (const t of restored.values()) t.dispose();
+      if (mode.exportOnly) return;
+      await this.truncateLogs(this.state.step);
+    } else {
+      this.state = {
+        step: 0,
+        rng: this.options.seed * 7919 + 17,
+        adamT: {},
+        samples: 0,
+        wallSeconds: 0,
+        bestValLoss: null,
+        bestStep: null,
+        lastVal: null,
+        options: this.options,
+      };
+      await writeFile(join(this.options.runDir, "train-log.csv"), `${TRAIN_LOG_HEADER}\n`);
+      await writeFile(join(this.options.runDir, "val-log.csv"), `${VAL_LOG_HEADER}\n`);
+    }
+    this.data = await loadImageFolder(this.options.dataDir, {
+      minSize: this.options.size,
+      limit: this.options.maxImages,
+    });
+    if (this.options.valDir) {
+      const valSet = await loadImageFolder(this.options.valDir, { minSize: this.options.valSize });
+      this.val = centreCrops(valSet, this.options.valSize, this.options.valCount);
+    }
+    this.wallAtStart = this.state.wallSeconds;
+    this.startedAt = Date.now();
+    this.log(
+      `backend ${backend}; ${this.data.images.length} training images; parameters: gen ${parameterCount(this.weights, "gen")}, mask ${parameterCount(this.weights, "mask")}, critic ${parameterCount(this.weights, "critic")}; ${resume ? `resumed at step ${this.state.step}` : "fresh start"}`,
+    );
+  }
+
+  private async truncateLogs(step: number): Promise<void> {
+    for (const file of ["train-log.csv", "val-log.csv"]) {
+      const path = join(this.options.runDir, file);
+      if (!existsSync(path)) continue;
+      const lines = (await readFile(path, "utf8")).split("\n").filter((l) => l.length > 0);
+      const kept = lines.filter((l, i) => i === 0 || Number(l.split(",")[0]) <= step);
+      await writeFile(path, `${kept.join("\n")}\n`);
+    }
+  }
+
+  wallSeconds(): number {
+    return this.wallAtStart + (Date.now() - this.startedAt) / 1000;
+  }
+
+  /** One training step; returns the logged quantities. */
+  step(): number[] {
+    const o = this.options;
+    const rng = new Rng(this.state.rng);
+    const B = o.batch;
+    const S = o.size;
+    const fData = sampleBatch(this.data, rng, S, B);
+    const densities = Array.from({ length: B }, () => sampleDensity(rng, o.densityMin, o.densityMax));
+    const noiseG = rng.fill(new Float32Array(B * S * S));
+    const warm = this.state.step < o.warmupSteps;
+    let randomMask: Float32Array | undefined;
+    let noiseM: Float32Array | undefined;
+    if (warm) {
+      randomMask = new Float32Array(B * S * S);
+      for (let n = 0; n < B; n++) {
+        for (let i = 0; i < S * S; i++) randomMask[n * S * S + i] = rng.next() < densities[n] ? 1 : 0;
+      }
+    } else {
+      noiseM = rng.fill(new Float32Array(B * S * S));
+    }
+    this.state.rng = rng.state;
+    const result = warm
+      ? this.warmupStep(fData, densities, noiseG, randomMask as Float32Array)
+      : this.ganStep(fData, densities, noiseG, noiseM as Float32Array);
+    this.state.step++;
+    this.state.samples += B;
+    return result;
+  }
+
+  private warmupStep(
+    fData: Float32Array,
+    densities: number[],
+    noiseG: Float32Array,
+    mask: Float32Array,
+  ): number[] {
+    const o = this.options;
+    const shape: [number, number, number, number] = [o.batch, o.size, o.size, 3];
+    const shape1: [number, number, number, number] = [o.batch, o.size, o.size, 1];
+    const genKeys = names(this.weights, "gen");
+    return tf.tidy(() => {
+      const f = tf.tensor4d(fData, shape);
+      const b = tf.tensor4d(mask, shape1);
+      const r = tf.tensor4d(noiseG, shape1);
+      const { value, grads } = tf.variableGrads(
+        () => {
+          const { u } = inpaintingGenerator(this.weights, o.arch, f, b, r, densities);
+          return tf.mean(tf.abs(tf.sub(f, u))) as tf.Scalar;
+        },
+        genKeys.map((k) => this.weights.get(k) as tf.Variable),
+      );
+      this.adams.gen.apply(this.weights, gradMap(grads, this.weights, genKeys));
+      const l1 = value.dataSync()[0];
+      return [l1, Number.NaN, Number.NaN, l1 * 255, Number.NaN, Number.NaN, Number.NaN];
+    });
+  }
+
+  private ganStep(
+    fData: Float32Array,
+    densities: number[],
+    noiseG: Float32Array,
+    noiseM: Float32Array,
+  ): number[] {
+    const o = this.options;
+    const shape: [number, number, number, number] = [o.batch, o.size, o.size, 3];
+    const shape1: [number, number, number, number] = [o.batch, o.size, o.size, 1];
+    const genKeys = names(this.weights, "gen");
+    const maskKeys = names(this.weights, "mask");
+    const criticKeys = names(this.weights, "critic");
+    return tf.tidy(() => {
+      const f = tf.tensor4d(fData, shape);
+      const rG = tf.tensor4d(noiseG, shape1);
+      const rM = tf.tensor4d(noiseM, shape1);
+      const target = tf.tensor1d(densities);
+      let kept: tf.Tensor[] = [];
+      // One backward pass for both generators: L = -alpha d(u, b) + ||f - u||_1 + |mean(b) - D|, where the
+      // mask's gradient from the first two terms is scaled by beta. g receives exactly Eq. (3); m receives
+      // Eq. (4) plus alpha*beta times the adversarial term (small; documented in docs/notes/nets.md).
+      const { grads } = tf.variableGrads(
+        () => {
+          const { b } = maskGenerator(this.weights, o.arch, f, rM, densities);
+          const bs = scaleGradient(b, o.beta) as tf.Tensor4D;
+          const { u } = inpaintingGenerator(this.weights, o.arch, f, bs, rG, densities);
+          const l1 = tf.mean(tf.abs(tf.sub(f, u)));
+          const dFake = tf.mean(critic(this.weights, o.arch, u, bs));
+          const densityErr = tf.mean(tf.abs(tf.sub(tf.mean(b, [1, 2, 3]), target)));
+          const lossG = tf.add(tf.mul(-o.alpha, dFake), l1);
+          kept = [
+            tf.keep(tf.clone(u)),
+            tf.keep(tf.clone(b)),
+            tf.keep(l1),
+            tf.keep(dFake),
+            tf.keep(densityErr),
+          ];
+          return tf.add(lossG, densityErr) as tf.Scalar;
+        },
+        [...genKeys, ...maskKeys].map((k) => this.weights.get(k) as tf.Variable),
+      );
+      this.adams.gen.apply(this.weights, gradMap(grads, this.weights, genKeys));
+      this.adams.mask.apply(this.weights, gradMap(grads, this.weights, maskKeys));
+      const [u, b, l1T, dFakeT, densT] = kept as [tf.Tensor4D, tf.Tensor4D, tf.Tensor, tf.Tensor, tf.Tensor];
+      // Critic, Eq. (2): minimise E[d(u, b) - d(f, b)] on this step's (detached) u and b.
+      const critRes = tf.variableGrads(
+        () => {
+          const real = tf.mean(critic(this.weights, o.arch, f, b));
+          const fake = tf.mean(critic(this.weights, o.arch, u, b));
+          kept.push(tf.keep(real));
+          return tf.sub(fake, real) as tf.Scalar;
+        },
+        criticKeys.map((k) => this.weights.get(k) as tf.Variable),
+      );
+      this.adams.critic.apply(this.weights, gradMap(critRes.grads, this.weights, criticKeys));
+      const l1 = l1T.dataSync()[0];
+      const dFake = dFakeT.dataSync()[0];
+      const dens = densT.dataSync()[0];
+      const lossC = critRes.value.dataSync()[0];
+      const real = kept[5].dataSync()[0];
+      for (const t of kept) t.dispose();
+      return [-o.alpha * dFake + l1, dens + o.beta * l1, lossC, l1 * 255, dens, real, dFake];
+    });
+  }
+
+  /** Validation on the fixed centre crops: MAE (exact density and own rounding) and the Eq. (4) loss. */
+  validate(): ValResult | null {
+    if (!this.val || this.val.count === 0) return null;
+    const o = this.options;
+    const S = o.valSize;
+    const N = this.val.count;
+    const per: ValResult["perDensity"] = [];
+    const chunk = 8;
+    for (const density of validationDensities(o.densityMin, o.densityMax)) {
+      const rng = new Rng(12345);
+      let sumExact = 0;
+      let sumRound = 0;
+      let sumRandom = 0;
+      let sumDensity = 0;
+      for (let start = 0; start < N; start += chunk) {
+        const n = Math.min(chunk, N - start);
+        const shape: [number, number, number, number] = [n, S, S, 3];
+        const shape1: [number, number, number, number] = [n, S, S, 1];
+        const fData = this.val.data.subarray(start * S * S * 3, (start + n) * S * S * 3);
+        const noiseM = rng.fill(new Float32Array(n * S * S));
+        const noiseG = rng.fill(new Float32Array(n * S * S));
+        const random = new Float32Array(n * S * S);
+        for (let i = 0; i < random.length; i++) random[i] = rng.next() < density ? 1 : 0;
+        const ds = new Array(n).fill(density);
+        const [zData, figures] = tf.tidy(() => {
+          const f = tf.tensor4d(fData, shape);
+          const rG = tf.tensor4d(noiseG, shape1);
+          const { z, b } = maskGenerator(this.weights, o.arch, f, tf.tensor4d(noiseM, shape1), ds);
+          const uRound = inpaintingGenerator(this.weights, o.arch, f, b, rG, ds).u;
+          const uRandom = inpaintingGenerator(this.weights, o.arch, f, tf.tensor4d(random, shape1), rG, ds).u;
+          const sums = [
+            tf.sum(tf.mean(tf.abs(tf.sub(f, uRound)), [1, 2, 3])),
+            tf.sum(tf.mean(tf.abs(tf.sub(f, uRandom)), [1, 2, 3])),
+            tf.sum(tf.mean(b, [1, 2, 3])),
+          ].map((t) => t.dataSync()[0]);
+          return [z.dataSync() as Float32Array, sums] as const;
+        });
+        sumRound += figures[0];
+        sumRandom += figures[1];
+        sumDensity += figures[2];
+        const exact = topCountMask(zData, S * S, Math.max(1, Math.round(density * S * S)));
+        sumExact += tf.tidy(() => {
+          const f = tf.tensor4d(fData, shape);
+          const b = tf.tensor4d(Float32Array.from(exact), shape1);
+          const { u } = inpaintingGenerator(this.weights, o.arch, f, b, tf.tensor4d(noiseG, shape1), ds);
+          return tf.sum(tf.mean(tf.abs(tf.sub(f, u)), [1, 2, 3])).dataSync()[0];
+        });
+      }
+      const maeRound = sumRound / N;
+      const densityRound = sumDensity / N;
+      per.push({
+        density,
+        maeExact: (sumExact / N) * 255,
+        maeRound: maeRound * 255,
+        maeRandom: (sumRandom / N) * 255,
+        densityRound,
+        maskLoss: Math.abs(densityRound - density) + o.beta * maeRound,
+      });
+    }
+    const maskLoss = per.reduce((s, p) => s + p.maskLoss, 0) / per.length;
+    return { step: this.state.step, maskLoss, perDensity: per };
+  }
+
+  private tensorsForCheckpoint(): Array<[string, tf.Tensor]> {
+    const list: Array<[string, tf.Tensor]> = [...this.weights.entries()];
+    for (const a of Object.values(this.adams)) list.push(...a.stateTensors());
+    return list;
+  }
+
+  private meta(): Record<string, unknown> {
+    return {
+      id: basename(this.options.out),
+      arch: this.options.arch,
+      densityRange: [this.options.densityMin, this.options.densityMax],
+      step: this.state.step,
+    };
+  }
+
+  /** Writes the checkpoint atomically (new folder, then rename). */
+  async checkpoint(): Promise<void> {
+    const dir = this.checkpointDir;
+    const fresh = `${dir}.new`;
+    const old = `${dir}.old`;
+    await rm(fresh, { recursive: true, force: true });
+    for (const a of Object.values(this.adams)) this.state.adamT[a.name] = a.t;
+    this.state.wallSeconds = this.wallSeconds();
+    await saveWeights(fresh, this.tensorsForCheckpoint(), this.meta());
+    await writeFile(join(fresh, "state.json"), `${JSON.stringify(this.state, null, 1)}\n`);
+    await rm(old, { recursive: true, force: true });
+    if (existsSync(dir)) await rename(dir, old);
+    await rename(fresh, dir);
+    await rm(old, { recursive: true, force: true });
+    this.lastCheckpoint = Date.now();
+  }
+
+  /** Saves the generators (and critic, for warm starts) as a shippable model folder. */
+  async saveModel(dir: string): Promise<{ weightHash: string; bytes: number }> {
+    const list = [...this.weights.entries()] as Array<[string, tf.Tensor]>;
+    return saveWeights(dir, list, this.meta(), { float16: this.options.float16 });
+  }
+
+  private async recordValidation(v: ValResult): Promise<void> {
+    const wall = this.wallSeconds().toFixed(0);
+    const rows = v.perDensity.map(
+      (p) =>
+        `${v.step},${wall},${p.density},${p.maeExact.toFixed(3)},${p.maeRound.toFixed(3)},${p.maeRandom.toFixed(3)},${p.densityRound.toFixed(5)},${p.maskLoss.toFixed(5)},${v.maskLoss.toFixed(5)}`,
+    );
+    await appendFile(join(this.options.runDir, "val-log.csv"), `${rows.join("\n")}\n`);
+    this.state.lastVal = v;
+    const inGan = this.state.step > this.options.warmupSteps;
+    if (inGan && (this.state.bestValLoss === null || v.maskLoss < this.state.bestValLoss)) {
+      this.state.bestValLoss = v.maskLoss;
+      this.state.bestStep = v.step;
+      await this.saveModel(join(this.options.runDir, "best"));
+      await writeFile(join(this.options.runDir, "best", "val.json"), `${JSON.stringify(v, null, 1)}\n`);
+    }
+    this.log(
+      `val step ${v.step}: mask loss ${v.maskLoss.toFixed(4)}; ${v.perDensity
+        .map(
+          (p) =>
+            `D=${p.density} MAE exact ${p.maeExact.toFixed(2)} round ${p.maeRound.toFixed(2)} (density ${p.densityRound.toFixed(3)}) random ${p.maeRandom.toFixed(2)}`,
+        )
+        .join("; ")}`,
+    );
+  }
+
+  /** Runs until options.steps or a stop request; checkpoints periodically and at the end. */
+  async run(): Promise<void> {
+    const o = this.options;
+    while (this.state.step < o.steps && !this.stopRequested) {
+      const values = this.step();
+      this.acc.push(values);
+      if (this.state.step % o.logEvery === 0) await this.flushLog();
+      if (o.valDir && this.state.step % o.valEvery === 0) {
+        const v = this.validate();
+        if (v) await this.recordValidation(v);
+      }
+      if (Date.now() - this.lastCheckpoint > o.checkpointMinutes * 60_000) await this.checkpoint();
+      const last = values;
+      this.progress.update(
+        this.state.step,
+        o.steps,
+        `${this.state.step <= o.warmupSteps ? "warm-up" : "gan"} L1 ${last[3].toFixed(2)} dens ${Number.isNaN(last[4]) ? "-" : last[4].toFixed(3)} C ${Number.isNaN(last[2]) ? "-" : last[2].toFixed(3)}`,
+      );
+      // let SIGINT handlers run
+      if (this.state.step % 5 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await this.flushLog();
+    this.progress.done();
+    await this.checkpoint();
+  }
+
+  private async flushLog(): Promise<void> {
+    if (this.acc.length === 0) return;
+    const k = this.acc[0].length;
+    const mean = Array.from(
+      { length: k },
+      (_, j) => this.acc.reduce((s, r) => s + r[j], 0) / this.acc.length,
+    );
+    const fmt = (x: number) => (Number.isNaN(x) ? "" : x.toPrecision(5));
+    const phase = this.state.step <= this.options.warmupSteps ? "warmup" : "gan";
+    const line = `${this.state.step},${phase},${this.wallSeconds().toFixed(1)},${this.state.samples},${mean.map(fmt).join(",")}`;
+    await appendFile(join(this.options.runDir, "train-log.csv"), `${line}\n`);
+    this.acc = [];
+  }
+
+  /**
+   * Exports the best weights (by validation mask loss, adversarial phase), or the latest when there is no
+   * best yet, into options.out with the card, the logs and the plot.
+   */
+  async export(extraCard: Record<string, unknown> = {}): Promise<{ weightHash: string; dir: string }> {
+    const out = this.options.out;
+    await mkdir(out, { recursive: true });
+    const bestDir = join(this.options.runDir, "best");
+    let weightHash: string;
+    let source: "best" | "latest";
+    let val: ValResult | null;
+    if (existsSync(join(bestDir, "model.json"))) {
+      await cp(join(bestDir, "model.json"), join(out, "model.json"));
+      await cp(join(bestDir, "weights.bin"), join(out, "weights.bin"));
+      weightHash = (await loadWeights(out)).weightHash;
+      source = "best";
+      val = JSON.parse(await readFile(join(bestDir, "val.json"), "utf8")) as ValResult;
+    } else {
+      weightHash = (await this.saveModel(out)).weightHash;
+      source = "latest";
+      val = this.state.lastVal;
+    }
+    for (const f of ["train-log.csv", "val-log.csv"]) {
+      if (existsSync(join(this.options.runDir, f))) await cp(join(this.options.runDir, f), join(out, f));
+    }
+    const o = this.options;
+    const card = {
+      id: basename(out),
+      weightHash,
+      density: o.densityMin === o.densityMax ? o.densityMin : { min: o.densityMin, max: o.densityMax },
+      densityConditioned: o.arch.densityInput,
+      architecture: o.arch,
+      weights: {
+        source,
+        step: source === "best" ? this.state.bestStep : this.state.step,
+        float16: o.float16,
+      },
+      training: {
+        data: o.dataDir,
+        validation: o.valDir ?? null,
+        cropSize: o.size,
+        batch: o.batch,
+        warmupSteps: o.warmupSteps,
+        stepsDone: this.state.step,
+        samplesSeen: this.state.samples,
+        wallSeconds: Math.round(this.wallSeconds()),
+        lr: o.lr,
+        alpha: o.alpha,
+        beta: o.beta,
+        seed: o.seed,
+        tfBackend: o.tfBackend,
+      },
+      validation: val,
+      exportedAt: new Date().toISOString(),
+      ...extraCard,
+    };
+    await writeFile(join(out, "card.json"), `${JSON.stringify(card, null, 1)}\n`);
+    try {
+      const { plotTrainingCurves } = await import("./plot.ts");
+      await plotTrainingCurves(this.options.runDir, out);
+    } catch (error) {
+      this.log(`plot failed: ${(error as Error).message}`);
+    }
+    return { weightHash, dir: out };
+  }
+}
