@@ -1,7 +1,9 @@
 /**
  * Colour transforms between RGB and YCbCr, JPEG/JFIF style: full range (Y, Cb, Cr all on 0–255, chroma
- * centred on 128), ITU-R BT.601 weights. Works on interleaved 3-channel samples; results are clamped to
- * [0, 255] and stored as float32 (no rounding, so rgb → ycbcr → rgb is exact up to float precision).
+ * centred on 128), ITU-R BT.601 weights. Works on interleaved 3-channel samples, without rounding, so
+ * rgb → ycbcr → rgb is exact up to float precision. The forward transform is not clamped (Cb and Cr of
+ * saturated blues and reds reach 255.5; the quantiser clamps them); the inverse clamps RGB to [0, 255],
+ * since dequantised YCbCr triples can fall outside the RGB gamut.
  */
 
 const KR = 0.299;
@@ -17,7 +19,7 @@ export function rgbToYcbcrPixel(r: number, g: number, b: number): [number, numbe
   const y = KR * r + KG * g + KB * b;
   const cb = 128 + (b - y) / (2 * (1 - KB)); // 128 - 0.168736 r - 0.331264 g + 0.5 b
   const cr = 128 + (r - y) / (2 * (1 - KR)); // 128 + 0.5 r - 0.418688 g - 0.081312 b
-  return [clamp255(y), clamp255(cb), clamp255(cr)];
+  return [y, cb, cr];
 }
 
 /** Converts one YCbCr triple back to [R, G, B]. */
