@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { MaskcodecError } from "../errors.ts";
 import { writeFileAtomic } from "../util/files.ts";
@@ -57,13 +58,48 @@ export function ganModelShipped(modelsDir: string): boolean {
   });
 }
 
+/** SHA-256 over the names and contents of every file under `dirs` (recursively), in sorted order. */
+export function hashTree(dirs: readonly string[]): string {
+  const hash = createHash("sha256");
+  const visit = (path: string) => {
+    if (!existsSync(path)) return;
+    if (statSync(path).isDirectory()) {
+      for (const name of readdirSync(path).sort()) visit(join(path, name));
+    } else {
+      hash.update(path).update(readFileSync(path));
+    }
+  };
+  for (const dir of dirs) visit(dir);
+  return hash.digest("hex").slice(0, 16);
+}
+
+/**
+ * Version of each codec, part of every cache key: library versions for the reference codecs; for the
+ * mask codecs a hash of the codec and backend sources (and, for gan, the model weights), so a changed
+ * implementation never serves stale cached points.
+ */
 async function codecVersions(model?: string): Promise<(codec: CodecName) => string> {
   const sharp = (await import("sharp")).default;
+  const { MODELS_DIR } = await import("../backends.ts");
+  const src = join(import.meta.dirname, "..");
   const reference = `sharp ${sharp.versions.sharp} vips ${sharp.versions.vips}`;
-  return (codec) =>
-    codec === "jpeg" || codec === "webp" || codec === "avif"
-      ? `${reference} ${codec === "jpeg" ? `mozjpeg ${sharp.versions.mozjpeg ?? ""}` : ""}`
-      : `mgc ${codec}${codec === "gan" ? ` ${model ?? "default"}` : ""}`;
+  const shared = [join(src, "codec"), join(src, "backends.ts")];
+  const versions = new Map<string, string>();
+  return (codec) => {
+    if (codec === "jpeg" || codec === "webp" || codec === "avif") {
+      return codec === "jpeg" ? `${reference} mozjpeg ${sharp.versions.mozjpeg ?? ""}` : reference;
+    }
+    let version = versions.get(codec);
+    if (!version) {
+      const dirs =
+        codec === "gan"
+          ? [...shared, join(src, "baselines"), join(src, "nets"), model ?? MODELS_DIR]
+          : [...shared, join(src, "baselines")];
+      version = `mgc ${codec} ${hashTree(dirs)}`;
+      versions.set(codec, version);
+    }
+    return version;
+  };
 }
 
 export async function runRd(options: RdOptions): Promise<RdOutcome> {
