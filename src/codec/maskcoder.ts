@@ -29,7 +29,7 @@ const PRIOR_WEIGHT = 8;
 const ROW_CONTEXTS = 12;
 const PIXEL_CONTEXTS = 64 * 3;
 
-function codeMask(data: Uint8Array, width: number, height: number, count: number, io: BitCoder): void {
+export function codeMask(data: Uint8Array, width: number, height: number, count: number, io: BitCoder): void {
   const n = width * height;
   const density = n > 0 ? count / n : 0;
   const prior1 = 2 * PRIOR_WEIGHT * density;

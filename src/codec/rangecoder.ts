@@ -52,7 +52,8 @@ export class BinaryContexts {
   }
 }
 
-function update(ctx: BinaryContexts, i: number, bit: number): void {
+/** Adds one observation of `bit` to the context at counts index i (= 2k), halving at the limit. */
+export function updateContext(ctx: BinaryContexts, i: number, bit: number): void {
   const m = ctx.counts;
   m[i + bit] += 2;
   if (m[i] + m[i + 1] > ctx.limit) {
@@ -87,7 +88,7 @@ export class RangeEncoder {
     } else {
       this.range = bound;
     }
-    update(ctx, i, bit);
+    updateContext(ctx, i, bit);
     while (this.range < TOP) {
       this.range *= 256;
       this.shiftLow();
@@ -204,7 +205,7 @@ export class RangeDecoder {
       this.range -= bound;
       bit = 1;
     }
-    update(ctx, i, bit);
+    updateContext(ctx, i, bit);
     while (this.range < TOP) {
       this.range *= 256;
       this.code = this.code * 256 + this.next();
