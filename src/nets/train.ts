@@ -184,8 +184,8 @@ export class Trainer {
       const saved = JSON.parse(await readFile(join(this.checkpointDir, "state.json"), "utf8")) as TrainState;
       // checkpoint options, overridden by what was given explicitly this time
       for (const key of RESUMABLE_KEYS) {
-        if (!(key in explicit))
-          (this.options as unknown as Record<string, unknown>)[key] = saved.options[key];
+        (this.options as unknown as Record<string, unknown>)[key] =
+          key in explicit ? explicit[key] : saved.options[key];
       }
       this.options.arch = saved.options.arch; // the architecture cannot change
       this.options.densityMin = saved.options.densityMin;

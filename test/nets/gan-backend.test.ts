@@ -1,0 +1,128 @@
+import { cpSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createImage, maskCount, targetCount } from "../../src/image/types.ts";
+import { defaultModelDir, type GanModel, loadGanModel, padReflect } from "../../src/nets/gan-backend.ts";
+import { DEFAULT_ARCH } from "../../src/nets/models.ts";
+import { DEFAULT_TRAIN, Trainer } from "../../src/nets/train.ts";
+import { setupTf, tempDir, writeGeneratedImages } from "./helpers.ts";
+
+let model: GanModel;
+let modelDir: string;
+
+function image(width: number, height: number, channels: 1 | 3, seed: number) {
+  const img = createImage(width, height, channels);
+  for (let i = 0; i < img.data.length; i++) img.data[i] = (Math.sin(i * 0.37 + seed) * 0.5 + 0.5) * 255;
+  return img;
+}
+
+describe("the gan backend", () => {
+  beforeAll(async () => {
+    await setupTf();
+    const data = await writeGeneratedImages(tempDir("gdata"), 2, 24);
+    const runDir = tempDir("grun");
+    const trainer = new Trainer({
+      ...DEFAULT_TRAIN,
+      arch: { ...DEFAULT_ARCH, width: 2, levels: 2, criticWidth: 2, criticLayers: 2 },
+      densityMin: 0.02,
+      densityMax: 0.2,
+      dataDir: data,
+      out: join(runDir, "tiny-model"),
+      runDir,
+      size: 16,
+      batch: 2,
+      steps: 2,
+      warmupSteps: 1,
+      checkpointMinutes: 1000,
+    });
+    await trainer.setup(false);
+    await trainer.run();
+    modelDir = (await trainer.export()).dir;
+    model = await loadGanModel(modelDir, { tfBackend: "wasm" });
+  });
+
+  it("names itself after the model folder and reports the weights' hash and density range", () => {
+    expect(model.id).toBe("tiny-model");
+    expect(model.weightHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(model.densityRange).toEqual([0.02, 0.2]);
+    expect(model.selector().id).toBe("gan");
+    expect(model.inpainter().id).toBe("gan:tiny-model");
+  });
+
+  it("selects exactly the target number of pixels for any image size and density", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 37 }),
+        fc.integer({ min: 1, max: 29 }),
+        fc.constantFrom<1 | 3>(1, 3),
+        fc.double({ min: 0.001, max: 1, noNaN: true }),
+        async (w, h, c, density) => {
+          const mask = await model.selector().select(image(w, h, c, w + h), density);
+          expect(mask.width).toBe(w);
+          expect(mask.height).toBe(h);
+          expect(maskCount(mask)).toBe(targetCount(w * h, density));
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+
+  it("keeps the known pixels exactly and fills the rest on the 0-255 scale", async () => {
+    for (const channels of [1, 3] as const) {
+      const img = image(23, 17, channels, 3);
+      const mask = await model.selector().select(img, 0.1);
+      const out = await model.inpainter().inpaint(img, mask);
+      expect(out.channels).toBe(channels);
+      for (let p = 0; p < 23 * 17; p++) {
+        for (let c = 0; c < channels; c++) {
+          const v = out.data[p * channels + c];
+          if (mask.data[p]) expect(v).toBe(img.data[p * channels + c]);
+          else expect(v >= 0 && v <= 255).toBe(true);
+        }
+      }
+    }
+  });
+
+  it("is deterministic: the same image gives the same mask and reconstruction", async () => {
+    const img = image(20, 12, 3, 9);
+    const a = await model.selector().select(img, 0.05);
+    const b = await model.selector().select(img, 0.05);
+    expect(Array.from(a.data)).toEqual(Array.from(b.data));
+    const ua = await model.inpainter().inpaint(img, a);
+    const ub = await model.inpainter().inpaint(img, a);
+    expect(Array.from(ua.data)).toEqual(Array.from(ub.data));
+  });
+
+  it("pads by reflection to a multiple of the stride", () => {
+    const padded = padReflect([1, 2, 3], 3, 1, 1, 4);
+    expect(padded.width).toBe(4);
+    expect(padded.height).toBe(4);
+    expect(Array.from(padded.data.subarray(0, 4))).toEqual([1, 2, 3, 2]);
+    expect(Array.from(padReflect([5], 1, 1, 1, 2).data)).toEqual([5, 5, 5, 5]);
+  });
+
+  it("picks the shipped model whose density range holds the density, else the nearest", () => {
+    const root = tempDir("models");
+    for (const [name, range] of [
+      ["wide", [0.01, 0.25]],
+      ["d10", [0.1, 0.1]],
+      ["high", [0.3, 0.5]],
+    ] as const) {
+      mkdirSync(join(root, name));
+      writeFileSync(join(root, name, "model.json"), JSON.stringify({ maskcodec: { densityRange: range } }));
+    }
+    expect(defaultModelDir(0.1, root)).toBe(join(root, "d10"));
+    expect(defaultModelDir(0.05, root)).toBe(join(root, "wide"));
+    expect(defaultModelDir(0.9, root)).toBe(join(root, "high"));
+    expect(() => defaultModelDir(0.1, tempDir("empty"))).toThrow(/No gan model/);
+  });
+
+  it("refuses a folder without a model", async () => {
+    const dir = tempDir("nomodel");
+    await expect(loadGanModel(dir)).rejects.toThrow(/Cannot read model/);
+    const partial = tempDir("partial");
+    cpSync(join(modelDir, "model.json"), join(partial, "model.json"));
+    await expect(loadGanModel(partial)).rejects.toThrow();
+  });
+});

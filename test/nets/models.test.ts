@@ -1,0 +1,82 @@
+import * as tf from "@tensorflow/tfjs-core";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  critic,
+  DEFAULT_ARCH,
+  initWeights,
+  inpaintingGenerator,
+  maskGenerator,
+  parameterCount,
+} from "../../src/nets/models.ts";
+import { Rng } from "../../src/nets/ops.ts";
+import { setupTf } from "./helpers.ts";
+
+const arch = { ...DEFAULT_ARCH, width: 2, levels: 2, criticWidth: 2, criticLayers: 3 };
+
+describe("networks", () => {
+  beforeAll(setupTf);
+
+  it("keeps known pixels exactly in the inpainting generator's output (Eq. 1)", () => {
+    const weights = initWeights(arch, 3);
+    const rng = new Rng(5);
+    const n = 2;
+    const s = 16;
+    const fData = rng.fill(new Float32Array(n * s * s * 3));
+    const bData = Float32Array.from({ length: n * s * s }, () => (rng.next() < 0.2 ? 1 : 0));
+    const f = tf.tensor4d(fData, [n, s, s, 3]);
+    const b = tf.tensor4d(bData, [n, s, s, 1]);
+    const r = tf.tensor4d(rng.fill(new Float32Array(n * s * s)), [n, s, s, 1]);
+    const { u, g } = inpaintingGenerator(weights, arch, f, b, r, [0.2, 0.1]);
+    const ud = u.dataSync();
+    const gd = g.dataSync();
+    let known = 0;
+    for (let p = 0; p < n * s * s; p++) {
+      for (let c = 0; c < 3; c++) {
+        if (bData[p]) expect(ud[p * 3 + c]).toBe(fData[p * 3 + c]);
+        else expect(ud[p * 3 + c]).toBe(gd[p * 3 + c]);
+      }
+      known += bData[p];
+    }
+    expect(known).toBeGreaterThan(0);
+    expect(Math.min(...gd)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...gd)).toBeLessThanOrEqual(1);
+  });
+
+  it("gives the mask generator a binary one-channel output of the image's size", () => {
+    const weights = initWeights(arch, 4);
+    const f = tf.randomUniform([1, 12, 20, 3], 0, 1, "float32", 7) as tf.Tensor4D;
+    const r = tf.randomUniform([1, 12, 20, 1], 0, 1, "float32", 8) as tf.Tensor4D;
+    const { b, c, z } = maskGenerator(weights, arch, f, r, [0.05]);
+    expect(b.shape).toEqual([1, 12, 20, 1]);
+    expect(z.shape).toEqual([1, 12, 20, 1]);
+    for (const v of b.dataSync()) expect(v === 0 || v === 1).toBe(true);
+    const cd = c.dataSync();
+    const bd = b.dataSync();
+    cd.forEach((v, i) => expect(bd[i]).toBe(Math.floor(v + 0.5)));
+  });
+
+  it("gives the critic one score per sample with unit-norm filters, so scaling weights changes nothing", () => {
+    const weights = initWeights(arch, 5);
+    const u = tf.randomUniform([3, 16, 16, 3], 0, 1, "float32", 9) as tf.Tensor4D;
+    const b = tf.cast(
+      tf.greater(tf.randomUniform([3, 16, 16, 1], 0, 1, "float32", 10), 0.8),
+      "float32",
+    ) as tf.Tensor4D;
+    const before = critic(weights, arch, u, b).dataSync();
+    expect(before.length).toBe(3);
+    for (const [name, v] of weights)
+      if (name.startsWith("critic/") && name.endsWith("kernel")) v.assign(tf.mul(v, 3));
+    const after = critic(weights, arch, u, b).dataSync();
+    before.forEach((v, i) => expect(after[i]).toBeCloseTo(v, 4));
+  });
+
+  it("names every weight under its network and initialises deterministically from the seed", () => {
+    const a = initWeights(arch, 11);
+    const b = initWeights(arch, 11);
+    expect(parameterCount(a)).toBe(
+      parameterCount(a, "gen") + parameterCount(a, "mask") + parameterCount(a, "critic"),
+    );
+    for (const [name, v] of a)
+      expect(Array.from(v.dataSync())).toEqual(Array.from((b.get(name) as tf.Variable).dataSync()));
+  });
+});

@@ -1,0 +1,98 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type * as tf from "@tensorflow/tfjs-core";
+import { beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_ARCH } from "../../src/nets/models.ts";
+import { DEFAULT_TRAIN, Trainer, type TrainOptions } from "../../src/nets/train.ts";
+import { setupTf, tempDir, writeGeneratedImages } from "./helpers.ts";
+
+let data: string;
+
+function options(runDir: string, overrides: Partial<TrainOptions> = {}): TrainOptions {
+  return {
+    ...DEFAULT_TRAIN,
+    arch: { ...DEFAULT_ARCH, width: 2, levels: 2, criticWidth: 2, criticLayers: 2 },
+    densityMin: 0.05,
+    densityMax: 0.2,
+    dataDir: data,
+    valDir: data,
+    valSize: 16,
+    valCount: 2,
+    out: join(runDir, "model-x"),
+    runDir,
+    size: 16,
+    batch: 4,
+    lr: 3e-3,
+    warmupSteps: 3,
+    steps: 8,
+    valEvery: 4,
+    logEvery: 2,
+    checkpointMinutes: 1000,
+    ...overrides,
+  };
+}
+
+describe("training", () => {
+  beforeAll(async () => {
+    await setupTf();
+    data = await writeGeneratedImages(tempDir("data"), 4, 32);
+  });
+
+  it("lowers the reconstruction loss of a tiny model on generated images", async () => {
+    const trainer = new Trainer(options(tempDir("run"), { warmupSteps: 40, steps: 40, lr: 1e-2 }));
+    await trainer.setup(false);
+    const losses: number[] = [];
+    for (let i = 0; i < 40; i++) losses.push(trainer.step()[3]);
+    const first = losses.slice(0, 5).reduce((a, b) => a + b) / 5;
+    const last = losses.slice(-5).reduce((a, b) => a + b) / 5;
+    expect(last).toBeLessThan(0.8 * first);
+  });
+
+  it("runs the adversarial phase with finite losses, logs, validates and exports a model with a card", async () => {
+    const runDir = tempDir("gan");
+    const trainer = new Trainer(options(runDir));
+    await trainer.setup(false);
+    await trainer.run();
+    expect(trainer.state.step).toBe(8);
+    const log = readFileSync(join(runDir, "train-log.csv"), "utf8").trim().split("\n");
+    expect(log.length).toBe(5);
+    const last = log[4].split(",");
+    expect(last[1]).toBe("gan");
+    for (const v of last.slice(4)) expect(Number.isFinite(Number(v))).toBe(true);
+    const val = readFileSync(join(runDir, "val-log.csv"), "utf8").trim().split("\n");
+    expect(val.length).toBe(1 + 2 * 3); // two validations at densities 0.05, 0.1, 0.2
+    const { weightHash, dir } = await trainer.export();
+    const card = JSON.parse(readFileSync(join(dir, "card.json"), "utf8"));
+    expect(card.weightHash).toBe(weightHash);
+    expect(card.training.stepsDone).toBe(8);
+    expect(existsSync(join(dir, "training.svg"))).toBe(true);
+  });
+
+  it("continues from a checkpoint exactly where it stopped (--resume)", async () => {
+    const straight = new Trainer(options(tempDir("straight"), { valDir: undefined }));
+    await straight.setup(false);
+    await straight.run();
+
+    const runDir = tempDir("resumed");
+    const first = new Trainer(options(runDir, { valDir: undefined, steps: 5 }));
+    await first.setup(false);
+    await first.run(); // ends with a checkpoint at step 5 (inside the adversarial phase)
+    const second = new Trainer(options(runDir, { valDir: undefined, steps: 999 }));
+    await second.setup(true, { steps: 8 });
+    expect(second.state.step).toBe(5);
+    expect(second.options.steps).toBe(8);
+    await second.run();
+    expect(second.state.step).toBe(8);
+    for (const [name, v] of straight.weights) {
+      const other = second.weights.get(name) as tf.Variable;
+      expect(Array.from(other.dataSync()), name).toEqual(Array.from(v.dataSync()));
+    }
+    const log = readFileSync(join(runDir, "train-log.csv"), "utf8").trim().split("\n");
+    expect(log.map((l) => l.split(",")[0])).toEqual(["step", "2", "4", "5", "6", "8"]);
+  });
+
+  it("refuses the cpu backend for training", async () => {
+    const trainer = new Trainer(options(tempDir("cpu"), { tfBackend: "cpu" }));
+    await expect(trainer.setup(false)).rejects.toThrow(/cpu backend/);
+  });
+});

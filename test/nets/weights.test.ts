@@ -1,0 +1,77 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { float32ToFloat16, loadWeights, saveWeights, sha256Hex } from "../../src/nets/weights.ts";
+import { setupTf, tempDir } from "./helpers.ts";
+
+describe("weights in the tfjs manifest format", () => {
+  beforeAll(setupTf);
+
+  const tensors = (): Array<[string, tf.Tensor]> => [
+    [
+      "gen/a/kernel",
+      tf.tensor4d(
+        Float32Array.from({ length: 2 * 2 * 3 * 4 }, (_, i) => Math.sin(i)),
+        [2, 2, 3, 4],
+      ),
+    ],
+    ["gen/a/bias", tf.tensor1d([0.5, -0.25, 1e-3, 7])],
+  ];
+
+  it("round-trips float32 weights exactly, with a stable hash of the shard", async () => {
+    const dir1 = tempDir("w1");
+    const dir2 = tempDir("w2");
+    const a = await saveWeights(dir1, tensors(), { id: "x" });
+    const b = await saveWeights(dir2, tensors(), { id: "x" });
+    expect(a.weightHash).toBe(b.weightHash);
+    expect(a.weightHash).toBe(sha256Hex(readFileSync(join(dir1, "weights.bin"))));
+    const loaded = await loadWeights(dir1);
+    expect(loaded.weightHash).toBe(a.weightHash);
+    for (const [name, t] of tensors()) {
+      const back = loaded.tensors.get(name) as tf.Tensor;
+      expect(back.shape).toEqual(t.shape);
+      expect(Array.from(back.dataSync())).toEqual(Array.from(t.dataSync()));
+    }
+    const json = JSON.parse(readFileSync(join(dir1, "model.json"), "utf8"));
+    expect(json.weightsManifest[0].paths).toEqual(["weights.bin"]);
+    expect(json.maskcodec.weightHash).toBe(a.weightHash);
+  });
+
+  it("stores float16 at half the size and loads it back within float16 precision", async () => {
+    const dir = tempDir("w16");
+    const { bytes } = await saveWeights(dir, tensors(), {}, { float16: true });
+    expect(bytes).toBe((48 + 4) * 2);
+    const loaded = await loadWeights(dir);
+    for (const [name, t] of tensors()) {
+      const back = loaded.tensors.get(name)?.dataSync() as Float32Array;
+      t.dataSync().forEach((v, i) =>
+        expect(Math.abs(back[i] - v)).toBeLessThanOrEqual(Math.abs(v) * 1e-3 + 1e-7),
+      );
+    }
+  });
+
+  it("converts float32 to the nearest float16", () => {
+    expect(Array.from(float32ToFloat16(new Float32Array([0, 1, -2, 0.5, 65504, 1e9, 6e-8])))).toEqual([
+      0, 0x3c00, 0xc000, 0x3800, 0x7bff, 0x7c00, 0x0001,
+    ]);
+    fc.assert(
+      fc.property(fc.float({ min: -1000, max: 1000, noNaN: true }), (v) => {
+        const h = float32ToFloat16(new Float32Array([v]))[0];
+        const back = tf.io
+          .decodeWeights(new Uint16Array([h]).buffer, [
+            {
+              name: "x",
+              shape: [1],
+              dtype: "float32",
+              quantization: { dtype: "float16", original_dtype: "float32" },
+            },
+          ])
+          .x.dataSync()[0];
+        expect(Math.abs(back - v)).toBeLessThanOrEqual(Math.abs(v) / 2048 + 6e-8);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
