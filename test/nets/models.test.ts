@@ -52,7 +52,9 @@ describe("networks", () => {
     for (const v of b.dataSync()) expect(v === 0 || v === 1).toBe(true);
     const cd = c.dataSync();
     const bd = b.dataSync();
-    cd.forEach((v, i) => expect(bd[i]).toBe(Math.floor(v + 0.5)));
+    cd.forEach((v, i) => {
+      expect(bd[i]).toBe(Math.floor(v + 0.5));
+    });
   });
 
   it("gives the critic one score per sample with unit-norm filters, so scaling weights changes nothing", () => {
@@ -67,7 +69,9 @@ describe("networks", () => {
     for (const [name, v] of weights)
       if (name.startsWith("critic/") && name.endsWith("kernel")) v.assign(tf.mul(v, 3));
     const after = critic(weights, arch, u, b).dataSync();
-    before.forEach((v, i) => expect(after[i]).toBeCloseTo(v, 4));
+    before.forEach((v, i) => {
+      expect(after[i]).toBeCloseTo(v, 4);
+    });
   });
 
   it("names every weight under its network and initialises deterministically from the seed", () => {

@@ -46,9 +46,9 @@ describe("weights in the tfjs manifest format", () => {
     const loaded = await loadWeights(dir);
     for (const [name, t] of tensors()) {
       const back = loaded.tensors.get(name)?.dataSync() as Float32Array;
-      t.dataSync().forEach((v, i) =>
-        expect(Math.abs(back[i] - v)).toBeLessThanOrEqual(Math.abs(v) * 1e-3 + 1e-7),
-      );
+      t.dataSync().forEach((v, i) => {
+        expect(Math.abs(back[i] - v)).toBeLessThanOrEqual(Math.abs(v) * 1e-3 + 1e-7);
+      });
     }
   });
 
@@ -65,7 +65,7 @@ describe("weights in the tfjs manifest format", () => {
               name: "x",
               shape: [1],
               dtype: "float32",
-              quantization: { dtype: "float16", original_dtype: "float32" },
+              quantization: { dtype: "float16" },
             },
           ])
           .x.dataSync()[0];
