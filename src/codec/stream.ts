@@ -14,7 +14,7 @@ import type {
   StreamHeader,
   StreamSizes,
 } from "./types.ts";
-import { codeValues } from "./valuecoder.ts";
+import { codeValues, valueModelFor } from "./valuecoder.ts";
 
 /**
  * The .mgc container (byte by byte in docs/notes/codec.md):
@@ -314,7 +314,8 @@ export function writeStream(content: StreamContent): { bytes: Uint8Array; sizes:
   const q = quantiseIndices(header, mask, values, count);
   const levels = channelLevels(header.quantiser, header.colour, header.channels);
   const io = new EncodingBitCoder(Math.max(64, count));
-  codeValues(mask.data, header.width, header.height, count, header.channels, levels, q, io);
+  const model = valueModelFor(header.colour, header.channels);
+  codeValues(mask.data, header.width, header.height, count, header.channels, levels, q, io, model);
   const valueBytes = io.encoder.finish();
 
   const before = w.length;
@@ -441,7 +442,8 @@ export function parseStream(bytes: Uint8Array, options: ParseOptions = {}): Deco
   const q = new Uint8Array(count * header.channels);
   const levels = channelLevels(header.quantiser, header.colour, header.channels);
   const io = new DecodingBitCoder(bytes, layout.maskEnd, layout.valuesEnd, "values section");
-  codeValues(mask.data, header.width, header.height, count, header.channels, levels, q, io);
+  const model = valueModelFor(header.colour, header.channels);
+  codeValues(mask.data, header.width, header.height, count, header.channels, levels, q, io, model);
   io.decoder.finish();
   const known = knownFromIndices(header, mask, q);
   const maskSize = layout.maskEnd - layout.maskStart;

@@ -31,14 +31,25 @@ export interface ValueModelOptions {
   interChannel: number;
   /** Count limit (half-counts) of the value contexts. */
   limit: number;
+  /** Use only this many nearest skyline neighbours (0 = all in the window). */
+  nearest: number;
+  /** Subtract the running mean residual of the context from the prediction (LOCO-I style). */
+  bias: boolean;
 }
 
 export const DEFAULT_VALUE_MODEL: ValueModelOptions = {
   radiusFactor: 2.5,
-  power: 2,
+  power: 1,
   interChannel: 0,
-  limit: 1024,
+  limit: 512,
+  nearest: 6,
+  bias: false,
 };
+
+/** The model a stream uses: RGB without a colour transform predicts G and B with R's residual added. */
+export function valueModelFor(colour: "none" | "ycbcr", channels: number): ValueModelOptions {
+  return { ...DEFAULT_VALUE_MODEL, interChannel: colour === "none" && channels === 3 ? 4 : 0 };
+}
 
 const MIN_RADIUS = 2;
 const MAX_RADIUS = 48;
@@ -95,6 +106,13 @@ export function codeValues(
   const lastValue = new Float64Array(channels);
   for (let c = 0; c < channels; c++) lastValue[c] = (levels[c] - 1) >> 1;
   const sum = new Float64Array(channels);
+  const candD2 = new Float64Array(2 * R + 1);
+  const candW = new Float64Array(2 * R + 1);
+  const candIdx = new Int32Array(2 * R + 1);
+  const nearest = options.nearest;
+  const bias = options.bias;
+  const biasSum = new Float64Array(2 * ACT_BUCKETS);
+  const biasN = new Float64Array(2 * ACT_BUCKETS);
   const power = options.power;
   const inter = options.interChannel;
 
@@ -103,9 +121,8 @@ export function codeValues(
     const rowStart = y * width;
     for (let x = 0; x < width; x++) {
       if (!mask[rowStart + x]) continue;
-      // Gather the skyline neighbours in the window.
-      let wsum = 0;
-      sum.fill(0);
+      // Gather the skyline neighbours in the window, keep the `nearest` closest.
+      let nc = 0;
       const x0 = Math.max(x - R, 0);
       const x1 = Math.min(x + R, width - 1);
       for (let cx = x0; cx <= x1; cx++) {
@@ -114,10 +131,34 @@ export function codeValues(
         const dy = y - r;
         if (dy > R) continue;
         const dx = cx - x;
-        const d2 = dx * dx + dy * dy;
+        candD2[nc] = dx * dx + dy * dy;
+        candIdx[nc] = colIdx[cx];
+        nc++;
+      }
+      if (nearest > 0 && nc > nearest) {
+        // Partial selection sort: the `nearest` smallest distances first (ties: the earlier column).
+        for (let a = 0; a < nearest; a++) {
+          let best = a;
+          for (let b = a + 1; b < nc; b++) if (candD2[b] < candD2[best]) best = b;
+          if (best !== a) {
+            const d = candD2[a];
+            candD2[a] = candD2[best];
+            candD2[best] = d;
+            const t = candIdx[a];
+            candIdx[a] = candIdx[best];
+            candIdx[best] = t;
+          }
+        }
+        nc = nearest;
+      }
+      let wsum = 0;
+      sum.fill(0);
+      for (let k = 0; k < nc; k++) {
+        const d2 = candD2[k];
         const w = power === 2 ? 1 / (d2 * d2) : 1 / d2;
+        candW[k] = w;
         wsum += w;
-        const base = colIdx[cx] * channels;
+        const base = candIdx[k] * channels;
         for (let c = 0; c < channels; c++) sum[c] += w * q[base + c];
       }
       const here = j * channels;
@@ -129,22 +170,20 @@ export function codeValues(
         if (wsum > 0) {
           const mean = sum[c] / wsum;
           let dev = 0;
-          for (let cx = x0; cx <= x1; cx++) {
-            const r = colRow[cx];
-            if (r < 0) continue;
-            const dy = y - r;
-            if (dy > R) continue;
-            const dx = cx - x;
-            const d2 = dx * dx + dy * dy;
-            const w = power === 2 ? 1 / (d2 * d2) : 1 / d2;
-            const v = q[colIdx[cx] * channels + c] - mean;
-            dev += w * (v < 0 ? -v : v);
+          for (let k = 0; k < nc; k++) {
+            const v = q[candIdx[k] * channels + c] - mean;
+            dev += candW[k] * (v < 0 ? -v : v);
           }
           act = activityBucket(dev / wsum);
           pred = mean;
         } else {
           pred = lastValue[c];
           act = ACT_BUCKETS - 1;
+        }
+        const gi = c === 0 ? 0 : 1;
+        if (bias) {
+          const bi = gi * ACT_BUCKETS + act;
+          if (biasN[bi] > 0) pred += biasSum[bi] / biasN[bi];
         }
         let cross = 0;
         if (c > 0) {
@@ -155,7 +194,7 @@ export function codeValues(
         let p = Math.round(pred);
         if (p < 0) p = 0;
         else if (p > L - 1) p = L - 1;
-        const g = groups[c === 0 ? 0 : 1];
+        const g = groups[gi];
         const actual = q[here + c] - p; // encoder: the residual; decoder: garbage, ignored by io
         const ctxBase = act * CROSS_BUCKETS + cross;
         let e: number;
@@ -193,6 +232,16 @@ export function codeValues(
           e = negative ? -mag : mag;
         }
         const value = p + e;
+        if (bias) {
+          // Running mean of (value - unbiased prediction) per activity context, halved every 64 values.
+          const bi = gi * ACT_BUCKETS + act;
+          biasSum[bi] += value - (pred - (biasN[bi] > 0 ? biasSum[bi] / biasN[bi] : 0));
+          biasN[bi]++;
+          if (biasN[bi] >= 64) {
+            biasSum[bi] /= 2;
+            biasN[bi] /= 2;
+          }
+        }
         q[here + c] = value;
         lastValue[c] = value;
         if (c === 0) firstResidual = e;
