@@ -44,7 +44,9 @@ export function configString(config: CodecConfig): string {
 /** Curve label: codec and every setting except the swept one, e.g. "diffusion random L32 tonal". */
 export function curveLabel(codec: string, config: CodecConfig, sweepKey: string): string {
   const parts = [codec];
-  for (const key of Object.keys(config).sort()) {
+  const rank = (key: string) => (key === "mask" ? 0 : key === "levels" ? 1 : 2);
+  const keys = Object.keys(config).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  for (const key of keys) {
     if (key === sweepKey || key === "seed") continue;
     const value = config[key];
     if (key === "mask") parts.push(String(value));
