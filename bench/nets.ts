@@ -9,6 +9,13 @@
  * The machine is shared: the 1-minute load average is printed beside the figures.
  *
  *   npm run bench -- nets [--steps 4] [--batch 16] [--repeats 3] [--model DIR] [--tf-backend wasm]
+ *
+ * With --quality it runs issue 5's quality benchmark instead: the 128x128 centre crops of
+ * ../shared/datasets/bsds500/test-dev, mean MAE (0-255) and SSIM of the model's mask + inpainting, without
+ * quantisation and through the real codec path (encodeImage -> .mgc bytes -> decodeBytes), beside the
+ * paper's Table 3.
+ *
+ *   npm run bench -- nets --quality [--limit 100] [--densities 0.01,0.02,0.05,0.1,0.2] [--model DIR]
  */
 import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -35,8 +42,20 @@ export async function run(args: string[]): Promise<void> {
       repeats: { type: "string", default: "3" },
       model: { type: "string" },
       "tf-backend": { type: "string", default: "wasm" },
+      quality: { type: "boolean", default: false },
+      limit: { type: "string", default: "100" },
+      densities: { type: "string", default: "0.01,0.02,0.05,0.1,0.2" },
     },
   });
+  if (values.quality) {
+    await quality(
+      values.model,
+      Number(values.limit),
+      values.densities.split(",").map(Number),
+      values["tf-backend"],
+    );
+    return;
+  }
   const steps = Number(values.steps);
   const batch = Number(values.batch);
   const repeats = Number(values.repeats);
@@ -120,4 +139,76 @@ export async function run(args: string[]): Promise<void> {
     console.log(`| ${label} | ${m.toFixed(3)} | ${p.toFixed(3)} | ${(m + p).toFixed(3)} | ${target} |`);
   }
   console.log(`\nload average at end ${loadavg()[0].toFixed(2)}; medians of ${repeats} runs`);
+}
+
+/** The paper's Table 3 (BSDS500 test, 128x128 centre crops, colour, 0-255). */
+const PAPER: Record<string, { maeGan: number; maeNlpe: number; ssimGan: number; ssimNlpe: number }> = {
+  "0.05": { maeGan: 11.19, maeNlpe: 10.98, ssimGan: 0.71, ssimNlpe: 0.7 },
+  "0.1": { maeGan: 8.87, maeNlpe: 7.51, ssimGan: 0.79, ssimNlpe: 0.81 },
+  "0.2": { maeGan: 6.7, maeNlpe: 4.31, ssimGan: 0.85, ssimNlpe: 0.91 },
+};
+
+async function quality(modelArg: string | undefined, limit: number, densities: number[], tfBackend: string) {
+  const { encodeImage, decodeBytes } = await import("../src/codec/codec.ts");
+  const { mae, ssim } = await import("../src/image/metrics.ts");
+  const dir = join(DATASETS, "bsds500", "test-dev");
+  const files = readdirSync(dir)
+    .filter((f) => /\.(jpe?g|png)$/i.test(f))
+    .sort()
+    .slice(0, limit);
+  const acc = new Map<
+    number,
+    { mae: number[]; ssim: number[]; maeCodec: number[]; ssimCodec: number[]; bpp: number[] }
+  >();
+  const started = performance.now();
+  const models = new Map<string, Awaited<ReturnType<typeof loadGanModel>>>();
+  for (const file of files) {
+    const image = centreCrop(await readImage(join(dir, file)), 128);
+    for (const density of densities) {
+      const modelDir = modelArg ?? defaultModelDir(density);
+      let model = models.get(modelDir);
+      if (!model) {
+        model = await loadGanModel(modelDir, { tfBackend });
+        models.set(modelDir, model);
+        console.error(`density ${density}: model ${model.id} (${model.weightHash.slice(0, 12)})`);
+      }
+      const mask = await model.selector().select(image, density);
+      const direct = await model.inpainter().inpaint(image, mask);
+      const encoded = await encodeImage(image, {
+        selector: { id: "gan", select: async () => mask },
+        density,
+        backend: "gan",
+        modelId: model.id,
+        weightHash: model.weightHash,
+      });
+      const m = model;
+      const decoded = await decodeBytes(encoded.bytes, async (header) => {
+        if (header.weightHash !== m.weightHash) throw new Error("weight hash mismatch");
+        return m.inpainter();
+      });
+      const a = acc.get(density) ?? { mae: [], ssim: [], maeCodec: [], ssimCodec: [], bpp: [] };
+      a.mae.push(mae(image, direct));
+      a.ssim.push(ssim(image, direct));
+      a.maeCodec.push(mae(image, decoded.image));
+      a.ssimCodec.push(ssim(image, decoded.image));
+      a.bpp.push((encoded.bytes.length * 8) / (128 * 128));
+      acc.set(density, a);
+    }
+  }
+  const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+  console.log(
+    `\nBSDS500 test-dev, ${files.length} images, 128x128 centre crops, ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
+  );
+  console.log(
+    "| density | MAE | MAE codec | SSIM | SSIM codec | bpp | MAE mask GAN (paper) | MAE PS+NLPE (paper) | SSIM mask GAN (paper) |",
+  );
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+  for (const density of densities) {
+    const a = acc.get(density);
+    if (!a) continue;
+    const p = PAPER[String(density)];
+    console.log(
+      `| ${density} | ${mean(a.mae).toFixed(2)} | ${mean(a.maeCodec).toFixed(2)} | ${mean(a.ssim).toFixed(3)} | ${mean(a.ssimCodec).toFixed(3)} | ${mean(a.bpp).toFixed(3)} | ${p ? p.maeGan : "-"} | ${p ? p.maeNlpe : "-"} | ${p ? p.ssimGan : "-"} |`,
+    );
+  }
 }
