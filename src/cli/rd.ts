@@ -21,6 +21,7 @@ interface RdFlags {
   tonal?: boolean;
   jobs?: number;
   limit?: number;
+  crop?: number;
   seed?: number;
   model?: string;
   anchor: string;
@@ -63,6 +64,11 @@ export function register(program: Command): void {
       "use only the first N images (after expanding folders)",
       integerParser("limit", 1, 1e9),
     )
+    .option(
+      "--crop <n>",
+      "use the centred n×n crop of every image (the paper: 128)",
+      integerParser("crop", 8, 1 << 16),
+    )
     .option("--seed <n>", "seed for random mask choices", integerParser("seed", 0, 2 ** 31 - 1))
     .option("--model <dir>", "gan model folder (default: the shipped model for each density)")
     .option("--anchor <curve>", "curve the BD figures are measured against", "jpeg")
@@ -103,6 +109,7 @@ async function runRdCommand(images: string[], flags: RdFlags): Promise<void> {
       seed: flags.seed,
       jobs: flags.jobs ?? availableParallelism(),
       limit: flags.limit,
+      crop: flags.crop,
       model: flags.model,
       anchor: flags.anchor,
       progress,

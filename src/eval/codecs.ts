@@ -54,6 +54,11 @@ export function parseCodecName(value: string): CodecName {
   return value as CodecName;
 }
 
+/** The configuration key a codec's curves sweep. */
+export function sweepKeyFor(name: string): string {
+  return isReferenceCodec(name) ? "quality" : "density";
+}
+
 /** The range of the quality setting each reference codec accepts (sharp's). */
 export const QUALITY_RANGE: Record<ReferenceCodecName, [number, number]> = {
   jpeg: [1, 100],

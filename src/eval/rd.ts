@@ -28,6 +28,8 @@ export interface RdOptions extends PlanOptions {
   jobs: number;
   /** Only the first N images (after expanding folders), for a documented subset. */
   limit?: number;
+  /** Use the centred crop×crop part of every image. */
+  crop?: number;
   anchor?: string;
   model?: string;
   progress?: Progress;
@@ -111,7 +113,14 @@ export async function runRd(options: RdOptions): Promise<RdOutcome> {
     throw new MaskcodecError(`--out must be a folder, but ${options.out} is a file`, "ERR_OUTPUT_PATH");
   }
   mkdirSync(options.out, { recursive: true });
-  const images = await Promise.all(paths.map(async (path) => ({ path, hash: await hashFile(path) })));
+  const crop = options.crop;
+  const images = await Promise.all(
+    paths.map(async (path) => ({
+      path,
+      hash: `${await hashFile(path)}${crop ? `:crop=${crop}` : ""}`,
+      crop,
+    })),
+  );
 
   let execute: Executor;
   if (options.codecFor) execute = inProcessExecutor(options.codecFor);

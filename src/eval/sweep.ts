@@ -6,8 +6,15 @@ import { Worker } from "node:worker_threads";
 import { MaskcodecError } from "../errors.ts";
 import { writeFileAtomic } from "../util/files.ts";
 import { type Progress, silentProgress } from "../util/progress.ts";
-import { type CodecConfig, type CodecName, createCodec, type EvalCodec, isMaskCodec } from "./codecs.ts";
-import { cacheKey, configString, type RdRecord } from "./records.ts";
+import {
+  type CodecConfig,
+  type CodecName,
+  createCodec,
+  type EvalCodec,
+  isMaskCodec,
+  sweepKeyFor,
+} from "./codecs.ts";
+import { cacheKey, configString, curveLabel, type RdRecord } from "./records.ts";
 import { runTask, type Task, type TaskEvent } from "./task.ts";
 
 /**
@@ -23,8 +30,9 @@ export interface SweepPoint {
 
 export interface SweepImage {
   path: string;
-  /** SHA-256 of the file's bytes. */
+  /** SHA-256 of the file's bytes (with ":crop=N" appended when cropped). */
   hash: string;
+  crop?: number;
 }
 
 /** Runs tasks; calls `emit` for every point as it completes. */
@@ -94,6 +102,7 @@ export function planTasks(todo: Array<{ image: SweepImage; point: SweepPoint; ke
         id: groups.size,
         imagePath: image.path,
         imageHash: image.hash,
+        crop: image.crop,
         codec: point.codec,
         points: [],
       };
@@ -117,8 +126,11 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       const entry = { image, point, key };
       order.push(entry);
       const cached = readCached(join(cacheDir, `${key}.json`));
-      if (cached) results.set(`${key} ${image.path}`, { ...cached, image: image.path });
-      else todo.push(entry);
+      if (cached) {
+        // The label is derived, not measured: recompute it so a relabelling never needs a re-run.
+        const curve = curveLabel(point.codec, point.config, sweepKeyFor(point.codec));
+        results.set(`${key} ${image.path}`, { ...cached, image: image.path, curve });
+      } else todo.push(entry);
     }
   }
   const cachedCount = results.size;

@@ -10,6 +10,8 @@ export interface Task {
   id: number;
   imagePath: string;
   imageHash: string;
+  /** Use the centred crop×crop part of the image (the paper's protocol uses 128×128 crops). */
+  crop?: number;
   codec: CodecName;
   points: Array<{ key: string; config: CodecConfig }>;
 }
@@ -29,10 +31,11 @@ export async function runTask(
   emit: (event: TaskEvent) => void,
   signal?: AbortSignal,
 ): Promise<void> {
-  const { readImage } = await import("../image/io.ts");
+  const { readImage, centreCrop } = await import("../image/io.ts");
   const { quality } = await import("../image/metrics.ts");
   const codec = codecFor(task.codec);
-  const image = await readImage(task.imagePath, { onWarning: () => {} });
+  const full = await readImage(task.imagePath, { onWarning: () => {} });
+  const image = task.crop ? centreCrop(full, task.crop) : full;
   const pixels = image.width * image.height;
   for (const { key, config } of task.points) {
     if (signal?.aborted) return;
