@@ -28,6 +28,7 @@ interface TrainFlags {
   float32?: boolean;
   resume?: boolean;
   exportOnly?: boolean;
+  initFrom?: string;
   json?: boolean;
 }
 
@@ -84,6 +85,7 @@ export function register(program: Command): void {
     .option("--tf-backend <name>", "auto, wasm, tensorflow (tfjs-node) or cpu (refused for training)")
     .option("--float32", "export float32 weights (default float16)")
     .option("--resume", "continue from the checkpoint in the run folder")
+    .option("--init-from <dir>", "fresh start from an exported model's weights and step (Adam restarts)")
     .option("--export-only", "export the run folder's best (or latest) weights to --out, without training")
     .option("--json", "no progress bar")
     .action(async (flags: TrainFlags, command: Command) => {
@@ -144,6 +146,7 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
     densityMax,
     dataDir: resolve(flags.data ?? ""),
     valDir: flags.val ? resolve(flags.val) : undefined,
+    initFrom: flags.initFrom ? resolve(flags.initFrom) : undefined,
     out,
     runDir,
   };

@@ -59,6 +59,11 @@ export interface TrainOptions {
   float16: boolean;
   /** Limit on training images (tests). */
   maxImages?: number;
+  /**
+   * Fresh start from the weights of an exported model folder (e.g. a shipped models/<id> when the run folder
+   * of an earlier session is gone): the weights, the step count and the logs are taken over; Adam restarts.
+   */
+  initFrom?: string;
 }
 
 export const DEFAULT_TRAIN: Omit<TrainOptions, "densityMin" | "densityMax" | "dataDir" | "out" | "runDir"> = {
@@ -225,6 +230,7 @@ export class Trainer {
       };
       await writeFile(join(this.options.runDir, "train-log.csv"), `${TRAIN_LOG_HEADER}\n`);
       await writeFile(join(this.options.runDir, "val-log.csv"), `${VAL_LOG_HEADER}\n`);
+      if (this.options.initFrom) await this.initFrom(this.options.initFrom);
     }
     this.data = await loadImageFolder(this.options.dataDir, {
       minSize: this.options.size,
@@ -239,6 +245,32 @@ export class Trainer {
     this.log(
       `backend ${backend}; ${this.data.images.length} training images; parameters: gen ${parameterCount(this.weights, "gen")}, mask ${parameterCount(this.weights, "mask")}, critic ${parameterCount(this.weights, "critic")}; ${resume ? `resumed at step ${this.state.step}` : "fresh start"}`,
     );
+  }
+
+  private async initFrom(dir: string): Promise<void> {
+    const { json, tensors } = await loadWeights(dir);
+    const meta = json.maskcodec as { arch?: ArchOptions; step?: number; densityRange?: [number, number] };
+    const arch = this.options.arch;
+    if (
+      meta.arch &&
+      (Object.keys(arch) as Array<keyof ArchOptions>).some((k) => meta.arch?.[k] !== arch[k])
+    ) {
+      throw new MaskcodecError(
+        `--init-from ${dir}: its architecture ${JSON.stringify(meta.arch)} differs from ${JSON.stringify(this.options.arch)}`,
+        "ERR_RESUME",
+      );
+    }
+    for (const [k, v] of this.weights) {
+      const t = tensors.get(k);
+      if (t && t.shape.join() === v.shape.join()) v.assign(t);
+    }
+    for (const t of tensors.values()) t.dispose();
+    this.state.step = meta.step ?? 0;
+    this.state.rng = (this.state.rng + this.state.step * 2654435761) >>> 0;
+    for (const f of ["train-log.csv", "val-log.csv"]) {
+      if (existsSync(join(dir, f))) await cp(join(dir, f), join(this.options.runDir, f));
+    }
+    await this.truncateLogs(this.state.step);
   }
 
   private async truncateLogs(step: number): Promise<void> {

@@ -91,6 +91,27 @@ describe("training", () => {
     expect(log.map((l) => l.split(",")[0])).toEqual(["step", "2", "4", "5", "6", "8"]);
   });
 
+  it("starts from an exported model's weights and step with --init-from", async () => {
+    const first = new Trainer(options(tempDir("init-a"), { valDir: undefined, steps: 5 }));
+    await first.setup(false);
+    await first.run();
+    const { dir } = await first.export();
+    const second = new Trainer(options(tempDir("init-b"), { valDir: undefined, initFrom: dir }));
+    await second.setup(false);
+    expect(second.state.step).toBe(5);
+    for (const [name, v] of first.weights) {
+      const a = v.dataSync();
+      const b = (second.weights.get(name) as tf.Variable).dataSync();
+      a.forEach((x, i) => {
+        expect(Math.abs(b[i] - x)).toBeLessThanOrEqual(Math.abs(x) * 1e-3 + 1e-7);
+      });
+    }
+    const other = new Trainer(
+      options(tempDir("init-c"), { initFrom: dir, arch: { ...DEFAULT_ARCH, width: 3 } }),
+    );
+    await expect(other.setup(false)).rejects.toThrow(/architecture/);
+  });
+
   it("refuses the cpu backend for training", async () => {
     const trainer = new Trainer(options(tempDir("cpu"), { tfBackend: "cpu" }));
     await expect(trainer.setup(false)).rejects.toThrow(/cpu backend/);
