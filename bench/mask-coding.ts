@@ -4,6 +4,12 @@
  * model (same contexts, same adaptive counts: only the coding engine differs).
  *
  *   npm run bench -- mask-coding [--width 768] [--height 512] [--repeat 5]
+ *
+ * With --levels it instead measures the quantiser trade-off that chose the codec's default levels: bpp
+ * and PSNR of the whole codec (diffusion inpainting) on Kodak images for several luma/chroma level pairs,
+ * and PSNR interpolated at equal bpp.
+ *
+ *   npm run bench -- mask-coding --levels [--images 3] [--masks random,grid]
  */
 import { createRequire } from "node:module";
 import type { BitCoder } from "../src/codec/bitio.ts";
@@ -190,6 +196,7 @@ function arg(args: string[], name: string, fallback: number): number {
 }
 
 export async function run(args: string[]): Promise<void> {
+  if (args.includes("--levels")) return levelsTradeOff(args);
   const width = arg(args, "width", 768);
   const height = arg(args, "height", 512);
   const repeat = arg(args, "repeat", 5);
@@ -251,5 +258,124 @@ export async function run(args: string[]): Promise<void> {
         `| ${p} | ${name} | ${bytes} | ${(bytes / ours.length).toFixed(4)} | ${enc.toFixed(1)} | ${dec.toFixed(1)} | ${(n / enc / 1000).toFixed(1)} | ${(n / dec / 1000).toFixed(1)} |`,
       );
     }
+  }
+}
+
+// ------------------------------------------------------------------------------------ levels trade-off
+
+const LEVEL_SETTINGS: Array<[number, number]> = [
+  [8, 8],
+  [16, 8],
+  [16, 16],
+  [32, 16],
+  [32, 32],
+  [64, 16],
+  [64, 32],
+  [128, 64],
+  [256, 256],
+];
+
+function interpolate(points: Array<[number, number]>, x: number): number | undefined {
+  const sorted = [...points].sort((a, b) => a[0] - b[0]);
+  for (let i = 0; i + 1 < sorted.length; i++) {
+    const [x0, y0] = sorted[i];
+    const [x1, y1] = sorted[i + 1];
+    if (x >= x0 && x <= x1) return x1 === x0 ? y0 : y0 + ((y1 - y0) * (x - x0)) / (x1 - x0);
+  }
+  return undefined;
+}
+
+async function levelsTradeOff(args: string[]): Promise<void> {
+  const { readdirSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { readImage, centreCrop } = await import("../src/image/io.ts");
+  const { psnr } = await import("../src/image/metrics.ts");
+  const { diffusionInpainter } = await import("../src/baselines/diffusion.ts");
+  const { gridSelector, randomSelector } = await import("../src/baselines/selectors.ts");
+  const { psSelector } = await import("../src/baselines/ps.ts");
+  const { encodeImage, decodeBytes } = await import("../src/codec/codec.ts");
+  const imageCount = arg(args, "images", 3);
+  const crop = arg(args, "crop", 0);
+  const maskArg = args.indexOf("--masks");
+  const maskKinds = maskArg >= 0 ? args[maskArg + 1].split(",") : ["random", "grid"];
+  const densities = [0.02, 0.05, 0.1, 0.2];
+  const dir = join(import.meta.dirname, "..", "..", "shared", "datasets", "kodak");
+  const all = readdirSync(dir)
+    .filter((f) => f.endsWith(".png"))
+    .sort();
+  // Spread over the set rather than the first few.
+  const files = Array.from(
+    { length: imageCount },
+    (_, k) => all[Math.floor(((k + 0.5) * all.length) / imageCount)],
+  );
+  const images = await Promise.all(
+    files.map(async (f) => {
+      const image = await readImage(join(dir, f));
+      return crop > 0 ? centreCrop(image, crop) : image;
+    }),
+  );
+  const inpainter = diffusionInpainter();
+  const size = `${images[0].width}×${images[0].height}${crop > 0 ? " centre crops" : ""}`;
+  console.log(
+    `\nQuantiser levels (YCbCr): Kodak ${files.join(", ")} (${size}); diffusion inpainting; means over the images\n`,
+  );
+  console.log("| mask | density | luma/chroma levels | bpp | bpp values | PSNR dB |");
+  console.log("| --- | --- | --- | --- | --- | --- |");
+  const curves = new Map<string, Map<string, Array<[number, number]>>>();
+  for (const kind of maskKinds) {
+    const base =
+      kind === "grid"
+        ? gridSelector()
+        : kind === "ps"
+          ? psSelector({ seed: 1 })
+          : randomSelector({ seed: 1 });
+    curves.set(kind, new Map());
+    for (const density of densities) {
+      const masks = await Promise.all(images.map((image) => base.select(image, density)));
+      const rows: string[] = [];
+      for (const [luma, chroma] of LEVEL_SETTINGS) {
+        let bpp = 0;
+        let bppValues = 0;
+        let quality = 0;
+        for (let k = 0; k < images.length; k++) {
+          const image = images[k];
+          const pixels = image.width * image.height;
+          const encoded = await encodeImage(image, {
+            selector: { id: kind, select: async () => masks[k] },
+            density,
+            backend: "diffusion",
+            colour: "ycbcr",
+            quantiser: { lumaLevels: luma, chromaLevels: chroma },
+          });
+          const decoded = await decodeBytes(encoded.bytes, async () => inpainter);
+          bpp += (encoded.bytes.length * 8) / pixels / images.length;
+          bppValues += (encoded.sizes.values * 8) / pixels / images.length;
+          quality += psnr(image, decoded.image) / images.length;
+        }
+        const levels = `${luma}/${chroma}`;
+        const curve = curves.get(kind) as Map<string, Array<[number, number]>>;
+        if (!curve.has(levels)) curve.set(levels, []);
+        curve.get(levels)?.push([bpp, quality]);
+        rows.push(
+          `| ${kind} | ${density} | ${levels} | ${bpp.toFixed(4)} | ${bppValues.toFixed(4)} | ${quality.toFixed(3)} |`,
+        );
+      }
+      console.log(rows.join("\n"));
+    }
+  }
+  console.log(
+    "\nPSNR (dB) at equal bpp, interpolated linearly between the densities' points of each setting\n",
+  );
+  for (const [kind, curve] of curves) {
+    const lo = Math.max(...[...curve.values()].map((pts) => Math.min(...pts.map((p) => p[0]))));
+    const hi = Math.min(...[...curve.values()].map((pts) => Math.max(...pts.map((p) => p[0]))));
+    const targets = [0.2, 0.5, 0.8].map((f) => Number((lo + f * (hi - lo)).toFixed(3)));
+    console.log(`| ${kind}: levels | ${targets.map((t) => `${t} bpp`).join(" | ")} |`);
+    console.log(`| --- | ${targets.map(() => "---").join(" | ")} |`);
+    for (const [levels, points] of curve) {
+      const cells = targets.map((t) => interpolate(points, t)?.toFixed(3) ?? "-");
+      console.log(`| ${levels} | ${cells.join(" | ")} |`);
+    }
+    console.log("");
   }
 }
