@@ -253,11 +253,7 @@ export function codeValues(
   }
 }
 
-/** Class of magnitude m >= 0 as used above (0 for m <= 1). */
+/** Class of magnitude m >= 0 as used above: 0 for m <= 1, else ceil(log2(m)) (2 → 1, 3..4 → 2, 5..8 → 3, …). */
 function classOf(m: number): number {
-  if (m <= 1) return 0;
-  if (m === 2) return 1;
-  let k = 2;
-  while (m > 2 ** k) k++;
-  return k;
+  return m <= 1 ? 0 : 32 - Math.clz32(m - 1);
 }

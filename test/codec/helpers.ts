@@ -45,7 +45,13 @@ export function gridMask(width: number, height: number, p: number, stagger = fal
 }
 
 /** A smooth image with some texture and noise, on the 0–255 scale. */
-export function syntheticImage(width: number, height: number, channels: Channels, seed: number): Image {
+export function syntheticImage(
+  width: number,
+  height: number,
+  channels: Channels,
+  seed: number,
+  noise = 8,
+): Image {
   const image = createImage(width, height, channels);
   const r = rng(seed);
   const fx = 0.02 + 0.1 * r();
@@ -58,7 +64,7 @@ export function syntheticImage(width: number, height: number, channels: Channels
           128 +
           80 * Math.sin(fx * x + phase + c) * Math.cos(fy * y - c) +
           20 * Math.sin(0.5 * x * fy + 0.3 * y) +
-          8 * (r() - 0.5);
+          noise * (r() - 0.5);
         image.data[(y * width + x) * channels + c] = Math.max(0, Math.min(255, v));
       }
     }
