@@ -1,0 +1,26 @@
+/**
+ * The diffusion backend: homogeneous diffusion inpainting, mask selectors (grid, random, PS, PS+NLPE) and
+ * tonal optimisation. Plain typed-array code, no tfjs.
+ */
+export {
+  type DiffusionOptions,
+  type DiffusionResult,
+  type DiffusionSolveOptions,
+  DiffusionSystem,
+  diffusionInpainter,
+  inpaintDiffusion,
+} from "./diffusion.ts";
+export { LocalInpainting } from "./local.ts";
+export {
+  NLPE_DEFAULTS,
+  type NlpeOptions,
+  type NlpeResult,
+  nlpe,
+  type PsNlpeOptions,
+  psNlpe,
+  psNlpeSelector,
+} from "./nlpe.ts";
+export { PS_DEFAULTS, type PsOptions, probabilisticSparsification, psSelector } from "./ps.ts";
+export { createRng, type Rng } from "./random.ts";
+export { gridMask, gridSelector, randomMask, randomSelector } from "./selectors.ts";
+export { optimiseTonal, type TonalOptions, type TonalResult, tonalOptimiser } from "./tonal.ts";

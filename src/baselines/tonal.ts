@@ -1,0 +1,189 @@
+/**
+ * Tonal optimisation for homogeneous diffusion: for a fixed mask, the values g stored at the mask pixels
+ * that minimise ‖M g − f‖₂², where M is the inpainting operator (linear in g: g itself on the mask,
+ * A⁻¹ B g elsewhere, A the Laplacian on the unknowns, B the coupling to the known pixels). Solved by CG on
+ * the normal equations Mᵀ M g = Mᵀ f, started from the original values; each iteration costs one inpainting
+ * (A⁻¹ B p) and one adjoint inpainting (Bᵀ A⁻¹ y) with the multigrid solver, all channels at once. The
+ * result is clipped to [0, 255] and kept only if its squared error is below that of the original values.
+ */
+import { invalidParameter } from "../errors.ts";
+import type { TonalOptimiser } from "../image/seams.ts";
+import type { Image, Mask } from "../image/types.ts";
+import { createImage } from "../image/types.ts";
+import { checkInpaintingInput, DiffusionSystem, fromPadded, toPadded } from "./diffusion.ts";
+
+export interface TonalOptions {
+  /** Maximum CG iterations on the normal equations. Default 100. */
+  maxIterations?: number;
+  /** Stop when ‖Mᵀ(f − M g)‖ ≤ tolerance · ‖Mᵀ f‖ per channel. Default 1e-4. */
+  tolerance?: number;
+  /** Relative residual of the inner inpaintings. Default 1e-8. */
+  innerTolerance?: number;
+}
+
+export interface TonalResult {
+  /** Values to store: the optimised values at mask pixels, the original elsewhere. */
+  values: Image;
+  /** Reconstruction from the stored values. */
+  reconstruction: Image;
+  /** Mean squared error of the reconstruction from the original and from the optimised values. */
+  mseBefore: number;
+  mseAfter: number;
+  iterations: number;
+  /** False when clipping made the optimum worse than the original values, which are then returned. */
+  improved: boolean;
+}
+
+/** out = Bᵀ z: for each known pixel, the sum of z over its unknown neighbours (padded vectors). */
+function couplingAdjoint(system: DiffusionSystem, z: Float64Array, out: Float64Array): void {
+  const { width: w, height: h, stride: s, mask, channels: C } = system;
+  out.fill(0);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      if (!mask[i]) continue;
+      const q = ((y + 1) * s + x + 1) * C;
+      for (let c = 0; c < C; c++) {
+        let v = 0;
+        if (x > 0 && !mask[i - 1]) v += z[q - C + c];
+        if (x < w - 1 && !mask[i + 1]) v += z[q + C + c];
+        if (y > 0 && !mask[i - w]) v += z[q - s * C + c];
+        if (y < h - 1 && !mask[i + w]) v += z[q + s * C + c];
+        out[q + c] = v;
+      }
+    }
+  }
+}
+
+export function optimiseTonal(image: Image, mask: Mask, options: TonalOptions = {}): TonalResult {
+  checkInpaintingInput(image, mask);
+  const maxIterations = options.maxIterations ?? 100;
+  const tolerance = options.tolerance ?? 1e-4;
+  const inner = options.innerTolerance ?? 1e-8;
+  if (!(tolerance > 0 && tolerance < 1)) throw invalidParameter("tolerance", "a number in (0, 1)", tolerance);
+  const { width: w, height: h, channels: C } = image;
+  const system = new DiffusionSystem(w, h, mask.data, C);
+  const n = system.length;
+  const stride = system.stride;
+  const isKnown = new Uint8Array(n);
+  const isUnknown = new Uint8Array(n);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const q = ((y + 1) * stride + x + 1) * C;
+      for (let c = 0; c < C; c++) {
+        if (mask.data[y * w + x]) isKnown[q + c] = 1;
+        else isUnknown[q + c] = 1;
+      }
+    }
+  }
+  const f = toPadded(system, image);
+  const b = new Float64Array(n);
+  const tmp = new Float64Array(n);
+  /** out = M g (full image from values at known pixels). */
+  const forward = (g: Float64Array, out: Float64Array) => {
+    system.rhs(g, b);
+    tmp.fill(0);
+    system.solve(b, tmp, inner);
+    for (let i = 0; i < n; i++) out[i] = isKnown[i] ? g[i] : tmp[i];
+  };
+  /** out = Mᵀ y (values at known pixels). */
+  const adjoint = (y: Float64Array, out: Float64Array) => {
+    for (let i = 0; i < n; i++) b[i] = isUnknown[i] ? y[i] : 0;
+    tmp.fill(0);
+    system.solve(b, tmp, inner);
+    couplingAdjoint(system, tmp, out);
+    for (let i = 0; i < n; i++) out[i] = isKnown[i] ? out[i] + y[i] : 0;
+  };
+  const sse = (u: Float64Array) => {
+    let e = 0;
+    for (let i = 0; i < n; i++) {
+      const d = u[i] - f[i];
+      e += d * d;
+    }
+    return e;
+  };
+  const g = new Float64Array(n);
+  for (let i = 0; i < n; i++) g[i] = isKnown[i] ? f[i] : 0;
+  const u0 = new Float64Array(n);
+  forward(g, u0);
+  const sseBefore = sse(u0);
+  // r = Mᵀ (f − M g)
+  const res = new Float64Array(n);
+  for (let i = 0; i < n; i++) res[i] = f[i] - u0[i];
+  const r = new Float64Array(n);
+  adjoint(res, r);
+  const mtf = new Float64Array(n);
+  adjoint(f, mtf);
+  const norm = new Float64Array(C);
+  for (let i = 0; i < n; i++) norm[i % C] += mtf[i] * mtf[i];
+  const p = new Float64Array(r);
+  const mp = new Float64Array(n);
+  const q = new Float64Array(n);
+  const rr = new Float64Array(C);
+  for (let i = 0; i < n; i++) rr[i % C] += r[i] * r[i];
+  let iterations = 0;
+  const done = new Uint8Array(C);
+  for (let it = 0; it < maxIterations; it++) {
+    let active = 0;
+    for (let c = 0; c < C; c++) {
+      if (rr[c] <= tolerance * tolerance * norm[c]) done[c] = 1;
+      if (!done[c]) active++;
+    }
+    if (active === 0) break;
+    iterations++;
+    forward(p, mp);
+    const pq = new Float64Array(C);
+    for (let i = 0; i < n; i++) pq[i % C] += mp[i] * mp[i];
+    adjoint(mp, q);
+    const alpha = new Float64Array(C);
+    for (let c = 0; c < C; c++) alpha[c] = done[c] || pq[c] <= 0 ? 0 : rr[c] / pq[c];
+    const rrNew = new Float64Array(C);
+    for (let i = 0; i < n; i++) {
+      const a = alpha[i % C];
+      g[i] += a * p[i];
+      r[i] -= a * q[i];
+      rrNew[i % C] += r[i] * r[i];
+    }
+    for (let i = 0; i < n; i++) {
+      const c = i % C;
+      p[i] = done[c] ? 0 : r[i] + (rrNew[c] / rr[c]) * p[i];
+    }
+    for (let c = 0; c < C; c++) rr[c] = rrNew[c];
+  }
+  // Clip, and round to float32 as the stored Image will.
+  for (let i = 0; i < n; i++) if (isKnown[i]) g[i] = Math.fround(Math.min(255, Math.max(0, g[i])));
+  const u1 = new Float64Array(n);
+  forward(g, u1);
+  const sseAfter = sse(u1);
+  const improved = sseAfter < sseBefore;
+  const values = createImage(w, h, C, new Float32Array(image.data));
+  const reconstruction = createImage(w, h, C);
+  if (improved) {
+    // Only the mask's values change; the rest of `values` stays the original.
+    const gImage = createImage(w, h, C);
+    fromPadded(system, g, gImage);
+    for (let i = 0; i < w * h; i++) {
+      if (!mask.data[i]) continue;
+      for (let c = 0; c < C; c++) values.data[i * C + c] = gImage.data[i * C + c];
+    }
+  }
+  fromPadded(system, improved ? u1 : u0, reconstruction);
+  const count = w * h * C;
+  return {
+    values,
+    reconstruction,
+    mseBefore: sseBefore / count,
+    mseAfter: (improved ? sseAfter : sseBefore) / count,
+    iterations,
+    improved,
+  };
+}
+
+/** The diffusion backend's TonalOptimiser: values to store at mask positions. */
+export function tonalOptimiser(options: TonalOptions = {}): TonalOptimiser {
+  return {
+    async optimise(image: Image, mask: Mask): Promise<Image> {
+      return optimiseTonal(image, mask, options).values;
+    },
+  };
+}

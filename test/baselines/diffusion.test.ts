@@ -1,0 +1,205 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  DiffusionSystem,
+  diffusionInpainter,
+  inpaintDiffusion,
+  toPadded,
+} from "../../src/baselines/diffusion.ts";
+import { createRng } from "../../src/baselines/random.ts";
+import { MaskcodecError } from "../../src/errors.ts";
+import { type Channels, createImage, createMask, type Image, type Mask } from "../../src/image/types.ts";
+
+function randomImage(w: number, h: number, C: Channels, seed: number): Image {
+  const rng = createRng(seed);
+  const img = createImage(w, h, C);
+  for (let i = 0; i < img.data.length; i++) img.data[i] = Math.round(rng.next() * 255);
+  return img;
+}
+
+function randomMaskOf(w: number, h: number, density: number, seed: number): Mask {
+  const rng = createRng(seed);
+  const mask = createMask(w, h);
+  for (let i = 0; i < mask.data.length; i++) mask.data[i] = rng.next() < density ? 1 : 0;
+  mask.data[rng.int(w * h)] = 1;
+  return mask;
+}
+
+/** Dense Gaussian elimination of the 5-point Laplace system on the unknowns (reference solution). */
+function denseSolve(img: Image, mask: Mask): Float64Array {
+  const { width: w, height: h, channels: C } = img;
+  const idx = new Int32Array(w * h).fill(-1);
+  const unknowns: number[] = [];
+  for (let i = 0; i < w * h; i++) if (!mask.data[i]) idx[i] = unknowns.push(i) - 1;
+  const m = unknowns.length;
+  const out = new Float64Array(img.data);
+  for (let c = 0; c < C; c++) {
+    const a = Array.from({ length: m }, () => new Float64Array(m + 1));
+    unknowns.forEach((i, k) => {
+      const x = i % w;
+      const y = Math.floor(i / w);
+      const nbrs: number[] = [];
+      if (x > 0) nbrs.push(i - 1);
+      if (x < w - 1) nbrs.push(i + 1);
+      if (y > 0) nbrs.push(i - w);
+      if (y < h - 1) nbrs.push(i + w);
+      a[k][k] = nbrs.length;
+      for (const j of nbrs) {
+        if (mask.data[j]) a[k][m] += img.data[j * C + c];
+        else a[k][idx[j]] -= 1;
+      }
+    });
+    for (let col = 0; col < m; col++) {
+      let piv = col;
+      for (let r = col + 1; r < m; r++) if (Math.abs(a[r][col]) > Math.abs(a[piv][col])) piv = r;
+      [a[col], a[piv]] = [a[piv], a[col]];
+      for (let r = 0; r < m; r++) {
+        if (r === col) continue;
+        const f = a[r][col] / a[col][col];
+        if (f !== 0) for (let k = col; k <= m; k++) a[r][k] -= f * a[col][k];
+      }
+    }
+    unknowns.forEach((i, k) => {
+      out[i * C + c] = a[k][m] / a[k][k];
+    });
+  }
+  return out;
+}
+
+describe("homogeneous diffusion inpainting", () => {
+  it("keeps the known pixels exactly", () => {
+    const img = randomImage(37, 23, 3, 1);
+    const mask = randomMaskOf(37, 23, 0.1, 2);
+    const out = inpaintDiffusion(img, mask).image;
+    for (let i = 0; i < mask.data.length; i++) {
+      if (!mask.data[i]) continue;
+      for (let c = 0; c < 3; c++) expect(out.data[i * 3 + c]).toBe(img.data[i * 3 + c]);
+    }
+  });
+
+  it("reproduces a linear ramp exactly when the image border is known (ramps are harmonic)", () => {
+    const w = 40;
+    const h = 30;
+    const img = createImage(w, h, 1);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) img.data[y * w + x] = 10 + 3 * x + 2 * y;
+    const mask = randomMaskOf(w, h, 0.03, 5);
+    for (let x = 0; x < w; x++) mask.data[x] = mask.data[(h - 1) * w + x] = 1;
+    for (let y = 0; y < h; y++) mask.data[y * w] = mask.data[y * w + w - 1] = 1;
+    const out = inpaintDiffusion(img, mask, { tolerance: 1e-10 }).image;
+    for (let i = 0; i < w * h; i++) expect(out.data[i]).toBeCloseTo(img.data[i], 3);
+  });
+
+  it("reaches the requested relative residual", () => {
+    const img = randomImage(64, 48, 3, 3);
+    const mask = randomMaskOf(64, 48, 0.05, 4);
+    const system = new DiffusionSystem(64, 48, mask.data, 3);
+    const b = new Float64Array(system.length);
+    system.rhs(toPadded(system, img), b);
+    for (const tolerance of [1e-3, 1e-6, 1e-9]) {
+      const x = new Float64Array(system.length);
+      const result = system.solve(b, x, tolerance);
+      for (const r of system.residual(b, x)) expect(r).toBeLessThanOrEqual(tolerance);
+      for (const r of result.residuals) expect(r).toBeLessThanOrEqual(tolerance);
+    }
+    // Through the Image API (float32 output) the default tolerance holds too, up to float32 rounding.
+    const out = inpaintDiffusion(img, mask).image;
+    for (const r of system.residual(b, toPadded(system, out))) expect(r).toBeLessThan(1e-6 + 3e-7);
+  });
+
+  it("agrees with a dense direct solve on tiny images", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.constantFrom<Channels>(1, 3),
+        fc.double({ min: 0.01, max: 1, noNaN: true }),
+        fc.integer({ min: 0, max: 1e6 }),
+        (w, h, C, density, seed) => {
+          const img = randomImage(w, h, C, seed);
+          const mask = randomMaskOf(w, h, density, seed + 1);
+          const out = inpaintDiffusion(img, mask, { tolerance: 1e-12 }).image;
+          const ref = denseSolve(img, mask);
+          for (let i = 0; i < ref.length; i++) expect(Math.abs(out.data[i] - ref[i])).toBeLessThan(1e-3);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it("stays within the range of the known values (maximum principle)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.double({ min: 0.001, max: 1, noNaN: true }),
+        fc.integer({ min: 0, max: 1e6 }),
+        (w, h, density, seed) => {
+          const img = randomImage(w, h, 1, seed);
+          const mask = randomMaskOf(w, h, density, seed + 7);
+          let lo = 255;
+          let hi = 0;
+          for (let i = 0; i < w * h; i++) {
+            if (mask.data[i]) {
+              lo = Math.min(lo, img.data[i]);
+              hi = Math.max(hi, img.data[i]);
+            }
+          }
+          const out = inpaintDiffusion(img, mask).image;
+          for (let i = 0; i < w * h; i++) {
+            expect(out.data[i]).toBeGreaterThanOrEqual(lo - 1e-3);
+            expect(out.data[i]).toBeLessThanOrEqual(hi + 1e-3);
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it("fills the whole image with the value of a single known pixel", () => {
+    const img = randomImage(50, 31, 3, 9);
+    const mask = createMask(50, 31);
+    mask.data[17 * 50 + 3] = 1;
+    const out = inpaintDiffusion(img, mask).image;
+    for (let i = 0; i < 50 * 31; i++) {
+      for (let c = 0; c < 3; c++) expect(out.data[i * 3 + c]).toBeCloseTo(img.data[(17 * 50 + 3) * 3 + c], 3);
+    }
+  });
+
+  it("returns the image itself for a full mask, including 1×1 images", () => {
+    for (const [w, h] of [
+      [1, 1],
+      [5, 3],
+    ]) {
+      const img = randomImage(w, h, 3, 11);
+      const mask = createMask(w, h, new Uint8Array(w * h).fill(1));
+      expect(Array.from(inpaintDiffusion(img, mask).image.data)).toEqual(Array.from(img.data));
+    }
+  });
+
+  it("refuses an empty mask with the library's error", () => {
+    const img = randomImage(4, 4, 1, 1);
+    expect(() => inpaintDiffusion(img, createMask(4, 4))).toThrow(MaskcodecError);
+  });
+
+  it("refuses a mask of another size", () => {
+    const img = randomImage(4, 4, 1, 1);
+    expect(() => inpaintDiffusion(img, createMask(4, 5))).toThrow(MaskcodecError);
+  });
+
+  it("gives the same result from a warm start", () => {
+    const img = randomImage(60, 40, 3, 12);
+    const mask = randomMaskOf(60, 40, 0.08, 13);
+    const cold = inpaintDiffusion(img, mask, { tolerance: 1e-10 });
+    const nearly = inpaintDiffusion(img, mask, { tolerance: 1e-2 });
+    const warm = inpaintDiffusion(img, mask, { tolerance: 1e-10, initial: nearly.image });
+    for (let i = 0; i < img.data.length; i++) expect(warm.image.data[i]).toBeCloseTo(cold.image.data[i], 3);
+  });
+
+  it("is an Inpainter with id diffusion", async () => {
+    const inpainter = diffusionInpainter();
+    expect(inpainter.id).toBe("diffusion");
+    const img = randomImage(8, 8, 1, 1);
+    const out = await inpainter.inpaint(img, randomMaskOf(8, 8, 0.2, 2));
+    expect(out.width).toBe(8);
+  });
+});
