@@ -3,7 +3,10 @@
  * this package's range coder against the `arithmetic-coding` npm package driving the very same context
  * model (same contexts, same adaptive counts: only the coding engine differs).
  *
- *   npm run bench -- mask-coding [--width 768] [--height 512] [--repeat 5]
+ *   npm run bench -- mask-coding [--width 768] [--height 512] [--repeat 5] [--ps]
+ *
+ * --ps adds masks chosen by probabilistic sparsification on 256×256 centre crops of three Kodak images
+ * (slow: PS takes tens of seconds per mask here).
  *
  * With --levels it instead measures the quantiser trade-off that chose the codec's default levels: bpp
  * and PSNR of the whole codec (diffusion inpainting) on Kodak images for several luma/chroma level pairs,
@@ -224,6 +227,8 @@ export async function run(args: string[]): Promise<void> {
     }
   }
 
+  if (args.includes("--ps")) await psMasks();
+
   console.log(`\nCoding engines on the same context model (random mask, median of ${repeat} runs)\n`);
   console.log(
     "| p | engine | bytes | size vs ours | encode ms | decode ms | encode Mpixel/s | decode Mpixel/s |",
@@ -256,6 +261,29 @@ export async function run(args: string[]): Promise<void> {
     for (const [name, bytes, enc, dec] of rows) {
       console.log(
         `| ${p} | ${name} | ${bytes} | ${(bytes / ours.length).toFixed(4)} | ${enc.toFixed(1)} | ${dec.toFixed(1)} | ${(n / enc / 1000).toFixed(1)} | ${(n / dec / 1000).toFixed(1)} |`,
+      );
+    }
+  }
+}
+
+async function psMasks(): Promise<void> {
+  const { join } = await import("node:path");
+  const { readImage, centreCrop } = await import("../src/image/io.ts");
+  const { psSelector } = await import("../src/baselines/ps.ts");
+  const dir = join(import.meta.dirname, "..", "..", "shared", "datasets", "kodak");
+  console.log("\nPS masks (256×256 centre crops of Kodak images)\n");
+  console.log("| image | p | known | coded bits | n·H(p) bits | ratio |");
+  console.log("| --- | --- | --- | --- | --- | --- |");
+  for (const file of ["kodim05.png", "kodim13.png", "kodim21.png"]) {
+    const image = centreCrop(await readImage(join(dir, file)), 256);
+    for (const p of [0.02, 0.05, 0.1]) {
+      const mask = await psSelector({ seed: 1 }).select(image, p);
+      const count = maskCount(mask);
+      const coded = encodeMask(mask, count);
+      const n = image.width * image.height;
+      const ideal = n * entropy(count / n);
+      console.log(
+        `| ${file} | ${p} | ${count} | ${coded.length * 8} | ${ideal.toFixed(0)} | ${((coded.length * 8) / ideal).toFixed(4)} |`,
       );
     }
   }
