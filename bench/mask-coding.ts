@@ -13,6 +13,10 @@
  * and PSNR interpolated at equal bpp.
  *
  *   npm run bench -- mask-coding --levels [--images 3] [--masks random,grid]
+ *
+ * With --values: bits per known pixel of the values section alone (Kodak, YCbCr, random and grid masks).
+ *
+ *   npm run bench -- mask-coding --values [--files 01,05,13,23] [--levels-list 16/16,64/32]
  */
 import { createRequire } from "node:module";
 import type { BitCoder } from "../src/codec/bitio.ts";
@@ -200,6 +204,7 @@ function arg(args: string[], name: string, fallback: number): number {
 
 export async function run(args: string[]): Promise<void> {
   if (args.includes("--levels")) return levelsTradeOff(args);
+  if (args.includes("--values")) return valueBits(args);
   const width = arg(args, "width", 768);
   const height = arg(args, "height", 512);
   const repeat = arg(args, "repeat", 5);
@@ -285,6 +290,57 @@ async function psMasks(): Promise<void> {
       console.log(
         `| ${file} | ${p} | ${count} | ${coded.length * 8} | ${ideal.toFixed(0)} | ${((coded.length * 8) / ideal).toFixed(4)} |`,
       );
+    }
+  }
+}
+
+async function valueBits(args: string[]): Promise<void> {
+  const { join } = await import("node:path");
+  const { readImage } = await import("../src/image/io.ts");
+  const { gridSelector, randomSelector } = await import("../src/baselines/selectors.ts");
+  const { writeStream, FORMAT_VERSION } = await import("../src/codec/stream.ts");
+  const dir = join(import.meta.dirname, "..", "..", "shared", "datasets", "kodak");
+  const filesArg = args.indexOf("--files");
+  const files = (filesArg >= 0 ? args[filesArg + 1] : "01,05,13,23").split(",").map((f) => `kodim${f}.png`);
+  const levelsArg = args.indexOf("--levels-list");
+  const settings = (levelsArg >= 0 ? args[levelsArg + 1] : "16/16,64/32")
+    .split(",")
+    .map((s) => s.split("/").map(Number));
+  const images = await Promise.all(files.map((f) => readImage(join(dir, f))));
+  console.log(`\nValues section, bits per known pixel (3 channels, YCbCr), Kodak ${files.join(", ")}\n`);
+  console.log("| levels | mask | p = 0.02 | p = 0.05 | p = 0.1 | writeStream ms (p = 0.05, mean) |");
+  console.log("| --- | --- | --- | --- | --- | --- |");
+  for (const [luma, chroma] of settings) {
+    for (const kind of ["random", "grid"]) {
+      const selector = kind === "grid" ? gridSelector() : randomSelector({ seed: 7 });
+      const cells: string[] = [];
+      let ms = 0;
+      for (const p of [0.02, 0.05, 0.1]) {
+        let bits = 0;
+        let known = 0;
+        for (const image of images) {
+          const mask = await selector.select(image, p);
+          const t0 = performance.now();
+          const { sizes } = writeStream({
+            header: {
+              version: FORMAT_VERSION,
+              width: image.width,
+              height: image.height,
+              channels: image.channels,
+              colour: "ycbcr",
+              backend: "diffusion",
+              quantiser: { lumaLevels: luma, chromaLevels: chroma },
+            },
+            mask,
+            values: image,
+          });
+          if (p === 0.05) ms += (performance.now() - t0) / images.length;
+          bits += sizes.values * 8;
+          known += maskCount(mask);
+        }
+        cells.push((bits / known).toFixed(3));
+      }
+      console.log(`| ${luma}/${chroma} | ${kind} | ${cells.join(" | ")} | ${ms.toFixed(1)} |`);
     }
   }
 }
