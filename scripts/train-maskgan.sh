@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# The training run of the shipped density-conditioned model models/maskgan-w8-v1 (see docs/notes/nets.md).
-# Runs in the background on one core, checkpoints to runs/maskgan-w8-v1/checkpoint every 5 minutes.
+# The training run of the shipped density-conditioned model models/maskgan-v1 (see docs/notes/nets.md).
+# Runs in the background on one core, checkpoints to runs/maskgan-v1/checkpoint every 5 minutes.
 #   scripts/train-maskgan.sh          fresh start (refuses to overwrite a run that has a checkpoint)
-#   scripts/train-maskgan.sh --resume continue from runs/maskgan-w8-v1/checkpoint (or the files of a
+#   scripts/train-maskgan.sh --resume continue from runs/maskgan-v1/checkpoint (or the files of a
 #                                     previous session copied there), with the options saved in it
-#   kill -INT "$(cat runs/maskgan-w8-v1/pid)"   stop: writes a checkpoint and exports models/maskgan-w8-v1
+#   kill -INT "$(cat runs/maskgan-v1/pid)"   stop: writes a checkpoint and exports models/maskgan-v1
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ID=maskgan-w8-v1
+ID=maskgan-v1
 mkdir -p "runs/$ID"
 if [[ "${1:-}" == "--resume" ]]; then
   ARGS=(--resume)
@@ -16,7 +16,7 @@ else
     echo "runs/$ID has a checkpoint; use --resume" >&2
     exit 1
   fi
-  ARGS=(--data ../shared/datasets/bsds500/train --steps 100000 --warmup-steps 500 --lr 5e-4 --batch 16 --size 64
+  ARGS=(--data ../shared/datasets/bsds500/train --steps 100000 --warmup-steps 300 --lr 5e-4 --batch 16 --size 64
     --val-every 200 --val-count 16 --checkpoint-minutes 5)
 fi
 nohup node bin/maskcodec.js train --density 0.01:0.25 --val ../shared/datasets/bsds500/val --out "models/$ID" \

@@ -20,6 +20,7 @@ interface TrainFlags {
   levels?: number;
   criticWidth?: number;
   densityInput?: boolean;
+  pullPush?: boolean;
   seed?: number;
   checkpointMinutes?: number;
   valEvery?: number;
@@ -78,6 +79,10 @@ export function register(program: Command): void {
       integerParser("critic-width", 1, 256),
     )
     .option("--no-density-input", "no density input channel (one model per density, as in the paper)")
+    .option(
+      "--no-pull-push",
+      "no pull-push interpolation input / residual output (the paper's plain generator)",
+    )
     .option("--seed <n>", "seed of initialisation and sampling", integerParser("seed", 0, 2 ** 31 - 1))
     .option("--checkpoint-minutes <x>", "minutes between checkpoints", positive("checkpoint-minutes"))
     .option("--val-every <n>", "steps between validations", integerParser("val-every", 1, 1e9))
@@ -126,6 +131,7 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
     ...(flags.width !== undefined ? { width: flags.width } : {}),
     ...(flags.levels !== undefined ? { levels: flags.levels } : {}),
     ...(flags.criticWidth !== undefined ? { criticWidth: flags.criticWidth } : {}),
+    pullPush: flags.pullPush !== false,
     densityInput:
       flags.densityInput !== false && densityMin !== densityMax ? true : flags.densityInput !== false,
   };

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { conv2d } from "./conv.ts";
 import { densityFeature, hardSigmoid, straightThroughRound, upsample2 } from "./ops.ts";
+import { pullPush } from "./pullpush.ts";
 
 /**
  * The three networks of the paper as plain functions of named weights (a Map of tf.Variables), written
@@ -18,6 +19,12 @@ export interface ArchOptions {
   criticLayers: number;
   /** Whether both generators see the density as an extra constant input channel (one model, many D). */
   densityInput: boolean;
+  /**
+   * Whether the inpainting generator also sees a pull-push interpolation of the known pixels and outputs a
+   * correction of it: g = clip(pp + 0.2 z, 0, 1) = hardSigmoid(z + 5 (pp - 0.5)) instead of hardSigmoid(z).
+   * Models saved without this field predate it (false).
+   */
+  pullPush: boolean;
 }
 
 export const DEFAULT_ARCH: ArchOptions = {
@@ -26,6 +33,7 @@ export const DEFAULT_ARCH: ArchOptions = {
   criticWidth: 8,
   criticLayers: 4,
   densityInput: true,
+  pullPush: true,
 };
 
 export const DILATIONS = [1, 2, 5] as const;
@@ -54,9 +62,9 @@ function gaussian(rng: () => number): number {
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
 }
 
-/** Input channels: generator [r, b, b*f (3), D?], mask generator [r, f (3), D?]. */
+/** Input channels: generator [r, b, b*f (3), pull-push (3)?, D?], mask generator [r, f (3), D?]. */
 export function generatorInputs(arch: ArchOptions): number {
-  return 5 + (arch.densityInput ? 1 : 0);
+  return 5 + (arch.pullPush ? 3 : 0) + (arch.densityInput ? 1 : 0);
 }
 export function maskGeneratorInputs(arch: ArchOptions): number {
   return 4 + (arch.densityInput ? 1 : 0);
@@ -161,11 +169,14 @@ export function inpaintingGenerator(
   densities: number[],
 ): { u: tf.Tensor4D; g: tf.Tensor4D } {
   const [, h, w] = f.shape;
-  const known = tf.mul(b, f);
-  const inputs: tf.Tensor4D[] = [r, b, known as tf.Tensor4D];
+  const known = tf.mul(b, f) as tf.Tensor4D;
+  const inputs: tf.Tensor4D[] = [r, b, known];
+  const pp = arch.pullPush ? pullPush(known, b) : undefined;
+  if (pp) inputs.push(pp);
   if (arch.densityInput) inputs.push(densityPlane(densities, h, w));
   const x = tf.concat(inputs, 3) as tf.Tensor4D;
-  const g = hardSigmoid(hourglass(weights, "gen", x, arch)) as tf.Tensor4D;
+  const z = hourglass(weights, "gen", x, arch);
+  const g = (pp ? tf.clipByValue(tf.add(pp, tf.mul(z, 0.2)), 0, 1) : hardSigmoid(z)) as tf.Tensor4D;
   const u = tf.add(tf.mul(tf.sub(1, b), g), known) as tf.Tensor4D;
   return { u, g };
 }
@@ -245,8 +256,10 @@ export function initWeights(arch: ArchOptions, seed: number): Weights {
   initHourglass(weights, "mask", maskGeneratorInputs(arch), 1, arch, rng);
   initCritic(weights, arch, rng);
   // the out blocks sum three branches: shrink them so the initial output sits inside the hard sigmoid
+  // (and, with pull-push, so that the generator starts close to the interpolation)
   for (const [name, v] of weights) {
-    if (/\/out\/d\d\/kernel$/.test(name)) v.assign(tf.mul(v, 0.3));
+    if (/^mask\/out\/d\d\/kernel$/.test(name)) v.assign(tf.mul(v, 0.3));
+    if (/^gen\/out\/d\d\/kernel$/.test(name)) v.assign(tf.mul(v, arch.pullPush ? 0.05 : 0.3));
   }
   return weights;
 }

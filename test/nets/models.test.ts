@@ -84,3 +84,30 @@ describe("networks", () => {
       expect(Array.from(v.dataSync())).toEqual(Array.from((b.get(name) as tf.Variable).dataSync()));
   });
 });
+
+describe("pull-push interpolation", () => {
+  beforeAll(setupTf);
+
+  it("keeps known pixels, reproduces a constant image exactly, and fills an empty mask with grey", async () => {
+    const { pullPush } = await import("../../src/nets/pullpush.ts");
+    const rng = new Rng(2);
+    const f = tf.tensor4d(rng.fill(new Float32Array(2 * 16 * 12 * 3)), [2, 16, 12, 3]);
+    const bData = Float32Array.from({ length: 2 * 16 * 12 }, () => (rng.next() < 0.1 ? 1 : 0));
+    const b = tf.tensor4d(bData, [2, 16, 12, 1]);
+    const u = pullPush(tf.mul(f, b) as tf.Tensor4D, b).dataSync();
+    const fd = f.dataSync();
+    bData.forEach((v, p) => {
+      if (v) for (let c = 0; c < 3; c++) expect(u[p * 3 + c]).toBeCloseTo(fd[p * 3 + c], 5);
+    });
+    const constant = tf.fill([1, 16, 16, 3], 0.3) as tf.Tensor4D;
+    const sparse = tf.tensor4d(
+      Float32Array.from({ length: 256 }, (_, i) => (i === 37 || i === 200 ? 1 : 0)),
+      [1, 16, 16, 1],
+    );
+    for (const v of pullPush(tf.mul(constant, sparse) as tf.Tensor4D, sparse).dataSync())
+      expect(v).toBeCloseTo(0.3, 4);
+    const empty = tf.zeros([1, 8, 8, 1]) as tf.Tensor4D;
+    for (const v of pullPush(tf.zeros([1, 8, 8, 3]) as tf.Tensor4D, empty).dataSync())
+      expect(v).toBeCloseTo(0.5, 3);
+  });
+});
