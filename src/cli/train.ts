@@ -30,6 +30,7 @@ interface TrainFlags {
   resume?: boolean;
   exportOnly?: boolean;
   initFrom?: string;
+  selectBy?: string;
   json?: boolean;
 }
 
@@ -90,6 +91,7 @@ export function register(program: Command): void {
     .option("--tf-backend <name>", "auto, wasm, tensorflow (tfjs-node) or cpu (refused for training)")
     .option("--float32", "export float32 weights (default float16)")
     .option("--resume", "continue from the checkpoint in the run folder")
+    .option("--select-by <what>", "weights to export: mask-loss (Eq. 4, paper) or mae (exact density)")
     .option("--init-from <dir>", "fresh start from an exported model's weights and step (Adam restarts)")
     .option("--export-only", "export the run folder's best (or latest) weights to --out, without training")
     .option("--json", "no progress bar")
@@ -123,7 +125,11 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
     ["valEvery", "valEvery"],
     ["valCount", "valCount"],
     ["tfBackend", "tfBackend"],
+    ["selectBy", "selectBy"],
   ];
+  if (flags.selectBy !== undefined && flags.selectBy !== "mask-loss" && flags.selectBy !== "mae") {
+    throw invalidParameter("select-by", "mask-loss or mae", flags.selectBy);
+  }
   for (const [flag, key] of map) if (given(flag) && flags[flag] !== undefined) explicit[key] = flags[flag];
   if (given("float32")) explicit.float16 = !flags.float32;
   const arch = {

@@ -64,6 +64,12 @@ export interface TrainOptions {
    * of an earlier session is gone): the weights, the step count and the logs are taken over; Adam restarts.
    */
   initFrom?: string;
+  /**
+   * Which validation figure picks the exported weights: "mask-loss" (Eq. 4 with the network's own rounding,
+   * as in the paper) or "mae" (mean MAE with masks of exactly the target density, what the codec uses).
+   * Both bests are kept in the run folder (best/, best-mae/).
+   */
+  selectBy: "mask-loss" | "mae";
 }
 
 export const DEFAULT_TRAIN: Omit<TrainOptions, "densityMin" | "densityMax" | "dataDir" | "out" | "runDir"> = {
@@ -81,6 +87,7 @@ export const DEFAULT_TRAIN: Omit<TrainOptions, "densityMin" | "densityMax" | "da
   valCount: 16,
   valSize: 128,
   logEvery: 10,
+  selectBy: "mask-loss",
   tfBackend: "wasm",
   float16: true,
 };
@@ -96,6 +103,8 @@ export interface TrainState {
   wallSeconds: number;
   bestValLoss: number | null;
   bestStep: number | null;
+  bestMae?: number | null;
+  bestMaeStep?: number | null;
   lastVal: ValResult | null;
   options: TrainOptions;
 }
@@ -524,6 +533,13 @@ export class Trainer {
       await this.saveModel(join(this.options.runDir, "best"));
       await writeFile(join(this.options.runDir, "best", "val.json"), `${JSON.stringify(v, null, 1)}\n`);
     }
+    const mae = v.perDensity.reduce((a, p) => a + p.maeExact, 0) / v.perDensity.length;
+    if (inGan && (this.state.bestMae == null || mae < this.state.bestMae)) {
+      this.state.bestMae = mae;
+      this.state.bestMaeStep = v.step;
+      await this.saveModel(join(this.options.runDir, "best-mae"));
+      await writeFile(join(this.options.runDir, "best-mae", "val.json"), `${JSON.stringify(v, null, 1)}\n`);
+    }
     this.log(
       `val step ${v.step}: mask loss ${v.maskLoss.toFixed(4)}; ${v.perDensity
         .map(
@@ -575,13 +591,14 @@ export class Trainer {
   }
 
   /**
-   * Exports the best weights (by validation mask loss, adversarial phase), or the latest when there is no
+   * Exports the best weights (by options.selectBy, adversarial phase), or the latest when there is no
    * best yet, into options.out with the card, the logs and the plot.
    */
   async export(extraCard: Record<string, unknown> = {}): Promise<{ weightHash: string; dir: string }> {
     const out = this.options.out;
     await mkdir(out, { recursive: true });
-    const bestDir = join(this.options.runDir, "best");
+    const byMae = this.options.selectBy === "mae";
+    const bestDir = join(this.options.runDir, byMae ? "best-mae" : "best");
     let weightHash: string;
     let source: "best" | "latest";
     let val: ValResult | null;
@@ -608,7 +625,13 @@ export class Trainer {
       architecture: o.arch,
       weights: {
         source,
-        step: source === "best" ? this.state.bestStep : this.state.step,
+        step: source === "best" ? (byMae ? this.state.bestMaeStep : this.state.bestStep) : this.state.step,
+        selectedBy:
+          source === "best"
+            ? byMae
+              ? "validation MAE, exact density"
+              : "validation mask loss (Eq. 4)"
+            : "latest",
         float16: o.float16,
       },
       training: {
