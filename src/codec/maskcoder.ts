@@ -19,15 +19,19 @@ import { BinaryContexts } from "./rangecoder.ts";
  *        P:   .   NW   N   NE  .       (P[x-2], P[x+2] counted)
  *        y:   .   WW   W   ?           (cur[x-3] counted)
  *
- * six exact bits and a count (0, 1, 2+) of the five outer ones: 192 contexts. Using the previous
- * non-empty rows rather than the rows just above makes a regular grid (rows of known pixels several rows
- * apart, at the same columns) nearly free, while on an i.i.d. random mask the template costs only its
- * learning overhead. The last pixel of a non-empty row that has no known pixel yet is implied.
+ * five exact bits (W, N, NW, NE, NN), a count (0, 1, 2+) of the six others, and the local density: the
+ * number of known pixels in a causal window of about 1.5 mean spacings (R rows above, R columns either side,
+ * R pixels to the left) against what the overall density predicts (< 0.3, < 0.7, < 1.3, more): 384 contexts.
+ * Using the previous non-empty rows rather than the rows just above makes a regular grid (rows of known
+ * pixels several rows apart, at the same columns) nearly free; the local density captures the varying
+ * density of optimised masks (PS: 4–16% below n·H(p)); on an i.i.d. random mask the template costs only its
+ * learning overhead (about 0.2%). The last pixel of a non-empty row that has no known pixel yet is implied.
  */
 
 const PRIOR_WEIGHT = 8;
 const ROW_CONTEXTS = 12;
-const PIXEL_CONTEXTS = 64 * 3;
+const PIXEL_CONTEXTS = 32 * 3 * 4;
+const DENSITY_RADIUS = 1.5;
 
 export function codeMask(data: Uint8Array, width: number, height: number, count: number, io: BitCoder): void {
   const n = width * height;
@@ -36,6 +40,16 @@ export function codeMask(data: Uint8Array, width: number, height: number, count:
   const prior0 = 2 * PRIOR_WEIGHT * (1 - density);
   const rowCtx = new BinaryContexts(ROW_CONTEXTS, 1 << 16, 1, 1);
   const pixCtx = new BinaryContexts(PIXEL_CONTEXTS, 1 << 16, prior0, prior1);
+  // Local density: known pixels in a causal window of (2R+1) columns x R rows above plus R pixels to the
+  // left, compared with what the mask's density predicts for that area (thresholds 0.3, 0.7, 1.3 x).
+  const R = Math.max(1, Math.min(64, Math.ceil(DENSITY_RADIUS / Math.sqrt(Math.max(density, 1e-6)))));
+  const expected = density * ((2 * R + 1) * R + R);
+  const th0 = 0.3 * expected;
+  const th1 = 0.7 * expected;
+  const th2 = 1.3 * expected;
+  const colCum = new Int32Array(width);
+  const pre = new Int32Array(width + 1);
+  const rowPre = new Int32Array(width + 1);
 
   let remaining = count; // ones still to come
   let p = -1; // offset of the previous non-empty row
@@ -46,6 +60,10 @@ export function codeMask(data: Uint8Array, width: number, height: number, count:
     if (remaining === 0) return; // the rest is zero (data starts zeroed)
     const rowStart = y * width;
     const pixelsLeft = n - rowStart;
+    // Slide the R-row window of column counts down to rows y-R .. y-1, and take its prefix sums.
+    if (y >= 1) for (let x = 0; x < width; x++) colCum[x] += data[rowStart - width + x];
+    if (y - 1 - R >= 0) for (let x = 0; x < width; x++) colCum[x] -= data[(y - 1 - R) * width + x];
+    for (let x = 0; x < width; x++) pre[x + 1] = pre[x] + colCum[x];
     if (remaining === pixelsLeft) {
       data.fill(1, rowStart, n);
       return;
@@ -104,11 +122,15 @@ export function codeMask(data: Uint8Array, width: number, height: number, count:
           if (x >= 1) outer += data[qi - 1];
           if (x + 1 < width) outer += data[qi + 1];
         }
+        const c =
+          pre[Math.min(x + R + 1, width)] - pre[Math.max(x - R, 0)] + rowPre[x] - rowPre[Math.max(x - R, 0)];
+        const local = c < th0 ? 0 : c < th1 ? 1 : c < th2 ? 2 : 3;
         const k =
-          ((W | (WW << 1) | (N << 2) | (NW << 3) | (NE << 4) | (NN << 5)) * 3 + Math.min(outer, 2)) | 0;
+          ((W | (N << 1) | (NW << 2) | (NE << 3) | (NN << 4)) * 3 + Math.min(outer + WW, 2)) * 4 + local;
         b = io.bit(pixCtx, k, data[i]);
       }
       data[i] = b;
+      rowPre[x + 1] = rowPre[x] + b;
       seen += b;
       remaining -= b;
     }
