@@ -22,11 +22,11 @@ import { createRng } from "./random.ts";
 export interface NlpeOptions {
   /** Number of cycles of |mask| iterations. Default 5 (the paper's setting). */
   cycles?: number;
-  /** Random non-mask candidates per iteration, of which the one with the largest error is taken. Default 30. */
+  /** Random non-mask candidates per iteration, of which the one with the largest error is taken. Default 10. */
   candidates?: number;
   /** Seed. Default 0. */
   seed?: number;
-  /** Update threshold of the local relaxation, 0–255 scale. Default 0.01. */
+  /** Update threshold of the local relaxation, 0–255 scale. Default 0.02. */
   eps?: number;
   /** Iterations between accurate global solves. Default: min(|mask|, 1000). */
   checkEvery?: number;
@@ -35,7 +35,7 @@ export interface NlpeOptions {
   progress?: Progress;
 }
 
-export const NLPE_DEFAULTS = { cycles: 5, candidates: 30, eps: 0.01, tolerance: 1e-6 } as const;
+export const NLPE_DEFAULTS = { cycles: 5, candidates: 10, eps: 0.02, tolerance: 1e-6 } as const;
 
 export interface NlpeResult {
   mask: Mask;

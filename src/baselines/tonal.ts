@@ -15,9 +15,9 @@ import { checkInpaintingInput, DiffusionSystem, fromPadded, toPadded } from "./d
 export interface TonalOptions {
   /** Maximum CG iterations on the normal equations. Default 100. */
   maxIterations?: number;
-  /** Stop when ‖Mᵀ(f − M g)‖ ≤ tolerance · ‖Mᵀ f‖ per channel. Default 1e-4. */
+  /** Stop when the normal equations' residual Mᵀ(f − M g) has fallen by this factor, per channel. Default 1e-2. */
   tolerance?: number;
-  /** Relative residual of the inner inpaintings. Default 1e-8. */
+  /** Relative residual of the inner inpaintings. Default 1e-6. */
   innerTolerance?: number;
 }
 
@@ -58,8 +58,8 @@ function couplingAdjoint(system: DiffusionSystem, z: Float64Array, out: Float64A
 export function optimiseTonal(image: Image, mask: Mask, options: TonalOptions = {}): TonalResult {
   checkInpaintingInput(image, mask);
   const maxIterations = options.maxIterations ?? 100;
-  const tolerance = options.tolerance ?? 1e-4;
-  const inner = options.innerTolerance ?? 1e-8;
+  const tolerance = options.tolerance ?? 1e-2;
+  const inner = options.innerTolerance ?? 1e-6;
   if (!(tolerance > 0 && tolerance < 1)) throw invalidParameter("tolerance", "a number in (0, 1)", tolerance);
   const { width: w, height: h, channels: C } = image;
   const system = new DiffusionSystem(w, h, mask.data, C);
@@ -112,15 +112,12 @@ export function optimiseTonal(image: Image, mask: Mask, options: TonalOptions = 
   for (let i = 0; i < n; i++) res[i] = f[i] - u0[i];
   const r = new Float64Array(n);
   adjoint(res, r);
-  const mtf = new Float64Array(n);
-  adjoint(f, mtf);
-  const norm = new Float64Array(C);
-  for (let i = 0; i < n; i++) norm[i % C] += mtf[i] * mtf[i];
   const p = new Float64Array(r);
   const mp = new Float64Array(n);
   const q = new Float64Array(n);
   const rr = new Float64Array(C);
   for (let i = 0; i < n; i++) rr[i % C] += r[i] * r[i];
+  const norm = new Float64Array(rr);
   let iterations = 0;
   const done = new Uint8Array(C);
   for (let it = 0; it < maxIterations; it++) {
