@@ -16,8 +16,8 @@ else
     echo "runs/$ID has a checkpoint; use --resume" >&2
     exit 1
   fi
-  ARGS=(--data ../shared/datasets/bsds500/train --steps 100000 --warmup-steps 300 --lr 5e-4 --batch 16 --size 64
-    --val-every 200 --val-count 16 --checkpoint-minutes 5)
+  ARGS=(--data ../shared/datasets/bsds500/train --steps 100000 --warmup-steps 150 --lr 5e-4 --batch 16 --size 64
+    --val-every 100 --val-count 16 --checkpoint-minutes 5)
 fi
 nohup node bin/maskcodec.js train --density 0.01:0.25 --val ../shared/datasets/bsds500/val --out "models/$ID" \
   "${ARGS[@]}" --json >>"runs/$ID/stdout.log" 2>&1 &
