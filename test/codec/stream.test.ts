@@ -303,6 +303,28 @@ describe("encodeImage / decodeBytes", () => {
     }
   });
 
+  it("decode(encode(x)) reproduces the mask and the quantised values bit for bit, for any size, density and channels", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 24 }),
+        fc.integer({ min: 1, max: 24 }),
+        fc.double({ min: 0.001, max: 1, noNaN: true }),
+        fc.constantFrom<Channels>(1, 3),
+        fc.integer({ min: 0, max: 1000 }),
+        async (width, height, density, channels, seed) => {
+          const image = noiseImage(width, height, channels, seed);
+          const encoded = await encodeImage(image, { selector, density, backend: "diffusion" });
+          const seen: Image[] = [];
+          const decoded = await decodeBytes(encoded.bytes, async () => recordingInpainter(seen));
+          expect(decoded.header).toEqual(encoded.header);
+          expect(differences(decoded.mask.data, encoded.mask.data)).toBe(0);
+          expect(differences(seen[0].data, encoded.known.data)).toBe(0);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
   it("stores the tonal optimiser's values instead of the image's", async () => {
     const image = syntheticImage(30, 20, 1, 1);
     const tonal = {
