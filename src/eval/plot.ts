@@ -42,7 +42,7 @@ export function rdSpec(records: readonly RdRecord[], metric: Metric, title?: str
       },
       {
         transform: [{ filter: "datum.kind === 'mean per setting'" }],
-        mark: { type: "point", filled: false, size: 36 },
+        mark: { type: "point", filled: false, size: 40, opacity: 1, strokeWidth: 1.5 },
         encoding: { shape: { field: "curve", type: "nominal", title: "codec" } },
       },
     ],
