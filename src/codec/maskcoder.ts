@@ -47,9 +47,10 @@ export function codeMask(data: Uint8Array, width: number, height: number, count:
   const th0 = 0.3 * expected;
   const th1 = 0.7 * expected;
   const th2 = 1.3 * expected;
-  const colCum = new Int32Array(width);
-  const pre = new Int32Array(width + 1);
-  const rowPre = new Int32Array(width + 1);
+  const colCum = new Int32Array(width); // known pixels per column in rows y-R .. y-1
+  const onesX = new Int32Array(count); // columns of the known pixels so far, in raster order
+  const rowFirst = new Int32Array(height + 1); // index in onesX of each row's first known pixel
+  let ones = 0;
 
   let remaining = count; // ones still to come
   let p = -1; // offset of the previous non-empty row
@@ -60,10 +61,10 @@ export function codeMask(data: Uint8Array, width: number, height: number, count:
     if (remaining === 0) return; // the rest is zero (data starts zeroed)
     const rowStart = y * width;
     const pixelsLeft = n - rowStart;
-    // Slide the R-row window of column counts down to rows y-R .. y-1, and take its prefix sums.
-    if (y >= 1) for (let x = 0; x < width; x++) colCum[x] += data[rowStart - width + x];
-    if (y - 1 - R >= 0) for (let x = 0; x < width; x++) colCum[x] -= data[(y - 1 - R) * width + x];
-    for (let x = 0; x < width; x++) pre[x + 1] = pre[x] + colCum[x];
+    // Slide the R-row window of column counts down to rows y-R .. y-1 (touching only known pixels).
+    rowFirst[y] = ones;
+    if (y >= 1) for (let k = rowFirst[y - 1]; k < ones; k++) colCum[onesX[k]]++;
+    if (y - 1 - R >= 0) for (let k = rowFirst[y - 1 - R]; k < rowFirst[y - R]; k++) colCum[onesX[k]]--;
     if (remaining === pixelsLeft) {
       data.fill(1, rowStart, n);
       return;
@@ -90,6 +91,10 @@ export function codeMask(data: Uint8Array, width: number, height: number, count:
     if (!rowIsSet) continue;
 
     let seen = 0; // ones in this row so far
+    // Window sums, slid along the row: columns x-R .. x+R of the rows above, and x-R .. x-1 of this row.
+    let above = 0;
+    for (let x = 0; x <= R && x < width; x++) above += colCum[x];
+    let leftOnes = 0;
     for (let x = 0; x < width; x++) {
       const i = rowStart + x;
       const left = n - i; // pixels from here to the end
@@ -122,17 +127,20 @@ export function codeMask(data: Uint8Array, width: number, height: number, count:
           if (x >= 1) outer += data[qi - 1];
           if (x + 1 < width) outer += data[qi + 1];
         }
-        const c =
-          pre[Math.min(x + R + 1, width)] - pre[Math.max(x - R, 0)] + rowPre[x] - rowPre[Math.max(x - R, 0)];
+        const c = above + leftOnes;
         const local = c < th0 ? 0 : c < th1 ? 1 : c < th2 ? 2 : 3;
         const k =
           ((W | (N << 1) | (NW << 2) | (NE << 3) | (NN << 4)) * 3 + Math.min(outer + WW, 2)) * 4 + local;
         b = io.bit(pixCtx, k, data[i]);
       }
       data[i] = b;
-      rowPre[x + 1] = rowPre[x] + b;
+      if (b) onesX[ones++] = x;
       seen += b;
       remaining -= b;
+      leftOnes += b;
+      if (x - R >= 0) leftOnes -= data[i - R];
+      if (x + 1 + R < width) above += colCum[x + 1 + R];
+      if (x - R >= 0) above -= colCum[x - R];
     }
     q = p;
     qRow = pRow;

@@ -4,7 +4,16 @@ import { parseLayout, parseStream, writeStream } from "../../src/codec/stream.ts
 import type { DecodedStream } from "../../src/codec/types.ts";
 import { MaskcodecError } from "../../src/errors.ts";
 import { createMask, maskCount } from "../../src/image/types.ts";
-import { countAllocations, fixCrc, gridMask, header, randomMask, rng, syntheticImage } from "./helpers.ts";
+import {
+  allocationBound,
+  countAllocations,
+  fixCrc,
+  gridMask,
+  header,
+  randomMask,
+  rng,
+  syntheticImage,
+} from "./helpers.ts";
 
 /**
  * Fuzzing the decoder: mutated (bit flips, byte changes, insertions, deletions), truncated and random
@@ -70,9 +79,7 @@ function allowedBytes(bytes: Uint8Array): number {
   const small = 64 * 1024; // contexts, per-column arrays of small images, TextDecoder
   try {
     const layout = parseLayout(bytes, { maxPixels: MAX_PIXELS_HERE });
-    const { width, height, channels } = layout.header;
-    const pixels = width * height;
-    return pixels * (1 + 4 * channels) + layout.count * channels + 16 * width + small;
+    return allocationBound(layout.header, layout.count);
   } catch {
     return small;
   }

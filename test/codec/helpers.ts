@@ -164,3 +164,18 @@ export function countAllocations(fn: () => void): number {
   }
   return total;
 }
+
+/**
+ * What decoding a stream with this validated header may allocate: the mask (1 byte a pixel) and the known
+ * image (4 bytes a sample), the level indices (1 byte a value) and the mask coder's list of known columns
+ * (4 bytes a known pixel), per-row and per-column arrays, and a fixed 64 KiB for contexts and the like.
+ */
+export function allocationBound(
+  h: { width: number; height: number; channels: number },
+  count: number,
+): number {
+  const pixels = h.width * h.height;
+  return (
+    pixels * (1 + 4 * h.channels) + count * (h.channels + 4) + 4 * (h.height + 1) + 16 * h.width + 64 * 1024
+  );
+}
