@@ -118,7 +118,8 @@ async function runRdCommand(images: string[], flags: RdFlags): Promise<void> {
     if (flags.json) {
       process.stdout.write(`${JSON.stringify({ ...outcome.summary, seconds: outcome.seconds })}\n`);
     } else {
-      process.stdout.write(`${outcome.table}\n\n`);
+      const { SUMMARY_NOTE } = await import("../eval/summary.ts");
+      process.stdout.write(`${outcome.table}\n\n${SUMMARY_NOTE}\n\n`);
       process.stdout.write(
         `${outcome.records.length} points (${outcome.computed} computed, ${outcome.cached} from cache) ` +
           `in ${outcome.seconds.toFixed(1)} s; wrote ${outcome.files.join(", ")}\n`,

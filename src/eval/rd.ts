@@ -9,7 +9,7 @@ import { expandImageInputs } from "./inputs.ts";
 import { type PlanOptions, planPoints } from "./plan.ts";
 import { rdSpec, renderSvg, svgToPng } from "./plot.ts";
 import { type RdRecord, toCsv } from "./records.ts";
-import { type Summary, summarise, summaryTable } from "./summary.ts";
+import { SUMMARY_NOTE, type Summary, summarise, summaryTable } from "./summary.ts";
 import {
   defaultCodecs,
   type Executor,
@@ -147,7 +147,7 @@ export async function runRd(options: RdOptions): Promise<RdOutcome> {
   await write("rd.json", `${JSON.stringify(sweep.records, null, 1)}\n`);
   await write("rd.csv", toCsv(sweep.records));
   await write("summary.json", `${JSON.stringify(summary, null, 1)}\n`);
-  await write("summary.md", `${table}\n`);
+  await write("summary.md", `${table}\n\n${SUMMARY_NOTE}\n`);
   if (!options.noPlots && sweep.records.length > 0) {
     for (const metric of ["psnr", "ssim"] as const) {
       const svg = await renderSvg(rdSpec(sweep.records, metric));

@@ -105,6 +105,13 @@ function fixed(value: number | null, digits: number, signed = false): string {
   return signed && value >= 0 ? `+${s}` : s;
 }
 
+/** What the table's cells mean; printed under it. */
+export const SUMMARY_NOTE =
+  "PSNR (dB) and SSIM: mean over images at matched bpp (each image's curve interpolated in log-bpp); " +
+  "— = not every image reaches that rate. BD-rate/BD-PSNR: Bjøntegaard deltas against the anchor over the " +
+  "common range, per image then averaged (cubic: least-squares cubic fit; pchip: piecewise cubic Hermite); " +
+  "negative BD-rate = fewer bits for the same PSNR.";
+
 /** The summary as a Markdown table (readable on a terminal as it is). */
 export function summaryTable(summary: Summary): string {
   const rates = summary.rates.map((r) => `${r}`);
