@@ -9,6 +9,8 @@
  *
  *   npm run bench -- table3 [--limit N] [--densities 0.05,0.1,0.2] [--seed S] [--kodak kodim01.png|none]
  *                           [--out FILE.json]
+ *   tuning: [--p P] [--q Q] [--radius R|auto] [--ps-eps E] [--candidates K] [--nlpe-eps E] [--cycles N]
+ *           [--stages ps|ps,nlpe|ps,nlpe,tonal]   (skipped stages are reported as the previous one)
  */
 import { readdirSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
@@ -16,8 +18,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { inpaintDiffusion } from "../src/baselines/diffusion.ts";
 import { LocalInpainting } from "../src/baselines/local.ts";
-import { runNlpe } from "../src/baselines/nlpe.ts";
-import { runPs } from "../src/baselines/ps.ts";
+import { type NlpeOptions, runNlpe } from "../src/baselines/nlpe.ts";
+import { type PsOptions, runPs } from "../src/baselines/ps.ts";
 import { optimiseTonal } from "../src/baselines/tonal.ts";
 import { centreCrop, readImage } from "../src/image/io.ts";
 import { mae, ssim } from "../src/image/metrics.ts";
@@ -87,8 +89,29 @@ export async function run(args: string[]): Promise<void> {
       seed: { type: "string", default: "0" },
       kodak: { type: "string", default: "kodim01.png" },
       out: { type: "string" },
+      p: { type: "string" },
+      q: { type: "string" },
+      radius: { type: "string" },
+      "ps-eps": { type: "string" },
+      candidates: { type: "string" },
+      "nlpe-eps": { type: "string" },
+      cycles: { type: "string" },
+      stages: { type: "string", default: "ps,nlpe,tonal" },
     },
   });
+  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  const psOptions: PsOptions = {
+    p: num(values.p),
+    q: num(values.q),
+    eps: num(values["ps-eps"]),
+    radius: values.radius === undefined || values.radius === "auto" ? undefined : Number(values.radius),
+  };
+  const nlpeOptions: NlpeOptions = {
+    candidates: num(values.candidates),
+    eps: num(values["nlpe-eps"]),
+    cycles: num(values.cycles),
+  };
+  const stages = new Set(values.stages.split(","));
   const limit = Number(values.limit);
   const densities = values.densities.split(",").map(Number);
   const seed = Number(values.seed);
@@ -105,19 +128,21 @@ export async function run(args: string[]): Promise<void> {
       const engine = new LocalInpainting(image);
       let c0 = cpuSeconds();
       let w0 = performance.now();
-      runPs(engine, target, { seed });
+      runPs(engine, target, { ...psOptions, seed });
       const cpuPs = cpuSeconds() - c0;
       const wallPs = (performance.now() - w0) / 1000;
       const psMask = createMask(image.width, image.height, engine.maskData());
       c0 = cpuSeconds();
       w0 = performance.now();
-      const nl = runNlpe(engine, { seed });
+      const nl = stages.has("nlpe")
+        ? runNlpe(engine, { ...nlpeOptions, seed })
+        : { accepted: 0, reverts: 0, maeBefore: 0, maeAfter: 0, iterations: 0 };
       const cpuNlpe = cpuSeconds() - c0;
       const wallNlpe = (performance.now() - w0) / 1000;
       const nlpeMask = createMask(image.width, image.height, engine.maskData());
       c0 = cpuSeconds();
       w0 = performance.now();
-      const tonal = optimiseTonal(image, nlpeMask);
+      const tonal = stages.has("tonal") ? optimiseTonal(image, nlpeMask) : { values: image };
       const cpuTonal = cpuSeconds() - c0;
       const wallTonal = (performance.now() - w0) / 1000;
       const ps = reconstruct(image, psMask);
@@ -152,6 +177,9 @@ export async function run(args: string[]): Promise<void> {
   }
 
   console.log(`\nTable 3 protocol: ${files.length} BSDS500 test-dev images, 128×128 centre crops, colour.`);
+  console.log(
+    `Options: PS ${JSON.stringify(psOptions)}, NLPE ${JSON.stringify(nlpeOptions)}, stages ${values.stages}.`,
+  );
   console.log(
     "Ours: mean over images; seconds are CPU seconds per image (wall in brackets). Paper in italics.\n",
   );
@@ -198,9 +226,9 @@ export async function run(args: string[]): Promise<void> {
     const engine = new LocalInpainting(image);
     const c0 = cpuSeconds();
     const w0 = performance.now();
-    runPs(engine, targetCount(image.width * image.height, density), { seed });
+    runPs(engine, targetCount(image.width * image.height, density), { ...psOptions, seed });
     const cpuPs = cpuSeconds() - c0;
-    const nl = runNlpe(engine, { seed });
+    const nl = runNlpe(engine, { ...nlpeOptions, seed });
     const cpuAll = cpuSeconds() - c0;
     const wall = (performance.now() - w0) / 1000;
     const mask = createMask(image.width, image.height, engine.maskData());
