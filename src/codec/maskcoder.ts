@@ -2,6 +2,7 @@ import { corruptStream } from "../errors.ts";
 import { createMask, type Mask } from "../image/types.ts";
 import { type BitCoder, DecodingBitCoder, EncodingBitCoder } from "./bitio.ts";
 import { BinaryContexts } from "./rangecoder.ts";
+import { spacingMultiple } from "./spacing.ts";
 
 /**
  * Context-adaptive binary arithmetic coding of a mask, in raster order.
@@ -31,7 +32,7 @@ import { BinaryContexts } from "./rangecoder.ts";
 const PRIOR_WEIGHT = 8;
 const ROW_CONTEXTS = 12;
 const PIXEL_CONTEXTS = 32 * 3 * 4;
-const DENSITY_RADIUS = 1.5;
+const DENSITY_RADIUS_TWICE = 3;
 
 export function codeMask(data: Uint8Array, width: number, height: number, count: number, io: BitCoder): void {
   const n = width * height;
@@ -42,7 +43,7 @@ export function codeMask(data: Uint8Array, width: number, height: number, count:
   const pixCtx = new BinaryContexts(PIXEL_CONTEXTS, 1 << 16, prior0, prior1);
   // Local density: known pixels in a causal window of (2R+1) columns x R rows above plus R pixels to the
   // left, compared with what the mask's density predicts for that area (thresholds 0.3, 0.7, 1.3 x).
-  const R = Math.max(1, Math.min(64, Math.ceil(DENSITY_RADIUS / Math.sqrt(Math.max(density, 1e-6)))));
+  const R = spacingMultiple(DENSITY_RADIUS_TWICE, 2, count, n, 64); // ⌈1.5 / √density⌉, at most 64
   const expected = density * ((2 * R + 1) * R + R);
   const th0 = 0.3 * expected;
   const th1 = 0.7 * expected;

@@ -1,6 +1,7 @@
 import { corruptStream } from "../errors.ts";
 import type { BitCoder } from "./bitio.ts";
 import { BinaryContexts } from "./rangecoder.ts";
+import { spacingMultiple } from "./spacing.ts";
 
 /**
  * Adaptive coding of the quantised values at the known pixels, in raster order, channel by channel per
@@ -9,7 +10,7 @@ import { BinaryContexts } from "./rangecoder.ts";
  * Prediction. For every column the coder remembers the last known pixel decoded in it (a "skyline" of the
  * nearest known pixels above and to the left). A value is predicted as the inverse-square-distance
  * weighted mean of the skyline's pixels within a window whose radius follows the mask's mean spacing
- * (RADIUS_FACTOR / sqrt(density)); with no neighbour at all, from the previous value of the channel.
+ * (2.5 / sqrt(density)); with no neighbour at all, from the previous value of the channel.
  * For channels after the first, the first channel's residual at the same pixel, scaled, is added to the
  * prediction (inter-channel correlation: large for RGB, small for YCbCr).
  *
@@ -23,7 +24,7 @@ import { BinaryContexts } from "./rangecoder.ts";
  */
 
 export interface ValueModelOptions {
-  /** Window radius = clamp(ceil(RADIUS_FACTOR / sqrt(density)), MIN_RADIUS, MAX_RADIUS). */
+  /** Window radius = clamp(ceil(radiusFactor / sqrt(density)), MIN_RADIUS, MAX_RADIUS); tenths only. */
   radiusFactor: number;
   /** Weight of a neighbour at squared distance d2: 1 / d2^power (power 1 or 2). */
   power: number;
@@ -64,10 +65,10 @@ function activityBucket(a: number): number {
   return k;
 }
 
-export function windowRadius(density: number, options: ValueModelOptions): number {
-  if (!(density > 0)) return MIN_RADIUS;
-  const r = Math.ceil(options.radiusFactor / Math.sqrt(density));
-  return Math.max(MIN_RADIUS, Math.min(MAX_RADIUS, r));
+/** Window radius ⌈radiusFactor / √density⌉ clamped to [MIN_RADIUS, MAX_RADIUS], in exact integer arithmetic. */
+export function windowRadius(count: number, pixels: number, options: ValueModelOptions): number {
+  const r = spacingMultiple(Math.round(options.radiusFactor * 10), 10, count, pixels, MAX_RADIUS);
+  return Math.max(MIN_RADIUS, r);
 }
 
 class ChannelGroupContexts {
@@ -98,8 +99,7 @@ export function codeValues(
   io: BitCoder,
   options: ValueModelOptions = DEFAULT_VALUE_MODEL,
 ): void {
-  const density = count / (width * height);
-  const R = windowRadius(density, options);
+  const R = windowRadius(count, width * height, options);
   const colRow = new Int32Array(width).fill(-1);
   const colIdx = new Int32Array(width);
   const groups = [new ChannelGroupContexts(options.limit), new ChannelGroupContexts(options.limit)];
@@ -197,40 +197,15 @@ export function codeValues(
         const g = groups[gi];
         const actual = q[here + c] - p; // encoder: the residual; decoder: garbage, ignored by io
         const ctxBase = act * CROSS_BUCKETS + cross;
-        let e: number;
-        if (io.bit(g.zero, ctxBase, actual === 0 ? 1 : 0)) {
-          e = 0;
-        } else {
-          // Sign, implied when only one side is possible.
-          let negative: number;
-          if (p === 0) negative = 0;
-          else if (p === L - 1) negative = 1;
-          else
-            negative = io.bit(
-              g.sign,
-              cross * 3 + (p < L / 3 ? 0 : p < (2 * L) / 3 ? 1 : 2),
-              actual < 0 ? 1 : 0,
-            );
-          const maxMag = negative ? p : L - 1 - p;
-          const maxCls = classOf(maxMag);
-          const m = actual < 0 ? -actual : actual;
-          const cls = classOf(m);
-          let k = 0;
-          const unaryBase = ctxBase * MAX_CLASS;
-          while (k < maxCls && io.bit(g.unary, unaryBase + k, k < cls ? 1 : 0)) k++;
-          let mag: number;
-          if (k <= 1) mag = k + 1;
-          else {
-            const lo = 2 ** (k - 1) + 1; // class k covers lo .. 2^k
-            const off = m - lo;
-            const nbits = k - 1;
-            const top = io.bit(g.msb, k, (off >>> (nbits - 1)) & 1);
-            const rest = nbits > 1 ? io.evenBits(off & ((1 << (nbits - 1)) - 1), nbits - 1) : 0;
-            mag = lo + ((top << (nbits - 1)) | rest);
-          }
-          if (mag > maxMag) throw corruptStream("values section holds a value outside the quantiser's range");
-          e = negative ? -mag : mag;
-        }
+        const e = codeResidual(
+          io,
+          g,
+          ctxBase,
+          cross * 3 + (p < L / 3 ? 0 : p < (2 * L) / 3 ? 1 : 2),
+          p,
+          L,
+          actual,
+        );
         const value = p + e;
         if (bias) {
           // Running mean of (value - unbiased prediction) per activity context, halved every 64 values.
@@ -251,6 +226,45 @@ export function codeValues(
       j++;
     }
   }
+}
+
+/**
+ * Codes one residual e = value - p (value in [0, L-1]) in the contexts of group g: zero flag, sign (implied at
+ * the ends of the range), magnitude class in unary, bits inside the class. Returns e (decoded or given).
+ */
+function codeResidual(
+  io: BitCoder,
+  g: ChannelGroupContexts,
+  ctxBase: number,
+  signCtx: number,
+  p: number,
+  L: number,
+  actual: number,
+): number {
+  if (io.bit(g.zero, ctxBase, actual === 0 ? 1 : 0)) return 0;
+  let negative: number;
+  if (p === 0) negative = 0;
+  else if (p === L - 1) negative = 1;
+  else negative = io.bit(g.sign, signCtx, actual < 0 ? 1 : 0);
+  const maxMag = negative ? p : L - 1 - p;
+  const maxCls = classOf(maxMag);
+  const m = actual < 0 ? -actual : actual;
+  const cls = classOf(m);
+  let k = 0;
+  const unaryBase = ctxBase * MAX_CLASS;
+  while (k < maxCls && io.bit(g.unary, unaryBase + k, k < cls ? 1 : 0)) k++;
+  let mag: number;
+  if (k <= 1) mag = k + 1;
+  else {
+    const lo = 2 ** (k - 1) + 1; // class k covers lo .. 2^k
+    const off = m - lo;
+    const nbits = k - 1;
+    const top = io.bit(g.msb, k, (off >>> (nbits - 1)) & 1);
+    const rest = nbits > 1 ? io.evenBits(off & ((1 << (nbits - 1)) - 1), nbits - 1) : 0;
+    mag = lo + ((top << (nbits - 1)) | rest);
+  }
+  if (mag > maxMag) throw corruptStream("values section holds a value outside the quantiser's range");
+  return negative ? -mag : mag;
 }
 
 /** Class of magnitude m >= 0 as used above: 0 for m <= 1, else ceil(log2(m)) (2 → 1, 3..4 → 2, 5..8 → 3, …). */

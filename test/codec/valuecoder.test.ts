@@ -1,4 +1,6 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { spacingMultiple } from "../../src/codec/spacing.ts";
 import { writeStream } from "../../src/codec/stream.ts";
 import { createImage, type Image } from "../../src/image/types.ts";
 import { header, randomMask, rng, syntheticImage } from "./helpers.ts";
@@ -47,5 +49,26 @@ describe("value coder", () => {
     const image = syntheticImage(128, 128, 3, 9);
     const sizes = [256, 64, 16, 4].map((levels) => valuesBytes(image, "ycbcr", levels));
     for (let k = 1; k < sizes.length; k++) expect(sizes[k]).toBeLessThan(sizes[k - 1]);
+  });
+});
+
+describe("spacing multiple (integer-only window radius)", () => {
+  it("is the smallest r with r >= f / sqrt(density), without floating-point square roots", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 26 }),
+        fc.integer({ min: 1, max: 2 ** 26 }),
+        fc.integer({ min: 1, max: 30 }),
+        (a, b, num) => {
+          const n = Math.max(a, b);
+          const count = Math.min(a, b);
+          const r = spacingMultiple(num, 10, count, n, 1 << 20);
+          // r² count 100 >= num² n, and (r-1)² count 100 < num² n
+          expect(r * r * count * 100 >= num * num * n).toBe(true);
+          if (r > 1) expect((r - 1) * (r - 1) * count * 100 < num * num * n).toBe(true);
+        },
+      ),
+    );
+    expect(spacingMultiple(25, 10, 1, 1 << 26, 48)).toBe(48);
   });
 });
