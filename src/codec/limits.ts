@@ -5,10 +5,10 @@
  */
 
 /** Largest width * height a stream may declare (2^26 = 67,108,864 pixels, e.g. 8192 x 8192). */
-export const MAX_PIXELS = 2 ** 26;
+export const MAX_PIXELS = 1 << 26;
 
 /** Largest width or height (a 1 x 2^26 strip is allowed, a 2^27 x 1 one is not). */
-export const MAX_SIDE = 2 ** 26;
+export const MAX_SIDE = 1 << 26;
 
 /** Longest model id (bytes of printable ASCII) and weight hash (hex digits) a "gan" stream may carry. */
 export const MAX_MODEL_ID_LENGTH = 255;

@@ -15,8 +15,9 @@ import { corruptStream } from "../errors.ts";
  * bit for bit on every platform.
  */
 
-const TOP = 2 ** 24;
-const TWO32 = 2 ** 32;
+const TOP = 0x1000000; // 2^24 (literals, not **, which the language lets engines approximate)
+const TWO32 = 0x100000000;
+const FLUSH_UNITS = [0x1000000, 0x10000, 0x100, 1];
 
 /** A group of adaptive binary contexts that share a count limit. */
 export class BinaryContexts {
@@ -154,7 +155,7 @@ export class RangeEncoder {
     let k = 1;
     let v = this.low;
     for (; k <= 4; k++) {
-      const unit = 2 ** (32 - 8 * k);
+      const unit = FLUSH_UNITS[k - 1];
       v = Math.ceil(this.low / unit) * unit;
       if (v <= last) break;
     }

@@ -169,7 +169,7 @@ class ByteReader {
       value += (b & 0x7f) * scale;
       if (!(b & 0x80)) {
         if (i > 0 && b === 0) throw corruptStream(`the ${what} is not in its shortest form`);
-        if (value >= 2 ** 32) throw corruptStream(`the ${what} is out of range`);
+        if (value > 0xffffffff) throw corruptStream(`the ${what} is out of range`);
         return value;
       }
       scale *= 128;

@@ -256,7 +256,7 @@ function codeResidual(
   let mag: number;
   if (k <= 1) mag = k + 1;
   else {
-    const lo = 2 ** (k - 1) + 1; // class k covers lo .. 2^k
+    const lo = (1 << (k - 1)) + 1; // class k covers lo .. 2^k
     const off = m - lo;
     const nbits = k - 1;
     const top = io.bit(g.msb, k, (off >>> (nbits - 1)) & 1);
