@@ -352,6 +352,9 @@ export interface StreamLayout {
 /** Reads and validates the header and section bounds (and the CRC) without decoding the sections. */
 export function parseLayout(bytes: Uint8Array, options: ParseOptions = {}): StreamLayout {
   if (!(bytes instanceof Uint8Array)) throw invalidParameter("bytes", "a Uint8Array", bytes);
+  if (options.maxPixels !== undefined && !(Number.isInteger(options.maxPixels) && options.maxPixels >= 1)) {
+    throw invalidParameter("maxPixels", "a positive integer", options.maxPixels);
+  }
   const maxPixels = Math.min(MAX_PIXELS, options.maxPixels ?? MAX_PIXELS);
   if (bytes.length >= 3 && (bytes[0] !== MAGIC[0] || bytes[1] !== MAGIC[1] || bytes[2] !== MAGIC[2])) {
     throw corruptStream('not a .mgc file (it does not start with "MGC")');

@@ -199,6 +199,9 @@ describe(".mgc stream", () => {
     });
     expect(() => parseStream(small, { maxPixels: 1199 })).toThrow(/over the limit of 1199/);
     expect(parseStream(small, { maxPixels: 1200 }).header.width).toBe(40);
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      expect(() => parseStream(small, { maxPixels: bad })).toThrow(/maxPixels/);
+    }
   });
 
   it("allocates no more than the validated header needs while decoding", () => {
