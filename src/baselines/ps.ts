@@ -23,9 +23,9 @@ import { LocalInpainting } from "./local.ts";
 import { createRng } from "./random.ts";
 
 export interface PsOptions {
-  /** Fraction of the mask pixels taken as candidates per step. Default 0.05. */
+  /** Fraction of the mask pixels taken as candidates per step. Default 0.02. */
   p?: number;
-  /** Fraction of the candidates put back (those with the largest local error). Default 0.5. */
+  /** Fraction of the candidates put back (those with the largest local error). Default 0.6. */
   q?: number;
   /** Seed of the candidate choice. Default 0. */
   seed?: number;
@@ -41,7 +41,7 @@ export interface PsOptions {
   progress?: Progress;
 }
 
-export const PS_DEFAULTS = { p: 0.05, q: 0.5, eps: 0.05, radius: "auto" } as const;
+export const PS_DEFAULTS = { p: 0.02, q: 0.6, eps: 0.05, radius: "auto" } as const;
 
 /** The "auto" window radius: about 0.6 × the mean distance between mask pixels at the current density. */
 export function autoRadius(density: number): number {
