@@ -31,6 +31,7 @@ interface TrainFlags {
   exportOnly?: boolean;
   initFrom?: string;
   selectBy?: string;
+  binarisation?: string;
   json?: boolean;
 }
 
@@ -91,6 +92,10 @@ export function register(program: Command): void {
     .option("--tf-backend <name>", "auto, wasm, tensorflow (tfjs-node) or cpu (refused for training)")
     .option("--float32", "export float32 weights (default float16)")
     .option("--resume", "continue from the checkpoint in the run folder")
+    .option(
+      "--binarisation <kind>",
+      "gradient of the mask's binarisation: leaky (straight through the hard sigmoid too; default) or paper",
+    )
     .option("--select-by <what>", "weights to export: mask-loss (Eq. 4, paper) or mae (exact density)")
     .option("--init-from <dir>", "fresh start from an exported model's weights and step (Adam restarts)")
     .option("--export-only", "export the run folder's best (or latest) weights to --out, without training")
@@ -127,17 +132,22 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
     ["tfBackend", "tfBackend"],
     ["selectBy", "selectBy"],
   ];
+  if (flags.binarisation !== undefined && flags.binarisation !== "leaky" && flags.binarisation !== "paper") {
+    throw invalidParameter("binarisation", "leaky or paper", flags.binarisation);
+  }
   if (flags.selectBy !== undefined && flags.selectBy !== "mask-loss" && flags.selectBy !== "mae") {
     throw invalidParameter("select-by", "mask-loss or mae", flags.selectBy);
   }
   for (const [flag, key] of map) if (given(flag) && flags[flag] !== undefined) explicit[key] = flags[flag];
   if (given("float32")) explicit.float16 = !flags.float32;
+  if (flags.binarisation !== undefined) explicit.arch = { leakyBinarisation: flags.binarisation === "leaky" };
   const arch = {
     ...DEFAULT_ARCH,
     ...(flags.width !== undefined ? { width: flags.width } : {}),
     ...(flags.levels !== undefined ? { levels: flags.levels } : {}),
     ...(flags.criticWidth !== undefined ? { criticWidth: flags.criticWidth } : {}),
     pullPush: flags.pullPush !== false,
+    leakyBinarisation: flags.binarisation !== "paper",
     densityInput:
       flags.densityInput !== false && densityMin !== densityMax ? true : flags.densityInput !== false,
   };

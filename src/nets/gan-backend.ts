@@ -145,7 +145,12 @@ export async function loadGanModel(dir?: string, options: { tfBackend?: string }
   await initBackend(options.tfBackend ?? process.env.MASKCODEC_TF_BACKEND ?? "auto");
   const { json, tensors, weightHash } = await loadWeights(modelDir);
   const meta = json.maskcodec as { id?: string; arch?: ArchOptions; densityRange?: [number, number] };
-  const arch: ArchOptions = { ...DEFAULT_ARCH, pullPush: false, ...(meta.arch ?? {}) };
+  const arch: ArchOptions = {
+    ...DEFAULT_ARCH,
+    pullPush: false,
+    leakyBinarisation: false,
+    ...(meta.arch ?? {}),
+  };
   const densityRange = meta.densityRange ?? [0.01, 0.25];
   const id = basename(modelDir);
   for (const prefix of ["gen/", "mask/"]) {

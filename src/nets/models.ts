@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { conv2d } from "./conv.ts";
-import { densityFeature, hardSigmoid, straightThroughRound, upsample2 } from "./ops.ts";
+import { binariseLogits, densityFeature, hardSigmoid, straightThroughRound, upsample2 } from "./ops.ts";
 import { pullPush } from "./pullpush.ts";
 
 /**
@@ -25,6 +25,11 @@ export interface ArchOptions {
    * Models saved without this field predate it (false).
    */
   pullPush: boolean;
+  /**
+   * Straight-through gradient through the hard sigmoid as well as the rounding (binariseLogits): same
+   * forward pass, no dead gradients for saturated logits. Absent in older models (false).
+   */
+  leakyBinarisation: boolean;
 }
 
 export const DEFAULT_ARCH: ArchOptions = {
@@ -34,6 +39,7 @@ export const DEFAULT_ARCH: ArchOptions = {
   criticLayers: 4,
   densityInput: true,
   pullPush: true,
+  leakyBinarisation: true,
 };
 
 export const DILATIONS = [1, 2, 5] as const;
@@ -198,7 +204,8 @@ export function maskGenerator(
   if (arch.densityInput) inputs.push(densityPlane(densities, h, w));
   const z = hourglass(weights, "mask", tf.concat(inputs, 3) as tf.Tensor4D, arch);
   const c = hardSigmoid(z) as tf.Tensor4D;
-  return { z, c, b: straightThroughRound(c) as tf.Tensor4D };
+  const b = arch.leakyBinarisation ? binariseLogits(z) : straightThroughRound(c);
+  return { z, c, b: b as tf.Tensor4D };
 }
 
 export function initCritic(weights: Weights, arch: ArchOptions, rng: () => number): void {

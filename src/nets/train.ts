@@ -201,7 +201,12 @@ export class Trainer {
         (this.options as unknown as Record<string, unknown>)[key] =
           key in explicit ? explicit[key] : saved.options[key];
       }
-      this.options.arch = saved.options.arch; // the architecture cannot change
+      // the architecture cannot change, except the binarisation's gradient (no weights depend on it)
+      const leaky = explicit.arch?.leakyBinarisation;
+      this.options.arch = {
+        ...saved.options.arch,
+        ...(leaky === undefined ? {} : { leakyBinarisation: leaky }),
+      };
       this.options.densityMin = saved.options.densityMin;
       this.options.densityMax = saved.options.densityMax;
       if (!("dataDir" in explicit)) this.options.dataDir = saved.options.dataDir;

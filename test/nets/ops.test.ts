@@ -102,3 +102,19 @@ describe("exact-count mask from scores", () => {
     expect(Array.from(mask)).toEqual([1, 0, 0, 0, 0, 1]);
   });
 });
+
+describe("binarisation of logits with a straight-through gradient", () => {
+  beforeAll(setupTf);
+
+  it("equals rounding the hard sigmoid forward, and has gradient 0.2 even where the hard sigmoid saturates", async () => {
+    const { binariseLogits } = await import("../../src/nets/ops.ts");
+    const z = tf.tensor1d([-10, -2.6, -0.1, 0.1, 2.6, 10]);
+    expect(Array.from(binariseLogits(z).dataSync())).toEqual(
+      Array.from(straightThroughRound(hardSigmoid(z)).dataSync()),
+    );
+    const g = tf
+      .grad((x: tf.Tensor) => tf.sum(binariseLogits(x)))(z)
+      .dataSync();
+    for (const v of g) expect(v).toBeCloseTo(0.2, 6);
+  });
+});
