@@ -8,6 +8,7 @@ import {
   parseJobs,
   parseLevelsList,
   parseQualityList,
+  parseRateList,
 } from "../eval/inputs.ts";
 import { integerParser } from "./options.ts";
 
@@ -25,6 +26,7 @@ interface RdFlags {
   seed?: number;
   model?: string;
   anchor: string;
+  rates?: number[];
   json?: boolean;
 }
 
@@ -72,6 +74,11 @@ export function register(program: Command): void {
     .option("--seed <n>", "seed for random mask choices", integerParser("seed", 0, 2 ** 31 - 1))
     .option("--model <dir>", "gan model folder (default: the shipped model for each density)")
     .option("--anchor <curve>", "curve the BD figures are measured against", "jpeg")
+    .option(
+      "--rates <list>",
+      "rates (bpp) of the summary table (default: 0.1,0.15,0.25,0.5,1)",
+      parseRateList,
+    )
     .option("--json", "print the summary as JSON instead of a table, and no progress")
     .action(async (images: string[], flags: RdFlags) => {
       await runRdCommand(images, flags);
@@ -112,6 +119,7 @@ async function runRdCommand(images: string[], flags: RdFlags): Promise<void> {
       crop: flags.crop,
       model: flags.model,
       anchor: flags.anchor,
+      rates: flags.rates,
       progress,
       signal: controller.signal,
     });

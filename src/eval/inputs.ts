@@ -68,6 +68,15 @@ export function parseQualityList(value: string): number[] {
   return [...new Set(list)].sort((a, b) => a - b);
 }
 
+export function parseRateList(value: string): number[] {
+  const list = splitList("rates", value).map((s) => {
+    const n = number("rates", s, value);
+    if (!(n > 0)) throw invalidParameter("rates", "positive numbers (bits per pixel)", value);
+    return n;
+  });
+  return [...new Set(list)].sort((a, b) => a - b);
+}
+
 export function parseJobs(value: string): number {
   return checkInteger(number("jobs", value.trim(), value), "jobs", 1, 256);
 }

@@ -31,6 +31,8 @@ export interface RdOptions extends PlanOptions {
   /** Use the centred crop×crop part of every image. */
   crop?: number;
   anchor?: string;
+  /** Rates (bpp) of the summary table; default SUMMARY_RATES. */
+  rates?: number[];
   model?: string;
   progress?: Progress;
   signal?: AbortSignal;
@@ -136,7 +138,7 @@ export async function runRd(options: RdOptions): Promise<RdOutcome> {
     progress: options.progress,
     signal: options.signal,
   });
-  const summary = summarise(sweep.records, options.anchor ?? "jpeg");
+  const summary = summarise(sweep.records, options.anchor ?? "jpeg", options.rates);
   const table = summaryTable(summary);
   const files: string[] = [];
   const write = async (name: string, data: string | Uint8Array) => {

@@ -54,10 +54,13 @@ function mean(values: number[]): number | null {
  * computed image by image (anchor and test on the same image) and averaged over the images where both
  * curves overlap.
  */
-export function summarise(records: readonly RdRecord[], anchor = "jpeg"): Summary {
+export function summarise(
+  records: readonly RdRecord[],
+  anchor = "jpeg",
+  rates: readonly number[] = SUMMARY_RATES,
+): Summary {
   const curves = groupCurves(records);
   const anchorCurve = curves.get(anchor);
-  const rates = [...SUMMARY_RATES];
   const out: CurveSummary[] = [];
   for (const [curve, images] of curves) {
     const lists = [...images.values()];
@@ -96,7 +99,7 @@ export function summarise(records: readonly RdRecord[], anchor = "jpeg"): Summar
       bd,
     });
   }
-  return { anchor: anchorCurve ? anchor : null, rates, curves: out };
+  return { anchor: anchorCurve ? anchor : null, rates: [...rates], curves: out };
 }
 
 function fixed(value: number | null, digits: number, signed = false): string {
