@@ -384,9 +384,10 @@ export class Trainer {
           const bs = scaleGradient(b, o.beta) as tf.Tensor4D;
           const { u } = inpaintingGenerator(this.weights, o.arch, f, bs, rG, densities);
           const l1 = tf.mean(tf.abs(tf.sub(f, u)));
-          const dFake = tf.mean(critic(this.weights, o.arch, u, bs));
+          // with alpha = 0 the critic does not enter the generators' losses: skip it (and its update below)
+          const dFake = o.alpha > 0 ? tf.mean(critic(this.weights, o.arch, u, bs)) : tf.scalar(Number.NaN);
           const densityErr = tf.mean(tf.abs(tf.sub(tf.mean(b, [1, 2, 3]), target)));
-          const lossG = tf.add(tf.mul(-o.alpha, dFake), l1);
+          const lossG = o.alpha > 0 ? tf.add(tf.mul(-o.alpha, dFake), l1) : l1;
           kept = [
             tf.keep(tf.clone(u)),
             tf.keep(tf.clone(b)),
@@ -401,24 +402,36 @@ export class Trainer {
       this.adams.gen.apply(this.weights, gradMap(grads, this.weights, genKeys));
       this.adams.mask.apply(this.weights, gradMap(grads, this.weights, maskKeys));
       const [u, b, l1T, dFakeT, densT] = kept as [tf.Tensor4D, tf.Tensor4D, tf.Tensor, tf.Tensor, tf.Tensor];
-      // Critic, Eq. (2): minimise E[d(u, b) - d(f, b)] on this step's (detached) u and b.
-      const critRes = tf.variableGrads(
-        () => {
-          const real = tf.mean(critic(this.weights, o.arch, f, b));
-          const fake = tf.mean(critic(this.weights, o.arch, u, b));
-          kept.push(tf.keep(real));
-          return tf.sub(fake, real) as tf.Scalar;
-        },
-        criticKeys.map((k) => this.weights.get(k) as tf.Variable),
-      );
-      this.adams.critic.apply(this.weights, gradMap(critRes.grads, this.weights, criticKeys));
+      let lossC = Number.NaN;
+      let real = Number.NaN;
+      if (o.alpha > 0) {
+        // Critic, Eq. (2): minimise E[d(u, b) - d(f, b)] on this step's (detached) u and b.
+        const critRes = tf.variableGrads(
+          () => {
+            const dReal = tf.mean(critic(this.weights, o.arch, f, b));
+            const dFakeC = tf.mean(critic(this.weights, o.arch, u, b));
+            kept.push(tf.keep(dReal));
+            return tf.sub(dFakeC, dReal) as tf.Scalar;
+          },
+          criticKeys.map((k) => this.weights.get(k) as tf.Variable),
+        );
+        this.adams.critic.apply(this.weights, gradMap(critRes.grads, this.weights, criticKeys));
+        lossC = critRes.value.dataSync()[0];
+        real = kept[5].dataSync()[0];
+      }
       const l1 = l1T.dataSync()[0];
       const dFake = dFakeT.dataSync()[0];
       const dens = densT.dataSync()[0];
-      const lossC = critRes.value.dataSync()[0];
-      const real = kept[5].dataSync()[0];
       for (const t of kept) t.dispose();
-      return [-o.alpha * dFake + l1, dens + o.beta * l1, lossC, l1 * 255, dens, real, dFake];
+      return [
+        o.alpha > 0 ? -o.alpha * dFake + l1 : l1,
+        dens + o.beta * l1,
+        lossC,
+        l1 * 255,
+        dens,
+        real,
+        dFake,
+      ];
     });
   }
 

@@ -112,6 +112,21 @@ describe("training", () => {
     await expect(other.setup(false)).rejects.toThrow(/architecture/);
   });
 
+  it("leaves the critic out (and untouched) with alpha = 0", async () => {
+    const trainer = new Trainer(
+      options(tempDir("alpha0"), { valDir: undefined, alpha: 0, warmupSteps: 1, steps: 3 }),
+    );
+    await trainer.setup(false);
+    const before = (trainer.weights.get("critic/f0/kernel") as tf.Variable).dataSync().slice();
+    trainer.step();
+    const values = trainer.step();
+    expect(Number.isNaN(values[2])).toBe(true);
+    expect(Number.isFinite(values[0]) && Number.isFinite(values[1]) && Number.isFinite(values[4])).toBe(true);
+    expect(Array.from((trainer.weights.get("critic/f0/kernel") as tf.Variable).dataSync())).toEqual(
+      Array.from(before),
+    );
+  });
+
   it("refuses the cpu backend for training", async () => {
     const trainer = new Trainer(options(tempDir("cpu"), { tfBackend: "cpu" }));
     await expect(trainer.setup(false)).rejects.toThrow(/cpu backend/);
