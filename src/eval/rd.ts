@@ -91,7 +91,8 @@ async function codecVersions(model?: string): Promise<(codec: CodecName) => stri
   const versions = new Map<string, string>();
   return (codec) => {
     if (codec === "jpeg" || codec === "webp" || codec === "avif") {
-      return codec === "jpeg" ? `${reference} mozjpeg ${sharp.versions.mozjpeg ?? ""}` : reference;
+      // (the trailing space for webp/avif keeps the keys of caches written by the first version)
+      return `${reference} ${codec === "jpeg" ? `mozjpeg ${sharp.versions.mozjpeg ?? ""}` : ""}`;
     }
     let version = versions.get(codec);
     if (!version) {
