@@ -65,6 +65,13 @@ interface Level {
  */
 const COARSE_SCALE = 1.3;
 const COARSEST_NODES = 64;
+/**
+ * Gauss–Seidel sweeps before and after the coarse correction: one on the finest level, two on the coarser
+ * ones (a quarter of the cost each). On kodim05 with a random 5 % mask: 10 CG iterations with 1/1, 8 with 1/2,
+ * about 10 % less CPU time.
+ */
+const FINE_SWEEPS = 1;
+const COARSE_SWEEPS = 2;
 
 const empty = new Float64Array(0);
 
@@ -514,14 +521,15 @@ export class DiffusionSystem {
       return;
     }
     e.fill(0);
-    smooth(level, C, r, e, true);
+    const sweeps = l === 0 ? FINE_SWEEPS : COARSE_SWEEPS;
+    for (let k = 0; k < sweeps; k++) smooth(level, C, r, e, true);
     const t = level.t;
     residualOf(level, C, e, r, t);
     const coarse = this.levels[l + 1];
     restrict(level, coarse, C, t, coarse.r);
     this.vcycle(l + 1, coarse.r, coarse.e);
     prolong(level, coarse, C, coarse.e, e);
-    smooth(level, C, r, e, false);
+    for (let k = 0; k < sweeps; k++) smooth(level, C, r, e, false);
   }
 
   /** out = A x on the unknowns (0 elsewhere). */
