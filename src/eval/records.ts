@@ -49,8 +49,9 @@ export function curveLabel(codec: string, config: CodecConfig, sweepKey: string)
   for (const key of keys) {
     if (key === sweepKey || key === "seed") continue;
     const value = config[key];
-    if (key === "mask") parts.push(String(value));
-    else if (key === "levels") parts.push(`L${value}`);
+    if (key === "mask") {
+      if (value !== codec) parts.push(String(value)); // "gan", not "gan gan"
+    } else if (key === "levels") parts.push(`L${value}`);
     else if (value === true) parts.push(key);
     else if (value === false) continue;
     else parts.push(`${key}=${value}`);
