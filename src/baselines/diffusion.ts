@@ -493,10 +493,13 @@ export class DiffusionSystem {
       levels.push(last);
     }
     factorCoarsest(last);
-    for (const level of levels) {
+    for (const [l, level] of levels.entries()) {
       const n = (level.w + 2) * (level.h + 2) * channels;
-      level.r = new Float64Array(n);
-      level.e = new Float64Array(n);
+      // The finest level works on the CG vectors passed in; it needs only the residual buffer.
+      if (l > 0) {
+        level.r = new Float64Array(n);
+        level.e = new Float64Array(n);
+      }
       level.t = new Float64Array(n);
     }
     this.levels = levels;
