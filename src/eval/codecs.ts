@@ -123,6 +123,7 @@ function matchChannels(image: Image, channels: 1 | 3): Image {
 export function maskCodec(backend: "diffusion" | "gan", options: { model?: string } = {}): EvalCodec {
   const masks = new WeakMap<Image, Map<string, Promise<Mask>>>();
   const tonals = new WeakMap<Mask, Promise<Image>>();
+  const setups = new Map<string, Promise<import("../backends.ts").EncoderSetup>>();
   return {
     name: backend,
     sweepKey: "density",
@@ -135,7 +136,16 @@ export function maskCodec(backend: "diffusion" | "gan", options: { model?: strin
       const mask = parseMaskSelector(String(config.mask ?? (backend === "gan" ? "gan" : "ps")));
       const tonal = config.tonal === true;
       const seed = typeof config.seed === "number" ? config.seed : 1;
-      const setup = await encoderSetup({ backend, mask, density, seed, tonal, model: options.model });
+      // One setup per (mask, density, seed, tonal) and codec instance: loading a gan model allocates its
+      // weights as tensors, and loading it again for every point exhausted the wasm heap in long sweeps.
+      const setupKey = JSON.stringify([mask, density, seed, tonal]);
+      let pending = setups.get(setupKey);
+      if (!pending) {
+        pending = encoderSetup({ backend, mask, density, seed, tonal, model: options.model });
+        pending.catch(() => setups.delete(setupKey));
+        setups.set(setupKey, pending);
+      }
+      const setup = await pending;
 
       // Memoise the selection (and the tonal values for a mask) across quantiser settings.
       const selectionKey = JSON.stringify([mask, density, seed, options.model ?? ""]);
