@@ -5,6 +5,7 @@ import { checkDensity, MaskcodecError } from "../errors.ts";
 import type { Inpainter, MaskSelector } from "../image/seams.ts";
 import { createImage, createMask, type Image, type Mask, maskDensity, targetCount } from "../image/types.ts";
 import { initBackend } from "./backend.ts";
+import { ditherScores } from "./dither.ts";
 import {
   type ArchOptions,
   DEFAULT_ARCH,
@@ -16,6 +17,8 @@ import { Rng } from "./ops.ts";
 import { topCountMask } from "./topk.ts";
 import { loadWeights } from "./weights.ts";
 
+export type SelectionMethod = "threshold" | "dither";
+
 /** The `gan` backend: the mask generator as a MaskSelector, the inpainting generator as an Inpainter. */
 export interface GanModel {
   readonly id: string;
@@ -25,7 +28,13 @@ export interface GanModel {
   /** Densities the model was trained for ([D, D] for a single-density model). */
   readonly densityRange: [number, number];
   readonly arch: ArchOptions;
-  selector(): MaskSelector;
+  /**
+   * The mask generator as a MaskSelector. "threshold" keeps the targetCount highest logits (the exact-density
+   * rule of issue 4); "dither" error-diffuses a density map derived from them (spread-out masks). The
+   * default is the model card's `selection` (else "threshold").
+   */
+  selector(method?: SelectionMethod): MaskSelector;
+  readonly selection: SelectionMethod;
   inpainter(): Inpainter;
   /** Mask-generator logits (higher = keep first), same size as the image; for analysis. */
   scores(image: Image, density: number): Promise<Float32Array>;
@@ -159,6 +168,13 @@ export async function loadGanModel(dir?: string, options: { tfBackend?: string }
     }
   }
   const weights: WeightsView = tensors;
+  let selection: SelectionMethod = "threshold";
+  try {
+    const card = JSON.parse(readFileSync(join(modelDir, "card.json"), "utf8")) as { selection?: string };
+    if (card.selection === "dither") selection = "dither";
+  } catch {
+    // no card: the default
+  }
   const multiple = 2 ** arch.levels;
   // the density input is trained on densityRange; outside it we clamp (the exact count still holds)
   const clampDensity = (d: number) => Math.min(densityRange[1], Math.max(densityRange[0], d));
@@ -187,13 +203,24 @@ export async function loadGanModel(dir?: string, options: { tfBackend?: string }
     densityRange,
     arch,
     scores,
-    selector(): MaskSelector {
+    selection,
+    selector(method: SelectionMethod = selection): MaskSelector {
+      if (method !== "threshold" && method !== "dither") {
+        throw new MaskcodecError(
+          `Unknown gan mask selection ${JSON.stringify(method)}`,
+          "ERR_INVALID_PARAMETER",
+        );
+      }
       return {
         id: "gan",
         async select(image: Image, density: number): Promise<Mask> {
           const s = await scores(image, density);
           const count = targetCount(s.length, density);
-          return createMask(image.width, image.height, topCountMask(s, s.length, count));
+          const data =
+            method === "dither"
+              ? ditherScores(s, image.width, image.height, count)
+              : topCountMask(s, s.length, count);
+          return createMask(image.width, image.height, data);
         },
       };
     },

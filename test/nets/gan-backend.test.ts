@@ -126,3 +126,44 @@ describe("the gan backend", () => {
     await expect(loadGanModel(partial)).rejects.toThrow();
   });
 });
+
+describe("dithered selection", () => {
+  it("keeps exactly count pixels for any scores", async () => {
+    const { ditherScores } = await import("../../src/nets/dither.ts");
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.array(fc.float({ min: -20, max: 20, noNaN: true }), { minLength: 900, maxLength: 900 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (w, h, values, fraction) => {
+          const scores = Float32Array.from(values.slice(0, w * h));
+          const count = Math.round(fraction * w * h);
+          const mask = ditherScores(scores, w, h, count);
+          expect(mask.reduce((a, b) => a + b, 0)).toBe(count);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it("spreads the pixels of a flat score map instead of clustering them", async () => {
+    const { ditherScores } = await import("../../src/nets/dither.ts");
+    const mask = ditherScores(new Float32Array(64 * 64), 64, 64, 164); // 4%
+    // every 16x16 block gets close to its share (4% of 256 = ~10)
+    for (let by = 0; by < 4; by++) {
+      for (let bx = 0; bx < 4; bx++) {
+        let n = 0;
+        for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) n += mask[(by * 16 + y) * 64 + bx * 16 + x];
+        expect(n).toBeGreaterThanOrEqual(7);
+        expect(n).toBeLessThanOrEqual(14);
+      }
+    }
+  });
+
+  it("is offered by the model's selector with the exact count", async () => {
+    const mask = await model.selector("dither").select(image(31, 19, 3, 1), 0.07);
+    expect(maskCount(mask)).toBe(targetCount(31 * 19, 0.07));
+    expect(() => model.selector("nope" as never)).toThrow(/Unknown gan mask selection/);
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * Turning a score map into a mask of exactly `count` pixels by error diffusion instead of a threshold.
+ *
+ * A threshold keeps the `count` highest scores, which for a smooth score map means a few solid blobs. Error
+ * diffusion (Floyd-Steinberg, serpentine) of a density map p with mean count / N keeps pixels with local
+ * frequency p, spread out (Belhachmi et al. 2009 realise their optimal mask density the same way).
+ * p = sigmoid(z - t), with t found by bisection so that sum(p) = count; the dithered mask is then corrected
+ * to exactly `count` pixels by adding the highest-scoring dropped or removing the lowest-scoring kept ones.
+ */
+export function ditherScores(scores: Float32Array, width: number, height: number, count: number): Uint8Array {
+  const n = width * height;
+  const k = Math.max(0, Math.min(n, count));
+  if (k === 0) return new Uint8Array(n);
+  if (k === n) return new Uint8Array(n).fill(1);
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < n; i++) {
+    if (scores[i] < min) min = scores[i];
+    if (scores[i] > max) max = scores[i];
+  }
+  const densityAt = (t: number, target: Float64Array) => {
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      target[i] = 1 / (1 + Math.exp(-(scores[i] - t)));
+      sum += target[i];
+    }
+    return sum;
+  };
+  const p = new Float64Array(n);
+  // t such that sum(p) = k
+  let lo = min - 40;
+  let hi = max + 40;
+  for (let iter = 0; iter < 60; iter++) {
+    const t = (lo + hi) / 2;
+    if (densityAt(t, p) > k) lo = t;
+    else hi = t;
+  }
+  // error diffusion loses a little mass at the borders: nudge t until the dithered count is k (or close)
+  let best: Uint8Array<ArrayBuffer> = new Uint8Array(n);
+  let bestGap = Number.POSITIVE_INFINITY;
+  let tLo = lo - 5;
+  let tHi = hi + 5;
+  let t = (lo + hi) / 2;
+  for (let iter = 0; iter < 24; iter++) {
+    densityAt(t, p);
+    const mask = floydSteinberg(p, width, height);
+    let have = 0;
+    for (let i = 0; i < n; i++) have += mask[i];
+    if (Math.abs(have - k) < bestGap) {
+      bestGap = Math.abs(have - k);
+      best = mask;
+    }
+    if (have === k) break;
+    if (have < k) tHi = t;
+    else tLo = t;
+    t = (tLo + tHi) / 2;
+  }
+  let have = 0;
+  for (let i = 0; i < n; i++) have += best[i];
+  if (have !== k) {
+    // the last few: by score, ties in a fixed scattered order (not by row)
+    const key = (i: number) => ((i * 2654435761) >>> 0) / 4294967296;
+    const order = Array.from({ length: n }, (_, i) => i).sort(
+      (a, b) => scores[b] - scores[a] || key(a) - key(b),
+    );
+    if (have < k) {
+      for (let j = 0; j < n && have < k; j++) {
+        if (!best[order[j]]) {
+          best[order[j]] = 1;
+          have++;
+        }
+      }
+    } else {
+      for (let j = n - 1; j >= 0 && have > k; j--) {
+        if (best[order[j]]) {
+          best[order[j]] = 0;
+          have--;
+        }
+      }
+    }
+  }
+  return best;
+}
+
+/**
+ * Serpentine Floyd-Steinberg error diffusion of a [0, 1] map. The error needs a few rows to build up (with
+ * p = 4% the first six rows came out empty), so the run starts on up to 16 rows mirrored above the image
+ * whose output is discarded.
+ */
+function floydSteinberg(density: Float64Array, width: number, height: number): Uint8Array<ArrayBuffer> {
+  const lead = Math.min(16, height - 1);
+  const rows = height + lead;
+  const p = new Float64Array(width * rows);
+  for (let y = 0; y < rows; y++) {
+    const source = y < lead ? lead - y : y - lead; // reflect rows 1..lead above row 0
+    p.set(density.subarray(source * width, (source + 1) * width), y * width);
+  }
+  const full = new Uint8Array(width * rows);
+  for (let y = 0; y < rows; y++) {
+    const leftToRight = y % 2 === 0;
+    const dx = leftToRight ? 1 : -1;
+    for (let j = 0; j < width; j++) {
+      const x = leftToRight ? j : width - 1 - j;
+      const i = y * width + x;
+      const v = p[i] >= 0.5 ? 1 : 0;
+      full[i] = v;
+      const e = p[i] - v;
+      if (x + dx >= 0 && x + dx < width) p[i + dx] += (e * 7) / 16;
+      if (y + 1 < rows) {
+        if (x - dx >= 0 && x - dx < width) p[i + width - dx] += (e * 3) / 16;
+        p[i + width] += (e * 5) / 16;
+        if (x + dx >= 0 && x + dx < width) p[i + width + dx] += e / 16;
+      }
+    }
+  }
+  return full.slice(lead * width);
+}
