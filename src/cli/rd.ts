@@ -27,6 +27,7 @@ interface RdFlags {
   model?: string;
   anchor: string;
   rates?: number[];
+  from?: string;
   json?: boolean;
 }
 
@@ -37,7 +38,7 @@ export function register(program: Command): void {
       "rate–distortion sweep: every codec over its settings on every image; writes rd.json, rd.csv, " +
         "PSNR/SSIM plots (SVG+PNG) and a summary table with BD-rate against JPEG",
     )
-    .argument("<images...>", "image files or folders of images")
+    .argument("[images...]", "image files or folders of images")
     .requiredOption("-o, --out <dir>", "output folder (created; its cache/ makes re-runs resume)")
     .option(
       "-c, --codecs <list>",
@@ -79,6 +80,10 @@ export function register(program: Command): void {
       "rates (bpp) of the summary table (default: 0.1,0.15,0.25,0.5,1)",
       parseRateList,
     )
+    .option(
+      "--from <files>",
+      "no sweep: re-summarise and re-plot the records of earlier runs (comma-separated rd.json files)",
+    )
     .option("--json", "print the summary as JSON instead of a table, and no progress")
     .action(async (images: string[], flags: RdFlags) => {
       await runRdCommand(images, flags);
@@ -86,7 +91,20 @@ export function register(program: Command): void {
 }
 
 async function runRdCommand(images: string[], flags: RdFlags): Promise<void> {
-  const { runRd, ganModelShipped } = await import("../eval/rd.ts");
+  const { runRd, ganModelShipped, loadRecords, writeOutputs } = await import("../eval/rd.ts");
+  if (flags.from !== undefined) {
+    if (images.length > 0) {
+      throw new MaskcodecError(
+        "Give either images to sweep or --from records, not both",
+        "ERR_INVALID_PARAMETER",
+      );
+    }
+    const records = loadRecords(flags.from.split(",").map((s) => s.trim()));
+    const { summary, table, files } = await writeOutputs(records, flags.out, flags);
+    if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else process.stdout.write(`${table}\n\n${records.length} records; wrote ${files.join(", ")}\n`);
+    return;
+  }
   const { MODELS_DIR } = await import("../backends.ts");
   const { terminalProgress } = await import("../util/progress.ts");
   const { masksFor } = await import("../eval/plan.ts");

@@ -4,11 +4,11 @@ import { join } from "node:path";
 import { MaskcodecError } from "../errors.ts";
 import { writeFileAtomic } from "../util/files.ts";
 import type { Progress } from "../util/progress.ts";
-import type { CodecName, EvalCodec } from "./codecs.ts";
+import { type CodecName, type EvalCodec, sweepKeyFor } from "./codecs.ts";
 import { expandImageInputs } from "./inputs.ts";
 import { type PlanOptions, planPoints } from "./plan.ts";
 import { rdSpec, renderSvg, svgToPng } from "./plot.ts";
-import { type RdRecord, toCsv } from "./records.ts";
+import { curveLabel, type RdRecord, toCsv } from "./records.ts";
 import { SUMMARY_NOTE, type Summary, summarise, summaryTable } from "./summary.ts";
 import {
   defaultCodecs,
@@ -107,6 +107,62 @@ async function codecVersions(model?: string): Promise<(codec: CodecName) => stri
   };
 }
 
+/** Reads records written by earlier sweeps (rd.json files), re-deriving their curve labels. */
+export function loadRecords(paths: readonly string[]): RdRecord[] {
+  const records: RdRecord[] = [];
+  for (const path of paths) {
+    if (!existsSync(path)) throw new MaskcodecError(`No such file: ${path}`, "ERR_INPUT_MISSING");
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(path, "utf8"));
+    } catch (error) {
+      throw new MaskcodecError(`${path} is not JSON: ${(error as Error).message}`, "ERR_INPUT_FORMAT");
+    }
+    if (
+      !Array.isArray(parsed) ||
+      parsed.some((r) => typeof r?.bpp !== "number" || typeof r?.codec !== "string")
+    ) {
+      throw new MaskcodecError(`${path} is not an rd.json array of records`, "ERR_INPUT_FORMAT");
+    }
+    for (const r of parsed as RdRecord[]) {
+      records.push({ ...r, curve: curveLabel(r.codec, r.config, sweepKeyFor(r.codec)) });
+    }
+  }
+  return records;
+}
+
+/** Writes rd.json, rd.csv, summary.{json,md} and the plots for `records` into `out`. */
+export async function writeOutputs(
+  records: RdRecord[],
+  out: string,
+  options: { anchor?: string; rates?: number[]; noPlots?: boolean } = {},
+): Promise<{ summary: Summary; table: string; files: string[] }> {
+  if (existsSync(out) && !statSync(out).isDirectory()) {
+    throw new MaskcodecError(`--out must be a folder, but ${out} is a file`, "ERR_OUTPUT_PATH");
+  }
+  mkdirSync(out, { recursive: true });
+  const summary = summarise(records, options.anchor ?? "jpeg", options.rates);
+  const table = summaryTable(summary);
+  const files: string[] = [];
+  const write = async (name: string, data: string | Uint8Array) => {
+    const path = join(out, name);
+    await writeFileAtomic(path, data);
+    files.push(path);
+  };
+  await write("rd.json", `${JSON.stringify(records, null, 1)}\n`);
+  await write("rd.csv", toCsv(records));
+  await write("summary.json", `${JSON.stringify(summary, null, 1)}\n`);
+  await write("summary.md", `${table}\n\n${SUMMARY_NOTE}\n`);
+  if (!options.noPlots && records.length > 0) {
+    for (const metric of ["psnr", "ssim"] as const) {
+      const svg = await renderSvg(rdSpec(records, metric));
+      await write(`rd-${metric}.svg`, svg);
+      await write(`rd-${metric}.png`, await svgToPng(svg));
+    }
+  }
+  return { summary, table, files };
+}
+
 export async function runRd(options: RdOptions): Promise<RdOutcome> {
   const start = performance.now();
   const points = planPoints(options);
@@ -139,25 +195,7 @@ export async function runRd(options: RdOptions): Promise<RdOutcome> {
     progress: options.progress,
     signal: options.signal,
   });
-  const summary = summarise(sweep.records, options.anchor ?? "jpeg", options.rates);
-  const table = summaryTable(summary);
-  const files: string[] = [];
-  const write = async (name: string, data: string | Uint8Array) => {
-    const path = join(options.out, name);
-    await writeFileAtomic(path, data);
-    files.push(path);
-  };
-  await write("rd.json", `${JSON.stringify(sweep.records, null, 1)}\n`);
-  await write("rd.csv", toCsv(sweep.records));
-  await write("summary.json", `${JSON.stringify(summary, null, 1)}\n`);
-  await write("summary.md", `${table}\n\n${SUMMARY_NOTE}\n`);
-  if (!options.noPlots && sweep.records.length > 0) {
-    for (const metric of ["psnr", "ssim"] as const) {
-      const svg = await renderSvg(rdSpec(sweep.records, metric));
-      await write(`rd-${metric}.svg`, svg);
-      await write(`rd-${metric}.png`, await svgToPng(svg));
-    }
-  }
+  const { summary, table, files } = await writeOutputs(sweep.records, options.out, options);
   return {
     records: sweep.records,
     summary,

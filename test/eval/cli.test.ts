@@ -106,3 +106,29 @@ describe("maskcodec compare", () => {
     expect(err).toMatch(/needs at least one mask codec/);
   });
 });
+
+describe("maskcodec rd --from", () => {
+  it("re-summarises and re-plots saved records without running a codec, merging several files", async () => {
+    const a = join(dir, "rd-a");
+    const b = join(dir, "rd-b");
+    expect(
+      (await cli("rd", png, "--out", a, "--codecs", "jpeg", "-q", "10,50,90", "-j", "1", "--json")).code,
+    ).toBe(0);
+    expect(
+      (await cli("rd", png, "--out", b, "--codecs", "webp", "-q", "10,50,90", "-j", "1", "--json")).code,
+    ).toBe(0);
+    const merged = join(dir, "rd-merged");
+    const { code, out } = await cli("rd", "--from", `${a}/rd.json,${b}/rd.json`, "--out", merged, "--json");
+    expect(code).toBe(0);
+    const summary = JSON.parse(out);
+    expect(summary.curves.map((c: { curve: string }) => c.curve)).toEqual(["jpeg", "webp"]);
+    expect(summary.curves[1].bd.cubic.rate).not.toBeNull();
+    expect(existsSync(join(merged, "rd-psnr.png"))).toBe(true);
+    expect(existsSync(join(merged, "cache"))).toBe(false);
+  });
+
+  it("refuses images together with --from, and a file that is not records", async () => {
+    expect((await cli("rd", png, "--from", "x.json", "--out", join(dir, "z"))).err).toMatch(/not both/);
+    expect((await cli("rd", "--from", png, "--out", join(dir, "z"))).err).toMatch(/is not JSON/);
+  });
+});
