@@ -74,7 +74,7 @@ export async function run(args: string[]): Promise<void> {
     batch,
     size: 64,
     warmupSteps: steps + 1,
-    steps: 2 * steps + 2,
+    steps: 3 * steps + 2,
     maxImages: 20,
   });
   await trainer.setup(false);
@@ -87,12 +87,18 @@ export async function run(args: string[]): Promise<void> {
   const warm = Array.from({ length: steps }, time);
   time(); // first adversarial step
   const gan = Array.from({ length: steps }, time);
+  trainer.options.alpha = 0; // the shipped model's setting: no critic
+  const noCritic = Array.from({ length: steps }, time);
   const warmS = median(warm);
   const ganS = median(gan);
   console.log("\n| training step (64x64, batch %d) | s/step (median of %d) | samples/s |", batch, steps);
   console.log("| --- | --- | --- |");
   console.log(`| generator only (L1 warm-up) | ${warmS.toFixed(2)} | ${(batch / warmS).toFixed(1)} |`);
   console.log(`| GAN step (mask gen + gen + critic) | ${ganS.toFixed(2)} | ${(batch / ganS).toFixed(1)} |`);
+  const noCriticS = median(noCritic);
+  console.log(
+    `| mask gen + gen, alpha = 0 (no critic) | ${noCriticS.toFixed(2)} | ${(batch / noCriticS).toFixed(1)} |`,
+  );
   console.log(`GAN step / generator-only step: ${(ganS / warmS).toFixed(2)}x (same run)`);
 
   // --- inference speed ---
