@@ -15,7 +15,7 @@
  * quantisation and through the real codec path (encodeImage -> .mgc bytes -> decodeBytes), beside the
  * paper's Table 3.
  *
- *   npm run bench -- nets --quality [--limit 100] [--densities 0.01,0.02,0.05,0.1,0.2] [--model DIR]
+ *   npm run bench -- nets --quality [--limit 100] [--densities 0.01,0.02,0.05,0.1,0.2] [--model DIR] [--set val]
  */
 import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -43,6 +43,7 @@ export async function run(args: string[]): Promise<void> {
       model: { type: "string" },
       "tf-backend": { type: "string", default: "wasm" },
       quality: { type: "boolean", default: false },
+      set: { type: "string", default: "test-dev" },
       limit: { type: "string", default: "100" },
       densities: { type: "string", default: "0.01,0.02,0.05,0.1,0.2" },
     },
@@ -53,6 +54,7 @@ export async function run(args: string[]): Promise<void> {
       Number(values.limit),
       values.densities.split(",").map(Number),
       values["tf-backend"],
+      values.set,
     );
     return;
   }
@@ -154,32 +156,60 @@ const PAPER: Record<string, { maeGan: number; maeNlpe: number; ssimGan: number; 
   "0.2": { maeGan: 6.7, maeNlpe: 4.31, ssimGan: 0.85, ssimNlpe: 0.91 },
 };
 
-async function quality(modelArg: string | undefined, limit: number, densities: number[], tfBackend: string) {
+async function quality(
+  modelArg: string | undefined,
+  limit: number,
+  densities: number[],
+  tfBackend: string,
+  set: string,
+) {
   const { encodeImage, decodeBytes } = await import("../src/codec/codec.ts");
   const { mae, ssim } = await import("../src/image/metrics.ts");
-  const dir = join(DATASETS, "bsds500", "test-dev");
+  const { createMask, targetCount } = await import("../src/image/types.ts");
+  const { topCountMask } = await import("../src/nets/topk.ts");
+  const { ditherScores } = await import("../src/nets/dither.ts");
+  const { Rng } = await import("../src/nets/ops.ts");
+  const dir = join(DATASETS, "bsds500", set);
   const files = readdirSync(dir)
     .filter((f) => /\.(jpe?g|png)$/i.test(f))
     .sort()
     .slice(0, limit);
-  const acc = new Map<
-    number,
-    { mae: number[]; ssim: number[]; maeCodec: number[]; ssimCodec: number[]; bpp: number[] }
-  >();
+  const methods = ["threshold", "dither", "flat dither", "random"] as const;
+  type Acc = Record<string, { mae: number[]; ssim: number[] }>;
+  const acc = new Map<number, Acc>();
   const started = performance.now();
   const models = new Map<string, Awaited<ReturnType<typeof loadGanModel>>>();
   for (const file of files) {
     const image = centreCrop(await readImage(join(dir, file)), 128);
+    const n = image.width * image.height;
     for (const density of densities) {
       const modelDir = modelArg ?? defaultModelDir(density);
       let model = models.get(modelDir);
       if (!model) {
         model = await loadGanModel(modelDir, { tfBackend });
         models.set(modelDir, model);
-        console.error(`density ${density}: model ${model.id} (${model.weightHash.slice(0, 12)})`);
+        console.error(
+          `model ${model.id} (${model.weightHash.slice(0, 12)}), default selection ${model.selection}`,
+        );
       }
-      const mask = await model.selector().select(image, density);
-      const direct = await model.inpainter().inpaint(image, mask);
+      const count = targetCount(n, density);
+      const scores = await model.scores(image, density);
+      const masks = {
+        threshold: topCountMask(scores, n, count),
+        dither: ditherScores(scores, image.width, image.height, count),
+        "flat dither": ditherScores(new Float32Array(n), image.width, image.height, count),
+        random: topCountMask(new Rng(7).fill(new Float32Array(n)), n, count),
+      };
+      const a: Acc = acc.get(density) ?? {};
+      const add = (key: string, out: typeof image) => {
+        a[key] ??= { mae: [], ssim: [] };
+        a[key].mae.push(mae(image, out));
+        a[key].ssim.push(ssim(image, out));
+      };
+      for (const m of methods) {
+        add(m, await model.inpainter().inpaint(image, createMask(image.width, image.height, masks[m])));
+      }
+      const mask = createMask(image.width, image.height, masks[model.selection]);
       const encoded = await encodeImage(image, {
         selector: { id: "gan", select: async () => mask },
         density,
@@ -192,29 +222,32 @@ async function quality(modelArg: string | undefined, limit: number, densities: n
         if (header.weightHash !== m.weightHash) throw new Error("weight hash mismatch");
         return m.inpainter();
       });
-      const a = acc.get(density) ?? { mae: [], ssim: [], maeCodec: [], ssimCodec: [], bpp: [] };
-      a.mae.push(mae(image, direct));
-      a.ssim.push(ssim(image, direct));
-      a.maeCodec.push(mae(image, decoded.image));
-      a.ssimCodec.push(ssim(image, decoded.image));
-      a.bpp.push((encoded.bytes.length * 8) / (128 * 128));
+      add("codec", decoded.image);
+      a.bpp ??= { mae: [], ssim: [] };
+      a.bpp.mae.push((encoded.bytes.length * 8) / n);
       acc.set(density, a);
     }
   }
   const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
   console.log(
-    `\nBSDS500 test-dev, ${files.length} images, 128x128 centre crops, ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
+    `\nBSDS500 ${set}, ${files.length} images, 128x128 centre crops, ${((performance.now() - started) / 1000).toFixed(0)} s`,
   );
   console.log(
-    "| density | MAE | MAE codec | SSIM | SSIM codec | bpp | MAE mask GAN (paper) | MAE PS+NLPE (paper) | SSIM mask GAN (paper) |",
+    "MAE (0-255) / SSIM of the gan inpainting with masks chosen by: the mask generator thresholded, the mask\n" +
+      "generator dithered, a flat (uniform) dithered mask, a uniformly random mask; and through the codec\n" +
+      "(default selection, default quantiser), beside the paper's Table 3.\n",
   );
-  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+  console.log(
+    "| density | threshold | dither | flat dither | random | codec (bpp) | paper mask GAN | paper PS+NLPE |",
+  );
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const density of densities) {
     const a = acc.get(density);
     if (!a) continue;
     const p = PAPER[String(density)];
+    const cell = (k: string) => `${mean(a[k].mae).toFixed(2)} / ${mean(a[k].ssim).toFixed(3)}`;
     console.log(
-      `| ${density} | ${mean(a.mae).toFixed(2)} | ${mean(a.maeCodec).toFixed(2)} | ${mean(a.ssim).toFixed(3)} | ${mean(a.ssimCodec).toFixed(3)} | ${mean(a.bpp).toFixed(3)} | ${p ? p.maeGan : "-"} | ${p ? p.maeNlpe : "-"} | ${p ? p.ssimGan : "-"} |`,
+      `| ${density} | ${methods.map(cell).join(" | ")} | ${cell("codec")} (${mean(a.bpp.mae).toFixed(3)}) | ${p ? `${p.maeGan} / ${p.ssimGan}` : "-"} | ${p ? `${p.maeNlpe} / ${p.ssimNlpe}` : "-"} |`,
     );
   }
 }
