@@ -40,6 +40,8 @@ export async function plotTrainingCurves(runDir: string, outDir: string): Promis
   }
   const spec = {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+    resolve: { scale: { color: "independent" }, legend: { color: "independent" } },
+    config: { legend: { labelLimit: 400 } },
     vconcat: [
       {
         title: "Training (means over logging intervals)",
