@@ -31,6 +31,7 @@ interface TrainFlags {
   exportOnly?: boolean;
   initFrom?: string;
   selectBy?: string;
+  maskLr?: number;
   binarisation?: string;
   json?: boolean;
 }
@@ -71,6 +72,7 @@ export function register(program: Command): void {
       integerParser("warmup-steps", 0, 1e9),
     )
     .option("--lr <x>", "Adam learning rate (paper: 5e-5)", positive("lr"))
+    .option("--mask-lr <x>", "learning rate of the mask generator (default: --lr)", positive("mask-lr"))
     .option("--alpha <x>", "adversarial weight of Eq. (3) (paper: 0.005)", positive("alpha"))
     .option("--beta <x>", "reconstruction weight of Eq. (4) (paper: 1)", positive("beta"))
     .option("--width <n>", "channels per dilation branch at the finest level", integerParser("width", 1, 256))
@@ -131,6 +133,7 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
     ["valCount", "valCount"],
     ["tfBackend", "tfBackend"],
     ["selectBy", "selectBy"],
+    ["maskLr", "maskLr"],
   ];
   if (flags.binarisation !== undefined && flags.binarisation !== "leaky" && flags.binarisation !== "paper") {
     throw invalidParameter("binarisation", "leaky or paper", flags.binarisation);

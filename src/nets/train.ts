@@ -70,6 +70,8 @@ export interface TrainOptions {
    * Both bests are kept in the run folder (best/, best-mae/).
    */
   selectBy: "mask-loss" | "mae";
+  /** Learning rate of the mask generator (default: lr). */
+  maskLr?: number;
 }
 
 export const DEFAULT_TRAIN: Omit<TrainOptions, "densityMin" | "densityMax" | "dataDir" | "out" | "runDir"> = {
@@ -88,6 +90,7 @@ export const DEFAULT_TRAIN: Omit<TrainOptions, "densityMin" | "densityMax" | "da
   valSize: 128,
   logEvery: 10,
   selectBy: "mask-loss",
+  maskLr: undefined,
   tfBackend: "wasm",
   float16: true,
 };
@@ -217,7 +220,7 @@ export class Trainer {
     this.weights = initWeights(this.options.arch, this.options.seed);
     this.adams = {
       gen: new Adam("gen", this.options.lr),
-      mask: new Adam("mask", this.options.lr),
+      mask: new Adam("mask", this.options.maskLr ?? this.options.lr),
       critic: new Adam("critic", this.options.lr),
     };
     if (restored) {
