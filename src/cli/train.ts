@@ -32,6 +32,7 @@ interface TrainFlags {
   initFrom?: string;
   selectBy?: string;
   maskLr?: number;
+  selection?: string;
   binarisation?: string;
   json?: boolean;
 }
@@ -100,6 +101,7 @@ export function register(program: Command): void {
     )
     .option("--select-by <what>", "weights to export: mask-loss (Eq. 4, paper) or mae (exact density)")
     .option("--init-from <dir>", "fresh start from an exported model's weights and step (Adam restarts)")
+    .option("--selection <method>", "default mask selection recorded in the card: threshold or dither")
     .option("--export-only", "export the run folder's best (or latest) weights to --out, without training")
     .option("--json", "no progress bar")
     .action(async (flags: TrainFlags, command: Command) => {
@@ -138,6 +140,13 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
   if (flags.binarisation !== undefined && flags.binarisation !== "leaky" && flags.binarisation !== "paper") {
     throw invalidParameter("binarisation", "leaky or paper", flags.binarisation);
   }
+  if (flags.selection !== undefined && flags.selection !== "threshold" && flags.selection !== "dither") {
+    throw invalidParameter("selection", "threshold or dither", flags.selection);
+  }
+  const extraCard = {
+    command: `maskcodec ${process.argv.slice(2).join(" ")}`,
+    ...(flags.selection ? { selection: flags.selection } : {}),
+  };
   if (flags.selectBy !== undefined && flags.selectBy !== "mask-loss" && flags.selectBy !== "mae") {
     throw invalidParameter("select-by", "mask-loss or mae", flags.selectBy);
   }
@@ -183,7 +192,7 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
   const trainer = new Trainer(options, terminalProgress("train", { silent: flags.json }), log);
   if (flags.exportOnly) {
     await trainer.setup(true, explicit, { exportOnly: true });
-    const { weightHash, dir } = await trainer.export({ command: process.argv.slice(2).join(" ") });
+    const { weightHash, dir } = await trainer.export(extraCard);
     log(`exported ${dir} (weights ${weightHash.slice(0, 12)})`);
     return;
   }
@@ -204,7 +213,7 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
   process.on("SIGTERM", onSignal);
   try {
     await trainer.run();
-    const { weightHash, dir } = await trainer.export({ command: process.argv.slice(2).join(" ") });
+    const { weightHash, dir } = await trainer.export(extraCard);
     log(
       `checkpoint at step ${trainer.state.step} in ${trainer.checkpointDir}; exported ${dir} (weights ${weightHash.slice(0, 12)})`,
     );

@@ -231,7 +231,11 @@ export class Trainer {
       }
       for (const a of Object.values(this.adams)) a.loadState(restored, this.state.adamT[a.name] ?? 0);
       for (const t of restored.values()) t.dispose();
-      if (mode.exportOnly) return;
+      if (mode.exportOnly) {
+        this.wallAtStart = this.state.wallSeconds;
+        this.startedAt = Date.now();
+        return;
+      }
       await this.truncateLogs(this.state.step);
     } else {
       this.state = {
