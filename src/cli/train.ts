@@ -32,6 +32,7 @@ interface TrainFlags {
   initFrom?: string;
   selectBy?: string;
   maskLr?: number;
+  exactMasks?: boolean;
   selection?: string;
   binarisation?: string;
   json?: boolean;
@@ -73,6 +74,10 @@ export function register(program: Command): void {
       integerParser("warmup-steps", 0, 1e9),
     )
     .option("--lr <x>", "Adam learning rate (paper: 5e-5)", positive("lr"))
+    .option(
+      "--exact-masks",
+      "train the mask generator on exact-count masks (straight-through), as used at inference",
+    )
     .option("--mask-lr <x>", "learning rate of the mask generator (default: --lr)", positive("mask-lr"))
     .option("--alpha <x>", "adversarial weight of Eq. (3) (paper: 0.005)", positive("alpha"))
     .option("--beta <x>", "reconstruction weight of Eq. (4) (paper: 1)", positive("beta"))
@@ -136,6 +141,7 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
     ["tfBackend", "tfBackend"],
     ["selectBy", "selectBy"],
     ["maskLr", "maskLr"],
+    ["exactMasks", "exactMasks"],
   ];
   if (flags.binarisation !== undefined && flags.binarisation !== "leaky" && flags.binarisation !== "paper") {
     throw invalidParameter("binarisation", "leaky or paper", flags.binarisation);

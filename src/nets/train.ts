@@ -3,6 +3,7 @@ import { appendFile, cp, mkdir, readFile, rename, rm, writeFile } from "node:fs/
 import { basename, join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { MaskcodecError } from "../errors.ts";
+import { targetCount } from "../image/types.ts";
 import { type Progress, silentProgress } from "../util/progress.ts";
 import { Adam } from "./adam.ts";
 import { initBackend } from "./backend.ts";
@@ -72,6 +73,12 @@ export interface TrainOptions {
   selectBy: "mask-loss" | "mae";
   /** Learning rate of the mask generator (default: lr). */
   maskLr?: number;
+  /**
+   * Train the mask generator with masks of exactly the target count (its targetCount highest logits per
+   * sample, the rule used at inference), with a straight-through gradient (slope 0.2) to the logits, instead
+   * of its own rounding; the density term of Eq. (4) is then (nearly) zero.
+   */
+  exactMasks?: boolean;
 }
 
 export const DEFAULT_TRAIN: Omit<TrainOptions, "densityMin" | "densityMax" | "dataDir" | "out" | "runDir"> = {
@@ -91,6 +98,7 @@ export const DEFAULT_TRAIN: Omit<TrainOptions, "densityMin" | "densityMax" | "da
   logEvery: 10,
   selectBy: "mask-loss",
   maskLr: undefined,
+  exactMasks: false,
   tfBackend: "wasm",
   float16: true,
 };
@@ -137,6 +145,24 @@ export const VAL_LOG_HEADER =
 export function validationDensities(min: number, max: number): number[] {
   if (min === max) return [min];
   return [0.01, 0.02, 0.05, 0.1, 0.2].filter((d) => d >= min - 1e-12 && d <= max + 1e-12);
+}
+
+/** Per sample, the targetCount(H*W, D) highest logits become 1; backward: dy * 0.2 to the logits. */
+function exactMaskStraightThrough(z: tf.Tensor4D, densities: number[]): tf.Tensor4D {
+  const [n, h, w] = z.shape;
+  const pixels = h * w;
+  const scores = z.dataSync() as Float32Array;
+  const mask = new Float32Array(n * pixels);
+  for (let i = 0; i < n; i++) {
+    const count = targetCount(pixels, densities[i]);
+    const block = topCountMask(scores.subarray(i * pixels, (i + 1) * pixels), pixels, count);
+    for (let p = 0; p < pixels; p++) mask[i * pixels + p] = block[p];
+  }
+  const op = tf.customGrad(((zIn: tf.Tensor) => ({
+    value: tf.add(tf.mul(zIn, 0), tf.tensor4d(mask, [n, h, w, 1])),
+    gradFunc: (dy: tf.Tensor) => tf.mul(dy, 0.2),
+  })) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(z) as tf.Tensor4D;
 }
 
 function sampleDensity(rng: Rng, min: number, max: number): number {
@@ -387,7 +413,8 @@ export class Trainer {
       // Eq. (4) plus alpha*beta times the adversarial term (small; documented in docs/notes/nets.md).
       const { grads } = tf.variableGrads(
         () => {
-          const { b } = maskGenerator(this.weights, o.arch, f, rM, densities);
+          const m = maskGenerator(this.weights, o.arch, f, rM, densities);
+          const b = o.exactMasks ? exactMaskStraightThrough(m.z, densities) : m.b;
           const bs = scaleGradient(b, o.beta) as tf.Tensor4D;
           const { u } = inpaintingGenerator(this.weights, o.arch, f, bs, rG, densities);
           const l1 = tf.mean(tf.abs(tf.sub(f, u)));

@@ -127,6 +127,20 @@ describe("training", () => {
     );
   });
 
+  it("trains the mask generator on exact-count masks with --exact-masks", async () => {
+    const trainer = new Trainer(
+      options(tempDir("exact"), { valDir: undefined, alpha: 0, warmupSteps: 1, steps: 4, exactMasks: true }),
+    );
+    await trainer.setup(false);
+    trainer.step();
+    const before = (trainer.weights.get("mask/out/d1/kernel") as tf.Variable).dataSync().slice();
+    const values = trainer.step();
+    // |mean(b) - D| is only the rounding of D * 256 pixels to an integer count
+    expect(values[4]).toBeLessThanOrEqual(0.5 / 256 + 1e-6);
+    const after = (trainer.weights.get("mask/out/d1/kernel") as tf.Variable).dataSync();
+    expect(Array.from(after)).not.toEqual(Array.from(before));
+  });
+
   it("refuses the cpu backend for training", async () => {
     const trainer = new Trainer(options(tempDir("cpu"), { tfBackend: "cpu" }));
     await expect(trainer.setup(false)).rejects.toThrow(/cpu backend/);
