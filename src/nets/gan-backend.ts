@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { checkDensity, MaskcodecError } from "../errors.ts";
@@ -149,8 +149,36 @@ function noise(seed: number, n: number): Float32Array {
 const MASK_NOISE_SEED = 0x6d61736b;
 const GEN_NOISE_SEED = 0x67656e31;
 
-export async function loadGanModel(dir?: string, options: { tfBackend?: string } = {}): Promise<GanModel> {
+/**
+ * Loaded models by folder, backend and the weights file's modification time. Each load uploads the weights
+ * as new tensors, so a long-running caller (a sweep, a server) that loaded per image would exhaust the wasm
+ * heap; a model changed on disk (a training export) is loaded afresh.
+ */
+const loadedModels = new Map<string, Promise<GanModel>>();
+
+export function loadGanModel(dir?: string, options: { tfBackend?: string } = {}): Promise<GanModel> {
   const modelDir = resolve(dir ?? defaultModelDir(0.05));
+  const backend = options.tfBackend ?? process.env.MASKCODEC_TF_BACKEND ?? "auto";
+  let stamp = "missing";
+  try {
+    stamp = String(statSync(join(modelDir, "model.json")).mtimeMs);
+    for (const file of readdirSync(modelDir)) {
+      if (file.endsWith(".bin")) stamp += `|${statSync(join(modelDir, file)).mtimeMs}`;
+    }
+  } catch {
+    // a missing folder is reported by the load itself
+  }
+  const key = `${modelDir}|${backend}|${stamp}`;
+  let model = loadedModels.get(key);
+  if (!model) {
+    model = loadGanModelUncached(modelDir, { tfBackend: backend });
+    loadedModels.set(key, model);
+    model.catch(() => loadedModels.delete(key));
+  }
+  return model;
+}
+
+async function loadGanModelUncached(modelDir: string, options: { tfBackend?: string }): Promise<GanModel> {
   await initBackend(options.tfBackend ?? process.env.MASKCODEC_TF_BACKEND ?? "auto");
   const { json, tensors, weightHash } = await loadWeights(modelDir);
   const meta = json.maskcodec as { id?: string; arch?: ArchOptions; densityRange?: [number, number] };

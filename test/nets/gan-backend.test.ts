@@ -1,5 +1,6 @@
 import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createImage, maskCount, targetCount } from "../../src/image/types.ts";
@@ -92,6 +93,13 @@ describe("the gan backend", () => {
     const ua = await model.inpainter().inpaint(img, a);
     const ub = await model.inpainter().inpaint(img, a);
     expect(Array.from(ua.data)).toEqual(Array.from(ub.data));
+  });
+
+  it("loads a model folder once per process, so repeated loads do not pile up weights in memory", async () => {
+    const before = tf.memory().numTensors;
+    const again = await loadGanModel(modelDir, { tfBackend: "wasm" });
+    expect(again).toBe(model);
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it("pads by reflection to a multiple of the stride", () => {
