@@ -1,5 +1,11 @@
+import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { MaskcodecError } from "../errors.ts";
+
+function packageVersion(): string {
+  const path = new URL("../../package.json", import.meta.url);
+  return (JSON.parse(readFileSync(path, "utf8")) as { version: string }).version;
+}
 
 interface CommandModule {
   register(program: Command): void;
@@ -28,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command()
     .name("maskcodec")
     .description("Inpainting-based image compression: keep a few well-chosen pixels, inpaint the rest.")
+    .version(packageVersion(), "-V, --version")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   for (const load of COMMANDS) (await load()).register(program);
