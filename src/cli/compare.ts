@@ -55,7 +55,7 @@ async function runCompare(imagePath: string, flags: CompareFlags): Promise<void>
   const { masksFor } = await import("../eval/plan.ts");
   const { findClose } = await import("../eval/findclose.ts");
   const { composeFigure, maskImage } = await import("../eval/figure.ts");
-  const { ganModelShipped } = await import("../eval/rd.ts");
+  const { defaultCodecNames } = await import("../eval/rd.ts");
   const { MODELS_DIR } = await import("../backends.ts");
   const { terminalProgress } = await import("../util/progress.ts");
 
@@ -64,13 +64,7 @@ async function runCompare(imagePath: string, flags: CompareFlags): Promise<void>
   const masks = flags.masks?.split(",").map((s) => s.trim());
   masksFor("diffusion", masks);
   checkOutputPath(flags.out, { force: flags.force, inputs: [imagePath] });
-  const codecs: CodecName[] = flags.codecs ?? [
-    ...(ganModelShipped(MODELS_DIR) ? (["gan"] as const) : []),
-    "diffusion",
-    "jpeg",
-    "webp",
-    "avif",
-  ];
+  const codecs: CodecName[] = flags.codecs ?? defaultCodecNames(MODELS_DIR);
   if (!codecs.some(isMaskCodec)) {
     throw new MaskcodecError(
       "compare needs at least one mask codec (gan or diffusion) in --codecs: the reference codecs are matched to it",

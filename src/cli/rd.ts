@@ -91,7 +91,7 @@ export function register(program: Command): void {
 }
 
 async function runRdCommand(images: string[], flags: RdFlags): Promise<void> {
-  const { runRd, ganModelShipped, loadRecords, writeOutputs } = await import("../eval/rd.ts");
+  const { runRd, defaultCodecNames, loadRecords, writeOutputs } = await import("../eval/rd.ts");
   if (flags.from !== undefined) {
     if (images.length > 0) {
       throw new MaskcodecError(
@@ -110,13 +110,7 @@ async function runRdCommand(images: string[], flags: RdFlags): Promise<void> {
   const { masksFor } = await import("../eval/plan.ts");
   const masks = flags.masks?.split(",").map((s) => s.trim());
   masksFor("diffusion", masks); // validate before any work
-  const codecs: CodecName[] = flags.codecs ?? [
-    ...(ganModelShipped(MODELS_DIR) ? (["gan"] as const) : []),
-    "diffusion",
-    "jpeg",
-    "webp",
-    "avif",
-  ];
+  const codecs: CodecName[] = flags.codecs ?? defaultCodecNames(MODELS_DIR);
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once("SIGINT", onSigint);

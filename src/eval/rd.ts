@@ -62,6 +62,11 @@ export function ganModelShipped(modelsDir: string): boolean {
   });
 }
 
+/** The codecs a sweep or comparison uses when none are named: all of them, gan only if a model is shipped. */
+export function defaultCodecNames(modelsDir: string): CodecName[] {
+  return [...(ganModelShipped(modelsDir) ? (["gan"] as const) : []), "diffusion", "jpeg", "webp", "avif"];
+}
+
 /** SHA-256 over the names and contents of every file under `dirs` (recursively), in sorted order. */
 export function hashTree(dirs: readonly string[]): string {
   const hash = createHash("sha256");
