@@ -23,6 +23,8 @@ import type { BitCoder } from "../src/codec/bitio.ts";
 import { codeMask, decodeMask, encodeMask } from "../src/codec/maskcoder.ts";
 import { type BinaryContexts, updateContext } from "../src/codec/rangecoder.ts";
 import { createMask, type Mask, maskCount } from "../src/image/types.ts";
+// The same synthetic masks the tests assert on, so the bench prints the figures the tests check.
+import { entropy, gridMask, randomMask } from "../test/codec/helpers.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -137,50 +139,6 @@ function packageDecode(bytes: Buffer, width: number, height: number, count: numb
 }
 
 // ------------------------------------------------------------------------------------------ masks
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomMask(width: number, height: number, p: number, seed: number): Mask {
-  const mask = createMask(width, height);
-  const n = width * height;
-  const k = Math.max(1, Math.round(p * n));
-  const r = rng(seed);
-  const idx = new Uint32Array(n);
-  for (let i = 0; i < n; i++) idx[i] = i;
-  for (let i = 0; i < k; i++) {
-    const j = i + Math.floor(r() * (n - i));
-    const t = idx[i];
-    idx[i] = idx[j];
-    idx[j] = t;
-    mask.data[idx[i]] = 1;
-  }
-  return mask;
-}
-
-function gridMask(width: number, height: number, p: number, stagger: boolean): Mask {
-  const mask = createMask(width, height);
-  const s = 1 / Math.sqrt(p);
-  for (let gy = 0; (gy + 0.5) * s < height; gy++) {
-    const shift = stagger && gy % 2 === 1 ? s / 2 : 0;
-    for (let gx = 0; (gx + 0.5) * s + shift < width; gx++) {
-      mask.data[Math.floor((gy + 0.5) * s) * width + Math.floor((gx + 0.5) * s + shift)] = 1;
-    }
-  }
-  return mask;
-}
-
-function entropy(p: number): number {
-  return p <= 0 || p >= 1 ? 0 : -(p * Math.log2(p) + (1 - p) * Math.log2(1 - p));
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
