@@ -33,6 +33,8 @@ interface TrainFlags {
   selectBy?: string;
   maskLr?: number;
   exactMasks?: boolean;
+  ditherMasks?: boolean;
+  diffusionInput?: boolean;
   selection?: string;
   binarisation?: string;
   json?: boolean;
@@ -77,6 +79,14 @@ export function register(program: Command): void {
     .option(
       "--exact-masks",
       "train the mask generator on exact-count masks (straight-through), as used at inference",
+    )
+    .option(
+      "--dither-masks",
+      "train the mask generator on dithered exact-count masks (its logits as a density map), as the dither selection",
+    )
+    .option(
+      "--diffusion-input",
+      "the inpainting generator corrects homogeneous diffusion instead of pull-push (exact mask gradient)",
     )
     .option("--mask-lr <x>", "learning rate of the mask generator (default: --lr)", positive("mask-lr"))
     .option("--alpha <x>", "adversarial weight of Eq. (3) (paper: 0.005)", positive("alpha"))
@@ -142,6 +152,7 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
     ["selectBy", "selectBy"],
     ["maskLr", "maskLr"],
     ["exactMasks", "exactMasks"],
+    ["ditherMasks", "ditherMasks"],
   ];
   if (flags.binarisation !== undefined && flags.binarisation !== "leaky" && flags.binarisation !== "paper") {
     throw invalidParameter("binarisation", "leaky or paper", flags.binarisation);
@@ -165,12 +176,19 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
     ...(flags.levels !== undefined ? { levels: flags.levels } : {}),
     ...(flags.criticWidth !== undefined ? { criticWidth: flags.criticWidth } : {}),
     pullPush: flags.pullPush !== false,
+    diffusionInput: flags.diffusionInput === true,
     leakyBinarisation: flags.binarisation !== "paper",
     densityInput:
       flags.densityInput !== false && densityMin !== densityMax ? true : flags.densityInput !== false,
   };
   if (!flags.exportOnly && !flags.resume && !flags.data) {
     throw new MaskcodecError("train needs --data DIR (a folder of training images)", "ERR_INVALID_PARAMETER");
+  }
+  if (flags.diffusionInput && flags.pullPush === false) {
+    throw new MaskcodecError(
+      "--diffusion-input replaces the pull-push input: drop --no-pull-push",
+      "ERR_INVALID_PARAMETER",
+    );
   }
   if (densityMin !== densityMax && flags.densityInput === false) {
     throw new MaskcodecError(

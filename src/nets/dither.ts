@@ -12,29 +12,10 @@ export function ditherScores(scores: Float32Array, width: number, height: number
   const k = Math.max(0, Math.min(n, count));
   if (k === 0) return new Uint8Array(n);
   if (k === n) return new Uint8Array(n).fill(1);
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < n; i++) {
-    if (scores[i] < min) min = scores[i];
-    if (scores[i] > max) max = scores[i];
-  }
-  const densityAt = (t: number, target: Float64Array) => {
-    let sum = 0;
-    for (let i = 0; i < n; i++) {
-      target[i] = 1 / (1 + Math.exp(-(scores[i] - t)));
-      sum += target[i];
-    }
-    return sum;
-  };
+  const [min, max] = range(scores);
   const p = new Float64Array(n);
-  // t such that sum(p) = k
-  let lo = min - 40;
-  let hi = max + 40;
-  for (let iter = 0; iter < 60; iter++) {
-    const t = (lo + hi) / 2;
-    if (densityAt(t, p) > k) lo = t;
-    else hi = t;
-  }
+  const densityAt = (t: number, target: Float64Array) => logisticMap(scores, t, target);
+  const [lo, hi] = bisectOffset(scores, k, p, min, max);
   // error diffusion loses a little mass at the borders: nudge t until the dithered count is k (or close)
   let best: Uint8Array<ArrayBuffer> = new Uint8Array(n);
   let bestGap = Number.POSITIVE_INFINITY;
@@ -114,4 +95,56 @@ function floydSteinberg(density: Float64Array, width: number, height: number): U
     }
   }
   return full.slice(lead * width);
+}
+
+function range(scores: Float32Array): [number, number] {
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < scores.length; i++) {
+    if (scores[i] < min) min = scores[i];
+    if (scores[i] > max) max = scores[i];
+  }
+  return [min, max];
+}
+
+/** target = sigmoid(scores - t); returns its sum. */
+function logisticMap(scores: Float32Array, t: number, target: Float64Array): number {
+  let sum = 0;
+  for (let i = 0; i < scores.length; i++) {
+    target[i] = 1 / (1 + Math.exp(-(scores[i] - t)));
+    sum += target[i];
+  }
+  return sum;
+}
+
+/** Bisection for the offset t with sum(sigmoid(scores - t)) = k; leaves that map in p, returns [lo, hi]. */
+function bisectOffset(
+  scores: Float32Array,
+  k: number,
+  p: Float64Array,
+  min: number,
+  max: number,
+): [number, number] {
+  let lo = min - 40;
+  let hi = max + 40;
+  for (let iter = 0; iter < 60; iter++) {
+    const t = (lo + hi) / 2;
+    if (logisticMap(scores, t, p) > k) lo = t;
+    else hi = t;
+  }
+  logisticMap(scores, (lo + hi) / 2, p);
+  return [lo, hi];
+}
+
+/**
+ * The density map the dithering realises: p = sigmoid(scores - t) with sum(p) = count (used by training
+ * to pass gradients from a dithered mask back to the scores).
+ */
+export function densityMap(scores: Float32Array, count: number): Float64Array {
+  const p = new Float64Array(scores.length);
+  const k = Math.max(0, Math.min(scores.length, count));
+  if (k === 0 || k === scores.length) return p.fill(k === 0 ? 0 : 1);
+  const [min, max] = range(scores);
+  bisectOffset(scores, k, p, min, max);
+  return p;
 }

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { conv2d } from "./conv.ts";
 import { binariseLogits, densityFeature, hardSigmoid, straightThroughRound, upsample2 } from "./ops.ts";
+import { diffusionInterpolation } from "./diffusion-op.ts";
 import { pullPush } from "./pullpush.ts";
 
 /**
@@ -30,6 +31,11 @@ export interface ArchOptions {
    * forward pass, no dead gradients for saturated logits. Absent in older models (false).
    */
   leakyBinarisation: boolean;
+  /**
+   * With pullPush: the interpolation the generator corrects is homogeneous diffusion (diffusion-op.ts, exact
+   * gradient to the mask) instead of pull-push. Absent in older models (false).
+   */
+  diffusionInput?: boolean;
 }
 
 export const DEFAULT_ARCH: ArchOptions = {
@@ -177,7 +183,11 @@ export function inpaintingGenerator(
   const [, h, w] = f.shape;
   const known = tf.mul(b, f) as tf.Tensor4D;
   const inputs: tf.Tensor4D[] = [r, b, known];
-  const pp = arch.pullPush ? pullPush(known, b) : undefined;
+  const pp = !arch.pullPush
+    ? undefined
+    : arch.diffusionInput
+      ? diffusionInterpolation(f, b)
+      : pullPush(known, b);
   if (pp) inputs.push(pp);
   if (arch.densityInput) inputs.push(densityPlane(densities, h, w));
   const x = tf.concat(inputs, 3) as tf.Tensor4D;

@@ -19,6 +19,7 @@ import {
   type Weights,
 } from "./models.ts";
 import { Rng, scaleGradient } from "./ops.ts";
+import { densityMap, ditherScores } from "./dither.ts";
 import { topCountMask } from "./topk.ts";
 import { loadWeights, saveWeights } from "./weights.ts";
 
@@ -79,6 +80,14 @@ export interface TrainOptions {
    * of its own rounding; the density term of Eq. (4) is then (nearly) zero.
    */
   exactMasks?: boolean;
+  /**
+   * Train the mask generator with dithered masks of exactly the target count (ditherScores, the codec's
+   * "dither" selection): the logits define a density map p = sigmoid(z - t) with sum(p) = count, which is
+   * dithered; the gradient passes straight through to p and from there exactly to z (t depending on z).
+   * The network then learns where the density of kept pixels should be high, and validation's exact-density
+   * MAE uses dithering too. Takes precedence over exactMasks.
+   */
+  ditherMasks?: boolean;
 }
 
 export const DEFAULT_TRAIN: Omit<TrainOptions, "densityMin" | "densityMax" | "dataDir" | "out" | "runDir"> = {
@@ -99,6 +108,7 @@ export const DEFAULT_TRAIN: Omit<TrainOptions, "densityMin" | "densityMax" | "da
   selectBy: "mask-loss",
   maskLr: undefined,
   exactMasks: false,
+  ditherMasks: false,
   tfBackend: "wasm",
   float16: true,
 };
@@ -161,6 +171,38 @@ function exactMaskStraightThrough(z: tf.Tensor4D, densities: number[]): tf.Tenso
   const op = tf.customGrad(((zIn: tf.Tensor) => ({
     value: tf.add(tf.mul(zIn, 0), tf.tensor4d(mask, [n, h, w, 1])),
     gradFunc: (dy: tf.Tensor) => tf.mul(dy, 0.2),
+  })) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(z) as tf.Tensor4D;
+}
+
+/**
+ * Per sample, the dithered mask of exactly targetCount pixels from the density map p = sigmoid(z - t),
+ * sum(p) = count. Backward: dL/dp = dL/db (straight through), then the exact derivative of the normalised
+ * map: dL/dz = w (dL/dp - sum(w dL/dp) / sum(w)) with w = p (1 - p).
+ */
+function ditherMaskStraightThrough(z: tf.Tensor4D, densities: number[]): tf.Tensor4D {
+  const [n, h, w] = z.shape;
+  const pixels = h * w;
+  const scores = z.dataSync() as Float32Array;
+  const mask = new Float32Array(n * pixels);
+  const weight = new Float32Array(n * pixels);
+  for (let i = 0; i < n; i++) {
+    const count = targetCount(pixels, densities[i]);
+    const block = scores.subarray(i * pixels, (i + 1) * pixels);
+    const dithered = ditherScores(block, w, h, count);
+    const p = densityMap(block, count);
+    for (let q = 0; q < pixels; q++) {
+      mask[i * pixels + q] = dithered[q];
+      weight[i * pixels + q] = p[q] * (1 - p[q]);
+    }
+  }
+  const op = tf.customGrad(((zIn: tf.Tensor) => ({
+    value: tf.add(tf.mul(zIn, 0), tf.tensor4d(mask, [n, h, w, 1])),
+    gradFunc: (dy: tf.Tensor) => {
+      const wt = tf.tensor4d(weight, [n, h, w, 1]);
+      const mean = tf.div(tf.sum(tf.mul(wt, dy), [1, 2, 3], true), tf.add(tf.sum(wt, [1, 2, 3], true), 1e-12));
+      return tf.mul(wt, tf.sub(dy, mean));
+    },
   })) as unknown as Parameters<typeof tf.customGrad>[0]);
   return op(z) as tf.Tensor4D;
 }
@@ -414,7 +456,11 @@ export class Trainer {
       const { grads } = tf.variableGrads(
         () => {
           const m = maskGenerator(this.weights, o.arch, f, rM, densities);
-          const b = o.exactMasks ? exactMaskStraightThrough(m.z, densities) : m.b;
+          const b = o.ditherMasks
+            ? ditherMaskStraightThrough(m.z, densities)
+            : o.exactMasks
+              ? exactMaskStraightThrough(m.z, densities)
+              : m.b;
           const bs = scaleGradient(b, o.beta) as tf.Tensor4D;
           const { u } = inpaintingGenerator(this.weights, o.arch, f, bs, rG, densities);
           const l1 = tf.mean(tf.abs(tf.sub(f, u)));
@@ -509,7 +555,12 @@ export class Trainer {
         sumRound += figures[0];
         sumRandom += figures[1];
         sumDensity += figures[2];
-        const exact = topCountMask(zData, S * S, Math.max(1, Math.round(density * S * S)));
+        const count = targetCount(S * S, density);
+        const exact = new Float32Array(n * S * S);
+        for (let i = 0; i < n; i++) {
+          const block = zData.subarray(i * S * S, (i + 1) * S * S);
+          exact.set(o.ditherMasks ? ditherScores(block, S, S, count) : topCountMask(block, S * S, count), i * S * S);
+        }
         sumExact += tf.tidy(() => {
           const f = tf.tensor4d(fData, shape);
           const b = tf.tensor4d(Float32Array.from(exact), shape1);

@@ -1,0 +1,128 @@
+import * as tf from "@tensorflow/tfjs-core";
+import { DiffusionSystem, solveWithSystem, toPadded } from "../baselines/diffusion.ts";
+import { createImage } from "../image/types.ts";
+
+/**
+ * Homogeneous diffusion inpainting as a tfjs op, with the exact gradient with respect to the mask.
+ *
+ * Why: the inpainting generator learns a correction of an interpolation of the known pixels (see
+ * ArchOptions.interpolation). Homogeneous diffusion is a much better interpolation than pull-push for the
+ * masks that matter (measured in docs/notes/nets.md), and its gradient tells the mask generator how much
+ * keeping each pixel would improve it: the signal that mask optimisation for diffusion needs.
+ *
+ * Forward: per sample, u solves c (u - f) - (1 - c) L u = 0 (L the 4-neighbour graph Laplacian with
+ * reflecting borders, c the mask rounded at 0.5), with the multigrid-preconditioned CG of src/baselines.
+ * Backward, for a loss E with g = dE/du: relax c to real values, A(c) = C - (I - C) L, A u = C f. Then
+ * dE/dc_i = -λ_i [(u_i - f_i) + (L u)_i] with Aᵀ λ = g. Writing μ = (I - C) λ, the unknown rows give
+ * -L_UU μ_U = g_U (the same SPD system as the forward solve) and the known rows λ_K = g_K + (L μ)_K. At a
+ * binary c: for an unknown pixel (L u)_i = 0, so dE/dc_i = μ_i (f_i - u_i); for a known pixel u_i = f_i, so
+ * dE/dc_i = -λ_i (L u)_i. Channels share the mask: their contributions add. f gets no gradient (it is data).
+ * Checked against finite differences of a dense solve in test/nets/diffusion-op.test.ts.
+ */
+
+/** Relative residual of the CG solves: 1e-4 on the [0, 1] scale is far below what the networks resolve. */
+const TOLERANCE = 1e-4;
+
+interface SampleSolve {
+  system: DiffusionSystem | null;
+  /** Padded solution u (values at every pixel). */
+  u: Float64Array | null;
+}
+
+export function diffusionInterpolation(f: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D {
+  const [n, h, w, C] = f.shape;
+  const pixels = h * w;
+  const fData = f.dataSync() as Float32Array;
+  const bData = b.dataSync() as Float32Array;
+  const solves: SampleSolve[] = [];
+  const out = new Float32Array(n * pixels * C);
+  for (let s = 0; s < n; s++) {
+    const mask = new Uint8Array(pixels);
+    let known = 0;
+    for (let i = 0; i < pixels; i++) {
+      mask[i] = bData[s * pixels + i] > 0.5 ? 1 : 0;
+      known += mask[i];
+    }
+    const fs = fData.subarray(s * pixels * C, (s + 1) * pixels * C);
+    const os = out.subarray(s * pixels * C, (s + 1) * pixels * C);
+    if (known === 0) {
+      // nothing known: the mid-grey a decoder would have to guess; no gradient
+      os.fill(0.5);
+      solves.push({ system: null, u: null });
+      continue;
+    }
+    const system = new DiffusionSystem(w, h, mask, C as 1 | 3);
+    const result = solveWithSystem(system, createImage(w, h, C as 1 | 3, fs), { tolerance: TOLERANCE });
+    os.set(result.image.data);
+    solves.push({ system, u: toPadded(system, result.image) });
+  }
+  const value = tf.tensor4d(out, [n, h, w, C]);
+  const op = tf.customGrad(((fIn: tf.Tensor, bIn: tf.Tensor) => ({
+    // tie the output to the inputs so that tfjs routes the gradient through gradFunc
+    value: tf.add(value, tf.mul(tf.sum(tf.mul(fIn, 0)), tf.sum(tf.mul(bIn, 0)))),
+    gradFunc: (dy: tf.Tensor) => [
+      tf.zerosLike(fIn),
+      tf.tensor4d(maskGradient(dy.dataSync() as Float32Array, fData, solves, w, h, C), [n, h, w, 1]),
+    ],
+  })) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(f, b) as tf.Tensor4D;
+}
+
+/** dE/dc for every sample and pixel (summed over channels), from dy = dE/du. */
+function maskGradient(
+  dy: Float32Array,
+  fData: Float32Array,
+  solves: SampleSolve[],
+  w: number,
+  h: number,
+  C: number,
+): Float32Array {
+  const pixels = w * h;
+  const grad = new Float32Array(solves.length * pixels);
+  for (const [s, { system, u }] of solves.entries()) {
+    if (!system || !u) continue;
+    const stride = system.stride;
+    const mask = system.mask;
+    const g = toPadded(system, createImage(w, h, C as 1 | 3, dy.slice(s * pixels * C, (s + 1) * pixels * C)));
+    const f = toPadded(system, createImage(w, h, C as 1 | 3, fData.slice(s * pixels * C, (s + 1) * pixels * C)));
+    // right-hand side g_U (zero on known pixels), solve -L_UU mu_U = g_U
+    const rhs = new Float64Array(system.length);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        if (mask[y * w + x]) continue;
+        const q = ((y + 1) * stride + x + 1) * C;
+        for (let c = 0; c < C; c++) rhs[q + c] = g[q + c];
+      }
+    }
+    const mu = new Float64Array(system.length);
+    system.solve(rhs, mu, TOLERANCE, 500);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const i = y * w + x;
+        const q = ((y + 1) * stride + x + 1) * C;
+        let sum = 0;
+        if (!mask[i]) {
+          for (let c = 0; c < C; c++) sum += mu[q + c] * (f[q + c] - u[q + c]);
+        } else {
+          const neighbours: number[] = [];
+          if (x > 0) neighbours.push(q - C);
+          if (x < w - 1) neighbours.push(q + C);
+          if (y > 0) neighbours.push(q - stride * C);
+          if (y < h - 1) neighbours.push(q + stride * C);
+          for (let c = 0; c < C; c++) {
+            let lambda = g[q + c];
+            let lu = 0;
+            for (const p of neighbours) {
+              lambda += mu[p + c]; // mu is zero on known pixels
+              lu += u[p + c] - u[q + c];
+            }
+            sum -= lambda * lu;
+          }
+        }
+        grad[s * pixels + i] = sum;
+      }
+    }
+  }
+  return grad;
+}
+
