@@ -8,7 +8,10 @@
  * weights, only on the architecture), else a freshly initialised one of the default architecture.
  * The machine is shared: the 1-minute load average is printed beside the figures.
  *
- *   npm run bench -- nets [--steps 4] [--batch 16] [--repeats 3] [--model DIR] [--tf-backend wasm]
+ *   npm run bench -- nets [--steps 4] [--batch 16] [--repeats 3] [--model DIR[,DIR...]] [--tf-backend wasm]
+ *                         [--inference-only] [--width 8] [--diffusion-input] [--dither-masks]
+ * (--width, --diffusion-input and --dither-masks set the architecture and mask rule of the timed training steps.)
+ * Several models (comma-separated) are timed one after the other in the same run.
  *
  * With --quality it runs issue 5's quality benchmark instead: the 128x128 centre crops of
  * ../shared/datasets/bsds500/test-dev, mean MAE (0-255) and SSIM of the model's mask + inpainting, without
@@ -24,7 +27,8 @@ import { parseArgs } from "node:util";
 import { centreCrop, readImage } from "../src/image/io.ts";
 import { initBackend } from "../src/nets/backend.ts";
 import { defaultModelDir, loadGanModel } from "../src/nets/gan-backend.ts";
-import { DEFAULT_TRAIN, Trainer } from "../src/nets/train.ts";
+import { DEFAULT_ARCH } from "../src/nets/models.ts";
+import { DEFAULT_TRAIN, Trainer, type TrainOptions } from "../src/nets/train.ts";
 
 const DATASETS = join(import.meta.dirname, "..", "..", "shared", "datasets");
 
@@ -43,6 +47,10 @@ export async function run(args: string[]): Promise<void> {
       model: { type: "string" },
       "tf-backend": { type: "string", default: "wasm" },
       quality: { type: "boolean", default: false },
+      "inference-only": { type: "boolean", default: false },
+      width: { type: "string", default: "8" },
+      "diffusion-input": { type: "boolean", default: false },
+      "dither-masks": { type: "boolean", default: false },
       set: { type: "string", default: "test-dev" },
       limit: { type: "string", default: "100" },
       densities: { type: "string", default: "0.01,0.02,0.05,0.1,0.2" },
@@ -64,7 +72,67 @@ export async function run(args: string[]): Promise<void> {
   const backend = await initBackend(values["tf-backend"], { training: true });
   console.log(`tfjs backend: ${backend}; load average at start ${loadavg()[0].toFixed(2)} (2 cores, shared)`);
 
-  // --- training speed ---
+  if (!values["inference-only"]) {
+    await trainingSpeed(steps, batch, {
+      arch: { ...DEFAULT_ARCH, width: Number(values.width), diffusionInput: values["diffusion-input"] },
+      ditherMasks: values["dither-masks"],
+    });
+  }
+
+  // --- inference speed ---
+  const modelDirs = values.model ? values.model.split(",") : [defaultModelDir(0.1)];
+  const kodakDir = join(DATASETS, "kodak");
+  const kodak = existsSync(kodakDir)
+    ? readdirSync(kodakDir)
+        .filter((f) => f.endsWith(".png"))
+        .sort()
+    : [];
+  const bsds = readdirSync(join(DATASETS, "bsds500", "val")).sort();
+  const small = centreCrop(await readImage(join(DATASETS, "bsds500", "val", bsds[0])), 128);
+  const large = kodak.length ? await readImage(join(kodakDir, kodak[0])) : undefined;
+  for (const modelDir of modelDirs) {
+    const model = await loadGanModel(modelDir, { tfBackend: values["tf-backend"] });
+    const a = model.arch;
+    const input = !a.pullPush ? "none" : a.diffusionInput ? "diffusion" : "pull-push";
+    console.log(
+      `\ninference with ${model.id} (width ${a.width}, levels ${a.levels}, interpolation ${input})`,
+    );
+    console.log("\n| image | mask (s) | inpainting (s) | total (s) | target |");
+    console.log("| --- | --- | --- | --- | --- |");
+    for (const [label, img, target] of [
+      ["128x128 (BSDS500 val centre crop)", small, "< 0.1 s (paper 0.93 s)"],
+      ...(large ? [[`${large.width}x${large.height} (Kodak ${kodak[0]})`, large, "< 3 s"]] : []),
+    ] as Array<[string, typeof small, string]>) {
+      const selector = model.selector();
+      const inpainter = model.inpainter();
+      await inpainter.inpaint(img, await selector.select(img, 0.1)); // warm up
+      const maskT: number[] = [];
+      const inpT: number[] = [];
+      for (let i = 0; i < repeats; i++) {
+        let t = performance.now();
+        const mask = await selector.select(img, 0.1);
+        maskT.push((performance.now() - t) / 1000);
+        t = performance.now();
+        await inpainter.inpaint(img, mask);
+        inpT.push((performance.now() - t) / 1000);
+      }
+      const m = median(maskT);
+      const p = median(inpT);
+      console.log(`| ${label} | ${m.toFixed(3)} | ${p.toFixed(3)} | ${(m + p).toFixed(3)} | ${target} |`);
+    }
+  }
+  console.log(`\nload average at end ${loadavg()[0].toFixed(2)}; medians of ${repeats} runs`);
+}
+
+async function trainingSpeed(
+  steps: number,
+  batch: number,
+  variant: Pick<TrainOptions, "arch" | "ditherMasks">,
+): Promise<void> {
+  const a = variant.arch;
+  console.log(
+    `\ntraining: width ${a.width}, interpolation ${a.diffusionInput ? "diffusion" : "pull-push"}, masks ${variant.ditherMasks ? "dithered" : "own rounding"}`,
+  );
   const runDir = mkdtempSync(join(tmpdir(), "maskcodec-bench-nets-"));
   const trainer = new Trainer({
     ...DEFAULT_TRAIN,
@@ -78,6 +146,7 @@ export async function run(args: string[]): Promise<void> {
     warmupSteps: steps + 1,
     steps: 3 * steps + 2,
     maxImages: 20,
+    ...variant,
   });
   await trainer.setup(false);
   const time = () => {
@@ -102,51 +171,6 @@ export async function run(args: string[]): Promise<void> {
     `| mask gen + gen, alpha = 0 (no critic) | ${noCriticS.toFixed(2)} | ${(batch / noCriticS).toFixed(1)} |`,
   );
   console.log(`GAN step / generator-only step: ${(ganS / warmS).toFixed(2)}x (same run)`);
-
-  // --- inference speed ---
-  let modelDir = values.model;
-  if (!modelDir) {
-    try {
-      modelDir = defaultModelDir(0.1);
-    } catch {
-      modelDir = (await trainer.export()).dir;
-    }
-  }
-  const model = await loadGanModel(modelDir, { tfBackend: values["tf-backend"] });
-  console.log(`\ninference with ${model.id} (width ${model.arch.width}, levels ${model.arch.levels})`);
-  const kodakDir = join(DATASETS, "kodak");
-  const kodak = existsSync(kodakDir)
-    ? readdirSync(kodakDir)
-        .filter((f) => f.endsWith(".png"))
-        .sort()
-    : [];
-  const bsds = readdirSync(join(DATASETS, "bsds500", "val")).sort();
-  const small = centreCrop(await readImage(join(DATASETS, "bsds500", "val", bsds[0])), 128);
-  const large = kodak.length ? await readImage(join(kodakDir, kodak[0])) : undefined;
-  console.log("\n| image | mask (s) | inpainting (s) | total (s) | target |");
-  console.log("| --- | --- | --- | --- | --- |");
-  for (const [label, img, target] of [
-    ["128x128 (BSDS500 val centre crop)", small, "< 0.1 s (paper 0.93 s)"],
-    ...(large ? [[`${large.width}x${large.height} (Kodak ${kodak[0]})`, large, "< 3 s"]] : []),
-  ] as Array<[string, typeof small, string]>) {
-    const selector = model.selector();
-    const inpainter = model.inpainter();
-    await inpainter.inpaint(img, await selector.select(img, 0.1)); // warm up
-    const maskT: number[] = [];
-    const inpT: number[] = [];
-    for (let i = 0; i < repeats; i++) {
-      let t = performance.now();
-      const mask = await selector.select(img, 0.1);
-      maskT.push((performance.now() - t) / 1000);
-      t = performance.now();
-      await inpainter.inpaint(img, mask);
-      inpT.push((performance.now() - t) / 1000);
-    }
-    const m = median(maskT);
-    const p = median(inpT);
-    console.log(`| ${label} | ${m.toFixed(3)} | ${p.toFixed(3)} | ${(m + p).toFixed(3)} | ${target} |`);
-  }
-  console.log(`\nload average at end ${loadavg()[0].toFixed(2)}; medians of ${repeats} runs`);
 }
 
 /** The paper's Table 3 (BSDS500 test, 128x128 centre crops, colour, 0-255). */

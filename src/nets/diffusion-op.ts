@@ -84,7 +84,10 @@ function maskGradient(
     const stride = system.stride;
     const mask = system.mask;
     const g = toPadded(system, createImage(w, h, C as 1 | 3, dy.slice(s * pixels * C, (s + 1) * pixels * C)));
-    const f = toPadded(system, createImage(w, h, C as 1 | 3, fData.slice(s * pixels * C, (s + 1) * pixels * C)));
+    const f = toPadded(
+      system,
+      createImage(w, h, C as 1 | 3, fData.slice(s * pixels * C, (s + 1) * pixels * C)),
+    );
     // right-hand side g_U (zero on known pixels), solve -L_UU mu_U = g_U
     const rhs = new Float64Array(system.length);
     for (let y = 0; y < h; y++) {
@@ -125,4 +128,3 @@ function maskGradient(
   }
   return grad;
 }
-

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { conv2d } from "./conv.ts";
-import { binariseLogits, densityFeature, hardSigmoid, straightThroughRound, upsample2 } from "./ops.ts";
 import { diffusionInterpolation } from "./diffusion-op.ts";
+import { binariseLogits, densityFeature, hardSigmoid, straightThroughRound, upsample2 } from "./ops.ts";
 import { pullPush } from "./pullpush.ts";
 
 /**

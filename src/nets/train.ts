@@ -8,6 +8,7 @@ import { type Progress, silentProgress } from "../util/progress.ts";
 import { Adam } from "./adam.ts";
 import { initBackend } from "./backend.ts";
 import { centreCrops, type ImageSet, loadImageFolder, sampleBatch } from "./data.ts";
+import { densityMap, ditherScores } from "./dither.ts";
 import {
   type ArchOptions,
   critic,
@@ -19,7 +20,6 @@ import {
   type Weights,
 } from "./models.ts";
 import { Rng, scaleGradient } from "./ops.ts";
-import { densityMap, ditherScores } from "./dither.ts";
 import { topCountMask } from "./topk.ts";
 import { loadWeights, saveWeights } from "./weights.ts";
 
@@ -200,7 +200,10 @@ function ditherMaskStraightThrough(z: tf.Tensor4D, densities: number[]): tf.Tens
     value: tf.add(tf.mul(zIn, 0), tf.tensor4d(mask, [n, h, w, 1])),
     gradFunc: (dy: tf.Tensor) => {
       const wt = tf.tensor4d(weight, [n, h, w, 1]);
-      const mean = tf.div(tf.sum(tf.mul(wt, dy), [1, 2, 3], true), tf.add(tf.sum(wt, [1, 2, 3], true), 1e-12));
+      const mean = tf.div(
+        tf.sum(tf.mul(wt, dy), [1, 2, 3], true),
+        tf.add(tf.sum(wt, [1, 2, 3], true), 1e-12),
+      );
       return tf.mul(wt, tf.sub(dy, mean));
     },
   })) as unknown as Parameters<typeof tf.customGrad>[0]);
@@ -559,7 +562,10 @@ export class Trainer {
         const exact = new Float32Array(n * S * S);
         for (let i = 0; i < n; i++) {
           const block = zData.subarray(i * S * S, (i + 1) * S * S);
-          exact.set(o.ditherMasks ? ditherScores(block, S, S, count) : topCountMask(block, S * S, count), i * S * S);
+          exact.set(
+            o.ditherMasks ? ditherScores(block, S, S, count) : topCountMask(block, S * S, count),
+            i * S * S,
+          );
         }
         sumExact += tf.tidy(() => {
           const f = tf.tensor4d(fData, shape);

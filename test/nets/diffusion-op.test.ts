@@ -67,14 +67,16 @@ describe("diffusionInterpolation", () => {
     const g = Float64Array.from({ length: w * h }, () => rng.next() - 0.5);
     const c = Float64Array.from({ length: w * h }, () => (rng.next() < 0.3 ? 1 : 0));
     c[0] = 1;
-    const grad = tf.grad((b: tf.Tensor) =>
-      tf.sum(
-        tf.mul(
-          diffusionInterpolation(tf.tensor4d(Float32Array.from(f), [1, h, w, 1]), b as tf.Tensor4D),
-          tf.tensor4d(Float32Array.from(g), [1, h, w, 1]),
+    const grad = tf
+      .grad((b: tf.Tensor) =>
+        tf.sum(
+          tf.mul(
+            diffusionInterpolation(tf.tensor4d(Float32Array.from(f), [1, h, w, 1]), b as tf.Tensor4D),
+            tf.tensor4d(Float32Array.from(g), [1, h, w, 1]),
+          ),
         ),
-      ),
-    )(tf.tensor4d(Float32Array.from(c), [1, h, w, 1])).dataSync();
+      )(tf.tensor4d(Float32Array.from(c), [1, h, w, 1]))
+      .dataSync();
     const energy = (cc: Float64Array) => denseSolve(cc, f, w, h).reduce((s, v, i) => s + v * g[i], 0);
     const eps = 1e-5;
     let checked = 0;
@@ -87,7 +89,7 @@ describe("diffusionInterpolation", () => {
       expect(Math.abs(grad[i] - numeric)).toBeLessThan(2e-3 * Math.max(1, Math.abs(numeric)));
       if (Math.abs(numeric) > 1e-3) checked++;
     }
-    expect(checked).toBeGreaterThan(w * h / 2);
+    expect(checked).toBeGreaterThan((w * h) / 2);
   });
 
   it("handles several channels and samples, and an empty mask", () => {
