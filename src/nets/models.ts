@@ -115,15 +115,73 @@ function get(weights: WeightsView, name: string): tf.Tensor {
 
 /** CBlock core: three parallel 5x5 convolutions (dilation 1, 2, 5) with ELU, concatenated. */
 function branches(weights: WeightsView, name: string, x: tf.Tensor4D): tf.Tensor4D {
-  const outs = DILATIONS.map((d) =>
-    tf.elu(
-      tf.add(
-        conv2d(x, get(weights, `${name}/d${d}/kernel`) as tf.Tensor4D, { dilation: d }),
-        get(weights, `${name}/d${d}/bias`),
-      ),
-    ),
-  );
-  return tf.concat(outs, 3) as tf.Tensor4D;
+  let training = false;
+  const outs = DILATIONS.map((d) => {
+    const kernel = get(weights, `${name}/d${d}/kernel`) as tf.Tensor4D;
+    const bias = get(weights, `${name}/d${d}/bias`);
+    training ||= trainable(kernel);
+    return trainable(kernel)
+      ? (tf.elu(tf.add(conv2d(x, kernel, { dilation: d }), bias)) as tf.Tensor4D)
+      : fusedConv(x, kernel, bias, d, "elu");
+  });
+  return training ? (tf.concat(outs, 3) as tf.Tensor4D) : concatChannels(outs);
+}
+
+/**
+ * tf.concat along the channels of NHWC tensors. wasm's Concat copies one innermost run per
+ * pixel (4-32 floats here) in JS; stacking along a new leading axis (one block copy per input) and a native
+ * transpose is faster there. The result is the same; used at inference.
+ */
+function concatChannels(parts: tf.Tensor4D[]): tf.Tensor4D {
+  if (tf.getBackend() !== "wasm") return tf.concat(parts, 3) as tf.Tensor4D;
+  const [n, h, w, c] = parts[0].shape;
+  if (parts.some((p) => p.shape[3] !== c)) {
+    // unequal channel counts (the networks' inputs): zero-pad each to its place and add, all native kernels
+    const total = parts.reduce((sum, p) => sum + p.shape[3], 0);
+    let before = 0;
+    let sum: tf.Tensor4D | undefined;
+    for (const p of parts) {
+      const k = p.shape[3];
+      const placed = tf.pad(p, [
+        [0, 0],
+        [0, 0],
+        [0, 0],
+        [before, total - before - k],
+      ]) as tf.Tensor4D;
+      sum = sum ? (tf.add(sum, placed) as tf.Tensor4D) : placed;
+      before += k;
+    }
+    return sum as tf.Tensor4D;
+  }
+  return tf.reshape(tf.transpose(tf.stack(parts, 0), [1, 2, 3, 0, 4]), [n, h, w, parts.length * c]);
+}
+
+/**
+ * Weights that are tf.Variables are being trained: they need conv2d's own gradient (wasm has none for
+ * filters or dilations). Plain tensors (inference) take tfjs' fused convolution with "same" padding, bias
+ * and activation in one kernel: the same values (the padding of conv2d is TF's "same"), 25% faster on wasm
+ * (`npm run bench -- nets --inference-only`).
+ */
+function trainable(kernel: tf.Tensor): boolean {
+  return kernel instanceof tf.Variable;
+}
+
+function fusedConv(
+  x: tf.Tensor4D,
+  kernel: tf.Tensor4D,
+  bias: tf.Tensor,
+  dilation: number,
+  activation: "elu" | "linear",
+): tf.Tensor4D {
+  return tf.fused.conv2d({
+    x,
+    filter: kernel,
+    strides: 1,
+    pad: "same",
+    dilations: dilation,
+    bias,
+    activation,
+  });
 }
 
 /**
@@ -138,6 +196,7 @@ export function hourglass(
   arch: ArchOptions,
 ): tf.Tensor4D {
   const skips: tf.Tensor4D[] = [];
+  const training = trainable(get(weights, `${prefix}/out/d1/kernel`));
   let h = x;
   for (let l = 0; l < arch.levels; l++) {
     const e = branches(weights, `${prefix}/down${l}`, h);
@@ -145,15 +204,20 @@ export function hourglass(
     h = tf.maxPool(e, 2, 2, "valid");
   }
   for (let l = arch.levels - 1; l >= 0; l--) {
-    h = upsample2(branches(weights, `${prefix}/up${l}`, h));
-    h = tf.concat([h, skips[l]], 3) as tf.Tensor4D;
+    const e = branches(weights, `${prefix}/up${l}`, h);
+    // wasm's native nearest-neighbour resize at inference (the same values as upsample2)
+    h = training
+      ? upsample2(e)
+      : (tf.image.resizeNearestNeighbor(e, [2 * e.shape[1], 2 * e.shape[2]]) as tf.Tensor4D);
+    h = training ? (tf.concat([h, skips[l]], 3) as tf.Tensor4D) : concatChannels([h, skips[l]]);
   }
   let out: tf.Tensor4D | undefined;
   for (const d of DILATIONS) {
-    const y = tf.add(
-      conv2d(h, get(weights, `${prefix}/out/d${d}/kernel`) as tf.Tensor4D, { dilation: d }),
-      get(weights, `${prefix}/out/d${d}/bias`),
-    ) as tf.Tensor4D;
+    const kernel = get(weights, `${prefix}/out/d${d}/kernel`) as tf.Tensor4D;
+    const bias = get(weights, `${prefix}/out/d${d}/bias`);
+    const y = trainable(kernel)
+      ? (tf.add(conv2d(h, kernel, { dilation: d }), bias) as tf.Tensor4D)
+      : fusedConv(h, kernel, bias, d, "linear");
     out = out ? (tf.add(out, y) as tf.Tensor4D) : y;
   }
   return out as tf.Tensor4D;
@@ -190,7 +254,9 @@ export function inpaintingGenerator(
       : pullPush(known, b);
   if (pp) inputs.push(pp);
   if (arch.densityInput) inputs.push(densityPlane(densities, h, w));
-  const x = tf.concat(inputs, 3) as tf.Tensor4D;
+  const x = trainable(get(weights, "gen/out/d1/kernel"))
+    ? (tf.concat(inputs, 3) as tf.Tensor4D)
+    : concatChannels(inputs);
   const z = hourglass(weights, "gen", x, arch);
   const g = (pp ? tf.clipByValue(tf.add(pp, tf.mul(z, 0.2)), 0, 1) : hardSigmoid(z)) as tf.Tensor4D;
   const u = tf.add(tf.mul(tf.sub(1, b), g), known) as tf.Tensor4D;
@@ -212,7 +278,10 @@ export function maskGenerator(
   const [, h, w] = f.shape;
   const inputs: tf.Tensor4D[] = [r, f];
   if (arch.densityInput) inputs.push(densityPlane(densities, h, w));
-  const z = hourglass(weights, "mask", tf.concat(inputs, 3) as tf.Tensor4D, arch);
+  const x = trainable(get(weights, "mask/out/d1/kernel"))
+    ? (tf.concat(inputs, 3) as tf.Tensor4D)
+    : concatChannels(inputs);
+  const z = hourglass(weights, "mask", x, arch);
   const c = hardSigmoid(z) as tf.Tensor4D;
   const b = arch.leakyBinarisation ? binariseLogits(z) : straightThroughRound(c);
   return { z, c, b: b as tf.Tensor4D };
