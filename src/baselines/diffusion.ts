@@ -194,6 +194,111 @@ function smooth(level: Level, C: number, r: Float64Array, e: Float64Array, forwa
   else smoothBackward3(level, r, e);
 }
 
+/**
+ * The first forward Gauss–Seidel sweep of a V-cycle, which starts from e = 0: the east and south neighbours
+ * are still 0 when a pixel is visited, so only the west and north ones are read, and nothing needs clearing
+ * first (every interior value is written; the padding ring stays 0).
+ */
+function smoothFromZero(level: Level, C: number, r: Float64Array, e: Float64Array): void {
+  const { w, h, s, invDiag, wE, wS } = level;
+  if (C === 1) {
+    for (let y = 1; y <= h; y++) {
+      const end = y * s + w;
+      for (let p = y * s + 1; p <= end; p++) {
+        e[p] = invDiag[p] * (r[p] + wE[p - 1] * e[p - 1] + wS[p - s] * e[p - s]);
+      }
+    }
+    return;
+  }
+  const s3 = 3 * s;
+  for (let y = 1; y <= h; y++) {
+    const end = y * s + w;
+    for (let p = y * s + 1; p <= end; p++) {
+      const id = invDiag[p];
+      const b = wE[p - 1];
+      const d = wS[p - s];
+      const q = 3 * p;
+      e[q] = id * (r[q] + b * e[q - 3] + d * e[q - s3]);
+      e[q + 1] = id * (r[q + 1] + b * e[q - 2] + d * e[q + 1 - s3]);
+      e[q + 2] = id * (r[q + 2] + b * e[q - 1] + d * e[q + 2 - s3]);
+    }
+  }
+}
+
+/**
+ * Restriction of the residual left by smoothFromZero alone, without computing it pixel by pixel: at an
+ * unknown pixel p, diag·e_p = r_p + (west and north terms) by the sweep, so r − A e = wE_p e_{p+1} +
+ * wS_p e_{p+s} (the neighbours visited after p); 0 at known pixels and on the padding ring (their weights
+ * are 0). Sums it over each 2×2 aggregate, as restrict does.
+ */
+function restrictSweepResidual(fine: Level, coarse: Level, C: number, e: Float64Array, rc: Float64Array): void {
+  const { s, wE, wS } = fine;
+  const sc = coarse.s;
+  if (C === 1) {
+    for (let Y = 0; Y < coarse.h; Y++) {
+      let p = (2 * Y + 1) * s + 1;
+      let P = (Y + 1) * sc + 1;
+      const bottomRing = 2 * Y + 2 > fine.h; // odd height: the aggregate's lower row is the padding ring
+      for (let X = 0; X < coarse.w; X++, p += 2, P++) {
+        const p1 = p + 1;
+        const p2 = p + s;
+        const p3 = p2 + 1;
+        if (bottomRing) {
+          rc[P] = wE[p] * e[p + 1] + wS[p] * e[p + s] + wE[p1] * e[p1 + 1] + wS[p1] * e[p1 + s];
+          continue;
+        }
+        rc[P] =
+          wE[p] * e[p + 1] +
+          wS[p] * e[p + s] +
+          wE[p1] * e[p1 + 1] +
+          wS[p1] * e[p1 + s] +
+          wE[p2] * e[p2 + 1] +
+          wS[p2] * e[p2 + s] +
+          wE[p3] * e[p3 + 1] +
+          wS[p3] * e[p3 + s];
+      }
+    }
+    return;
+  }
+  const s3 = 3 * s;
+  for (let Y = 0; Y < coarse.h; Y++) {
+    let p = (2 * Y + 1) * s + 1;
+    let P = (Y + 1) * sc + 1;
+    const bottomRing = 2 * Y + 2 > fine.h;
+    for (let X = 0; X < coarse.w; X++, p += 2, P++) {
+      const a0 = wE[p];
+      const b0 = wS[p];
+      const a1 = wE[p + 1];
+      const b1 = wS[p + 1];
+      const q = 3 * p;
+      const Q = 3 * P;
+      if (bottomRing) {
+        for (let c = 0; c < 3; c++) {
+          const k = q + c;
+          rc[Q + c] = a0 * e[k + 3] + b0 * e[k + s3] + a1 * e[k + 6] + b1 * e[k + 3 + s3];
+        }
+        continue;
+      }
+      const a2 = wE[p + s];
+      const b2 = wS[p + s];
+      const a3 = wE[p + s + 1];
+      const b3 = wS[p + s + 1];
+      for (let c = 0; c < 3; c++) {
+        const k = q + c;
+        rc[Q + c] =
+          a0 * e[k + 3] +
+          b0 * e[k + s3] +
+          a1 * e[k + 6] +
+          b1 * e[k + 3 + s3] +
+          a2 * e[k + s3 + 3] +
+          b2 * e[k + 2 * s3] +
+          a3 * e[k + s3 + 6] +
+          b3 * e[k + 2 * s3 + 3];
+      }
+    }
+  }
+}
+
 function smoothForward1(level: Level, r: Float64Array, e: Float64Array): void {
   const { w, h, s, invDiag, wE, wS } = level;
   for (let y = 1; y <= h; y++) {
@@ -523,13 +628,17 @@ export class DiffusionSystem {
       solveCoarsest(level, C, r, e);
       return;
     }
-    e.fill(0);
     const sweeps = l === 0 ? FINE_SWEEPS : COARSE_SWEEPS;
-    for (let k = 0; k < sweeps; k++) smooth(level, C, r, e, true);
-    const t = level.t;
-    residualOf(level, C, e, r, t);
+    smoothFromZero(level, C, r, e);
+    for (let k = 1; k < sweeps; k++) smooth(level, C, r, e, true);
     const coarse = this.levels[l + 1];
-    restrict(level, coarse, C, t, coarse.r);
+    if (sweeps === 1) {
+      restrictSweepResidual(level, coarse, C, e, coarse.r);
+    } else {
+      const t = level.t;
+      residualOf(level, C, e, r, t);
+      restrict(level, coarse, C, t, coarse.r);
+    }
     this.vcycle(l + 1, coarse.r, coarse.e);
     prolong(level, coarse, C, coarse.e, e);
     for (let k = 0; k < sweeps; k++) smooth(level, C, r, e, false);
