@@ -879,10 +879,15 @@ export function solveWithSystem(
   const maxIterations = options.maxIterations ?? 500;
   if (!(tolerance > 0 && tolerance < 1)) throw invalidParameter("tolerance", "a number in (0, 1)", tolerance);
   checkInteger(maxIterations, "maxIterations", 1, 1e6);
-  const f = toPadded(system, known);
   const b = new Float64Array(system.length);
-  system.rhs(f, b);
-  const x = options.initial ? toPadded(system, options.initial) : initialGuess(system, f);
+  let x: Float64Array;
+  if (options.initial) {
+    system.rhs(toPadded(system, known), b);
+    x = toPadded(system, options.initial);
+  } else {
+    x = new Float64Array(system.length);
+    prepareColdStart(system, known, b, x);
+  }
   const { iterations, residuals } = system.solve(b, x, tolerance, maxIterations);
   const out = createImage(known.width, known.height, known.channels, new Float32Array(known.data));
   fromPadded(system, x, out, true);
@@ -890,30 +895,40 @@ export function solveWithSystem(
 }
 
 /**
- * A cheap starting guess for a cold solve: the mean of the known values per channel (removes the constant
- * part of the error, the slowest one for sparse masks).
+ * The right-hand side and the starting guess of a cold solve in one pass over the image (instead of a
+ * padded copy of it, rhs and initialGuess: a few percent of a 768×512 decode). Same values as those.
  */
-function initialGuess(system: DiffusionSystem, f: Float64Array): Float64Array {
+function prepareColdStart(system: DiffusionSystem, known: Image, b: Float64Array, x: Float64Array): void {
   const { width: w, height: h, stride: s, mask, channels: C } = system;
-  const sum = new Float64Array(C);
+  const d = known.data;
+  const mean = new Float64Array(C);
   let n = 0;
+  for (let i = 0; i < w * h; i++) {
+    if (!mask[i]) continue;
+    for (let c = 0; c < C; c++) mean[c] += d[i * C + c];
+    n++;
+  }
+  for (let c = 0; c < C; c++) mean[c] /= n;
   for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      if (!mask[y * w + x]) continue;
-      const q = ((y + 1) * s + x + 1) * C;
-      for (let c = 0; c < C; c++) sum[c] += f[q + c];
-      n++;
+    for (let xx = 0; xx < w; xx++) {
+      const i = y * w + xx;
+      if (mask[i]) continue;
+      const q = ((y + 1) * s + xx + 1) * C;
+      const west = xx > 0 && mask[i - 1] !== 0;
+      const east = xx < w - 1 && mask[i + 1] !== 0;
+      const north = y > 0 && mask[i - w] !== 0;
+      const south = y < h - 1 && mask[i + w] !== 0;
+      for (let c = 0; c < C; c++) {
+        let v = 0;
+        if (west) v += d[(i - 1) * C + c];
+        if (east) v += d[(i + 1) * C + c];
+        if (north) v += d[(i - w) * C + c];
+        if (south) v += d[(i + w) * C + c];
+        b[q + c] = v;
+        x[q + c] = mean[c];
+      }
     }
   }
-  const x0 = new Float64Array(system.length);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      if (mask[y * w + x]) continue;
-      const q = ((y + 1) * s + x + 1) * C;
-      for (let c = 0; c < C; c++) x0[q + c] = sum[c] / n;
-    }
-  }
-  return x0;
 }
 
 /** The `Inpainter` of the diffusion backend. */
