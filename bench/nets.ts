@@ -191,7 +191,7 @@ async function quality(
   const { mae, ssim } = await import("../src/image/metrics.ts");
   const { createMask, targetCount } = await import("../src/image/types.ts");
   const { topCountMask } = await import("../src/nets/topk.ts");
-  const { ditherScores } = await import("../src/nets/dither.ts");
+  const { ditherScores } = await import("../src/baselines/dither.ts");
   const { Rng } = await import("../src/nets/ops.ts");
   const dir = join(DATASETS, "bsds500", set);
   const files = readdirSync(dir)

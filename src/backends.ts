@@ -9,7 +9,7 @@ import type { Inpainter, MaskSelector, TonalOptimiser } from "./image/seams.ts";
  * that the diffusion path never loads tfjs.
  */
 
-export const MASK_SELECTORS = ["grid", "random", "ps", "ps+nlpe", "gan"] as const;
+export const MASK_SELECTORS = ["grid", "random", "analytic", "ps", "ps+nlpe", "gan"] as const;
 export type MaskSelectorName = (typeof MASK_SELECTORS)[number];
 export const BACKENDS: readonly BackendId[] = ["gan", "diffusion"];
 
@@ -95,6 +95,8 @@ async function selectorFor(options: EncoderOptions): Promise<MaskSelector> {
       return baselines.gridSelector();
     case "random":
       return baselines.randomSelector({ seed: options.seed });
+    case "analytic":
+      return baselines.analyticSelector();
     case "ps":
       return baselines.psSelector({ seed: options.seed, progress: options.onProgress });
     case "ps+nlpe":

@@ -231,7 +231,13 @@ function smoothFromZero(level: Level, C: number, r: Float64Array, e: Float64Arra
  * wS_p e_{p+s} (the neighbours visited after p); 0 at known pixels and on the padding ring (their weights
  * are 0). Sums it over each 2×2 aggregate, as restrict does.
  */
-function restrictSweepResidual(fine: Level, coarse: Level, C: number, e: Float64Array, rc: Float64Array): void {
+function restrictSweepResidual(
+  fine: Level,
+  coarse: Level,
+  C: number,
+  e: Float64Array,
+  rc: Float64Array,
+): void {
   const { s, wE, wS } = fine;
   const sc = coarse.s;
   if (C === 1) {

@@ -2,6 +2,7 @@
  * The diffusion backend: homogeneous diffusion inpainting, mask selectors (grid, random, PS, PS+NLPE) and
  * tonal optimisation. Plain typed-array code, no tfjs.
  */
+export { analyticScores, analyticSelector, analyticSigma, greyOf } from "./analytic.ts";
 export {
   type DiffusionOptions,
   type DiffusionResult,
@@ -10,6 +11,7 @@ export {
   diffusionInpainter,
   inpaintDiffusion,
 } from "./diffusion.ts";
+export { densityMap, ditherScores } from "./dither.ts";
 export { LocalInpainting } from "./local.ts";
 export {
   NLPE_DEFAULTS,

@@ -34,6 +34,7 @@ interface TrainFlags {
   maskLr?: number;
   exactMasks?: boolean;
   ditherMasks?: boolean;
+  maskPriorUntil?: number;
   diffusionInput?: boolean;
   selection?: string;
   binarisation?: string;
@@ -83,6 +84,11 @@ export function register(program: Command): void {
     .option(
       "--dither-masks",
       "train the mask generator on dithered exact-count masks (its logits as a density map), as the dither selection",
+    )
+    .option(
+      "--mask-prior-until <step>",
+      "until this step (after the warm-up) the mask generator learns the analytic mask density by regression",
+      integerParser("mask-prior-until", 0, 1e9),
     )
     .option(
       "--diffusion-input",
@@ -153,6 +159,7 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
     ["maskLr", "maskLr"],
     ["exactMasks", "exactMasks"],
     ["ditherMasks", "ditherMasks"],
+    ["maskPriorUntil", "maskPriorUntil"],
   ];
   if (flags.binarisation !== undefined && flags.binarisation !== "leaky" && flags.binarisation !== "paper") {
     throw invalidParameter("binarisation", "leaky or paper", flags.binarisation);

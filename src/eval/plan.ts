@@ -1,3 +1,4 @@
+import { MASK_SELECTORS } from "../backends.ts";
 import { invalidParameter } from "../errors.ts";
 import {
   type CodecConfig,
@@ -34,7 +35,7 @@ export interface PlanOptions {
   seed?: number;
 }
 
-const SELECTORS = ["grid", "random", "ps", "ps+nlpe", "gan"];
+const SELECTORS: readonly string[] = MASK_SELECTORS;
 
 /** Mask selectors per mask codec backend. gan defaults to its own mask network. */
 export function masksFor(backend: "diffusion" | "gan", masks: readonly string[] | undefined): string[] {

@@ -1,11 +1,11 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
+import { ditherScores } from "../baselines/dither.ts";
 import { checkDensity, MaskcodecError } from "../errors.ts";
 import type { Inpainter, MaskSelector } from "../image/seams.ts";
 import { createImage, createMask, type Image, type Mask, maskDensity, targetCount } from "../image/types.ts";
 import { initBackend } from "./backend.ts";
-import { ditherScores } from "./dither.ts";
 import {
   type ArchOptions,
   DEFAULT_ARCH,

@@ -2,13 +2,14 @@ import { existsSync } from "node:fs";
 import { appendFile, cp, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
+import { analyticScores, greyOf } from "../baselines/analytic.ts";
+import { densityMap, ditherScores } from "../baselines/dither.ts";
 import { MaskcodecError } from "../errors.ts";
 import { targetCount } from "../image/types.ts";
 import { type Progress, silentProgress } from "../util/progress.ts";
 import { Adam } from "./adam.ts";
 import { initBackend } from "./backend.ts";
 import { centreCrops, type ImageSet, loadImageFolder, sampleBatch } from "./data.ts";
-import { densityMap, ditherScores } from "./dither.ts";
 import {
   type ArchOptions,
   critic,
@@ -88,6 +89,14 @@ export interface TrainOptions {
    * MAE uses dithering too. Takes precedence over exactMasks.
    */
   ditherMasks?: boolean;
+  /**
+   * Steps before which (after the warm-up) the mask generator learns the analytic mask density of
+   * src/baselines/analytic.ts by regression of its logits (mean squared error to the mean-free scores)
+   * instead of Eq. (4), while the inpainting generator trains on Eq. (3) with the dithered masks of the
+   * current mask generator. A starting point that joint training would take very long to find on this
+   * machine's budget; 0 (default) skips it.
+   */
+  maskPriorUntil?: number;
 }
 
 export const DEFAULT_TRAIN: Omit<TrainOptions, "densityMin" | "densityMax" | "dataDir" | "out" | "runDir"> = {
@@ -109,6 +118,7 @@ export const DEFAULT_TRAIN: Omit<TrainOptions, "densityMin" | "densityMax" | "da
   maskLr: undefined,
   exactMasks: false,
   ditherMasks: false,
+  maskPriorUntil: 0,
   tfBackend: "wasm",
   float16: true,
 };
@@ -402,7 +412,9 @@ export class Trainer {
     this.state.rng = rng.state;
     const result = warm
       ? this.warmupStep(fData, densities, noiseG, randomMask as Float32Array)
-      : this.ganStep(fData, densities, noiseG, noiseM as Float32Array);
+      : this.state.step < (o.maskPriorUntil ?? 0)
+        ? this.priorStep(fData, densities, noiseG, noiseM as Float32Array)
+        : this.ganStep(fData, densities, noiseG, noiseM as Float32Array);
     this.state.step++;
     this.state.samples += B;
     return result;
@@ -432,6 +444,65 @@ export class Trainer {
       this.adams.gen.apply(this.weights, gradMap(grads, this.weights, genKeys));
       const l1 = value.dataSync()[0];
       return [l1, Number.NaN, Number.NaN, l1 * 255, Number.NaN, Number.NaN, Number.NaN];
+    });
+  }
+
+  /** The phase of a step for logs: warm-up, mask prior, or the joint (GAN) training. */
+  private phaseOf(step: number): "warmup" | "prior" | "gan" {
+    if (step <= this.options.warmupSteps) return "warmup";
+    return step <= (this.options.maskPriorUntil ?? 0) ? "prior" : "gan";
+  }
+
+  /**
+   * Mask prior phase (maskPriorUntil): m regresses its logits onto the analytic scores; g trains on Eq. (3)
+   * with m's current dithered masks (held constant: no gradient from g's loss reaches m here).
+   */
+  private priorStep(
+    fData: Float32Array,
+    densities: number[],
+    noiseG: Float32Array,
+    noiseM: Float32Array,
+  ): number[] {
+    const o = this.options;
+    const B = o.batch;
+    const S = o.size;
+    const shape: [number, number, number, number] = [B, S, S, 3];
+    const shape1: [number, number, number, number] = [B, S, S, 1];
+    const target = new Float32Array(B * S * S);
+    for (let i = 0; i < B; i++) {
+      const grey = greyOf(fData.subarray(i * S * S * 3, (i + 1) * S * S * 3), S * S, 3);
+      target.set(analyticScores(grey, S, S, densities[i], 1), i * S * S);
+    }
+    const genKeys = names(this.weights, "gen");
+    const maskKeys = names(this.weights, "mask");
+    return tf.tidy(() => {
+      const f = tf.tensor4d(fData, shape);
+      const rG = tf.tensor4d(noiseG, shape1);
+      const rM = tf.tensor4d(noiseM, shape1);
+      const kept: tf.Tensor[] = [];
+      const { grads } = tf.variableGrads(
+        () => {
+          const { z } = maskGenerator(this.weights, o.arch, f, rM, densities);
+          const zData = z.dataSync() as Float32Array;
+          const mask = new Float32Array(B * S * S);
+          for (let i = 0; i < B; i++) {
+            const block = zData.subarray(i * S * S, (i + 1) * S * S);
+            mask.set(ditherScores(block, S, S, targetCount(S * S, densities[i])), i * S * S);
+          }
+          const b = tf.tensor4d(mask, shape1);
+          const { u } = inpaintingGenerator(this.weights, o.arch, f, b, rG, densities);
+          const l1 = tf.mean(tf.abs(tf.sub(f, u)));
+          const prior = tf.mean(tf.square(tf.sub(z, tf.tensor4d(target, shape1))));
+          kept.push(tf.keep(l1), tf.keep(prior));
+          return tf.add(l1, prior) as tf.Scalar;
+        },
+        [...genKeys, ...maskKeys].map((k) => this.weights.get(k) as tf.Variable),
+      );
+      this.adams.gen.apply(this.weights, gradMap(grads, this.weights, genKeys));
+      this.adams.mask.apply(this.weights, gradMap(grads, this.weights, maskKeys));
+      const [l1, prior] = kept.map((t) => t.dataSync()[0]);
+      for (const t of kept) t.dispose();
+      return [l1, prior, Number.NaN, l1 * 255, 0, Number.NaN, Number.NaN];
     });
   }
 
@@ -675,7 +746,7 @@ export class Trainer {
       this.progress.update(
         this.state.step,
         o.steps,
-        `${this.state.step <= o.warmupSteps ? "warm-up" : "gan"} L1 ${last[3].toFixed(2)} dens ${Number.isNaN(last[4]) ? "-" : last[4].toFixed(3)} C ${Number.isNaN(last[2]) ? "-" : last[2].toFixed(3)}`,
+        `${this.phaseOf(this.state.step)} L1 ${last[3].toFixed(2)} dens ${Number.isNaN(last[4]) ? "-" : last[4].toFixed(3)} C ${Number.isNaN(last[2]) ? "-" : last[2].toFixed(3)}`,
       );
       // let SIGINT handlers run
       if (this.state.step % 5 === 0) await new Promise((resolve) => setImmediate(resolve));
@@ -693,7 +764,7 @@ export class Trainer {
       (_, j) => this.acc.reduce((s, r) => s + r[j], 0) / this.acc.length,
     );
     const fmt = (x: number) => (Number.isNaN(x) ? "" : x.toPrecision(5));
-    const phase = this.state.step <= this.options.warmupSteps ? "warmup" : "gan";
+    const phase = this.phaseOf(this.state.step);
     const line = `${this.state.step},${phase},${this.wallSeconds().toFixed(1)},${this.state.samples},${mean.map(fmt).join(",")}`;
     await appendFile(join(this.options.runDir, "train-log.csv"), `${line}\n`);
     this.acc = [];
