@@ -193,12 +193,13 @@ async function quality(
   const { topCountMask } = await import("../src/nets/topk.ts");
   const { ditherScores } = await import("../src/baselines/dither.ts");
   const { Rng } = await import("../src/nets/ops.ts");
+  const { analyticSelector, diffusionInpainter } = await import("../src/baselines/index.ts");
   const dir = join(DATASETS, "bsds500", set);
   const files = readdirSync(dir)
     .filter((f) => /\.(jpe?g|png)$/i.test(f))
     .sort()
     .slice(0, limit);
-  const methods = ["threshold", "dither", "flat dither", "random"] as const;
+  const methods = ["threshold", "dither", "flat dither", "random", "analytic"] as const;
   type Acc = Record<string, { mae: number[]; ssim: number[] }>;
   const acc = new Map<number, Acc>();
   const started = performance.now();
@@ -223,6 +224,7 @@ async function quality(
         dither: ditherScores(scores, image.width, image.height, count),
         "flat dither": ditherScores(new Float32Array(n), image.width, image.height, count),
         random: topCountMask(new Rng(7).fill(new Float32Array(n)), n, count),
+        analytic: (await analyticSelector().select(image, density)).data,
       };
       const a: Acc = acc.get(density) ?? {};
       const add = (key: string, out: typeof image) => {
@@ -233,6 +235,8 @@ async function quality(
       for (const m of methods) {
         add(m, await model.inpainter().inpaint(image, createMask(image.width, image.height, masks[m])));
       }
+      const analyticMask = createMask(image.width, image.height, masks.analytic);
+      add("analytic diffusion", await diffusionInpainter().inpaint(image, analyticMask));
       const mask = createMask(image.width, image.height, masks[model.selection]);
       const encoded = await encodeImage(image, {
         selector: { id: "gan", select: async () => mask },
@@ -258,20 +262,21 @@ async function quality(
   );
   console.log(
     "MAE (0-255) / SSIM of the gan inpainting with masks chosen by: the mask generator thresholded, the mask\n" +
-      "generator dithered, a flat (uniform) dithered mask, a uniformly random mask; and through the codec\n" +
+      "generator dithered, a flat (uniform) dithered mask, a uniformly random mask, the analytic mask\n" +
+      "(src/baselines/analytic.ts); homogeneous diffusion with the analytic mask; and through the codec\n" +
       "(default selection, default quantiser), beside the paper's Table 3.\n",
   );
   console.log(
-    "| density | threshold | dither | flat dither | random | codec (bpp) | paper mask GAN | paper PS+NLPE |",
+    "| density | threshold | dither | flat dither | random | analytic | diffusion, analytic | codec (bpp) | paper mask GAN | paper PS+NLPE |",
   );
-  console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const density of densities) {
     const a = acc.get(density);
     if (!a) continue;
     const p = PAPER[String(density)];
     const cell = (k: string) => `${mean(a[k].mae).toFixed(2)} / ${mean(a[k].ssim).toFixed(3)}`;
     console.log(
-      `| ${density} | ${methods.map(cell).join(" | ")} | ${cell("codec")} (${mean(a.bpp.mae).toFixed(3)}) | ${p ? `${p.maeGan} / ${p.ssimGan}` : "-"} | ${p ? `${p.maeNlpe} / ${p.ssimNlpe}` : "-"} |`,
+      `| ${density} | ${methods.map(cell).join(" | ")} | ${cell("analytic diffusion")} | ${cell("codec")} (${mean(a.bpp.mae).toFixed(3)}) | ${p ? `${p.maeGan} / ${p.ssimGan}` : "-"} | ${p ? `${p.maeNlpe} / ${p.ssimNlpe}` : "-"} |`,
     );
   }
 }
