@@ -460,6 +460,103 @@ function prolong(fine: Level, coarse: Level, C: number, ec: Float64Array, e: Flo
   }
 }
 
+/**
+ * x += α p and r −= α q (per channel) on the interior, returning the new r·r, fused with the first
+ * (from-zero) forward Gauss–Seidel sweep of the next V-cycle on the new r, into e.
+ */
+function updateAndSweep(
+  level: Level,
+  C: number,
+  x: Float64Array,
+  r: Float64Array,
+  p: Float64Array,
+  q: Float64Array,
+  alpha: Float64Array,
+  e: Float64Array,
+): Float64Array {
+  const { w, h, s, invDiag, wE, wS } = level;
+  const out = new Float64Array(C);
+  if (C === 1) {
+    const a = alpha[0];
+    let acc = 0;
+    for (let y = 1; y <= h; y++) {
+      const end = y * s + w;
+      for (let i = y * s + 1; i <= end; i++) {
+        x[i] += a * p[i];
+        const v = r[i] - a * q[i];
+        r[i] = v;
+        acc += v * v;
+        e[i] = invDiag[i] * (v + wE[i - 1] * e[i - 1] + wS[i - s] * e[i - s]);
+      }
+    }
+    out[0] = acc;
+    return out;
+  }
+  const [a0, a1, a2] = alpha;
+  const s3 = 3 * s;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  for (let y = 1; y <= h; y++) {
+    const end = y * s + w;
+    for (let i = y * s + 1; i <= end; i++) {
+      const k = 3 * i;
+      x[k] += a0 * p[k];
+      x[k + 1] += a1 * p[k + 1];
+      x[k + 2] += a2 * p[k + 2];
+      const v0 = r[k] - a0 * q[k];
+      const v1 = r[k + 1] - a1 * q[k + 1];
+      const v2 = r[k + 2] - a2 * q[k + 2];
+      r[k] = v0;
+      r[k + 1] = v1;
+      r[k + 2] = v2;
+      s0 += v0 * v0;
+      s1 += v1 * v1;
+      s2 += v2 * v2;
+      const id = invDiag[i];
+      const b = wE[i - 1];
+      const d = wS[i - s];
+      e[k] = id * (v0 + b * e[k - 3] + d * e[k - s3]);
+      e[k + 1] = id * (v1 + b * e[k - 2] + d * e[k + 1 - s3]);
+      e[k + 2] = id * (v2 + b * e[k - 1] + d * e[k + 2 - s3]);
+    }
+  }
+  out[0] = s0;
+  out[1] = s1;
+  out[2] = s2;
+  return out;
+}
+
+/** smoothBackward3, also returning r·e per channel over the final values of e. */
+function smoothBackwardDot3(level: Level, r: Float64Array, e: Float64Array): Float64Array {
+  const { w, h, s, invDiag, wE, wS } = level;
+  const s3 = 3 * s;
+  let d0 = 0;
+  let d1 = 0;
+  let d2 = 0;
+  for (let y = h; y >= 1; y--) {
+    const start = y * s + 1;
+    for (let p = y * s + w; p >= start; p--) {
+      const id = invDiag[p];
+      const a = wE[p];
+      const b = wE[p - 1];
+      const c = wS[p];
+      const d = wS[p - s];
+      const q = 3 * p;
+      const e0 = id * (r[q] + a * e[q + 3] + b * e[q - 3] + c * e[q + s3] + d * e[q - s3]);
+      const e1 = id * (r[q + 1] + a * e[q + 4] + b * e[q - 2] + c * e[q + 1 + s3] + d * e[q + 1 - s3]);
+      const e2 = id * (r[q + 2] + a * e[q + 5] + b * e[q - 1] + c * e[q + 2 + s3] + d * e[q + 2 - s3]);
+      e[q] = e0;
+      e[q + 1] = e1;
+      e[q + 2] = e2;
+      d0 += r[q] * e0;
+      d1 += r[q + 1] * e1;
+      d2 += r[q + 2] * e2;
+    }
+  }
+  return Float64Array.of(d0, d1, d2);
+}
+
 /** Per-channel dot products of two interleaved vectors. */
 function dot(a: Float64Array, b: Float64Array, C: number): Float64Array {
   const out = new Float64Array(C);
@@ -622,6 +719,24 @@ export class DiffusionSystem {
     return (y + 1) * this.stride + x + 1;
   }
 
+  /**
+   * The rest of a fine-level V-cycle whose first sweep (from zero, into z) updateAndSweep has done: coarse
+   * correction, then the backward sweep with r·z accumulated as z is finalised. Returns r·z per channel.
+   */
+  private finishVcycle(r: Float64Array, z: Float64Array): Float64Array {
+    const C = this.channels;
+    const fine = this.levels[0];
+    const coarse = this.levels[1];
+    restrictSweepResidual(fine, coarse, C, z, coarse.r);
+    this.vcycle(1, coarse.r, coarse.e);
+    prolong(fine, coarse, C, coarse.e, z);
+    if (C !== 3) {
+      smooth(fine, C, r, z, false);
+      return dot(r, z, C);
+    }
+    return smoothBackwardDot3(fine, r, z);
+  }
+
   /** One symmetric V-cycle: z ≈ A⁻¹ r (padded vectors, 0 on known pixels). */
   precondition(r: Float64Array, z: Float64Array): void {
     this.vcycle(0, r, z);
@@ -729,15 +844,23 @@ export class DiffusionSystem {
         alpha[c] = done[c] || pq[c] <= 0 ? 0 : rz[c] / pq[c];
         if (!done[c]) iterations[c] = it;
       }
-      rr = updateXR(x, r, p, q, alpha, C);
+      // Fused: the x and r updates ride along the V-cycle's first sweep (which reads r only at the pixel it
+      // updates), and r·z along its last one; on the final iteration the sweep's work is simply discarded.
+      const fused = this.levels.length > 1 && FINE_SWEEPS === 1;
+      rr = fused ? updateAndSweep(this.levels[0], C, x, r, p, q, alpha, z) : updateXR(x, r, p, q, alpha, C);
       active = 0;
       for (let c = 0; c < C; c++) {
         if (!done[c] && (rr[c] <= tol2 * bb[c] || alpha[c] === 0)) done[c] = 1;
         if (!done[c]) active++;
       }
       if (active === 0) break;
-      this.precondition(r, z);
-      const rzNew = dot(r, z, C);
+      let rzNew: Float64Array;
+      if (fused) {
+        rzNew = this.finishVcycle(r, z);
+      } else {
+        this.precondition(r, z);
+        rzNew = dot(r, z, C);
+      }
       for (let c = 0; c < C; c++) {
         beta[c] = done[c] ? 0 : rzNew[c] / rz[c];
         rz[c] = rzNew[c];
