@@ -20,7 +20,7 @@ export const DEFAULT_QUALITIES: Record<ReferenceCodecName, number[]> = {
 };
 
 export const DEFAULT_DENSITIES = [0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3];
-export const DEFAULT_DIFFUSION_MASKS = ["grid", "random"];
+export const DEFAULT_DIFFUSION_MASKS = ["grid", "random", "analytic"];
 
 export interface PlanOptions {
   codecs: CodecName[];
