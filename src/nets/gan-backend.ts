@@ -70,7 +70,8 @@ function listModels(root: string): ModelInfo[] {
 
 /**
  * The shipped model for a density: one whose range contains it (the narrowest), else the one whose range
- * is nearest in log-density.
+ * is nearest in log-density. Among equals the last in name order wins (maskgan-v2 over maskgan-v1: the
+ * newer version).
  */
 export function defaultModelDir(density: number, root: string = MODELS_DIR): string {
   checkDensity(density);
@@ -87,7 +88,7 @@ export function defaultModelDir(density: number, root: string = MODELS_DIR): str
       : density > m.range[1]
         ? Math.log(density / m.range[1])
         : -1 / (1 + Math.log(m.range[1] / m.range[0]));
-  return models.reduce((best, m) => (distance(m) < distance(best) ? m : best)).dir;
+  return models.reduce((best, m) => (distance(m) <= distance(best) ? m : best)).dir;
 }
 
 /** Reflection index into [0, n) for any integer i (repeats the reflection for pads longer than n). */

@@ -124,6 +124,13 @@ describe("the gan backend", () => {
     expect(defaultModelDir(0.05, root)).toBe(join(root, "wide"));
     expect(defaultModelDir(0.9, root)).toBe(join(root, "high"));
     expect(() => defaultModelDir(0.1, tempDir("empty"))).toThrow(/No gan model/);
+    // equal ranges: the last name (the newer version) wins
+    mkdirSync(join(root, "wide-v2"));
+    writeFileSync(
+      join(root, "wide-v2", "model.json"),
+      JSON.stringify({ maskcodec: { densityRange: [0.01, 0.25] } }),
+    );
+    expect(defaultModelDir(0.05, root)).toBe(join(root, "wide-v2"));
   });
 
   it("refuses a folder without a model", async () => {
