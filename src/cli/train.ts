@@ -36,6 +36,7 @@ interface TrainFlags {
   ditherMasks?: boolean;
   maskPriorUntil?: number;
   diffusionInput?: boolean;
+  analyticMask?: boolean;
   selection?: string;
   binarisation?: string;
   json?: boolean;
@@ -89,6 +90,10 @@ export function register(program: Command): void {
       "--mask-prior-until <step>",
       "until this step (after the warm-up) the mask generator learns the analytic mask density by regression",
       integerParser("mask-prior-until", 0, 1e9),
+    )
+    .option(
+      "--analytic-mask",
+      "the mask generator corrects the analytic mask scores (Belhachmi et al.) instead of starting from nothing",
     )
     .option(
       "--diffusion-input",
@@ -184,6 +189,7 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
     ...(flags.criticWidth !== undefined ? { criticWidth: flags.criticWidth } : {}),
     pullPush: flags.pullPush !== false,
     diffusionInput: flags.diffusionInput === true,
+    analyticMask: flags.analyticMask === true,
     leakyBinarisation: flags.binarisation !== "paper",
     densityInput:
       flags.densityInput !== false && densityMin !== densityMax ? true : flags.densityInput !== false,

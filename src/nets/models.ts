@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { conv2d } from "./conv.ts";
+import { analyticScores, greyOf } from "../baselines/analytic.ts";
 import { diffusionInterpolation } from "./diffusion-op.ts";
 import { binariseLogits, densityFeature, hardSigmoid, straightThroughRound, upsample2 } from "./ops.ts";
 import { pullPush } from "./pullpush.ts";
@@ -36,6 +37,12 @@ export interface ArchOptions {
    * gradient to the mask) instead of pull-push. Absent in older models (false).
    */
   diffusionInput?: boolean;
+  /**
+   * The mask generator outputs a correction of the analytic mask scores (src/baselines/analytic.ts,
+   * log |Δ(G_σ f)|, computed from f outside the graph): z = analytic + z_net. With z_net = 0 it is the
+   * analytic mask of Belhachmi et al.; training refines it. Absent in older models (false).
+   */
+  analyticMask?: boolean;
 }
 
 export const DEFAULT_ARCH: ArchOptions = {
@@ -223,6 +230,18 @@ export function hourglass(
   return out as tf.Tensor4D;
 }
 
+/** The analytic mask scores of each sample (a constant: f is data), [N, H, W, 1]. */
+function analyticPlane(f: tf.Tensor4D, densities: number[]): tf.Tensor4D {
+  const [n, h, w, c] = f.shape;
+  const data = f.dataSync() as Float32Array;
+  const out = new Float32Array(n * h * w);
+  for (let i = 0; i < n; i++) {
+    const grey = greyOf(data.subarray(i * h * w * c, (i + 1) * h * w * c), h * w, c);
+    out.set(analyticScores(grey, w, h, densities[i], 1), i * h * w);
+  }
+  return tf.tensor4d(out, [n, h, w, 1]);
+}
+
 /** A constant [N, H, W, 1] channel holding each sample's density feature. */
 export function densityPlane(densities: number[], h: number, w: number): tf.Tensor4D {
   const n = densities.length;
@@ -281,7 +300,8 @@ export function maskGenerator(
   const x = trainable(get(weights, "mask/out/d1/kernel"))
     ? (tf.concat(inputs, 3) as tf.Tensor4D)
     : concatChannels(inputs);
-  const z = hourglass(weights, "mask", x, arch);
+  const zNet = hourglass(weights, "mask", x, arch);
+  const z = arch.analyticMask ? (tf.add(zNet, analyticPlane(f, densities)) as tf.Tensor4D) : zNet;
   const c = hardSigmoid(z) as tf.Tensor4D;
   const b = arch.leakyBinarisation ? binariseLogits(z) : straightThroughRound(c);
   return { z, c, b: b as tf.Tensor4D };

@@ -353,9 +353,13 @@ export class Trainer {
     const { json, tensors } = await loadWeights(dir);
     const meta = json.maskcodec as { arch?: ArchOptions; step?: number; densityRange?: [number, number] };
     const arch = this.options.arch;
+    // the one change allowed: gaining the analytic mask prior (its correction starts at zero, below)
+    const gainsAnalytic = arch.analyticMask === true && !meta.arch?.analyticMask;
     if (
       meta.arch &&
-      (Object.keys(arch) as Array<keyof ArchOptions>).some((k) => meta.arch?.[k] !== arch[k])
+      (Object.keys(arch) as Array<keyof ArchOptions>).some(
+        (k) => meta.arch?.[k] !== arch[k] && !(k === "analyticMask" && gainsAnalytic),
+      )
     ) {
       throw new MaskcodecError(
         `--init-from ${dir}: its architecture ${JSON.stringify(meta.arch)} differs from ${JSON.stringify(this.options.arch)}`,
@@ -367,6 +371,10 @@ export class Trainer {
       if (t && t.shape.join() === v.shape.join()) v.assign(t);
     }
     for (const t of tensors.values()) t.dispose();
+    if (gainsAnalytic) {
+      // z = analytic + z_net: start from the analytic mask itself
+      for (const [k, v] of this.weights) if (k.startsWith("mask/out/")) v.assign(tf.zerosLike(v));
+    }
     this.state.step = meta.step ?? 0;
     this.state.rng = (this.state.rng + this.state.step * 2654435761) >>> 0;
     for (const f of ["train-log.csv", "val-log.csv"]) {

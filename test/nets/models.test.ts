@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
+import { analyticScores, greyOf } from "../../src/baselines/analytic.ts";
 import {
   critic,
   DEFAULT_ARCH,
@@ -55,6 +56,26 @@ describe("networks", () => {
     cd.forEach((v, i) => {
       expect(bd[i]).toBe(Math.floor(v + 0.5));
     });
+  });
+
+  it("with the analytic prior and a zero correction, the mask generator's logits are the analytic scores", () => {
+    const a = { ...arch, analyticMask: true };
+    const weights = initWeights(a, 4);
+    for (const [k, v] of weights) if (k.startsWith("mask/out/")) v.assign(tf.zerosLike(v));
+    const f = tf.randomUniform([2, 12, 20, 3], 0, 1, "float32", 7) as tf.Tensor4D;
+    const r = tf.randomUniform([2, 12, 20, 1], 0, 1, "float32", 8) as tf.Tensor4D;
+    const z = maskGenerator(weights, a, f, r, [0.05, 0.2]).z.dataSync();
+    const fd = f.dataSync() as Float32Array;
+    for (const [i, d] of [0.05, 0.2].entries()) {
+      const expected = analyticScores(
+        greyOf(fd.subarray(i * 240 * 3, (i + 1) * 240 * 3), 240, 3),
+        20,
+        12,
+        d,
+        1,
+      );
+      for (let p = 0; p < 240; p++) expect(z[i * 240 + p]).toBeCloseTo(expected[p], 4);
+    }
   });
 
   it("gives the critic one score per sample with unit-norm filters, so scaling weights changes nothing", () => {
