@@ -14,8 +14,9 @@ export function ditherScores(scores: Float32Array, width: number, height: number
   if (k === n) return new Uint8Array(n).fill(1);
   const [min, max] = range(scores);
   const p = new Float64Array(n);
-  const densityAt = (t: number, target: Float64Array) => logisticMap(scores, t, target);
-  const [lo, hi] = bisectOffset(scores, k, p, min, max);
+  const map = new LogisticMap(scores, max);
+  const densityAt = (t: number, target: Float64Array) => map.at(t, target);
+  const [lo, hi] = bisectOffset(map, k, p, min, max);
   // error diffusion loses a little mass at the borders: nudge t until the dithered count is k (or close)
   let best: Uint8Array<ArrayBuffer> = new Uint8Array(n);
   let bestGap = Number.POSITIVE_INFINITY;
@@ -38,29 +39,41 @@ export function ditherScores(scores: Float32Array, width: number, height: number
   }
   let have = 0;
   for (let i = 0; i < n; i++) have += best[i];
-  if (have !== k) {
-    // the last few: by score, ties in a fixed scattered order (not by row)
-    const key = (i: number) => ((i * 2654435761) >>> 0) / 4294967296;
-    const order = Array.from({ length: n }, (_, i) => i).sort(
-      (a, b) => scores[b] - scores[a] || key(a) - key(b),
-    );
-    if (have < k) {
-      for (let j = 0; j < n && have < k; j++) {
-        if (!best[order[j]]) {
-          best[order[j]] = 1;
-          have++;
-        }
-      }
-    } else {
-      for (let j = n - 1; j >= 0 && have > k; j--) {
-        if (best[order[j]]) {
-          best[order[j]] = 0;
-          have--;
-        }
-      }
-    }
-  }
+  if (have !== k) correctCount(best, scores, have, k);
   return best;
+}
+
+/**
+ * Adds the highest-scoring missing pixels (or removes the lowest-scoring kept ones) until `k` are kept; ties
+ * in a fixed scattered order (not by row). The gap is usually a few pixels, where repeated scans beat a full sort.
+ */
+function correctCount(mask: Uint8Array, scores: Float32Array, have: number, k: number): void {
+  const n = mask.length;
+  const key = (i: number) => ((i * 2654435761) >>> 0) / 4294967296;
+  const better = (a: number, b: number) =>
+    scores[a] > scores[b] || (scores[a] === scores[b] && key(a) < key(b));
+  const adding = have < k;
+  if (Math.abs(k - have) > 64) {
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) =>
+      better(a, b) ? -1 : better(b, a) ? 1 : 0,
+    );
+    const sequence = adding ? order : order.reverse();
+    for (let j = 0; j < n && have !== k; j++) {
+      const i = sequence[j];
+      if ((mask[i] === 1) === adding) continue;
+      mask[i] = adding ? 1 : 0;
+      have += adding ? 1 : -1;
+    }
+    return;
+  }
+  for (let step = Math.abs(k - have); step > 0; step--) {
+    let pick = -1;
+    for (let i = 0; i < n; i++) {
+      if ((mask[i] === 1) === adding) continue;
+      if (pick < 0 || (adding ? better(i, pick) : better(pick, i))) pick = i;
+    }
+    mask[pick] = adding ? 1 : 0;
+  }
 }
 
 /**
@@ -107,19 +120,36 @@ function range(scores: Float32Array): [number, number] {
   return [min, max];
 }
 
-/** target = sigmoid(scores - t); returns its sum. */
-function logisticMap(scores: Float32Array, t: number, target: Float64Array): number {
-  let sum = 0;
-  for (let i = 0; i < scores.length; i++) {
-    target[i] = 1 / (1 + Math.exp(-(scores[i] - t)));
-    sum += target[i];
+/**
+ * target = sigmoid(scores - t) for many t: with w_i = exp(max - s_i) computed once, sigmoid(s_i - t) =
+ * 1 / (1 + exp(t - max) w_i), one multiply-add per pixel instead of an exp (the bisections evaluate the map
+ * 60-80 times).
+ */
+class LogisticMap {
+  private readonly w: Float64Array;
+  constructor(
+    scores: Float32Array,
+    private readonly max: number,
+  ) {
+    this.w = Float64Array.from(scores, (s) => Math.exp(Math.min(700, max - s)));
   }
-  return sum;
+  /** Fills target with sigmoid(scores - t); returns its sum. */
+  at(t: number, target: Float64Array): number {
+    const T = Math.exp(t - this.max);
+    const w = this.w;
+    let sum = 0;
+    for (let i = 0; i < w.length; i++) {
+      const v = 1 / (1 + T * w[i]);
+      target[i] = v;
+      sum += v;
+    }
+    return sum;
+  }
 }
 
 /** Bisection for the offset t with sum(sigmoid(scores - t)) = k; leaves that map in p, returns [lo, hi]. */
 function bisectOffset(
-  scores: Float32Array,
+  map: LogisticMap,
   k: number,
   p: Float64Array,
   min: number,
@@ -129,10 +159,10 @@ function bisectOffset(
   let hi = max + 40;
   for (let iter = 0; iter < 60; iter++) {
     const t = (lo + hi) / 2;
-    if (logisticMap(scores, t, p) > k) lo = t;
+    if (map.at(t, p) > k) lo = t;
     else hi = t;
   }
-  logisticMap(scores, (lo + hi) / 2, p);
+  map.at((lo + hi) / 2, p);
   return [lo, hi];
 }
 
@@ -145,6 +175,6 @@ export function densityMap(scores: Float32Array, count: number): Float64Array {
   const k = Math.max(0, Math.min(scores.length, count));
   if (k === 0 || k === scores.length) return p.fill(k === 0 ? 0 : 1);
   const [min, max] = range(scores);
-  bisectOffset(scores, k, p, min, max);
+  bisectOffset(new LogisticMap(scores, max), k, p, min, max);
   return p;
 }

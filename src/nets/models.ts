@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { conv2d } from "./conv.ts";
 import { analyticScores, greyOf } from "../baselines/analytic.ts";
+import { conv2d } from "./conv.ts";
 import { diffusionInterpolation } from "./diffusion-op.ts";
 import { binariseLogits, densityFeature, hardSigmoid, straightThroughRound, upsample2 } from "./ops.ts";
 import { pullPush } from "./pullpush.ts";
