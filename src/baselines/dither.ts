@@ -32,10 +32,14 @@ export function ditherScores(scores: Float32Array, width: number, height: number
       bestGap = Math.abs(have - k);
       best = mask;
     }
-    if (have === k) break;
+    // within a few pixels: correctCount finishes the job (chasing the exact count through t costs many
+    // error-diffusion passes, each far more than a scan)
+    if (Math.abs(have - k) <= 8) break;
     if (have < k) tHi = t;
     else tLo = t;
-    t = (tLo + tHi) / 2;
+    // the count scales about like e^(-t) at small densities: step by log(have / k), inside the bracket
+    const guess = have > 0 ? t + Math.log(have / k) : Number.NaN;
+    t = guess > tLo && guess < tHi ? guess : (tLo + tHi) / 2;
   }
   let have = 0;
   for (let i = 0; i < n; i++) have += best[i];
@@ -131,8 +135,31 @@ class LogisticMap {
     scores: Float32Array,
     private readonly max: number,
   ) {
-    this.w = Float64Array.from(scores, (s) => Math.exp(Math.min(700, max - s)));
+    this.w = new Float64Array(scores.length);
+    for (let i = 0; i < scores.length; i++) this.w[i] = Math.exp(Math.min(700, max - scores[i]));
   }
+  /** Fills target with sigmoid(scores - t); returns its sum and sum of p (1 - p) (= -d sum / dt). */
+  atWithSlope(t: number, target: Float64Array): [number, number] {
+    const T = Math.exp(t - this.max);
+    const w = this.w;
+    let sum = 0;
+    let slope = 0;
+    for (let i = 0; i < w.length; i++) {
+      const v = 1 / (1 + T * w[i]);
+      target[i] = v;
+      sum += v;
+      slope += v * (1 - v);
+    }
+    return [sum, slope];
+  }
+
+  /** t with sum ≈ k when every p is small (sum ≈ e^(max - t) Σ 1/w_i). */
+  smallDensityGuess(k: number): number {
+    let total = 0;
+    for (let i = 0; i < this.w.length; i++) total += 1 / this.w[i];
+    return this.max + Math.log(total / k);
+  }
+
   /** Fills target with sigmoid(scores - t); returns its sum. */
   at(t: number, target: Float64Array): number {
     const T = Math.exp(t - this.max);
@@ -155,15 +182,21 @@ function bisectOffset(
   min: number,
   max: number,
 ): [number, number] {
+  // Newton on sum(p(t)) = k (d sum / dt = -sum p (1 - p)), kept inside a bisection bracket
   let lo = min - 40;
   let hi = max + 40;
+  let t = map.smallDensityGuess(k);
+  if (!(t > lo && t < hi)) t = (lo + hi) / 2;
   for (let iter = 0; iter < 60; iter++) {
-    const t = (lo + hi) / 2;
-    if (map.at(t, p) > k) lo = t;
+    const [sum, slope] = map.atWithSlope(t, p);
+    if (Math.abs(sum - k) <= 1e-9 * k) break;
+    if (sum > k) lo = t;
     else hi = t;
+    const newton = slope > 0 ? t + (sum - k) / slope : Number.NaN;
+    t = newton > lo && newton < hi ? newton : (lo + hi) / 2;
   }
-  map.at((lo + hi) / 2, p);
-  return [lo, hi];
+  map.at(t, p);
+  return [t, t];
 }
 
 /**
