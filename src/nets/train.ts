@@ -621,7 +621,7 @@ export class Trainer {
         const random = new Float32Array(n * S * S);
         for (let i = 0; i < random.length; i++) random[i] = rng.next() < density ? 1 : 0;
         const ds = new Array(n).fill(density);
-        const [zData, figures] = tf.tidy(() => {
+        const [zTensor, figures] = tf.tidy(() => {
           const f = tf.tensor4d(fData, shape);
           const rG = tf.tensor4d(noiseG, shape1);
           const { z, b } = maskGenerator(this.weights, o.arch, f, tf.tensor4d(noiseM, shape1), ds);
@@ -632,8 +632,11 @@ export class Trainer {
             tf.sum(tf.mean(tf.abs(tf.sub(f, uRandom)), [1, 2, 3])),
             tf.sum(tf.mean(b, [1, 2, 3])),
           ].map((t) => t.dataSync()[0]);
-          return [z.dataSync() as Float32Array, sums] as const;
+          return [tf.keep(z), sums] as const;
         });
+        // the logits are read outside tidy, which would walk a returned typed array element by element
+        const zData = zTensor.dataSync() as Float32Array;
+        zTensor.dispose();
         sumRound += figures[0];
         sumRandom += figures[1];
         sumDensity += figures[2];
