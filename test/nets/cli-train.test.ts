@@ -66,6 +66,10 @@ describe("maskcodec train", () => {
     const state = JSON.parse(readFileSync(join(root, "run", "checkpoint", "state.json"), "utf8"));
     expect(state.step).toBeGreaterThan(0);
     expect(state.step).toBeLessThan(1000000);
+    // the defaults are the shipped model's recipe
+    expect(state.options.arch.diffusionInput).toBe(true);
+    expect(state.options.arch.analyticMask).toBe(true);
+    expect(state.options.ditherMasks).toBe(true);
     expect(existsSync(join(root, "cli-model", "model.json"))).toBe(true);
 
     const second = await run([...common(root), "--resume", "--steps", String(state.step + 2)]);
