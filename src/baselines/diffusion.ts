@@ -708,7 +708,9 @@ export class DiffusionSystem {
         level.r = new Float64Array(n);
         level.e = new Float64Array(n);
       }
-      level.t = new Float64Array(n);
+      // the residual buffer; the finest level needs none when its single sweep's residual is restricted
+      // directly (restrictSweepResidual)
+      if (l > 0 || FINE_SWEEPS !== 1 || levels.length === 1) level.t = new Float64Array(n);
     }
     this.levels = levels;
     this.bufs = [0, 1, 2, 3].map(() => new Float64Array(this.length));
