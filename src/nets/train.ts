@@ -296,6 +296,13 @@ export class Trainer {
       if (!("dataDir" in explicit)) this.options.dataDir = saved.options.dataDir;
       if (!("valDir" in explicit) && !this.options.valDir) this.options.valDir = saved.options.valDir;
       this.state = { ...saved, options: this.options };
+      if (this.options.valCount !== saved.options.valCount || this.options.valSize !== saved.options.valSize) {
+        // other validation crops: the saved bests are not comparable with the new figures
+        this.state.bestValLoss = null;
+        this.state.bestStep = null;
+        this.state.bestMae = null;
+        this.state.bestMaeStep = null;
+      }
       restored = (await loadWeights(this.checkpointDir)).tensors;
     }
     this.weights = initWeights(this.options.arch, this.options.seed);
