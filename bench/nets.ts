@@ -9,8 +9,9 @@
  * The machine is shared: the 1-minute load average is printed beside the figures.
  *
  *   npm run bench -- nets [--steps 4] [--batch 16] [--repeats 3] [--model DIR[,DIR...]] [--tf-backend wasm]
- *                         [--inference-only] [--width 8] [--diffusion-input] [--dither-masks]
- * (--width, --diffusion-input and --dither-masks set the architecture and mask rule of the timed training steps.)
+ *                         [--inference-only] [--width 8] [--diffusion-input] [--dither-masks] [--analytic-mask]
+ * (--width, --diffusion-input, --analytic-mask and --dither-masks set the architecture and mask rule of the timed
+ * training steps; maskgan-v2's configuration is all four with --width 4.)
  * Several models (comma-separated) are timed one after the other in the same run.
  *
  * With --quality it runs issue 5's quality benchmark instead: the 128x128 centre crops of
@@ -51,6 +52,7 @@ export async function run(args: string[]): Promise<void> {
       width: { type: "string", default: "8" },
       "diffusion-input": { type: "boolean", default: false },
       "dither-masks": { type: "boolean", default: false },
+      "analytic-mask": { type: "boolean", default: false },
       set: { type: "string", default: "test-dev" },
       limit: { type: "string", default: "100" },
       densities: { type: "string", default: "0.01,0.02,0.05,0.1,0.2" },
@@ -74,7 +76,12 @@ export async function run(args: string[]): Promise<void> {
 
   if (!values["inference-only"]) {
     await trainingSpeed(steps, batch, {
-      arch: { ...DEFAULT_ARCH, width: Number(values.width), diffusionInput: values["diffusion-input"] },
+      arch: {
+        ...DEFAULT_ARCH,
+        width: Number(values.width),
+        diffusionInput: values["diffusion-input"],
+        analyticMask: values["analytic-mask"],
+      },
       ditherMasks: values["dither-masks"],
     });
   }
@@ -131,7 +138,7 @@ async function trainingSpeed(
 ): Promise<void> {
   const a = variant.arch;
   console.log(
-    `\ntraining: width ${a.width}, interpolation ${a.diffusionInput ? "diffusion" : "pull-push"}, masks ${variant.ditherMasks ? "dithered" : "own rounding"}`,
+    `\ntraining: width ${a.width}, interpolation ${a.diffusionInput ? "diffusion" : "pull-push"}, masks ${variant.ditherMasks ? "dithered" : "own rounding"}${a.analyticMask ? ", analytic mask prior" : ""}`,
   );
   const runDir = mkdtempSync(join(tmpdir(), "maskcodec-bench-nets-"));
   const trainer = new Trainer({
