@@ -70,7 +70,7 @@ const COARSEST_NODES = 64;
  * ones (a quarter of the cost each). On kodim05 with a random 5 % mask: 10 CG iterations with 1/1, 8 with 1/2,
  * about 10 % less CPU time.
  */
-const FINE_SWEEPS = 1;
+const FINE_SWEEPS = 1; // the CG loop's fused updates (updateAndSweep, finishVcycle) rely on exactly one
 const COARSE_SWEEPS = 2;
 
 const empty = new Float64Array(0);
@@ -349,22 +349,7 @@ function smoothForward3(level: Level, r: Float64Array, e: Float64Array): void {
 }
 
 function smoothBackward3(level: Level, r: Float64Array, e: Float64Array): void {
-  const { w, h, s, invDiag, wE, wS } = level;
-  const s3 = 3 * s;
-  for (let y = h; y >= 1; y--) {
-    const start = y * s + 1;
-    for (let p = y * s + w; p >= start; p--) {
-      const id = invDiag[p];
-      const a = wE[p];
-      const b = wE[p - 1];
-      const c = wS[p];
-      const d = wS[p - s];
-      const q = 3 * p;
-      e[q] = id * (r[q] + a * e[q + 3] + b * e[q - 3] + c * e[q + s3] + d * e[q - s3]);
-      e[q + 1] = id * (r[q + 1] + a * e[q + 4] + b * e[q - 2] + c * e[q + 1 + s3] + d * e[q + 1 - s3]);
-      e[q + 2] = id * (r[q + 2] + a * e[q + 5] + b * e[q - 1] + c * e[q + 2 + s3] + d * e[q + 2 - s3]);
-    }
-  }
+  smoothBackwardDot3(level, r, e); // (the dot products cost a few multiply-adds; one copy of the sweep)
 }
 
 /** out = r − A x on a level; 0 on known pixels. */
@@ -578,53 +563,6 @@ function dot(a: Float64Array, b: Float64Array, C: number): Float64Array {
     out[1] = s1;
     out[2] = s2;
   }
-  return out;
-}
-
-/** x += α p, r −= α q (per channel); returns the new r·r per channel. */
-function updateXR(
-  x: Float64Array,
-  r: Float64Array,
-  p: Float64Array,
-  q: Float64Array,
-  alpha: Float64Array,
-  C: number,
-): Float64Array {
-  const out = new Float64Array(C);
-  const n = x.length;
-  if (C === 1) {
-    const a = alpha[0];
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      x[i] += a * p[i];
-      const v = r[i] - a * q[i];
-      r[i] = v;
-      s += v * v;
-    }
-    out[0] = s;
-    return out;
-  }
-  const [a0, a1, a2] = alpha;
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  for (let i = 0; i < n; i += 3) {
-    x[i] += a0 * p[i];
-    x[i + 1] += a1 * p[i + 1];
-    x[i + 2] += a2 * p[i + 2];
-    const v0 = r[i] - a0 * q[i];
-    const v1 = r[i + 1] - a1 * q[i + 1];
-    const v2 = r[i + 2] - a2 * q[i + 2];
-    r[i] = v0;
-    r[i + 1] = v1;
-    r[i + 2] = v2;
-    s0 += v0 * v0;
-    s1 += v1 * v1;
-    s2 += v2 * v2;
-  }
-  out[0] = s0;
-  out[1] = s1;
-  out[2] = s2;
   return out;
 }
 
@@ -848,8 +786,7 @@ export class DiffusionSystem {
       }
       // Fused: the x and r updates ride along the V-cycle's first sweep (which reads r only at the pixel it
       // updates), and r·z along its last one; on the final iteration the sweep's work is simply discarded.
-      const fused = this.levels.length > 1 && FINE_SWEEPS === 1;
-      rr = fused ? updateAndSweep(this.levels[0], C, x, r, p, q, alpha, z) : updateXR(x, r, p, q, alpha, C);
+      rr = updateAndSweep(this.levels[0], C, x, r, p, q, alpha, z);
       active = 0;
       for (let c = 0; c < C; c++) {
         if (!done[c] && (rr[c] <= tol2 * bb[c] || alpha[c] === 0)) done[c] = 1;
@@ -857,9 +794,10 @@ export class DiffusionSystem {
       }
       if (active === 0) break;
       let rzNew: Float64Array;
-      if (fused) {
+      if (this.levels.length > 1) {
         rzNew = this.finishVcycle(r, z);
       } else {
+        // a single level is solved directly (tiny images): the sweep into z above is simply replaced
         this.precondition(r, z);
         rzNew = dot(r, z, C);
       }

@@ -296,7 +296,10 @@ export class Trainer {
       if (!("dataDir" in explicit)) this.options.dataDir = saved.options.dataDir;
       if (!("valDir" in explicit) && !this.options.valDir) this.options.valDir = saved.options.valDir;
       this.state = { ...saved, options: this.options };
-      if (this.options.valCount !== saved.options.valCount || this.options.valSize !== saved.options.valSize) {
+      if (
+        this.options.valCount !== saved.options.valCount ||
+        this.options.valSize !== saved.options.valSize
+      ) {
         // other validation crops: the saved bests are not comparable with the new figures
         this.state.bestValLoss = null;
         this.state.bestStep = null;
