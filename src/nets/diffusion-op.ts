@@ -25,8 +25,8 @@ const TOLERANCE = 1e-4;
 
 interface SampleSolve {
   system: DiffusionSystem | null;
-  /** Padded solution u (values at every pixel). */
-  u: Float64Array | null;
+  /** The solution (values at every pixel); padded only if a gradient is asked for. */
+  u: Float32Array | null;
 }
 
 export function diffusionInterpolation(f: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D {
@@ -54,7 +54,7 @@ export function diffusionInterpolation(f: tf.Tensor4D, b: tf.Tensor4D): tf.Tenso
     const system = new DiffusionSystem(w, h, mask, C as 1 | 3);
     const result = solveWithSystem(system, createImage(w, h, C as 1 | 3, fs), { tolerance: TOLERANCE });
     os.set(result.image.data);
-    solves.push({ system, u: toPadded(system, result.image) });
+    solves.push({ system, u: result.image.data });
   }
   const value = tf.tensor4d(out, [n, h, w, C]);
   const op = tf.customGrad(((fIn: tf.Tensor, bIn: tf.Tensor) => ({
@@ -79,8 +79,9 @@ function maskGradient(
 ): Float32Array {
   const pixels = w * h;
   const grad = new Float32Array(solves.length * pixels);
-  for (const [s, { system, u }] of solves.entries()) {
-    if (!system || !u) continue;
+  for (const [s, { system, u: solution }] of solves.entries()) {
+    if (!system || !solution) continue;
+    const u = toPadded(system, createImage(w, h, C as 1 | 3, solution));
     const stride = system.stride;
     const mask = system.mask;
     const g = toPadded(system, createImage(w, h, C as 1 | 3, dy.slice(s * pixels * C, (s + 1) * pixels * C)));
