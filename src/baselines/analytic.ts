@@ -53,6 +53,27 @@ export function analyticScores(
   return out;
 }
 
+/**
+ * analyticScores of each image of a batch (NHWC, values on [0, 1]), one density per image: [N·H·W] scores.
+ * Used by the mask generator's prior and the trainer's prior target.
+ */
+export function analyticScoresBatch(
+  data: Float32Array,
+  n: number,
+  height: number,
+  width: number,
+  channels: number,
+  densities: readonly number[],
+): Float32Array {
+  const pixels = height * width;
+  const out = new Float32Array(n * pixels);
+  for (let i = 0; i < n; i++) {
+    const grey = greyOf(data.subarray(i * pixels * channels, (i + 1) * pixels * channels), pixels, channels);
+    out.set(analyticScores(grey, width, height, densities[i], 1), i * pixels);
+  }
+  return out;
+}
+
 /** The channel mean of an interleaved image. */
 export function greyOf(data: Float32Array, pixels: number, channels: number): Float64Array {
   const g = new Float64Array(pixels);

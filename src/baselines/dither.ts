@@ -15,7 +15,6 @@ export function ditherScores(scores: Float32Array, width: number, height: number
   const [min, max] = range(scores);
   const p = new Float64Array(n);
   const map = new LogisticMap(scores, max);
-  const densityAt = (t: number, target: Float64Array) => map.at(t, target);
   const [lo, hi] = bisectOffset(map, k, p, min, max);
   // error diffusion loses a little mass at the borders: nudge t until the dithered count is k (or close)
   let best: Uint8Array<ArrayBuffer> = new Uint8Array(n);
@@ -24,7 +23,7 @@ export function ditherScores(scores: Float32Array, width: number, height: number
   let tHi = hi + 5;
   let t = (lo + hi) / 2;
   for (let iter = 0; iter < 24; iter++) {
-    densityAt(t, p);
+    map.at(t, p);
     const mask = floydSteinberg(p, width, height);
     let have = 0;
     for (let i = 0; i < n; i++) have += mask[i];

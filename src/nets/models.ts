@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { analyticScores, greyOf } from "../baselines/analytic.ts";
+import { analyticScoresBatch } from "../baselines/analytic.ts";
 import { conv2d } from "./conv.ts";
 import { diffusionInterpolation } from "./diffusion-op.ts";
 import { binariseLogits, densityFeature, hardSigmoid, straightThroughRound, upsample2 } from "./ops.ts";
@@ -233,13 +233,7 @@ export function hourglass(
 /** The analytic mask scores of each sample (a constant: f is data), [N, H, W, 1]. */
 function analyticPlane(f: tf.Tensor4D, densities: number[]): tf.Tensor4D {
   const [n, h, w, c] = f.shape;
-  const data = f.dataSync() as Float32Array;
-  const out = new Float32Array(n * h * w);
-  for (let i = 0; i < n; i++) {
-    const grey = greyOf(data.subarray(i * h * w * c, (i + 1) * h * w * c), h * w, c);
-    out.set(analyticScores(grey, w, h, densities[i], 1), i * h * w);
-  }
-  return tf.tensor4d(out, [n, h, w, 1]);
+  return tf.tensor4d(analyticScoresBatch(f.dataSync() as Float32Array, n, h, w, c, densities), [n, h, w, 1]);
 }
 
 /** A constant [N, H, W, 1] channel holding each sample's density feature. */

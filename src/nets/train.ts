@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { appendFile, cp, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import { analyticScores, greyOf } from "../baselines/analytic.ts";
+import { analyticScoresBatch } from "../baselines/analytic.ts";
 import { densityMap, ditherScores } from "../baselines/dither.ts";
 import { MaskcodecError } from "../errors.ts";
 import { targetCount } from "../image/types.ts";
@@ -486,11 +486,7 @@ export class Trainer {
     const S = o.size;
     const shape: [number, number, number, number] = [B, S, S, 3];
     const shape1: [number, number, number, number] = [B, S, S, 1];
-    const target = new Float32Array(B * S * S);
-    for (let i = 0; i < B; i++) {
-      const grey = greyOf(fData.subarray(i * S * S * 3, (i + 1) * S * S * 3), S * S, 3);
-      target.set(analyticScores(grey, S, S, densities[i], 1), i * S * S);
-    }
+    const target = analyticScoresBatch(fData, B, S, S, 3, densities);
     const genKeys = names(this.weights, "gen");
     const maskKeys = names(this.weights, "mask");
     return tf.tidy(() => {
