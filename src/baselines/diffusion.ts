@@ -15,6 +15,7 @@ import { checkInteger, invalidParameter, MaskcodecError } from "../errors.ts";
 import type { Inpainter } from "../image/seams.ts";
 import type { Image, Mask } from "../image/types.ts";
 import { createImage } from "../image/types.ts";
+import { type DiffusionKernels, type KernelArena, kernelArena } from "./wasm-kernels.ts";
 
 export interface DiffusionOptions {
   /** Relative residual at which the solver stops. Default 1e-6. */
@@ -55,6 +56,23 @@ interface Level {
   chol?: Float64Array;
   nodes?: Int32Array;
   work?: Float64Array;
+  /**
+   * During a solve on the WebAssembly kernels the arrays above (but chol, nodes, work) are views into their
+   * memory; `own` keeps the level's own arrays meanwhile.
+   */
+  own?: Pick<Level, "diag" | "invDiag" | "wE" | "wS" | "r" | "e" | "t">;
+}
+
+/**
+ * The WebAssembly kernels while a solve runs on them (solves are synchronous, so one at a time): every
+ * kernel function below then runs its WebAssembly twin on the byte offsets of its arguments, which are all
+ * views into the kernels' memory; `results` views the sums they return.
+ */
+let bound: { k: DiffusionKernels; results: Float64Array } | null = null;
+
+/** The byte offset of a view into the kernels' memory. */
+function at(v: Float64Array | Float32Array): number {
+  return v.byteOffset;
 }
 
 /**
@@ -201,6 +219,12 @@ function smooth(level: Level, C: number, r: Float64Array, e: Float64Array, forwa
  */
 function smoothFromZero(level: Level, C: number, r: Float64Array, e: Float64Array): void {
   const { w, h, s, invDiag, wE, wS } = level;
+  const k = bound?.k;
+  if (k) {
+    const f = C === 1 ? k.smooth_from_zero1 : k.smooth_from_zero3;
+    f(w, h, s, at(invDiag), at(wE), at(wS), at(r), at(e));
+    return;
+  }
   if (C === 1) {
     for (let y = 1; y <= h; y++) {
       const end = y * s + w;
@@ -240,6 +264,12 @@ function restrictSweepResidual(
 ): void {
   const { s, wE, wS } = fine;
   const sc = coarse.s;
+  const k = bound?.k;
+  if (k) {
+    const f = C === 1 ? k.restrict_sweep_residual1 : k.restrict_sweep_residual3;
+    f(fine.h, s, at(wE), at(wS), at(e), coarse.w, coarse.h, sc, at(rc));
+    return;
+  }
   if (C === 1) {
     for (let Y = 0; Y < coarse.h; Y++) {
       let p = (2 * Y + 1) * s + 1;
@@ -307,6 +337,11 @@ function restrictSweepResidual(
 
 function smoothForward1(level: Level, r: Float64Array, e: Float64Array): void {
   const { w, h, s, invDiag, wE, wS } = level;
+  const k = bound?.k;
+  if (k) {
+    k.smooth_forward1(w, h, s, at(invDiag), at(wE), at(wS), at(r), at(e));
+    return;
+  }
   for (let y = 1; y <= h; y++) {
     const end = y * s + w;
     for (let p = y * s + 1; p <= end; p++) {
@@ -319,6 +354,11 @@ function smoothForward1(level: Level, r: Float64Array, e: Float64Array): void {
 
 function smoothBackward1(level: Level, r: Float64Array, e: Float64Array): void {
   const { w, h, s, invDiag, wE, wS } = level;
+  const k = bound?.k;
+  if (k) {
+    k.smooth_backward1(w, h, s, at(invDiag), at(wE), at(wS), at(r), at(e));
+    return;
+  }
   for (let y = h; y >= 1; y--) {
     const start = y * s + 1;
     for (let p = y * s + w; p >= start; p--) {
@@ -331,6 +371,11 @@ function smoothBackward1(level: Level, r: Float64Array, e: Float64Array): void {
 
 function smoothForward3(level: Level, r: Float64Array, e: Float64Array): void {
   const { w, h, s, invDiag, wE, wS } = level;
+  const k = bound?.k;
+  if (k) {
+    k.smooth_forward3(w, h, s, at(invDiag), at(wE), at(wS), at(r), at(e));
+    return;
+  }
   const s3 = 3 * s;
   for (let y = 1; y <= h; y++) {
     const end = y * s + w;
@@ -355,6 +400,12 @@ function smoothBackward3(level: Level, r: Float64Array, e: Float64Array): void {
 /** out = r − A x on a level; 0 on known pixels. */
 function residualOf(level: Level, C: number, x: Float64Array, r: Float64Array, out: Float64Array): void {
   const { w, h, s, diag, wE, wS } = level;
+  const k = bound?.k;
+  if (k) {
+    const f = C === 1 ? k.residual_of1 : k.residual_of3;
+    f(w, h, s, at(diag), at(wE), at(wS), at(x), at(r), at(out));
+    return;
+  }
   if (C === 1) {
     for (let y = 1; y <= h; y++) {
       const end = y * s + w;
@@ -393,6 +444,11 @@ function residualOf(level: Level, C: number, x: Float64Array, r: Float64Array, o
 function restrict(fine: Level, coarse: Level, C: number, t: Float64Array, rc: Float64Array): void {
   const s = fine.s;
   const sc = coarse.s;
+  const k = bound?.k;
+  if (k) {
+    (C === 1 ? k.restrict1 : k.restrict3)(s, coarse.w, coarse.h, sc, at(t), at(rc));
+    return;
+  }
   if (C === 1) {
     for (let Y = 0; Y < coarse.h; Y++) {
       let p = (2 * Y + 1) * s + 1;
@@ -418,6 +474,10 @@ function prolong(fine: Level, coarse: Level, C: number, ec: Float64Array, e: Flo
   const s = fine.s;
   const sc = coarse.s;
   const act = fine.invDiag;
+  if (bound) {
+    bound.k.prolong(C, s, at(act), coarse.w, coarse.h, sc, at(ec), at(e), COARSE_SCALE);
+    return;
+  }
   for (let Y = 0; Y < coarse.h; Y++) {
     let p = (2 * Y + 1) * s + 1;
     let P = (Y + 1) * sc + 1;
@@ -461,6 +521,32 @@ function updateAndSweep(
 ): Float64Array {
   const { w, h, s, invDiag, wE, wS } = level;
   const out = new Float64Array(C);
+  if (bound) {
+    const { k, results } = bound;
+    if (C === 1)
+      k.update_and_sweep1(w, h, s, at(invDiag), at(wE), at(wS), at(x), at(r), at(p), at(q), alpha[0], at(e));
+    else {
+      const [a0, a1, a2] = alpha;
+      k.update_and_sweep3(
+        w,
+        h,
+        s,
+        at(invDiag),
+        at(wE),
+        at(wS),
+        at(x),
+        at(r),
+        at(p),
+        at(q),
+        a0,
+        a1,
+        a2,
+        at(e),
+      );
+    }
+    for (let c = 0; c < C; c++) out[c] = results[c];
+    return out;
+  }
   if (C === 1) {
     const a = alpha[0];
     let acc = 0;
@@ -515,6 +601,10 @@ function updateAndSweep(
 /** smoothBackward3, also returning r·e per channel over the final values of e. */
 function smoothBackwardDot3(level: Level, r: Float64Array, e: Float64Array): Float64Array {
   const { w, h, s, invDiag, wE, wS } = level;
+  if (bound) {
+    bound.k.smooth_backward_dot3(w, h, s, at(invDiag), at(wE), at(wS), at(r), at(e));
+    return Float64Array.from(bound.results);
+  }
   const s3 = 3 * s;
   let d0 = 0;
   let d1 = 0;
@@ -542,10 +632,26 @@ function smoothBackwardDot3(level: Level, r: Float64Array, e: Float64Array): Flo
   return Float64Array.of(d0, d1, d2);
 }
 
+/** Sets the padding ring of a padded interleaved vector (w × h interior, C channels) to 0. */
+function zeroRing(v: Float64Array, w: number, h: number, C: number): void {
+  const rowLength = (w + 2) * C;
+  v.fill(0, 0, rowLength);
+  v.fill(0, (h + 1) * rowLength, (h + 2) * rowLength);
+  for (let y = 1; y <= h; y++) {
+    v.fill(0, y * rowLength, y * rowLength + C);
+    v.fill(0, (y + 1) * rowLength - C, (y + 1) * rowLength);
+  }
+}
+
 /** Per-channel dot products of two interleaved vectors. */
 function dot(a: Float64Array, b: Float64Array, C: number): Float64Array {
   const out = new Float64Array(C);
   const n = a.length;
+  if (bound) {
+    bound.k.dot(C, n, at(a), at(b));
+    for (let c = 0; c < C; c++) out[c] = bound.results[c];
+    return out;
+  }
   if (C === 1) {
     let s = 0;
     for (let i = 0; i < n; i++) s += a[i] * b[i];
@@ -569,6 +675,11 @@ function dot(a: Float64Array, b: Float64Array, C: number): Float64Array {
 /** p = z + β p per channel (p = 0 for channels that are done). */
 function updateP(p: Float64Array, z: Float64Array, beta: Float64Array, done: Float64Array, C: number): void {
   const n = p.length;
+  if (bound) {
+    const k = (c: number) => (c < C && !done[c] ? 1 : 0);
+    bound.k.update_p(C, n, at(p), at(z), beta[0], beta[1] ?? 0, beta[2] ?? 0, k(0), k(1), k(2));
+    return;
+  }
   if (C === 1) {
     const b = beta[0];
     const keep = done[0] ? 0 : 1;
@@ -603,7 +714,10 @@ export class DiffusionSystem {
   readonly mask: Uint8Array;
   readonly unknownCount: number;
   private readonly levels: Level[];
-  private readonly bufs: Float64Array[];
+  /** CG work vectors r, z, p, q (allocated on first use; views into the kernels' memory while bound). */
+  private bufs: Float64Array[] | undefined;
+  /** While bound: b and x of the solve, in the kernels' memory. */
+  private io: Float64Array[] | undefined;
 
   constructor(width: number, height: number, mask: Uint8Array, channels = 1) {
     if (channels !== 1 && channels !== 3) throw invalidParameter("channels", "1 or 3", channels);
@@ -651,7 +765,6 @@ export class DiffusionSystem {
       if (l > 0 || FINE_SWEEPS !== 1 || levels.length === 1) level.t = new Float64Array(n);
     }
     this.levels = levels;
-    this.bufs = [0, 1, 2, 3].map(() => new Float64Array(this.length));
   }
 
   /** Padded pixel index of (x, y); multiply by channels for the vector offset. */
@@ -746,8 +859,86 @@ export class DiffusionSystem {
     tolerance = 1e-6,
     maxIterations = 500,
   ): { iterations: number[]; residuals: number[] } {
+    const arena = kernelArena();
+    if (!arena || !this.bind(arena)) return this.solveHere(b, x, tolerance, maxIterations);
+    try {
+      const [bw, xw] = this.io as [Float64Array, Float64Array];
+      bw.set(b);
+      xw.set(x);
+      const result = this.solveHere(bw, xw, tolerance, maxIterations);
+      x.set(xw);
+      return result;
+    } finally {
+      this.unbind();
+    }
+  }
+
+  /**
+   * Moves the solver's arrays into the kernels' memory for one solve (coefficients copied, work vectors with
+   * their padding rings zeroed, as the kernels read them) and switches the kernel functions to WebAssembly.
+   * False when the memory cannot hold them (the TypeScript loops then do the solve).
+   */
+  private bind(arena: KernelArena): boolean {
+    const C = this.channels;
+    const f32Bytes = (n: number) => ((n * 4 + 7) >> 3) << 3;
+    let bytes = 6 * 8 * this.length;
+    for (const level of this.levels) {
+      const size = (level.w + 2) * (level.h + 2);
+      bytes += 4 * f32Bytes(size) + 8 * (level.r.length + level.e.length + level.t.length);
+    }
+    if (!arena.reset(bytes)) return false;
+    const ringed = (length: number, level: Level) => {
+      const v = arena.f64(length);
+      zeroRing(v, level.w, level.h, C);
+      return v;
+    };
+    for (const level of this.levels) {
+      const own = {
+        diag: level.diag,
+        invDiag: level.invDiag,
+        wE: level.wE,
+        wS: level.wS,
+        r: level.r,
+        e: level.e,
+        t: level.t,
+      };
+      level.own = own;
+      for (const key of ["diag", "invDiag", "wE", "wS"] as const) {
+        const v = arena.f32(own[key].length);
+        v.set(own[key]);
+        level[key] = v;
+      }
+      for (const key of ["r", "e", "t"] as const) {
+        if (own[key].length > 0) level[key] = ringed(own[key].length, level);
+      }
+    }
+    const fine = this.levels[0];
+    this.bufs = [0, 1, 2, 3].map(() => ringed(this.length, fine));
+    this.io = [arena.f64(this.length), arena.f64(this.length)];
+    bound = { k: arena.k, results: arena.results() };
+    return true;
+  }
+
+  /** Back to the system's own arrays (no view into the kernels' memory is kept). */
+  private unbind(): void {
+    bound = null;
+    for (const level of this.levels) {
+      if (level.own) Object.assign(level, level.own);
+      level.own = undefined;
+    }
+    this.bufs = undefined;
+    this.io = undefined;
+  }
+
+  private solveHere(
+    b: Float64Array,
+    x: Float64Array,
+    tolerance: number,
+    maxIterations: number,
+  ): { iterations: number[]; residuals: number[] } {
     const C = this.channels;
     const invDiag = this.levels[0].invDiag;
+    this.bufs ??= [0, 1, 2, 3].map(() => new Float64Array(this.length));
     const [r, z, p, q] = this.bufs;
     const n = this.length;
     for (let j = 0, i = 0; j < invDiag.length; j++) {
@@ -817,6 +1008,11 @@ export class DiffusionSystem {
     const { w, h, s, diag, wE, wS } = this.levels[0];
     const C = this.channels;
     const result = new Float64Array(C);
+    if (bound) {
+      (C === 1 ? bound.k.apply_dot1 : bound.k.apply_dot3)(w, h, s, at(diag), at(wE), at(wS), at(p), at(out));
+      for (let c = 0; c < C; c++) result[c] = bound.results[c];
+      return result;
+    }
     if (C === 1) {
       let acc = 0;
       for (let y = 1; y <= h; y++) {
@@ -868,7 +1064,7 @@ export class DiffusionSystem {
   /** Relative residual ‖b − Ax‖ / ‖b‖ per channel, computed afresh (for tests and checks). */
   residual(b: Float64Array, x: Float64Array): number[] {
     const C = this.channels;
-    const q = this.bufs[3];
+    const q = new Float64Array(this.length);
     residualOf(this.levels[0], C, x, b, q);
     const rr = new Float64Array(C);
     const bb = new Float64Array(C);

@@ -1,3 +1,6 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -7,6 +10,7 @@ import {
   toPadded,
 } from "../../src/baselines/diffusion.ts";
 import { createRng } from "../../src/baselines/random.ts";
+import { kernelArena, setWasmKernels } from "../../src/baselines/wasm-kernels.ts";
 import { MaskcodecError } from "../../src/errors.ts";
 import { type Channels, createImage, createMask, type Image, type Mask } from "../../src/image/types.ts";
 
@@ -201,5 +205,62 @@ describe("homogeneous diffusion inpainting", () => {
     const img = randomImage(8, 8, 1, 1);
     const out = await inpainter.inpaint(img, randomMaskOf(8, 8, 0.2, 2));
     expect(out.width).toBe(8);
+  });
+});
+
+describe("WebAssembly kernels", () => {
+  it("give bit for bit the solution of the TypeScript loops (grey and colour, odd sizes, warm starts)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 70 }),
+        fc.integer({ min: 1, max: 50 }),
+        fc.constantFrom<Channels>(1, 3),
+        fc.double({ min: 0.005, max: 0.6, noNaN: true }),
+        fc.integer({ min: 0, max: 1000 }),
+        (w, h, C, density, seed) => {
+          const img = randomImage(w, h, C, seed);
+          const mask = randomMaskOf(w, h, density, seed + 1);
+          const initial = randomImage(w, h, C, seed + 2);
+          const run = (wasm: boolean) => {
+            setWasmKernels(wasm);
+            try {
+              return inpaintDiffusion(img, mask, { initial, tolerance: 1e-8 });
+            } finally {
+              setWasmKernels(true);
+            }
+          };
+          const js = run(false);
+          const wasm = run(true);
+          expect(wasm.iterations).toEqual(js.iterations);
+          expect(wasm.residuals).toEqual(js.residuals);
+          expect(Buffer.from(wasm.image.data.buffer).equals(Buffer.from(js.image.data.buffer))).toBe(true);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it("leave the caller's vectors usable after a solve that grew their memory", () => {
+    const small = randomImage(9, 7, 3, 1);
+    const smallMask = randomMaskOf(9, 7, 0.2, 2);
+    const before = inpaintDiffusion(small, smallMask).image.data.slice();
+    // a larger solve grows the kernels' memory, detaching any view into it
+    inpaintDiffusion(randomImage(300, 200, 3, 3), randomMaskOf(300, 200, 0.05, 4));
+    expect(inpaintDiffusion(small, smallMask).image.data).toEqual(before);
+    const system = new DiffusionSystem(9, 7, smallMask.data, 3);
+    const b = new Float64Array(system.length);
+    system.rhs(toPadded(system, small), b);
+    const x = new Float64Array(system.length);
+    system.solve(b, x);
+    expect(x.byteLength).toBe(system.length * 8);
+    expect(Math.max(...system.residual(b, x))).toBeLessThanOrEqual(1e-6);
+  });
+
+  it("the committed .wasm was built from the committed C source", () => {
+    const dir = join(import.meta.dirname, "..", "..", "src", "baselines", "wasm");
+    const source = readFileSync(join(dir, "diffusion-kernels.c"));
+    const recorded = readFileSync(join(dir, "diffusion-kernels.c.sha256"), "utf8").trim();
+    expect(createHash("sha256").update(source).digest("hex")).toBe(recorded);
+    expect(kernelArena()).not.toBeNull();
   });
 });

@@ -1,0 +1,384 @@
+/*
+ * The inner loops of the multigrid-preconditioned CG solver of src/baselines/diffusion.ts, compiled to
+ * WebAssembly (build: `npm run build:wasm`, clang 14 or later with the wasm32 target; the .wasm is
+ * committed). Each function is a line-for-line port of the TypeScript loop it replaces, with the same
+ * arithmetic in the same order (WebAssembly has no fused multiply-add), so results are bit for bit those
+ * of the TypeScript version. Why: these stencils run ~1.4x faster as WebAssembly than as V8-compiled
+ * JavaScript (no bounds or overflow checks); see docs/notes/baselines.md, "WebAssembly kernels".
+ *
+ * Layout: padded grids of (w + 2) x (h + 2) pixels with row stride s = w + 2; coefficients are float32
+ * (diag, invDiag, wE, wS), vectors are float64 with C = 1 or 3 channels interleaved. Pointers are byte
+ * offsets into the module's (imported) memory. Functions that reduce write their sums to `out`.
+ */
+
+static double out[3];
+
+double *result(void) { return out; }
+
+/* ---------------- Gauss–Seidel sweeps ---------------- */
+
+void smooth_from_zero1(int w, int h, int s, const float *invDiag, const float *wE, const float *wS,
+                       const double *r, double *e) {
+  for (int y = 1; y <= h; y++) {
+    int end = y * s + w;
+    for (int p = y * s + 1; p <= end; p++) {
+      e[p] = invDiag[p] * (r[p] + wE[p - 1] * e[p - 1] + wS[p - s] * e[p - s]);
+    }
+  }
+}
+
+void smooth_from_zero3(int w, int h, int s, const float *invDiag, const float *wE, const float *wS,
+                       const double *r, double *e) {
+  int s3 = 3 * s;
+  for (int y = 1; y <= h; y++) {
+    int end = y * s + w;
+    for (int p = y * s + 1; p <= end; p++) {
+      double id = invDiag[p];
+      double b = wE[p - 1];
+      double d = wS[p - s];
+      int q = 3 * p;
+      e[q] = id * (r[q] + b * e[q - 3] + d * e[q - s3]);
+      e[q + 1] = id * (r[q + 1] + b * e[q - 2] + d * e[q + 1 - s3]);
+      e[q + 2] = id * (r[q + 2] + b * e[q - 1] + d * e[q + 2 - s3]);
+    }
+  }
+}
+
+void smooth_forward1(int w, int h, int s, const float *invDiag, const float *wE, const float *wS,
+                     const double *r, double *e) {
+  for (int y = 1; y <= h; y++) {
+    int end = y * s + w;
+    for (int p = y * s + 1; p <= end; p++) {
+      e[p] = invDiag[p] *
+             (r[p] + wE[p] * e[p + 1] + wE[p - 1] * e[p - 1] + wS[p] * e[p + s] + wS[p - s] * e[p - s]);
+    }
+  }
+}
+
+void smooth_backward1(int w, int h, int s, const float *invDiag, const float *wE, const float *wS,
+                      const double *r, double *e) {
+  for (int y = h; y >= 1; y--) {
+    int start = y * s + 1;
+    for (int p = y * s + w; p >= start; p--) {
+      e[p] = invDiag[p] *
+             (r[p] + wE[p] * e[p + 1] + wE[p - 1] * e[p - 1] + wS[p] * e[p + s] + wS[p - s] * e[p - s]);
+    }
+  }
+}
+
+void smooth_forward3(int w, int h, int s, const float *invDiag, const float *wE, const float *wS,
+                     const double *r, double *e) {
+  int s3 = 3 * s;
+  for (int y = 1; y <= h; y++) {
+    int end = y * s + w;
+    for (int p = y * s + 1; p <= end; p++) {
+      double id = invDiag[p];
+      double a = wE[p];
+      double b = wE[p - 1];
+      double c = wS[p];
+      double d = wS[p - s];
+      int q = 3 * p;
+      e[q] = id * (r[q] + a * e[q + 3] + b * e[q - 3] + c * e[q + s3] + d * e[q - s3]);
+      e[q + 1] = id * (r[q + 1] + a * e[q + 4] + b * e[q - 2] + c * e[q + 1 + s3] + d * e[q + 1 - s3]);
+      e[q + 2] = id * (r[q + 2] + a * e[q + 5] + b * e[q - 1] + c * e[q + 2 + s3] + d * e[q + 2 - s3]);
+    }
+  }
+}
+
+/* backward sweep, r·e per channel over the final e into out */
+void smooth_backward_dot3(int w, int h, int s, const float *invDiag, const float *wE, const float *wS,
+                          const double *r, double *e) {
+  int s3 = 3 * s;
+  double d0 = 0, d1 = 0, d2 = 0;
+  for (int y = h; y >= 1; y--) {
+    int start = y * s + 1;
+    for (int p = y * s + w; p >= start; p--) {
+      double id = invDiag[p];
+      double a = wE[p];
+      double b = wE[p - 1];
+      double c = wS[p];
+      double d = wS[p - s];
+      int q = 3 * p;
+      double e0 = id * (r[q] + a * e[q + 3] + b * e[q - 3] + c * e[q + s3] + d * e[q - s3]);
+      double e1 = id * (r[q + 1] + a * e[q + 4] + b * e[q - 2] + c * e[q + 1 + s3] + d * e[q + 1 - s3]);
+      double e2 = id * (r[q + 2] + a * e[q + 5] + b * e[q - 1] + c * e[q + 2 + s3] + d * e[q + 2 - s3]);
+      e[q] = e0;
+      e[q + 1] = e1;
+      e[q + 2] = e2;
+      d0 += r[q] * e0;
+      d1 += r[q + 1] * e1;
+      d2 += r[q + 2] * e2;
+    }
+  }
+  out[0] = d0;
+  out[1] = d1;
+  out[2] = d2;
+}
+
+/* ---------------- residuals and grid transfer ---------------- */
+
+/* out = r - A x */
+void residual_of1(int w, int h, int s, const float *diag, const float *wE, const float *wS, const double *x,
+                  const double *r, double *res) {
+  for (int y = 1; y <= h; y++) {
+    int end = y * s + w;
+    for (int p = y * s + 1; p <= end; p++) {
+      res[p] = r[p] - (diag[p] * x[p] - wE[p] * x[p + 1] - wE[p - 1] * x[p - 1] - wS[p] * x[p + s] -
+                       wS[p - s] * x[p - s]);
+    }
+  }
+}
+
+void residual_of3(int w, int h, int s, const float *diag, const float *wE, const float *wS, const double *x,
+                  const double *r, double *res) {
+  int s3 = 3 * s;
+  for (int y = 1; y <= h; y++) {
+    int end = y * s + w;
+    for (int p = y * s + 1; p <= end; p++) {
+      double g = diag[p];
+      double a = wE[p];
+      double b = wE[p - 1];
+      double c = wS[p];
+      double d = wS[p - s];
+      int q = 3 * p;
+      res[q] = r[q] - (g * x[q] - a * x[q + 3] - b * x[q - 3] - c * x[q + s3] - d * x[q - s3]);
+      res[q + 1] = r[q + 1] - (g * x[q + 1] - a * x[q + 4] - b * x[q - 2] - c * x[q + 1 + s3] - d * x[q + 1 - s3]);
+      res[q + 2] = r[q + 2] - (g * x[q + 2] - a * x[q + 5] - b * x[q - 1] - c * x[q + 2 + s3] - d * x[q + 2 - s3]);
+    }
+  }
+}
+
+/* restriction of the residual left by smooth_from_zero alone (see restrictSweepResidual in diffusion.ts) */
+void restrict_sweep_residual1(int fh, int s, const float *wE, const float *wS, const double *e, int cw, int ch,
+                              int sc, double *rc) {
+  for (int Y = 0; Y < ch; Y++) {
+    int p = (2 * Y + 1) * s + 1;
+    int P = (Y + 1) * sc + 1;
+    int bottomRing = 2 * Y + 2 > fh;
+    for (int X = 0; X < cw; X++, p += 2, P++) {
+      int p1 = p + 1;
+      int p2 = p + s;
+      int p3 = p2 + 1;
+      if (bottomRing) {
+        rc[P] = wE[p] * e[p + 1] + wS[p] * e[p + s] + wE[p1] * e[p1 + 1] + wS[p1] * e[p1 + s];
+        continue;
+      }
+      rc[P] = wE[p] * e[p + 1] + wS[p] * e[p + s] + wE[p1] * e[p1 + 1] + wS[p1] * e[p1 + s] + wE[p2] * e[p2 + 1] +
+              wS[p2] * e[p2 + s] + wE[p3] * e[p3 + 1] + wS[p3] * e[p3 + s];
+    }
+  }
+}
+
+void restrict_sweep_residual3(int fh, int s, const float *wE, const float *wS, const double *e, int cw, int ch,
+                              int sc, double *rc) {
+  int s3 = 3 * s;
+  for (int Y = 0; Y < ch; Y++) {
+    int p = (2 * Y + 1) * s + 1;
+    int P = (Y + 1) * sc + 1;
+    int bottomRing = 2 * Y + 2 > fh;
+    for (int X = 0; X < cw; X++, p += 2, P++) {
+      double a0 = wE[p];
+      double b0 = wS[p];
+      double a1 = wE[p + 1];
+      double b1 = wS[p + 1];
+      int q = 3 * p;
+      int Q = 3 * P;
+      if (bottomRing) {
+        for (int c = 0; c < 3; c++) {
+          int k = q + c;
+          rc[Q + c] = a0 * e[k + 3] + b0 * e[k + s3] + a1 * e[k + 6] + b1 * e[k + 3 + s3];
+        }
+        continue;
+      }
+      double a2 = wE[p + s];
+      double b2 = wS[p + s];
+      double a3 = wE[p + s + 1];
+      double b3 = wS[p + s + 1];
+      for (int c = 0; c < 3; c++) {
+        int k = q + c;
+        rc[Q + c] = a0 * e[k + 3] + b0 * e[k + s3] + a1 * e[k + 6] + b1 * e[k + 3 + s3] + a2 * e[k + s3 + 3] +
+                    b2 * e[k + 2 * s3] + a3 * e[k + s3 + 6] + b3 * e[k + 2 * s3 + 3];
+      }
+    }
+  }
+}
+
+/* sums of t over each 2x2 aggregate */
+void restrict1(int s, int cw, int ch, int sc, const double *t, double *rc) {
+  for (int Y = 0; Y < ch; Y++) {
+    int p = (2 * Y + 1) * s + 1;
+    int P = (Y + 1) * sc + 1;
+    for (int X = 0; X < cw; X++, p += 2, P++) rc[P] = t[p] + t[p + 1] + t[p + s] + t[p + s + 1];
+  }
+}
+
+void restrict3(int s, int cw, int ch, int sc, const double *t, double *rc) {
+  int s3 = 3 * s;
+  for (int Y = 0; Y < ch; Y++) {
+    int q = 3 * ((2 * Y + 1) * s + 1);
+    int Q = 3 * ((Y + 1) * sc + 1);
+    for (int X = 0; X < cw; X++, q += 6, Q += 3) {
+      rc[Q] = t[q] + t[q + 3] + t[q + s3] + t[q + s3 + 3];
+      rc[Q + 1] = t[q + 1] + t[q + 4] + t[q + s3 + 1] + t[q + s3 + 4];
+      rc[Q + 2] = t[q + 2] + t[q + 5] + t[q + s3 + 2] + t[q + s3 + 5];
+    }
+  }
+}
+
+/* adds scale * the coarse correction to the unknowns (invDiag != 0) of each aggregate */
+void prolong(int C, int s, const float *act, int cw, int ch, int sc, const double *ec, double *e, double scale) {
+  for (int Y = 0; Y < ch; Y++) {
+    int p = (2 * Y + 1) * s + 1;
+    int P = (Y + 1) * sc + 1;
+    for (int X = 0; X < cw; X++, p += 2, P++) {
+      double m0 = act[p] != 0 ? scale : 0;
+      double m1 = act[p + 1] != 0 ? scale : 0;
+      double m2 = act[p + s] != 0 ? scale : 0;
+      double m3 = act[p + s + 1] != 0 ? scale : 0;
+      if (C == 1) {
+        double v = ec[P];
+        e[p] += m0 * v;
+        e[p + 1] += m1 * v;
+        e[p + s] += m2 * v;
+        e[p + s + 1] += m3 * v;
+      } else {
+        for (int c = 0; c < 3; c++) {
+          double v = ec[3 * P + c];
+          e[3 * p + c] += m0 * v;
+          e[3 * (p + 1) + c] += m1 * v;
+          e[3 * (p + s) + c] += m2 * v;
+          e[3 * (p + s + 1) + c] += m3 * v;
+        }
+      }
+    }
+  }
+}
+
+/* ---------------- CG steps ---------------- */
+
+/* x += a p, r -= a q (per channel), r·r into out, fused with the from-zero forward sweep on the new r into e */
+void update_and_sweep1(int w, int h, int s, const float *invDiag, const float *wE, const float *wS, double *x,
+                       double *r, const double *p, const double *q, double a, double *e) {
+  double acc = 0;
+  for (int y = 1; y <= h; y++) {
+    int end = y * s + w;
+    for (int i = y * s + 1; i <= end; i++) {
+      x[i] += a * p[i];
+      double v = r[i] - a * q[i];
+      r[i] = v;
+      acc += v * v;
+      e[i] = invDiag[i] * (v + wE[i - 1] * e[i - 1] + wS[i - s] * e[i - s]);
+    }
+  }
+  out[0] = acc;
+}
+
+void update_and_sweep3(int w, int h, int s, const float *invDiag, const float *wE, const float *wS, double *x,
+                       double *r, const double *p, const double *q, double a0, double a1, double a2, double *e) {
+  int s3 = 3 * s;
+  double s0 = 0, s1 = 0, s2 = 0;
+  for (int y = 1; y <= h; y++) {
+    int end = y * s + w;
+    for (int i = y * s + 1; i <= end; i++) {
+      int k = 3 * i;
+      x[k] += a0 * p[k];
+      x[k + 1] += a1 * p[k + 1];
+      x[k + 2] += a2 * p[k + 2];
+      double v0 = r[k] - a0 * q[k];
+      double v1 = r[k + 1] - a1 * q[k + 1];
+      double v2 = r[k + 2] - a2 * q[k + 2];
+      r[k] = v0;
+      r[k + 1] = v1;
+      r[k + 2] = v2;
+      s0 += v0 * v0;
+      s1 += v1 * v1;
+      s2 += v2 * v2;
+      double id = invDiag[i];
+      double b = wE[i - 1];
+      double d = wS[i - s];
+      e[k] = id * (v0 + b * e[k - 3] + d * e[k - s3]);
+      e[k + 1] = id * (v1 + b * e[k - 2] + d * e[k + 1 - s3]);
+      e[k + 2] = id * (v2 + b * e[k - 1] + d * e[k + 2 - s3]);
+    }
+  }
+  out[0] = s0;
+  out[1] = s1;
+  out[2] = s2;
+}
+
+/* q = A p and p·q per channel into out */
+void apply_dot1(int w, int h, int s, const float *diag, const float *wE, const float *wS, const double *p,
+                double *q) {
+  double acc = 0;
+  for (int y = 1; y <= h; y++) {
+    int end = y * s + w;
+    for (int i = y * s + 1; i <= end; i++) {
+      double v = diag[i] * p[i] - wE[i] * p[i + 1] - wE[i - 1] * p[i - 1] - wS[i] * p[i + s] - wS[i - s] * p[i - s];
+      q[i] = v;
+      acc += v * p[i];
+    }
+  }
+  out[0] = acc;
+}
+
+void apply_dot3(int w, int h, int s, const float *diag, const float *wE, const float *wS, const double *p,
+                double *q) {
+  int s3 = 3 * s;
+  double a0 = 0, a1 = 0, a2 = 0;
+  for (int y = 1; y <= h; y++) {
+    int end = y * s + w;
+    for (int i = y * s + 1; i <= end; i++) {
+      double g = diag[i];
+      double a = wE[i];
+      double b = wE[i - 1];
+      double c = wS[i];
+      double d = wS[i - s];
+      int k = 3 * i;
+      double v0 = g * p[k] - a * p[k + 3] - b * p[k - 3] - c * p[k + s3] - d * p[k - s3];
+      double v1 = g * p[k + 1] - a * p[k + 4] - b * p[k - 2] - c * p[k + 1 + s3] - d * p[k + 1 - s3];
+      double v2 = g * p[k + 2] - a * p[k + 5] - b * p[k - 1] - c * p[k + 2 + s3] - d * p[k + 2 - s3];
+      q[k] = v0;
+      q[k + 1] = v1;
+      q[k + 2] = v2;
+      a0 += v0 * p[k];
+      a1 += v1 * p[k + 1];
+      a2 += v2 * p[k + 2];
+    }
+  }
+  out[0] = a0;
+  out[1] = a1;
+  out[2] = a2;
+}
+
+/* per-channel dot products of two interleaved vectors of n values into out */
+void dot(int C, int n, const double *a, const double *b) {
+  if (C == 1) {
+    double s = 0;
+    for (int i = 0; i < n; i++) s += a[i] * b[i];
+    out[0] = s;
+    return;
+  }
+  double s0 = 0, s1 = 0, s2 = 0;
+  for (int i = 0; i < n; i += 3) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2];
+  }
+  out[0] = s0;
+  out[1] = s1;
+  out[2] = s2;
+}
+
+/* p = keep * (z + beta p) per channel */
+void update_p(int C, int n, double *p, const double *z, double b0, double b1, double b2, double k0, double k1,
+              double k2) {
+  if (C == 1) {
+    for (int i = 0; i < n; i++) p[i] = k0 * (z[i] + b0 * p[i]);
+    return;
+  }
+  for (int i = 0; i < n; i += 3) {
+    p[i] = k0 * (z[i] + b0 * p[i]);
+    p[i + 1] = k1 * (z[i + 1] + b1 * p[i + 1]);
+    p[i + 2] = k2 * (z[i + 2] + b2 * p[i + 2]);
+  }
+}
