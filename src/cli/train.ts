@@ -30,6 +30,7 @@ interface TrainFlags {
   resume?: boolean;
   exportOnly?: boolean;
   initFrom?: string;
+  bottleneck?: number;
   selectBy?: string;
   maskLr?: number;
   exactMasks?: boolean;
@@ -121,6 +122,11 @@ export function register(program: Command): void {
     )
     .option("--levels <n>", "hourglass levels", integerParser("levels", 1, 6))
     .option(
+      "--bottleneck <k>",
+      "rank-k 1x1 convolution in front of the narrow decoder blocks (faster inference; 0 = none, default)",
+      integerParser("bottleneck", 0, 256),
+    )
+    .option(
       "--critic-width <n>",
       "channels of the critic's first layer",
       integerParser("critic-width", 1, 256),
@@ -199,6 +205,7 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
     ...DEFAULT_ARCH,
     width: flags.width ?? TRAIN_CLI_DEFAULTS.width,
     ...(flags.levels !== undefined ? { levels: flags.levels } : {}),
+    ...(flags.bottleneck ? { bottleneck: flags.bottleneck } : {}),
     ...(flags.criticWidth !== undefined ? { criticWidth: flags.criticWidth } : {}),
     pullPush: flags.pullPush !== false,
     // the interpolation replaces pull-push's: without pull-push there is none

@@ -124,7 +124,8 @@ export function fitLowRank(
   const g = symmetricEigen(gram, cin);
   const l = new Float64Array(cin * cin);
   for (let i = 0; i < cin; i++) {
-    for (let j = 0; j < cin; j++) l[i * cin + j] = g.vectors[i * cin + j] * Math.sqrt(Math.max(g.values[j], 0));
+    for (let j = 0; j < cin; j++)
+      l[i * cin + j] = g.vectors[i * cin + j] * Math.sqrt(Math.max(g.values[j], 0));
   }
   const ltm = matmul(transpose(l, cin, cin), m, cin, cin, cols); // Lᵀ M [cin × cols]
   const s = matmul(ltm, transpose(ltm, cin, cols), cin, cols, cin); // Lᵀ M Mᵀ L
@@ -171,7 +172,8 @@ export function fitBottlenecks(
       return t;
     });
     const [kh, kw, srcCin, cout] = kernels[0].shape;
-    if (srcCin !== cin || entry.channels !== cin) throw new Error(`${block}: ${srcCin} inputs, expected ${cin}`);
+    if (srcCin !== cin || entry.channels !== cin)
+      throw new Error(`${block}: ${srcCin} inputs, expected ${cin}`);
     const taps = kh * kw;
     const cols = DILATIONS.length * taps * cout;
     // M[i][(d, t, o)] = W_d[t, i, o]
@@ -180,7 +182,8 @@ export function fitBottlenecks(
       const w = kernel.dataSync();
       for (let t = 0; t < taps; t++) {
         for (let i = 0; i < cin; i++) {
-          for (let o = 0; o < cout; o++) m[i * cols + (di * taps + t) * cout + o] = w[(t * cin + i) * cout + o];
+          for (let o = 0; o < cout; o++)
+            m[i * cols + (di * taps + t) * cout + o] = w[(t * cin + i) * cout + o];
         }
       }
     });
@@ -190,7 +193,8 @@ export function fitBottlenecks(
       const w = new Float32Array(taps * k * cout);
       for (let t = 0; t < taps; t++) {
         for (let j = 0; j < k; j++) {
-          for (let o = 0; o < cout; o++) w[(t * k + j) * cout + o] = fit.b[j * cols + (di * taps + t) * cout + o];
+          for (let o = 0; o < cout; o++)
+            w[(t * k + j) * cout + o] = fit.b[j * cols + (di * taps + t) * cout + o];
         }
       }
       const v = target.get(`${block}/d${d}/kernel`);

@@ -43,6 +43,14 @@ export interface ArchOptions {
    * analytic mask of Belhachmi et al.; training refines it. Absent in older models (false).
    */
   analyticMask?: boolean;
+  /**
+   * Rank of a linear 1x1 "bottleneck" convolution in front of the decoder blocks whose dilated branches are
+   * at most this many channels wide (up1, up0 and the last block at the defaults): their 5x5 convolutions
+   * then read `bottleneck` channels instead of 24-96. Such narrow convolutions cost tfjs-wasm (XNNPACK)
+   * about as much as 8 output channels would, in proportion to the input channels read per tap, so this is
+   * where inference time goes (docs/notes/nets.md, "bottleneck"). Absent or 0: none (older models).
+   */
+  bottleneck?: number;
 }
 
 export const DEFAULT_ARCH: ArchOptions = {
@@ -56,6 +64,9 @@ export const DEFAULT_ARCH: ArchOptions = {
 };
 
 export const DILATIONS = [1, 2, 5] as const;
+
+/** Sees the input of each decoder block (up*, out) by name, e.g. to fit bottlenecks (factorise.ts). */
+export type BlockProbe = (block: string, input: tf.Tensor4D) => void;
 const KERNEL = 5;
 
 export type Weights = Map<string, tf.Variable>;
@@ -108,10 +119,43 @@ export function initHourglass(
   }
   for (let l = arch.levels - 1; l >= 0; l--) {
     const w = levelWidth(arch, l);
-    for (const d of DILATIONS) addConv(weights, `${prefix}/up${l}/d${d}`, c, w, rng);
+    const branchIn = addReduce(weights, `${prefix}/up${l}`, c, w, arch, rng);
+    for (const d of DILATIONS) addConv(weights, `${prefix}/up${l}/d${d}`, branchIn, w, rng);
     c = 3 * w + skips[l];
   }
-  for (const d of DILATIONS) addConv(weights, `${prefix}/out/d${d}`, c, cout, rng);
+  const outIn = addReduce(weights, `${prefix}/out`, c, cout, arch, rng);
+  for (const d of DILATIONS) addConv(weights, `${prefix}/out/d${d}`, outIn, cout, rng);
+}
+
+/** Whether the decoder block with `cin` inputs and `cout` channels per branch has a bottleneck. */
+export function hasBottleneck(arch: ArchOptions, cin: number, cout: number): boolean {
+  const k = arch.bottleneck ?? 0;
+  return k > 0 && cout <= k && cin > k;
+}
+
+/** Adds `${name}/reduce/kernel` [1, 1, cin, k] when the block has a bottleneck; returns its branches' input width. */
+function addReduce(
+  weights: Weights,
+  name: string,
+  cin: number,
+  cout: number,
+  arch: ArchOptions,
+  rng: () => number,
+): number {
+  if (!hasBottleneck(arch, cin, cout)) return cin;
+  const k = arch.bottleneck as number;
+  // linear projection: unit gain on average (N(0, 1 / cin))
+  const values = new Float32Array(cin * k);
+  for (let i = 0; i < values.length; i++) values[i] = gaussian(rng) / Math.sqrt(cin);
+  weights.set(`${name}/reduce/kernel`, tf.variable(tf.tensor4d(values, [1, 1, cin, k]), true));
+  return k;
+}
+
+/** The bottleneck projection of a block's input, when it has one. */
+function reduce(weights: WeightsView, name: string, x: tf.Tensor4D): tf.Tensor4D {
+  const kernel = weights.get(`${name}/reduce/kernel`) as tf.Tensor4D | undefined;
+  if (!kernel) return x;
+  return trainable(kernel) ? conv2d(x, kernel) : tf.conv2d(x, kernel, 1, "same");
 }
 
 function get(weights: WeightsView, name: string): tf.Tensor {
@@ -121,7 +165,8 @@ function get(weights: WeightsView, name: string): tf.Tensor {
 }
 
 /** CBlock core: three parallel 5x5 convolutions (dilation 1, 2, 5) with ELU, concatenated. */
-function branches(weights: WeightsView, name: string, x: tf.Tensor4D): tf.Tensor4D {
+function branches(weights: WeightsView, name: string, input: tf.Tensor4D): tf.Tensor4D {
+  const x = reduce(weights, name, input);
   let training = false;
   const outs = DILATIONS.map((d) => {
     const kernel = get(weights, `${name}/d${d}/kernel`) as tf.Tensor4D;
@@ -201,6 +246,7 @@ export function hourglass(
   prefix: string,
   x: tf.Tensor4D,
   arch: ArchOptions,
+  probe?: BlockProbe,
 ): tf.Tensor4D {
   const skips: tf.Tensor4D[] = [];
   const training = trainable(get(weights, `${prefix}/out/d1/kernel`));
@@ -211,6 +257,7 @@ export function hourglass(
     h = tf.maxPool(e, 2, 2, "valid");
   }
   for (let l = arch.levels - 1; l >= 0; l--) {
+    probe?.(`${prefix}/up${l}`, h);
     const e = branches(weights, `${prefix}/up${l}`, h);
     // wasm's native nearest-neighbour resize at inference (the same values as upsample2)
     h = training
@@ -219,6 +266,8 @@ export function hourglass(
     h = training ? (tf.concat([h, skips[l]], 3) as tf.Tensor4D) : concatChannels([h, skips[l]]);
   }
   let out: tf.Tensor4D | undefined;
+  probe?.(`${prefix}/out`, h);
+  h = reduce(weights, `${prefix}/out`, h);
   for (const d of DILATIONS) {
     const kernel = get(weights, `${prefix}/out/d${d}/kernel`) as tf.Tensor4D;
     const bias = get(weights, `${prefix}/out/d${d}/bias`);
@@ -256,6 +305,7 @@ export function inpaintingGenerator(
   b: tf.Tensor4D,
   r: tf.Tensor4D,
   densities: number[],
+  probe?: BlockProbe,
 ): { u: tf.Tensor4D; g: tf.Tensor4D } {
   const [, h, w] = f.shape;
   const known = tf.mul(b, f) as tf.Tensor4D;
@@ -270,7 +320,7 @@ export function inpaintingGenerator(
   const x = trainable(get(weights, "gen/out/d1/kernel"))
     ? (tf.concat(inputs, 3) as tf.Tensor4D)
     : concatChannels(inputs);
-  const z = hourglass(weights, "gen", x, arch);
+  const z = hourglass(weights, "gen", x, arch, probe);
   const g = (pp ? tf.clipByValue(tf.add(pp, tf.mul(z, 0.2)), 0, 1) : hardSigmoid(z)) as tf.Tensor4D;
   const u = tf.add(tf.mul(tf.sub(1, b), g), known) as tf.Tensor4D;
   return { u, g };
@@ -287,6 +337,7 @@ export function maskGenerator(
   f: tf.Tensor4D,
   r: tf.Tensor4D,
   densities: number[],
+  probe?: BlockProbe,
 ): { z: tf.Tensor4D; c: tf.Tensor4D; b: tf.Tensor4D } {
   const [, h, w] = f.shape;
   const inputs: tf.Tensor4D[] = [r, f];
@@ -294,7 +345,7 @@ export function maskGenerator(
   const x = trainable(get(weights, "mask/out/d1/kernel"))
     ? (tf.concat(inputs, 3) as tf.Tensor4D)
     : concatChannels(inputs);
-  const zNet = hourglass(weights, "mask", x, arch);
+  const zNet = hourglass(weights, "mask", x, arch, probe);
   const z = arch.analyticMask ? (tf.add(zNet, analyticPlane(f, densities)) as tf.Tensor4D) : zNet;
   const c = hardSigmoid(z) as tf.Tensor4D;
   const b = arch.leakyBinarisation ? binariseLogits(z) : straightThroughRound(c);

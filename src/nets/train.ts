@@ -10,6 +10,7 @@ import { type Progress, silentProgress } from "../util/progress.ts";
 import { Adam } from "./adam.ts";
 import { initBackend } from "./backend.ts";
 import { centreCrops, type ImageSet, loadImageFolder, sampleBatch } from "./data.ts";
+import { fitBottlenecks, GramAccumulator } from "./factorise.ts";
 import {
   type ArchOptions,
   critic,
@@ -19,6 +20,7 @@ import {
   maskGenerator,
   parameterCount,
   type Weights,
+  type WeightsView,
 } from "./models.ts";
 import { Rng, scaleGradient } from "./ops.ts";
 import { topCountMask } from "./topk.ts";
@@ -342,12 +344,13 @@ export class Trainer {
       };
       await writeFile(join(this.options.runDir, "train-log.csv"), `${TRAIN_LOG_HEADER}\n`);
       await writeFile(join(this.options.runDir, "val-log.csv"), `${VAL_LOG_HEADER}\n`);
-      if (this.options.initFrom) await this.initFrom(this.options.initFrom);
     }
     this.data = await loadImageFolder(this.options.dataDir, {
       minSize: this.options.size,
       limit: this.options.maxImages,
     });
+    // after the data: fitting a bottleneck looks at the source model's activations on training crops
+    if (!resume && this.options.initFrom) await this.initFrom(this.options.initFrom);
     if (this.options.valDir) {
       const valSet = await loadImageFolder(this.options.valDir, { minSize: this.options.valSize });
       this.val = centreCrops(valSet, this.options.valSize, this.options.valCount);
@@ -363,12 +366,16 @@ export class Trainer {
     const { json, tensors } = await loadWeights(dir);
     const meta = json.maskcodec as { arch?: ArchOptions; step?: number; densityRange?: [number, number] };
     const arch = this.options.arch;
-    // the one change allowed: gaining the analytic mask prior (its correction starts at zero, below)
+    // the changes allowed: gaining the analytic mask prior (its correction starts at zero, below) and
+    // gaining a bottleneck (fitted to the source's kernels and activations, below)
     const gainsAnalytic = arch.analyticMask === true && !meta.arch?.analyticMask;
+    const gainsBottleneck = (arch.bottleneck ?? 0) > 0 && !meta.arch?.bottleneck;
+    const allowed = (k: keyof ArchOptions) =>
+      (k === "analyticMask" && gainsAnalytic) || (k === "bottleneck" && gainsBottleneck);
     if (
       meta.arch &&
       (Object.keys(arch) as Array<keyof ArchOptions>).some(
-        (k) => meta.arch?.[k] !== arch[k] && !(k === "analyticMask" && gainsAnalytic),
+        (k) => (meta.arch?.[k] ?? undefined) !== (arch[k] ?? undefined) && !allowed(k),
       )
     ) {
       throw new MaskcodecError(
@@ -379,6 +386,12 @@ export class Trainer {
     for (const [k, v] of this.weights) {
       const t = tensors.get(k);
       if (t && t.shape.join() === v.shape.join()) v.assign(t);
+    }
+    if (gainsBottleneck) {
+      const kept = this.fitBottlenecks(tensors, { ...arch, bottleneck: 0 });
+      this.log(
+        `bottleneck ${arch.bottleneck} fitted to ${dir}: kept ${[...kept].map(([b, f]) => `${b} ${(100 * f).toFixed(1)}%`).join(", ")}`,
+      );
     }
     for (const t of tensors.values()) t.dispose();
     if (gainsAnalytic) {
@@ -391,6 +404,46 @@ export class Trainer {
       if (existsSync(join(dir, f))) await cp(join(dir, f), join(this.options.runDir, f));
     }
     await this.truncateLogs(this.state.step);
+  }
+
+  /**
+   * Fits this model's bottlenecks to the full kernels of `source` (architecture `sourceArch`) on the
+   * source's block inputs for 128 training crops at random densities, masks from its own mask generator.
+   */
+  private fitBottlenecks(source: WeightsView, sourceArch: ArchOptions): Map<string, number> {
+    const o = this.options;
+    const wanted = new Set<string>();
+    for (const k of this.weights.keys()) {
+      const m = /^(.*)\/reduce\/kernel$/.exec(k);
+      if (m) wanted.add(m[1]);
+    }
+    const grams = new GramAccumulator(wanted);
+    const rng = new Rng(this.state.rng ^ 0x5bd1e995);
+    const B = 16;
+    const S = o.size;
+    const shape1: [number, number, number, number] = [B, S, S, 1];
+    for (let batch = 0; batch < 8; batch++) {
+      const fData = sampleBatch(this.data, rng, S, B);
+      const densities = Array.from({ length: B }, () => sampleDensity(rng, o.densityMin, o.densityMax));
+      const noiseM = rng.fill(new Float32Array(B * S * S));
+      const noiseG = rng.fill(new Float32Array(B * S * S));
+      tf.tidy(() => {
+        const f = tf.tensor4d(fData, [B, S, S, 3]);
+        const { z } = maskGenerator(
+          source,
+          sourceArch,
+          f,
+          tf.tensor4d(noiseM, shape1),
+          densities,
+          grams.probe,
+        );
+        const b = o.ditherMasks
+          ? ditherMaskStraightThrough(z, densities)
+          : exactMaskStraightThrough(z, densities);
+        inpaintingGenerator(source, sourceArch, f, b, tf.tensor4d(noiseG, shape1), densities, grams.probe);
+      });
+    }
+    return fitBottlenecks(source, this.weights, grams.grams);
   }
 
   private async truncateLogs(step: number): Promise<void> {

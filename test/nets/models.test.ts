@@ -4,6 +4,8 @@ import { analyticScores, greyOf } from "../../src/baselines/analytic.ts";
 import {
   critic,
   DEFAULT_ARCH,
+  generatorInputs,
+  hourglass,
   initWeights,
   inpaintingGenerator,
   maskGenerator,
@@ -130,5 +132,26 @@ describe("pull-push interpolation", () => {
     const empty = tf.zeros([1, 8, 8, 1]) as tf.Tensor4D;
     for (const v of pullPush(tf.zeros([1, 8, 8, 3]) as tf.Tensor4D, empty).dataSync())
       expect(v).toBeCloseTo(0.5, 3);
+  });
+});
+
+describe("inference path", () => {
+  beforeAll(setupTf);
+
+  it("computes what the training path computes, with and without a bottleneck", () => {
+    for (const bottleneck of [0, 4]) {
+      const arch = { ...DEFAULT_ARCH, width: 2, levels: 2, bottleneck };
+      const weights = initWeights(arch, 11);
+      // plain tensors take the fused inference convolutions; variables the trainable ones
+      const plain = new Map([...weights].map(([k, v]) => [k, tf.clone(v) as tf.Tensor]));
+      const x = tf.randomUniform([2, 16, 16, generatorInputs(arch)], 0, 1, "float32", 1) as tf.Tensor4D;
+      const trainingOut = hourglass(weights, "gen", x, arch);
+      const inferenceOut = hourglass(plain, "gen", x, arch);
+      const diff = tf.max(tf.abs(tf.sub(trainingOut, inferenceOut))).dataSync()[0];
+      const scale = tf.max(tf.abs(trainingOut)).dataSync()[0];
+      expect(scale).toBeGreaterThan(0);
+      expect(diff).toBeLessThan(1e-5 * Math.max(1, scale));
+      expect([...weights.keys()].some((k) => k.includes("/reduce/"))).toBe(bottleneck > 0);
+    }
   });
 });

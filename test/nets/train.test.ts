@@ -151,6 +151,56 @@ describe("training", () => {
     await expect(other.setup(false)).rejects.toThrow(/architecture/);
   });
 
+  it("gains a bottleneck with --init-from, fitted to the source model's kernels and activations", async () => {
+    const first = new Trainer(options(tempDir("bn-a"), { valDir: undefined, steps: 5 }));
+    await first.setup(false);
+    await first.run();
+    const { dir } = await first.export();
+    const arch = { ...options("").arch, bottleneck: 4 };
+    const fitted = new Trainer(options(tempDir("bn-b"), { valDir: undefined, initFrom: dir, arch }));
+    await fitted.setup(false);
+    const fresh = new Trainer(options(tempDir("bn-c"), { valDir: undefined, arch }));
+    await fresh.setup(false);
+    expect([...fitted.weights.keys()].filter((k) => k.endsWith("/reduce/kernel")).sort()).toEqual(
+      ["gen/out", "gen/up0", "gen/up1", "mask/out", "mask/up0", "mask/up1"].map((b) => `${b}/reduce/kernel`),
+    );
+    // every weight the two architectures share is the source's
+    for (const [name, v] of fitted.weights) {
+      const source = first.weights.get(name);
+      if (!source || /\/(up\d|out)\/d\d\/kernel$/.test(name)) continue;
+      const a = source.dataSync();
+      // (exported as float16)
+      v.dataSync().forEach((x, i) => {
+        expect(Math.abs(x - a[i])).toBeLessThanOrEqual(Math.abs(a[i]) * 1e-3 + 1e-7);
+      });
+    }
+    // the fitted generators reproduce the source's outputs far better than an unfitted bottleneck
+    const { inpaintingGenerator, maskGenerator } = await import("../../src/nets/models.ts");
+    const tfc = await import("@tensorflow/tfjs-core");
+    const err = (t: Trainer) =>
+      tfc.tidy(() => {
+        const f = tfc.randomUniform([2, 16, 16, 3], 0, 1, "float32", 3) as tf.Tensor4D;
+        const r = tfc.randomUniform([2, 16, 16, 1], 0, 1, "float32", 4) as tf.Tensor4D;
+        const b = tfc.cast(
+          tfc.greater(tfc.randomUniform([2, 16, 16, 1], 0, 1, "float32", 5), 0.8),
+          "float32",
+        ) as tf.Tensor4D;
+        const d = [0.1, 0.1];
+        const refMask = maskGenerator(first.weights, first.options.arch, f, r, d).z;
+        const refGen = inpaintingGenerator(first.weights, first.options.arch, f, b, r, d).u;
+        const zMask = maskGenerator(t.weights, arch, f, r, d).z;
+        const uGen = inpaintingGenerator(t.weights, arch, f, b, r, d).u;
+        return [
+          tfc.norm(tfc.sub(zMask, refMask)).dataSync()[0] / tfc.norm(refMask).dataSync()[0],
+          tfc.norm(tfc.sub(uGen, refGen)).dataSync()[0] / tfc.norm(refGen).dataSync()[0],
+        ];
+      });
+    const [fitMask, fitGen] = err(fitted);
+    const [freshMask, freshGen] = err(fresh);
+    expect(fitMask).toBeLessThan(0.5 * freshMask);
+    expect(fitGen).toBeLessThan(0.5 * freshGen);
+  });
+
   it("leaves the critic out (and untouched) with alpha = 0", async () => {
     const trainer = new Trainer(
       options(tempDir("alpha0"), { valDir: undefined, alpha: 0, warmupSteps: 1, steps: 3 }),
