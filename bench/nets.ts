@@ -10,8 +10,10 @@
  *
  *   npm run bench -- nets [--steps 4] [--batch 16] [--repeats 3] [--model DIR[,DIR...]] [--tf-backend wasm]
  *                         [--inference-only] [--width 8] [--diffusion-input] [--dither-masks] [--analytic-mask]
- * (--width, --diffusion-input, --analytic-mask and --dither-masks set the architecture and mask rule of the timed
- * training steps; maskgan-v2's configuration is all four with --width 4.)
+ *                         [--bottleneck K]
+ * (--width, --diffusion-input, --analytic-mask, --dither-masks and --bottleneck set the architecture and mask
+ * rule of the timed training steps; maskgan-v2's configuration is the first four with --width 4, maskgan-v3's
+ * adds --bottleneck 8.)
  * Several models (comma-separated) are timed one after the other in the same run.
  *
  * With --quality it runs issue 5's quality benchmark instead: the 128x128 centre crops of
@@ -53,6 +55,7 @@ export async function run(args: string[]): Promise<void> {
       "diffusion-input": { type: "boolean", default: false },
       "dither-masks": { type: "boolean", default: false },
       "analytic-mask": { type: "boolean", default: false },
+      bottleneck: { type: "string", default: "0" },
       set: { type: "string", default: "test-dev" },
       limit: { type: "string", default: "100" },
       densities: { type: "string", default: "0.01,0.02,0.05,0.1,0.2" },
@@ -81,6 +84,7 @@ export async function run(args: string[]): Promise<void> {
         width: Number(values.width),
         diffusionInput: values["diffusion-input"],
         analyticMask: values["analytic-mask"],
+        bottleneck: Number(values.bottleneck),
       },
       ditherMasks: values["dither-masks"],
     });
@@ -138,7 +142,7 @@ async function trainingSpeed(
 ): Promise<void> {
   const a = variant.arch;
   console.log(
-    `\ntraining: width ${a.width}, interpolation ${a.diffusionInput ? "diffusion" : "pull-push"}, masks ${variant.ditherMasks ? "dithered" : "own rounding"}${a.analyticMask ? ", analytic mask prior" : ""}`,
+    `\ntraining: width ${a.width}${a.bottleneck ? `, bottleneck ${a.bottleneck}` : ""}, interpolation ${a.diffusionInput ? "diffusion" : "pull-push"}, masks ${variant.ditherMasks ? "dithered" : "own rounding"}${a.analyticMask ? ", analytic mask prior" : ""}`,
   );
   const runDir = mkdtempSync(join(tmpdir(), "maskcodec-bench-nets-"));
   const trainer = new Trainer({

@@ -1,0 +1,82 @@
+/**
+ * How much of PS+NLPE's advantage over the analytic mask is *where the density goes* and how much is *where
+ * exactly each pixel sits*? A question for the mask generator's design (issue 5): a network whose scores are
+ * dithered into a mask controls the local density easily, exact positions only with sharp score maps.
+ *
+ * For each BSDS500 validation crop (128×128 centre crops, never test-dev) and density: the analytic mask, the
+ * PS+NLPE mask, and the PS+NLPE mask's own local density — the mask blurred with a Gaussian of σ = k × the mean
+ * spacing 1/√D — dithered back to the same count (ditherScores of log(blur)). All three with diffusion
+ * inpainting (tolerance 1e-6), values exact; mean MAE over the crops.
+ *
+ *   npm run bench -- mask-placement [--limit 12] [--densities 0.05,0.1] [--sigmas 0.1,0.25,0.5,1]
+ */
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { analyticScores, gaussianBlur, greyOf } from "../src/baselines/analytic.ts";
+import { inpaintDiffusion } from "../src/baselines/diffusion.ts";
+import { ditherScores } from "../src/baselines/dither.ts";
+import { psNlpe } from "../src/baselines/nlpe.ts";
+import { centreCrop, readImage } from "../src/image/io.ts";
+import { mae } from "../src/image/metrics.ts";
+import { createMask, type Image, targetCount } from "../src/image/types.ts";
+
+const VAL = join(import.meta.dirname, "..", "..", "shared", "datasets", "bsds500", "val");
+
+function maeOf(image: Image, mask: Uint8Array): number {
+  return mae(image, inpaintDiffusion(image, createMask(image.width, image.height, mask)).image);
+}
+
+export async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      limit: { type: "string", default: "12" },
+      densities: { type: "string", default: "0.05,0.1" },
+      sigmas: { type: "string", default: "0.1,0.25,0.5,1" },
+    },
+  });
+  const densities = values.densities.split(",").map(Number);
+  const sigmas = values.sigmas.split(",").map(Number);
+  const files = readdirSync(VAL)
+    .filter((f) => /\.(jpg|png)$/i.test(f))
+    .sort()
+    .slice(0, Number(values.limit));
+  const sums = new Map<string, number>();
+  const add = (key: string, v: number) => sums.set(key, (sums.get(key) ?? 0) + v / files.length);
+  const started = performance.now();
+  for (const file of files) {
+    const image = centreCrop(await readImage(join(VAL, file)), 128);
+    const { width: w, height: h, channels } = image;
+    const n = w * h;
+    for (const d of densities) {
+      const count = targetCount(n, d);
+      add(
+        `${d}|analytic`,
+        maeOf(image, ditherScores(analyticScores(greyOf(image.data, n, channels), w, h, d), w, h, count)),
+      );
+      const teacher = psNlpe(image, d, { seed: 0 }).mask.data;
+      add(`${d}|ps+nlpe`, maeOf(image, teacher));
+      for (const k of sigmas) {
+        const blurred = gaussianBlur(Float64Array.from(teacher), w, h, k / Math.sqrt(d));
+        const scores = Float32Array.from(blurred, (v) => Math.log(v + 1e-4));
+        add(`${d}|density ${k}`, maeOf(image, ditherScores(scores, w, h, count)));
+      }
+    }
+    process.stderr.write(".");
+  }
+  process.stderr.write("\n");
+  console.log(
+    `\nMask placement against local density: ${files.length} BSDS500 val crops (128×128), diffusion inpainting, mean MAE\n`,
+  );
+  console.log(`| mask | ${densities.map((d) => `${d * 100} %`).join(" | ")} |`);
+  console.log(`| --- | ${densities.map(() => "---").join(" | ")} |`);
+  const row = (label: string, key: string) =>
+    console.log(
+      `| ${label} | ${densities.map((d) => (sums.get(`${d}|${key}`) ?? 0).toFixed(2)).join(" | ")} |`,
+    );
+  row("analytic (dithered)", "analytic");
+  row("PS+NLPE", "ps+nlpe");
+  for (const k of sigmas) row(`PS+NLPE's density, σ = ${k}/√D, dithered`, `density ${k}`);
+  console.log(`\n${((performance.now() - started) / 1000).toFixed(0)} s`);
+}
