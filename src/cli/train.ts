@@ -36,6 +36,8 @@ interface TrainFlags {
   exactMasks?: boolean;
   ditherMasks?: boolean;
   maskPriorUntil?: number;
+  nlpeTarget?: number;
+  nlpeCycles?: number;
   diffusionInput?: boolean;
   analyticMask?: boolean;
   selection?: string;
@@ -113,6 +115,16 @@ export function register(program: Command): void {
       "the inpainting generator corrects pull-push instead of homogeneous diffusion",
     )
     .option("--mask-lr <x>", "learning rate of the mask generator (default: --lr)", positive("mask-lr"))
+    .option(
+      "--nlpe-target <w>",
+      "weight of the mask generator's distillation of its own masks improved by NLPE (default 0: off)",
+      positive("nlpe-target"),
+    )
+    .option(
+      "--nlpe-cycles <c>",
+      "NLPE cycles per sample and step for --nlpe-target (default 0.5)",
+      positive("nlpe-cycles"),
+    )
     .option("--alpha <x>", "adversarial weight of Eq. (3) (paper: 0.005)", positive("alpha"))
     .option("--beta <x>", "reconstruction weight of Eq. (4) (paper: 1)", positive("beta"))
     .option(
@@ -183,6 +195,8 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
     ["maskLr", "maskLr"],
     ["exactMasks", "exactMasks"],
     ["maskPriorUntil", "maskPriorUntil"],
+    ["nlpeTarget", "nlpeTarget"],
+    ["nlpeCycles", "nlpeCycles"],
   ];
   if (flags.binarisation !== undefined && flags.binarisation !== "leaky" && flags.binarisation !== "paper") {
     throw invalidParameter("binarisation", "leaky or paper", flags.binarisation);
