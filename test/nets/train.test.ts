@@ -201,6 +201,36 @@ describe("training", () => {
     expect(fitGen).toBeLessThan(0.5 * freshGen);
   });
 
+  it("with --nlpe-target, one GAN step moves the mask generator (only) differently", async () => {
+    const run = async (nlpeTarget: number) => {
+      const t = new Trainer(
+        options(tempDir("nlpe"), {
+          valDir: undefined,
+          warmupSteps: 0,
+          alpha: 0,
+          ditherMasks: true,
+          nlpeTarget,
+          arch: { ...options("").arch, diffusionInput: true },
+        }),
+      );
+      await t.setup(false);
+      const losses = t.step();
+      for (const v of losses.slice(0, 2)) expect(Number.isFinite(v)).toBe(true);
+      return t;
+    };
+    const plain = await run(0);
+    const distilled = await run(1);
+    let maskDiff = 0;
+    for (const [name, v] of plain.weights) {
+      const a = v.dataSync();
+      const b = (distilled.weights.get(name) as tf.Variable).dataSync();
+      const d = a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+      if (name.startsWith("gen/")) expect(d).toBe(0);
+      if (name.startsWith("mask/")) maskDiff = Math.max(maskDiff, d);
+    }
+    expect(maskDiff).toBeGreaterThan(0);
+  });
+
   it("leaves the critic out (and untouched) with alpha = 0", async () => {
     const trainer = new Trainer(
       options(tempDir("alpha0"), { valDir: undefined, alpha: 0, warmupSteps: 1, steps: 3 }),
