@@ -224,7 +224,7 @@ describe("training", () => {
     for (const [name, v] of plain.weights) {
       const a = v.dataSync();
       const b = (distilled.weights.get(name) as tf.Variable).dataSync();
-      const d = a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+      const d = Array.from(a).reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
       if (name.startsWith("gen/")) expect(d).toBe(0);
       if (name.startsWith("mask/")) maskDiff = Math.max(maskDiff, d);
     }
