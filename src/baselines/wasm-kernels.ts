@@ -12,113 +12,58 @@ import { join } from "node:path";
  * MASKCODEC_WASM=0 forces those everywhere (benchmarks compare the two that way).
  */
 
-/** Pointers are byte offsets into the arena's memory; reductions land at `result()`. */
+/** A sweep over a level: w, h, row stride s, then pointers invDiag, wE, wS (float32), r, e (float64). */
+type Sweep = (
+  w: number,
+  h: number,
+  s: number,
+  invDiag: number,
+  wE: number,
+  wS: number,
+  r: number,
+  e: number,
+) => void;
+/** out = r − A x, or q = A p with the dots: w, h, s, pointers diag, wE, wS, then the vectors. */
+type Stencil = (
+  w: number,
+  h: number,
+  s: number,
+  diag: number,
+  wE: number,
+  wS: number,
+  ...vectors: number[]
+) => void;
+/** Fine grid (height fh, stride s, wE, wS, e) to the coarse grid (cw, ch, stride sc, rc). */
+type Restriction = (
+  fh: number,
+  s: number,
+  wE: number,
+  wS: number,
+  e: number,
+  cw: number,
+  ch: number,
+  sc: number,
+  rc: number,
+) => void;
+
+/**
+ * The module's exports (src/baselines/wasm/diffusion-kernels.c). Pointers are byte offsets into the arena's
+ * memory; the sums of the reducing ones land at `result()`.
+ */
 export interface DiffusionKernels {
   result(): number;
-  smooth_from_zero1(
-    w: number,
-    h: number,
-    s: number,
-    invDiag: number,
-    wE: number,
-    wS: number,
-    r: number,
-    e: number,
-  ): void;
-  smooth_from_zero3(
-    w: number,
-    h: number,
-    s: number,
-    invDiag: number,
-    wE: number,
-    wS: number,
-    r: number,
-    e: number,
-  ): void;
-  smooth_forward1(
-    w: number,
-    h: number,
-    s: number,
-    invDiag: number,
-    wE: number,
-    wS: number,
-    r: number,
-    e: number,
-  ): void;
-  smooth_backward1(
-    w: number,
-    h: number,
-    s: number,
-    invDiag: number,
-    wE: number,
-    wS: number,
-    r: number,
-    e: number,
-  ): void;
-  smooth_forward3(
-    w: number,
-    h: number,
-    s: number,
-    invDiag: number,
-    wE: number,
-    wS: number,
-    r: number,
-    e: number,
-  ): void;
-  smooth_backward_dot3(
-    w: number,
-    h: number,
-    s: number,
-    invDiag: number,
-    wE: number,
-    wS: number,
-    r: number,
-    e: number,
-  ): void;
-  residual_of1(
-    w: number,
-    h: number,
-    s: number,
-    diag: number,
-    wE: number,
-    wS: number,
-    x: number,
-    r: number,
-    out: number,
-  ): void;
-  residual_of3(
-    w: number,
-    h: number,
-    s: number,
-    diag: number,
-    wE: number,
-    wS: number,
-    x: number,
-    r: number,
-    out: number,
-  ): void;
-  restrict_sweep_residual1(
-    fh: number,
-    s: number,
-    wE: number,
-    wS: number,
-    e: number,
-    cw: number,
-    ch: number,
-    sc: number,
-    rc: number,
-  ): void;
-  restrict_sweep_residual3(
-    fh: number,
-    s: number,
-    wE: number,
-    wS: number,
-    e: number,
-    cw: number,
-    ch: number,
-    sc: number,
-    rc: number,
-  ): void;
+  smooth_from_zero1: Sweep;
+  smooth_from_zero3: Sweep;
+  smooth_forward1: Sweep;
+  smooth_backward1: Sweep;
+  smooth_forward3: Sweep;
+  smooth_backward_dot3: Sweep;
+  residual_of1: Stencil;
+  residual_of3: Stencil;
+  apply_dot1: Stencil;
+  apply_dot3: Stencil;
+  restrict_sweep_residual1: Restriction;
+  restrict_sweep_residual3: Restriction;
   restrict1(s: number, cw: number, ch: number, sc: number, t: number, rc: number): void;
   restrict3(s: number, cw: number, ch: number, sc: number, t: number, rc: number): void;
   prolong(
@@ -132,56 +77,9 @@ export interface DiffusionKernels {
     e: number,
     scale: number,
   ): void;
-  update_and_sweep1(
-    w: number,
-    h: number,
-    s: number,
-    invDiag: number,
-    wE: number,
-    wS: number,
-    x: number,
-    r: number,
-    p: number,
-    q: number,
-    a: number,
-    e: number,
-  ): void;
-  update_and_sweep3(
-    w: number,
-    h: number,
-    s: number,
-    invDiag: number,
-    wE: number,
-    wS: number,
-    x: number,
-    r: number,
-    p: number,
-    q: number,
-    a0: number,
-    a1: number,
-    a2: number,
-    e: number,
-  ): void;
-  apply_dot1(
-    w: number,
-    h: number,
-    s: number,
-    diag: number,
-    wE: number,
-    wS: number,
-    p: number,
-    q: number,
-  ): void;
-  apply_dot3(
-    w: number,
-    h: number,
-    s: number,
-    diag: number,
-    wE: number,
-    wS: number,
-    p: number,
-    q: number,
-  ): void;
+  /** x, r, p, q, then α per channel (one for grey, three for colour), then e. */
+  update_and_sweep1: Stencil;
+  update_and_sweep3: Stencil;
   dot(C: number, n: number, a: number, b: number): void;
   update_p(
     C: number,
