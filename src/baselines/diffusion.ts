@@ -10,6 +10,11 @@
  * keeps the preconditioner symmetric; the coarsest level (≤ 64 nodes) is solved by a dense Cholesky
  * factorisation. Stops at a relative residual ‖b − Ax‖₂ / ‖b‖₂ ≤ tolerance (1e-6 by default, the paper's
  * setting), with b the contribution of the known pixels; accepts an initial guess (warm start).
+ *
+ * Every stencil loop below has a WebAssembly twin (wasm/diffusion-kernels.c, the same arithmetic in the same
+ * order, so bit-identical results, about twice as fast): `DiffusionSystem.solve` moves its arrays into the
+ * kernels' memory for the duration of a solve (`bind`) and the loops then call their twins; the TypeScript
+ * loops run when WebAssembly is off (MASKCODEC_WASM=0) or a solve is too large for a 32-bit memory.
  */
 import { checkInteger, invalidParameter, MaskcodecError } from "../errors.ts";
 import type { Inpainter } from "../image/seams.ts";
