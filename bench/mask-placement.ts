@@ -6,9 +6,11 @@
  * For each BSDS500 validation crop (128×128 centre crops, never test-dev) and density: the analytic mask, the
  * PS+NLPE mask, and the PS+NLPE mask's own local density — the mask blurred with a Gaussian of σ = k × the mean
  * spacing 1/√D — dithered back to the same count (ditherScores of log(blur)). All three with diffusion
- * inpainting (tolerance 1e-6), values exact; mean MAE over the crops.
+ * inpainting (tolerance 1e-6), values exact; mean MAE over the crops. With --model, also the model's own
+ * masks, and its inpainting generator on the analytic, PS+NLPE and its own masks: how much better the network's
+ * reconstruction would be with PS+NLPE's placement.
  *
- *   npm run bench -- mask-placement [--limit 12] [--densities 0.05,0.1] [--sigmas 0.1,0.25,0.5,1]
+ *   npm run bench -- mask-placement [--limit 12] [--densities 0.05,0.1] [--sigmas 0.1,0.25,0.5,1] [--model DIR]
  */
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -20,6 +22,7 @@ import { psNlpe } from "../src/baselines/nlpe.ts";
 import { centreCrop, readImage } from "../src/image/io.ts";
 import { mae } from "../src/image/metrics.ts";
 import { createMask, type Image, targetCount } from "../src/image/types.ts";
+import { loadGanModel } from "../src/nets/gan-backend.ts";
 
 const VAL = join(import.meta.dirname, "..", "..", "shared", "datasets", "bsds500", "val");
 
@@ -34,6 +37,7 @@ export async function run(args: string[]): Promise<void> {
       limit: { type: "string", default: "12" },
       densities: { type: "string", default: "0.05,0.1" },
       sigmas: { type: "string", default: "0.1,0.25,0.5,1" },
+      model: { type: "string" },
     },
   });
   const densities = values.densities.split(",").map(Number);
@@ -44,6 +48,7 @@ export async function run(args: string[]): Promise<void> {
     .slice(0, Number(values.limit));
   const sums = new Map<string, number>();
   const add = (key: string, v: number) => sums.set(key, (sums.get(key) ?? 0) + v / files.length);
+  const model = values.model ? await loadGanModel(values.model) : undefined;
   const started = performance.now();
   for (const file of files) {
     const image = centreCrop(await readImage(join(VAL, file)), 128);
@@ -51,12 +56,22 @@ export async function run(args: string[]): Promise<void> {
     const n = w * h;
     for (const d of densities) {
       const count = targetCount(n, d);
-      add(
-        `${d}|analytic`,
-        maeOf(image, ditherScores(analyticScores(greyOf(image.data, n, channels), w, h, d), w, h, count)),
-      );
+      const analytic = ditherScores(analyticScores(greyOf(image.data, n, channels), w, h, d), w, h, count);
+      add(`${d}|analytic`, maeOf(image, analytic));
       const teacher = psNlpe(image, d, { seed: 0 }).mask.data;
       add(`${d}|ps+nlpe`, maeOf(image, teacher));
+      if (model) {
+        const own = (await model.selector("dither").select(image, d)).data;
+        add(`${d}|model`, maeOf(image, own));
+        const inpainter = model.inpainter();
+        for (const [key, mask] of [
+          ["analytic", analytic],
+          ["ps+nlpe", teacher],
+          ["model", own],
+        ] as const) {
+          add(`${d}|gan ${key}`, mae(image, await inpainter.inpaint(image, createMask(w, h, mask))));
+        }
+      }
       for (const k of sigmas) {
         const blurred = gaussianBlur(Float64Array.from(teacher), w, h, k / Math.sqrt(d));
         const scores = Float32Array.from(blurred, (v) => Math.log(v + 1e-4));
@@ -78,5 +93,11 @@ export async function run(args: string[]): Promise<void> {
   row("analytic (dithered)", "analytic");
   row("PS+NLPE", "ps+nlpe");
   for (const k of sigmas) row(`PS+NLPE's density, σ = ${k}/√D, dithered`, `density ${k}`);
+  if (model) {
+    row(`${model.id}'s own mask`, "model");
+    row(`${model.id} inpainting, analytic mask`, "gan analytic");
+    row(`${model.id} inpainting, PS+NLPE mask`, "gan ps+nlpe");
+    row(`${model.id} inpainting, its own mask`, "gan model");
+  }
   console.log(`\n${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
