@@ -864,7 +864,7 @@ export class DiffusionSystem {
     tolerance = 1e-6,
     maxIterations = 500,
   ): { iterations: number[]; residuals: number[] } {
-    const arena = kernelArena();
+    const arena = kernelArena(this.arenaBytes());
     if (!arena || !this.bind(arena)) return this.solveHere(b, x, tolerance, maxIterations);
     try {
       const [bw, xw] = this.io as [Float64Array, Float64Array];
@@ -885,13 +885,7 @@ export class DiffusionSystem {
    */
   private bind(arena: KernelArena): boolean {
     const C = this.channels;
-    const f32Bytes = (n: number) => ((n * 4 + 7) >> 3) << 3;
-    let bytes = 6 * 8 * this.length;
-    for (const level of this.levels) {
-      const size = (level.w + 2) * (level.h + 2);
-      bytes += 4 * f32Bytes(size) + 8 * (level.r.length + level.e.length + level.t.length);
-    }
-    if (!arena.reset(bytes)) return false;
+    if (!arena.reset(this.arenaBytes())) return false;
     const ringed = (length: number, level: Level) => {
       const v = arena.f64(length);
       zeroRing(v, level.w, level.h, C);
@@ -922,6 +916,17 @@ export class DiffusionSystem {
     this.io = [arena.f64(this.length), arena.f64(this.length)];
     bound = { k: arena.k, results: arena.results() };
     return true;
+  }
+
+  /** Bytes `bind` lays out: the coefficients and work vectors of every level, the CG vectors, b and x. */
+  private arenaBytes(): number {
+    const f32Bytes = (n: number) => ((n * 4 + 7) >> 3) << 3;
+    let bytes = 6 * 8 * this.length;
+    for (const level of this.levels) {
+      const size = (level.w + 2) * (level.h + 2);
+      bytes += 4 * f32Bytes(size) + 8 * (level.r.length + level.e.length + level.t.length);
+    }
+    return bytes;
   }
 
   /** Back to the system's own arrays (no view into the kernels' memory is kept). */

@@ -151,10 +151,25 @@ export class KernelArena {
   }
 }
 
+/**
+ * A memory cannot shrink: an arena above this size is replaced by a fresh one when a solve needs less than a
+ * quarter of it, so a long-running process that once solved a huge image does not keep gigabytes for small
+ * ones, while repeated solves of one large image (PS, NLPE, tonal optimisation) keep theirs. 512 MiB holds a
+ * ~2.7-megapixel colour solve.
+ */
+export const KEEP_ARENA_BYTES = 512 * 2 ** 20;
+
 let arena: KernelArena | null | undefined;
 
-/** The shared arena, or null where WebAssembly is unavailable or switched off (MASKCODEC_WASM=0). */
-export function kernelArena(): KernelArena | null {
+/**
+ * The shared arena, or null where WebAssembly is unavailable or switched off (MASKCODEC_WASM=0). `need`: the
+ * bytes the caller is about to lay out (see KEEP_ARENA_BYTES).
+ */
+export function kernelArena(need = 0): KernelArena | null {
+  if (arena) {
+    const size = arena.memory.buffer.byteLength;
+    if (size > KEEP_ARENA_BYTES && need * 4 < size) arena = undefined;
+  }
   if (arena !== undefined) return arena;
   if (process.env.MASKCODEC_WASM === "0" || typeof WebAssembly === "undefined") {
     arena = null;

@@ -10,7 +10,7 @@ import {
   toPadded,
 } from "../../src/baselines/diffusion.ts";
 import { createRng } from "../../src/baselines/random.ts";
-import { kernelArena, setWasmKernels } from "../../src/baselines/wasm-kernels.ts";
+import { KEEP_ARENA_BYTES, kernelArena, setWasmKernels } from "../../src/baselines/wasm-kernels.ts";
 import { MaskcodecError } from "../../src/errors.ts";
 import { type Channels, createImage, createMask, type Image, type Mask } from "../../src/image/types.ts";
 
@@ -254,6 +254,27 @@ describe("WebAssembly kernels", () => {
     system.solve(b, x);
     expect(x.byteLength).toBe(system.length * 8);
     expect(Math.max(...system.residual(b, x))).toBeLessThanOrEqual(1e-6);
+  });
+
+  it("replaces an arena beyond the keep size when a solve needs less than a quarter of it", () => {
+    const first = kernelArena();
+    expect(first).not.toBeNull();
+    expect(kernelArena(0)).toBe(first); // small arenas are always kept
+    const big = (first as NonNullable<typeof first>).memory;
+    big.grow(Math.ceil((KEEP_ARENA_BYTES + 1 - big.buffer.byteLength) / 65536));
+    expect(kernelArena(big.buffer.byteLength / 2)).toBe(first); // a large solve keeps it
+    const img = randomImage(40, 30, 3, 5);
+    const mask = randomMaskOf(40, 30, 0.1, 6);
+    const expected = inpaintDiffusion(img, mask).image.data; // needs far less: replaced
+    const second = kernelArena();
+    expect(second).not.toBe(first);
+    expect((second as NonNullable<typeof second>).memory.buffer.byteLength).toBeLessThan(KEEP_ARENA_BYTES);
+    setWasmKernels(false);
+    try {
+      expect(inpaintDiffusion(img, mask).image.data).toEqual(expected);
+    } finally {
+      setWasmKernels(true);
+    }
   });
 
   it("the committed .wasm was built from the committed C source", () => {
