@@ -80,6 +80,16 @@ function at(v: Float64Array | Float32Array): number {
   return v.byteOffset;
 }
 
+/** Runs a WebAssembly sweep kernel on a bound level. */
+function sweepIn(
+  f: DiffusionKernels["smooth_forward3"],
+  level: Level,
+  r: Float64Array,
+  e: Float64Array,
+): void {
+  f(level.w, level.h, level.s, at(level.invDiag), at(level.wE), at(level.wS), at(r), at(e));
+}
+
 /**
  * Coarse-grid correction scale. Aggregation's Galerkin operator is too stiff on smooth errors (the
  * piecewise-constant prolongation has too much energy); scaling the correction compensates. Measured on
@@ -224,10 +234,8 @@ function smooth(level: Level, C: number, r: Float64Array, e: Float64Array, forwa
  */
 function smoothFromZero(level: Level, C: number, r: Float64Array, e: Float64Array): void {
   const { w, h, s, invDiag, wE, wS } = level;
-  const k = bound?.k;
-  if (k) {
-    const f = C === 1 ? k.smooth_from_zero1 : k.smooth_from_zero3;
-    f(w, h, s, at(invDiag), at(wE), at(wS), at(r), at(e));
+  if (bound) {
+    sweepIn(C === 1 ? bound.k.smooth_from_zero1 : bound.k.smooth_from_zero3, level, r, e);
     return;
   }
   if (C === 1) {
@@ -342,9 +350,8 @@ function restrictSweepResidual(
 
 function smoothForward1(level: Level, r: Float64Array, e: Float64Array): void {
   const { w, h, s, invDiag, wE, wS } = level;
-  const k = bound?.k;
-  if (k) {
-    k.smooth_forward1(w, h, s, at(invDiag), at(wE), at(wS), at(r), at(e));
+  if (bound) {
+    sweepIn(bound.k.smooth_forward1, level, r, e);
     return;
   }
   for (let y = 1; y <= h; y++) {
@@ -359,9 +366,8 @@ function smoothForward1(level: Level, r: Float64Array, e: Float64Array): void {
 
 function smoothBackward1(level: Level, r: Float64Array, e: Float64Array): void {
   const { w, h, s, invDiag, wE, wS } = level;
-  const k = bound?.k;
-  if (k) {
-    k.smooth_backward1(w, h, s, at(invDiag), at(wE), at(wS), at(r), at(e));
+  if (bound) {
+    sweepIn(bound.k.smooth_backward1, level, r, e);
     return;
   }
   for (let y = h; y >= 1; y--) {
@@ -376,9 +382,8 @@ function smoothBackward1(level: Level, r: Float64Array, e: Float64Array): void {
 
 function smoothForward3(level: Level, r: Float64Array, e: Float64Array): void {
   const { w, h, s, invDiag, wE, wS } = level;
-  const k = bound?.k;
-  if (k) {
-    k.smooth_forward3(w, h, s, at(invDiag), at(wE), at(wS), at(r), at(e));
+  if (bound) {
+    sweepIn(bound.k.smooth_forward3, level, r, e);
     return;
   }
   const s3 = 3 * s;
@@ -607,7 +612,7 @@ function updateAndSweep(
 function smoothBackwardDot3(level: Level, r: Float64Array, e: Float64Array): Float64Array {
   const { w, h, s, invDiag, wE, wS } = level;
   if (bound) {
-    bound.k.smooth_backward_dot3(w, h, s, at(invDiag), at(wE), at(wS), at(r), at(e));
+    sweepIn(bound.k.smooth_backward_dot3, level, r, e);
     return Float64Array.from(bound.results);
   }
   const s3 = 3 * s;
