@@ -388,9 +388,7 @@ export class Trainer {
       (k === "analyticMask" && gainsAnalytic) || (k === "bottleneck" && gainsBottleneck);
     if (
       meta.arch &&
-      (Object.keys(arch) as Array<keyof ArchOptions>).some(
-        (k) => (meta.arch?.[k] ?? undefined) !== (arch[k] ?? undefined) && !allowed(k),
-      )
+      (Object.keys(arch) as Array<keyof ArchOptions>).some((k) => meta.arch?.[k] !== arch[k] && !allowed(k))
     ) {
       throw new MaskcodecError(
         `--init-from ${dir}: its architecture ${JSON.stringify(meta.arch)} differs from ${JSON.stringify(this.options.arch)}`,
