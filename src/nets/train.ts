@@ -386,10 +386,10 @@ export class Trainer {
     const gainsBottleneck = (arch.bottleneck ?? 0) > 0 && !meta.arch?.bottleneck;
     const allowed = (k: keyof ArchOptions) =>
       (k === "analyticMask" && gainsAnalytic) || (k === "bottleneck" && gainsBottleneck);
-    if (
-      meta.arch &&
-      (Object.keys(arch) as Array<keyof ArchOptions>).some((k) => meta.arch?.[k] !== arch[k] && !allowed(k))
-    ) {
+    // every option either side has; an absent option is off (false or 0), as older models were saved
+    const off = (v: unknown) => (v === undefined || v === false || v === 0 ? null : v);
+    const keys = new Set([...Object.keys(arch), ...Object.keys(meta.arch ?? {})]) as Set<keyof ArchOptions>;
+    if (meta.arch && [...keys].some((k) => off(meta.arch?.[k]) !== off(arch[k]) && !allowed(k))) {
       throw new MaskcodecError(
         `--init-from ${dir}: its architecture ${JSON.stringify(meta.arch)} differs from ${JSON.stringify(this.options.arch)}`,
         "ERR_RESUME",

@@ -195,6 +195,11 @@ describe("training", () => {
           tfc.norm(tfc.sub(uGen, refGen)).dataSync()[0] / tfc.norm(refGen).dataSync()[0],
         ];
       });
+    // a model with a bottleneck cannot seed one without (its narrowed kernels would not fit)
+    const back = new Trainer(
+      options(tempDir("bn-d"), { valDir: undefined, initFrom: (await fitted.export()).dir }),
+    );
+    await expect(back.setup(false)).rejects.toThrow(/architecture/);
     const [fitMask, fitGen] = err(fitted);
     const [freshMask, freshGen] = err(fresh);
     expect(fitMask).toBeLessThan(0.5 * freshMask);
