@@ -58,6 +58,11 @@ export interface EncoderOptions {
   /** Model folder for the gan backend (default: the shipped model for the density). */
   model?: string;
   tonal?: boolean;
+  /**
+   * Cycles of non-local pixel exchange (with diffusion as the error measure) applied to the selector's mask;
+   * 0 or absent: the selector's mask as it is.
+   */
+  refineCycles?: number;
   onProgress?: import("./util/progress.ts").Progress;
 }
 
@@ -69,7 +74,15 @@ export async function encoderSetup(options: EncoderOptions): Promise<EncoderSetu
     // The gan mask with diffusion inpainting is a valid, interesting combination: mask from the network,
     // reconstruction by diffusion. It needs the network only on the encoder side.
   }
-  const selector = await selectorFor(options);
+  const chosen = await selectorFor(options);
+  const baselines = await import("./baselines/index.ts");
+  const selector = options.refineCycles
+    ? baselines.refinedSelector(chosen, {
+        cycles: options.refineCycles,
+        seed: options.seed,
+        progress: options.onProgress,
+      })
+    : chosen;
   if (options.backend === "gan") {
     const { loadGanModel, defaultModelDir } = await import("./nets/gan-backend.ts");
     const model = await loadGanModel(options.model ?? defaultModelDir(options.density));
@@ -80,7 +93,6 @@ export async function encoderSetup(options: EncoderOptions): Promise<EncoderSetu
       weightHash: model.weightHash.slice(0, STREAM_HASH_HEX_DIGITS),
     };
   }
-  const baselines = await import("./baselines/index.ts");
   return {
     selector,
     inpainter: baselines.diffusionInpainter(),

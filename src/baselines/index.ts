@@ -21,6 +21,7 @@ export {
   type PsNlpeOptions,
   psNlpe,
   psNlpeSelector,
+  refinedSelector,
 } from "./nlpe.ts";
 export { PS_DEFAULTS, type PsOptions, probabilisticSparsification, psSelector } from "./ps.ts";
 export { createRng, type Rng } from "./random.ts";

@@ -208,3 +208,21 @@ export function psNlpeSelector(options: PsNlpeOptions = {}): MaskSelector {
     },
   };
 }
+
+/**
+ * Any selector's mask improved by NLPE (with homogeneous diffusion as the measure of error): the `refine`
+ * step of the encoder. Why it helps the gan backend too: the inpainting generator corrects diffusion, so a
+ * mask that is better for diffusion is better for it (`npm run bench -- nets --quality --refine C` measures
+ * both), and NLPE's gain is the exact placement of single pixels, which the mask generator does not learn.
+ */
+export function refinedSelector(inner: MaskSelector, options: NlpeOptions): MaskSelector {
+  checkNlpeOptions(options);
+  return {
+    id: `${inner.id}+nlpe`,
+    async select(image: Image, density: number): Promise<Mask> {
+      const mask = await inner.select(image, density);
+      if ((options.cycles ?? NLPE_DEFAULTS.cycles) === 0) return mask;
+      return nlpe(image, mask, options).mask;
+    },
+  };
+}

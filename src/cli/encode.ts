@@ -2,7 +2,15 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { ColourTransform } from "../codec/types.ts";
 import { invalidParameter } from "../errors.ts";
-import { integerParser, parseDensityOption, replaceExtension, secondsSince } from "./options.ts";
+import { integerParser, parseDensityOption, parseNumber, replaceExtension, secondsSince } from "./options.ts";
+
+/** NLPE cycles: a number in [0, 100] (fractions allowed: 0.5 cycles = |mask| / 2 exchange attempts). */
+function parseCycles(value: string): number {
+  const cycles = parseNumber("refine", value);
+  if (!(cycles >= 0 && cycles <= 100))
+    throw invalidParameter("refine", "a number of cycles in [0, 100]", value);
+  return cycles;
+}
 
 interface EncodeFlags {
   output?: string;
@@ -15,6 +23,7 @@ interface EncodeFlags {
   tonal?: boolean;
   seed: number;
   model?: string;
+  refine?: number;
   force?: boolean;
   json?: boolean;
 }
@@ -45,6 +54,11 @@ export function register(program: Command): void {
     .option("--tonal", "diffusion only: store least-squares optimal values instead of the originals")
     .option("--seed <n>", "seed for random choices", integerParser("seed", 0, 2 ** 31 - 1), 1)
     .option("--model <dir>", "gan model folder (default: the shipped model for the density)")
+    .option(
+      "--refine <cycles>",
+      "improve the chosen mask by this many cycles of non-local pixel exchange (diffusion error; default 0)",
+      parseCycles,
+    )
     .option("-f, --force", "overwrite an existing output file")
     .option("--json", "print one JSON object with the figures, and no progress")
     .action(async (input: string, flags: EncodeFlags) => {
@@ -83,7 +97,7 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
     lumaLevels: flags.levels ?? defaults.lumaLevels,
     chromaLevels: flags.chromaLevels ?? flags.levels ?? defaults.chromaLevels,
   };
-  const progress = terminalProgress(`encode ${mask}`, { silent: flags.json });
+  const progress = terminalProgress(`encode ${mask}${flags.refine ? "+nlpe" : ""}`, { silent: flags.json });
   const setup = await encoderSetup({
     backend,
     mask,
@@ -91,6 +105,7 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
     seed: flags.seed,
     model: flags.model,
     tonal: flags.tonal,
+    refineCycles: flags.refine,
     onProgress: progress,
   });
   const encoded = await encodeImage(image, {
@@ -135,6 +150,7 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
     requested_density: flags.density,
     backend,
     mask,
+    refine_cycles: flags.refine ?? 0,
     model: setup.modelId,
     colour,
     luma_levels: quantiser.lumaLevels,

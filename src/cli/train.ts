@@ -35,6 +35,7 @@ interface TrainFlags {
   maskLr?: number;
   exactMasks?: boolean;
   ditherMasks?: boolean;
+  orderedDither?: boolean;
   maskPriorUntil?: number;
   nlpeTarget?: number;
   nlpeCycles?: number;
@@ -100,6 +101,10 @@ export function register(program: Command): void {
       "train the mask generator on its own rounding (Eq. 4) instead of dithered exact-count masks",
     )
     .option(
+      "--ordered-dither",
+      "dither training masks with the blue-noise threshold tile (selection `ordered`) instead of error diffusion",
+    )
+    .option(
       "--mask-prior-until <step>",
       "until this step (after the warm-up) the mask generator learns the analytic mask density by regression",
       integerParser("mask-prior-until", 0, 1e9),
@@ -158,7 +163,10 @@ export function register(program: Command): void {
     )
     .option("--select-by <what>", "weights to export: mask-loss (Eq. 4, paper) or mae (exact density)")
     .option("--init-from <dir>", "fresh start from an exported model's weights and step (Adam restarts)")
-    .option("--selection <method>", "default mask selection recorded in the card: threshold or dither")
+    .option(
+      "--selection <method>",
+      "default mask selection recorded in the card: threshold, dither or ordered",
+    )
     .option("--export-only", "export the run folder's best (or latest) weights to --out, without training")
     .option("--json", "no progress bar")
     .action(async (flags: TrainFlags, command: Command) => {
@@ -194,6 +202,7 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
     ["selectBy", "selectBy"],
     ["maskLr", "maskLr"],
     ["exactMasks", "exactMasks"],
+    ["orderedDither", "orderedDither"],
     ["maskPriorUntil", "maskPriorUntil"],
     ["nlpeTarget", "nlpeTarget"],
     ["nlpeCycles", "nlpeCycles"],
@@ -201,8 +210,8 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
   if (flags.binarisation !== undefined && flags.binarisation !== "leaky" && flags.binarisation !== "paper") {
     throw invalidParameter("binarisation", "leaky or paper", flags.binarisation);
   }
-  if (flags.selection !== undefined && flags.selection !== "threshold" && flags.selection !== "dither") {
-    throw invalidParameter("selection", "threshold or dither", flags.selection);
+  if (flags.selection !== undefined && !["threshold", "dither", "ordered"].includes(flags.selection)) {
+    throw invalidParameter("selection", "threshold, dither or ordered", flags.selection);
   }
   const extraCard = {
     command: `maskcodec ${process.argv.slice(2).join(" ")}`,

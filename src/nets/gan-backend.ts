@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { ditherScores } from "../baselines/dither.ts";
+import { orderedDither } from "../baselines/ordered-dither.ts";
 import { checkDensity, MaskcodecError } from "../errors.ts";
 import type { Inpainter, MaskSelector } from "../image/seams.ts";
 import { createImage, createMask, type Image, type Mask, maskDensity, targetCount } from "../image/types.ts";
@@ -17,7 +18,7 @@ import { Rng } from "./ops.ts";
 import { topCountMask } from "./topk.ts";
 import { loadWeights } from "./weights.ts";
 
-export type SelectionMethod = "threshold" | "dither";
+export type SelectionMethod = "threshold" | "dither" | "ordered";
 
 /** The `gan` backend: the mask generator as a MaskSelector, the inpainting generator as an Inpainter. */
 export interface GanModel {
@@ -200,7 +201,7 @@ async function loadGanModelUncached(modelDir: string, options: { tfBackend?: str
   let selection: SelectionMethod = "threshold";
   try {
     const card = JSON.parse(readFileSync(join(modelDir, "card.json"), "utf8")) as { selection?: string };
-    if (card.selection === "dither") selection = "dither";
+    if (card.selection === "dither" || card.selection === "ordered") selection = card.selection;
   } catch {
     // no card: the default
   }
@@ -234,7 +235,7 @@ async function loadGanModelUncached(modelDir: string, options: { tfBackend?: str
     scores,
     selection,
     selector(method: SelectionMethod = selection): MaskSelector {
-      if (method !== "threshold" && method !== "dither") {
+      if (method !== "threshold" && method !== "dither" && method !== "ordered") {
         throw new MaskcodecError(
           `Unknown gan mask selection ${JSON.stringify(method)}`,
           "ERR_INVALID_PARAMETER",
@@ -248,7 +249,9 @@ async function loadGanModelUncached(modelDir: string, options: { tfBackend?: str
           const data =
             method === "dither"
               ? ditherScores(s, image.width, image.height, count)
-              : topCountMask(s, s.length, count);
+              : method === "ordered"
+                ? orderedDither(s, image.width, image.height, count)
+                : topCountMask(s, s.length, count);
           return createMask(image.width, image.height, data);
         },
       };

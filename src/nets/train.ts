@@ -5,6 +5,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { analyticScoresBatch } from "../baselines/analytic.ts";
 import { densityMap, ditherScores } from "../baselines/dither.ts";
 import { nlpe } from "../baselines/nlpe.ts";
+import { orderedDither, orderedScores } from "../baselines/ordered-dither.ts";
 import { MaskcodecError } from "../errors.ts";
 import { createImage, createMask, maskCount, targetCount } from "../image/types.ts";
 import { type Progress, silentProgress } from "../util/progress.ts";
@@ -93,6 +94,12 @@ export interface TrainOptions {
    */
   ditherMasks?: boolean;
   /**
+   * With ditherMasks: dither by a blue-noise threshold tile (`orderedDither`, the codec's "ordered" selection)
+   * instead of error diffusion. The density map becomes p = sigmoid(z − logit(T) − t) and each pixel's
+   * decision depends on its own logit only, so the straight-through gradient can move single pixels.
+   */
+  orderedDither?: boolean;
+  /**
    * Steps before which (after the warm-up) the mask generator learns the analytic mask density of
    * src/baselines/analytic.ts by regression of its logits (mean squared error to the mean-free scores)
    * instead of Eq. (4), while the inpainting generator trains on Eq. (3) with the dithered masks of the
@@ -132,6 +139,7 @@ export const DEFAULT_TRAIN: Omit<TrainOptions, "densityMin" | "densityMax" | "da
   maskLr: undefined,
   exactMasks: false,
   ditherMasks: false,
+  orderedDither: false,
   maskPriorUntil: 0,
   nlpeTarget: 0,
   nlpeCycles: 0.5,
@@ -206,7 +214,7 @@ function exactMaskStraightThrough(z: tf.Tensor4D, densities: number[]): tf.Tenso
  * sum(p) = count. Backward: dL/dp = dL/db (straight through), then the exact derivative of the normalised
  * map: dL/dz = w (dL/dp - sum(w dL/dp) / sum(w)) with w = p (1 - p).
  */
-function ditherMaskStraightThrough(z: tf.Tensor4D, densities: number[]): tf.Tensor4D {
+function ditherMaskStraightThrough(z: tf.Tensor4D, densities: number[], ordered = false): tf.Tensor4D {
   const [n, h, w] = z.shape;
   const pixels = h * w;
   const scores = z.dataSync() as Float32Array;
@@ -214,8 +222,10 @@ function ditherMaskStraightThrough(z: tf.Tensor4D, densities: number[]): tf.Tens
   const weight = new Float32Array(n * pixels);
   for (let i = 0; i < n; i++) {
     const count = targetCount(pixels, densities[i]);
-    const block = scores.subarray(i * pixels, (i + 1) * pixels);
-    const dithered = ditherScores(block, w, h, count);
+    const raw = scores.subarray(i * pixels, (i + 1) * pixels);
+    // ordered: the map is sigmoid(z - logit(T) - t) and its dithering a top-count of z - logit(T)
+    const block = ordered ? orderedScores(raw, w, h) : raw;
+    const dithered = ordered ? topCountMask(block, pixels, count) : ditherScores(block, w, h, count);
     const p = densityMap(block, count);
     for (let q = 0; q < pixels; q++) {
       mask[i * pixels + q] = dithered[q];
@@ -450,7 +460,7 @@ export class Trainer {
           grams.probe,
         );
         const b = o.ditherMasks
-          ? ditherMaskStraightThrough(z, densities)
+          ? ditherMaskStraightThrough(z, densities, o.orderedDither)
           : exactMaskStraightThrough(z, densities);
         inpaintingGenerator(source, sourceArch, f, b, tf.tensor4d(noiseG, shape1), densities, grams.probe);
       });
@@ -566,7 +576,7 @@ export class Trainer {
           const mask = new Float32Array(B * S * S);
           for (let i = 0; i < B; i++) {
             const block = zData.subarray(i * S * S, (i + 1) * S * S);
-            mask.set(ditherScores(block, S, S, targetCount(S * S, densities[i])), i * S * S);
+            mask.set(this.dither(block, S, targetCount(S * S, densities[i])), i * S * S);
           }
           const b = tf.tensor4d(mask, shape1);
           const { u } = inpaintingGenerator(this.weights, o.arch, f, b, rG, densities);
@@ -610,7 +620,7 @@ export class Trainer {
         () => {
           const m = maskGenerator(this.weights, o.arch, f, rM, densities);
           const b = o.ditherMasks
-            ? ditherMaskStraightThrough(m.z, densities)
+            ? ditherMaskStraightThrough(m.z, densities, o.orderedDither)
             : o.exactMasks
               ? exactMaskStraightThrough(m.z, densities)
               : m.b;
@@ -670,6 +680,13 @@ export class Trainer {
         dFake,
       ];
     });
+  }
+
+  /** The exact-count dithered mask of one square score block, by the run's dithering (training's masks). */
+  private dither(block: Float32Array, size: number, count: number): Uint8Array {
+    return this.options.orderedDither
+      ? orderedDither(block, size, size, count)
+      : ditherScores(block, size, size, count);
   }
 
   /**
@@ -752,7 +769,7 @@ export class Trainer {
         for (let i = 0; i < n; i++) {
           const block = zData.subarray(i * S * S, (i + 1) * S * S);
           exact.set(
-            o.ditherMasks ? ditherScores(block, S, S, count) : topCountMask(block, S * S, count),
+            o.ditherMasks ? this.dither(block, S, count) : topCountMask(block, S * S, count),
             i * S * S,
           );
         }

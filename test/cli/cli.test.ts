@@ -203,6 +203,35 @@ describe("maskcodec CLI", () => {
       expect(existsSync(join(dir, name))).toBe(false);
   });
 
+  it("--refine improves the chosen mask by NLPE: same density, lower error, and bad cycles are refused", () => {
+    const run = (refine: string, out: string) =>
+      cli(
+        "encode",
+        "photo.png",
+        "-o",
+        out,
+        "--density",
+        "0.08",
+        "--backend",
+        "diffusion",
+        "--mask",
+        "analytic",
+        "--refine",
+        refine,
+        "--json",
+      );
+    const plain = JSON.parse(run("0", "plain.mgc").stdout);
+    const refined = run("1", "refined.mgc");
+    expect(refined.code).toBe(0);
+    const r = JSON.parse(refined.stdout);
+    expect(r.refine_cycles).toBe(1);
+    expect(r.density).toBe(plain.density);
+    expect(r.mae).toBeLessThan(plain.mae);
+    expectCleanFailure(run("-2", "bad.mgc"), /refine/);
+    expectCleanFailure(run("lots", "bad.mgc"), /refine/);
+    expect(existsSync(join(dir, "bad.mgc"))).toBe(false);
+  });
+
   it("an unknown backend or mask selector is refused with the list of valid ones", () => {
     expectCleanFailure(
       cli("encode", "photo.png", "--density", "0.1", "--backend", "magic"),

@@ -179,6 +179,8 @@ describe("dithered selection", () => {
   it("is offered by the model's selector with the exact count", async () => {
     const mask = await model.selector("dither").select(image(31, 19, 3, 1), 0.07);
     expect(maskCount(mask)).toBe(targetCount(31 * 19, 0.07));
+    const ordered = await model.selector("ordered").select(image(31, 19, 3, 1), 0.07);
+    expect(maskCount(ordered)).toBe(targetCount(31 * 19, 0.07));
     expect(() => model.selector("nope" as never)).toThrow(/Unknown gan mask selection/);
   });
 });
