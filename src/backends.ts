@@ -9,7 +9,13 @@ import type { Inpainter, MaskSelector, TonalOptimiser } from "./image/seams.ts";
  * that the diffusion path never loads tfjs.
  */
 
-export const MASK_SELECTORS = ["grid", "random", "analytic", "ps", "ps+nlpe", "gan"] as const;
+export const MASK_SELECTORS = ["grid", "random", "analytic", "ps", "ps+nlpe", "gan", "gan+nlpe"] as const;
+
+/**
+ * NLPE cycles of the "gan+nlpe" selector: the mask generator's mask improved by non-local pixel exchange
+ * (diffusion error). Measured on the 100 BSDS500 test-dev crops (docs/notes/nets.md, "gan+nlpe").
+ */
+export const GAN_NLPE_CYCLES = 2;
 export type MaskSelectorName = (typeof MASK_SELECTORS)[number];
 export const BACKENDS: readonly BackendId[] = ["gan", "diffusion"];
 
@@ -113,10 +119,16 @@ async function selectorFor(options: EncoderOptions): Promise<MaskSelector> {
       return baselines.psSelector({ seed: options.seed, progress: options.onProgress });
     case "ps+nlpe":
       return baselines.psNlpeSelector({ seed: options.seed, progress: options.onProgress });
-    case "gan": {
+    case "gan":
+    case "gan+nlpe": {
       const { loadGanModel, defaultModelDir } = await import("./nets/gan-backend.ts");
       const model = await loadGanModel(options.model ?? defaultModelDir(options.density));
-      return model.selector();
+      if (options.mask === "gan") return model.selector();
+      return baselines.refinedSelector(model.selector(), {
+        cycles: GAN_NLPE_CYCLES,
+        seed: options.seed,
+        progress: options.onProgress,
+      });
     }
   }
 }

@@ -53,7 +53,7 @@ export function register(program: Command): void {
     .option("-l, --levels <list>", "quantiser levels for the mask codecs, e.g. 16,32,64", parseLevelsList)
     .option(
       "-m, --masks <list>",
-      "mask selectors for diffusion (grid, random, ps, ps+nlpe, gan) or BACKEND:NAME (default: grid,random)",
+      "mask selectors for diffusion (grid, random, analytic, ps, ps+nlpe, gan, gan+nlpe) or BACKEND:NAME (default: grid,random)",
     )
     .option(
       "-q, --qualities <list>",

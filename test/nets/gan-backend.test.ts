@@ -43,6 +43,26 @@ describe("the gan backend", () => {
     model = await loadGanModel(modelDir, { tfBackend: "wasm" });
   });
 
+  it("gan+nlpe: the network's mask improved by NLPE, same count, lower diffusion error", async () => {
+    const { encoderSetup } = await import("../../src/backends.ts");
+    const { inpaintDiffusion } = await import("../../src/baselines/diffusion.ts");
+    const img = image(40, 32, 3, 4);
+    const setup = (mask: "gan" | "gan+nlpe") =>
+      encoderSetup({ backend: "gan", mask, density: 0.08, seed: 1, model: modelDir });
+    const plain = await (await setup("gan")).selector.select(img, 0.08);
+    const refinedSetup = await setup("gan+nlpe");
+    expect(refinedSetup.selector.id).toBe("gan+nlpe");
+    const refined = await refinedSetup.selector.select(img, 0.08);
+    expect(maskCount(refined)).toBe(maskCount(plain));
+    const err = (m: typeof plain) => {
+      const u = inpaintDiffusion(img, m).image.data;
+      let e = 0;
+      for (let i = 0; i < u.length; i++) e += Math.abs(u[i] - img.data[i]);
+      return e / u.length;
+    };
+    expect(err(refined)).toBeLessThan(err(plain));
+  });
+
   it("names itself after the model folder and reports the weights' hash and density range", () => {
     expect(model.id).toBe("tiny-model");
     expect(model.weightHash).toMatch(/^[0-9a-f]{64}$/);
