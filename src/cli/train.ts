@@ -39,6 +39,7 @@ interface TrainFlags {
   maskPriorUntil?: number;
   nlpeTarget?: number;
   nlpeCycles?: number;
+  refinedMasks?: boolean;
   diffusionInput?: boolean;
   analyticMask?: boolean;
   selection?: string;
@@ -126,8 +127,12 @@ export function register(program: Command): void {
       positive("nlpe-target"),
     )
     .option(
+      "--refined-masks",
+      "train and validate on masks improved by --nlpe-cycles NLPE cycles (what the gan+nlpe selector sends)",
+    )
+    .option(
       "--nlpe-cycles <c>",
-      "NLPE cycles per sample and step for --nlpe-target (default 0.5)",
+      "NLPE cycles per sample and step for --nlpe-target and --refined-masks (default 0.5)",
       positive("nlpe-cycles"),
     )
     .option("--alpha <x>", "adversarial weight of Eq. (3) (paper: 0.005)", positive("alpha"))
@@ -206,6 +211,7 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
     ["maskPriorUntil", "maskPriorUntil"],
     ["nlpeTarget", "nlpeTarget"],
     ["nlpeCycles", "nlpeCycles"],
+    ["refinedMasks", "refinedMasks"],
   ];
   if (flags.binarisation !== undefined && flags.binarisation !== "leaky" && flags.binarisation !== "paper") {
     throw invalidParameter("binarisation", "leaky or paper", flags.binarisation);

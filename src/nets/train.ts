@@ -116,8 +116,15 @@ export interface TrainOptions {
    * placement. 0 (default) switches it off.
    */
   nlpeTarget?: number;
-  /** NLPE cycles per sample and step for nlpeTarget (default 0.5). */
+  /** NLPE cycles per sample and step for nlpeTarget and refinedMasks (default 0.5). */
   nlpeCycles?: number;
+  /**
+   * Train on the masks the "gan+nlpe" selector sends: every sample's dithered mask improved by `nlpeCycles`
+   * cycles of NLPE (diffusion error), and validate with them (exact-density MAE). The inpainting generator
+   * then learns the masks it will see behind that selector; the mask generator's gradient passes straight
+   * through the exchange (b* = b − (b − b*), the difference held constant).
+   */
+  refinedMasks?: boolean;
 }
 
 export const DEFAULT_TRAIN: Omit<TrainOptions, "densityMin" | "densityMax" | "dataDir" | "out" | "runDir"> = {
@@ -143,6 +150,7 @@ export const DEFAULT_TRAIN: Omit<TrainOptions, "densityMin" | "densityMax" | "da
   maskPriorUntil: 0,
   nlpeTarget: 0,
   nlpeCycles: 0.5,
+  refinedMasks: false,
   tfBackend: "wasm",
   float16: true,
 };
@@ -619,17 +627,19 @@ export class Trainer {
       const { grads } = tf.variableGrads(
         () => {
           const m = maskGenerator(this.weights, o.arch, f, rM, densities);
-          const b = o.ditherMasks
+          const own = o.ditherMasks
             ? ditherMaskStraightThrough(m.z, densities, o.orderedDither)
             : o.exactMasks
               ? exactMaskStraightThrough(m.z, densities)
               : m.b;
+          // b − b*, b* the mask after NLPE: a constant (no gradient of its own)
+          const correction = o.nlpeTarget || o.refinedMasks ? this.nlpeCorrection(fData, own) : undefined;
+          const b = o.refinedMasks && correction ? (tf.sub(own, correction) as tf.Tensor4D) : own;
           const bs = scaleGradient(b, o.beta) as tf.Tensor4D;
           const { u } = inpaintingGenerator(this.weights, o.arch, f, bs, rG, densities);
           const l1 = tf.mean(tf.abs(tf.sub(f, u)));
-          const distil = o.nlpeTarget
-            ? tf.mul(o.nlpeTarget, tf.mean(tf.mul(this.nlpeCorrection(fData, b), m.z)))
-            : undefined;
+          const distil =
+            o.nlpeTarget && correction ? tf.mul(o.nlpeTarget, tf.mean(tf.mul(correction, m.z))) : undefined;
           // with alpha = 0 the critic does not enter the generators' losses: skip it (and its update below)
           const dFake = o.alpha > 0 ? tf.mean(critic(this.weights, o.arch, u, bs)) : tf.scalar(Number.NaN);
           const densityErr = tf.mean(tf.abs(tf.sub(tf.mean(b, [1, 2, 3]), target)));
@@ -768,10 +778,16 @@ export class Trainer {
         const exact = new Float32Array(n * S * S);
         for (let i = 0; i < n; i++) {
           const block = zData.subarray(i * S * S, (i + 1) * S * S);
-          exact.set(
-            o.ditherMasks ? this.dither(block, S, count) : topCountMask(block, S * S, count),
-            i * S * S,
-          );
+          let mask = o.ditherMasks ? this.dither(block, S, count) : topCountMask(block, S * S, count);
+          if (o.refinedMasks) {
+            // the gan+nlpe selector's mask (fixed seed: validation stays comparable between steps)
+            const pixels = fData.subarray(i * S * S * 3, (i + 1) * S * S * 3).map((v) => v * 255);
+            mask = nlpe(createImage(S, S, 3, pixels), createMask(S, S, mask), {
+              cycles: o.nlpeCycles ?? 0.5,
+              seed: 1,
+            }).mask.data;
+          }
+          exact.set(mask, i * S * S);
         }
         sumExact += tf.tidy(() => {
           const f = tf.tensor4d(fData, shape);

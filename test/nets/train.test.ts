@@ -236,6 +236,39 @@ describe("training", () => {
     expect(maskDiff).toBeGreaterThan(0);
   });
 
+  it("with --refined-masks, the generator trains on the NLPE-improved masks (its step changes)", async () => {
+    const run = async (refinedMasks: boolean) => {
+      const t = new Trainer(
+        options(tempDir("refined"), {
+          valDir: undefined,
+          warmupSteps: 0,
+          alpha: 0,
+          ditherMasks: true,
+          refinedMasks,
+          nlpeCycles: 1,
+          arch: { ...options("").arch, diffusionInput: true },
+        }),
+      );
+      await t.setup(false);
+      const losses = t.step();
+      for (const v of losses.slice(0, 2)) expect(Number.isFinite(v)).toBe(true);
+      return t;
+    };
+    const plain = await run(false);
+    const refined = await run(true);
+    let genDiff = 0;
+    for (const [name, v] of plain.weights) {
+      if (!name.startsWith("gen/")) continue;
+      const a = v.dataSync();
+      const b = (refined.weights.get(name) as tf.Variable).dataSync();
+      genDiff = Math.max(
+        genDiff,
+        Array.from(a).reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0),
+      );
+    }
+    expect(genDiff).toBeGreaterThan(0);
+  });
+
   it("leaves the critic out (and untouched) with alpha = 0", async () => {
     const trainer = new Trainer(
       options(tempDir("alpha0"), { valDir: undefined, alpha: 0, warmupSteps: 1, steps: 3 }),
