@@ -38,7 +38,7 @@ export function register(program: Command): void {
     .option("-b, --backend <name>", "gan (mask + inpainting networks) or diffusion", "gan")
     .option(
       "-m, --mask <name>",
-      "mask selector: gan, gan+nlpe (the network's mask + 2 NLPE cycles), grid, random, analytic, ps, ps+nlpe (default: gan for gan, ps for diffusion)",
+      "mask selector: gan, gan+nlpe (the network's mask + 5 NLPE cycles), grid, random, analytic, ps, ps+nlpe (default: gan for gan, ps for diffusion)",
     )
     .option(
       "-l, --levels <n>",
