@@ -206,30 +206,43 @@ describe("training", () => {
     expect(fitGen).toBeLessThan(0.5 * freshGen);
   });
 
-  it("with --nlpe-target, one GAN step moves the mask generator (only) differently", async () => {
-    const run = async (nlpeTarget: number) => {
-      const t = new Trainer(
-        options(tempDir("nlpe"), {
-          valDir: undefined,
-          warmupSteps: 0,
-          alpha: 0,
-          ditherMasks: true,
-          nlpeTarget,
-          arch: { ...options("").arch, diffusionInput: true },
-        }),
+  /** A trainer after one joint step (alpha 0, dithered masks, diffusion input) with `extra` options. */
+  async function afterOneJointStep(folder: string, extra: Partial<TrainOptions>): Promise<Trainer> {
+    const t = new Trainer(
+      options(tempDir(folder), {
+        valDir: undefined,
+        warmupSteps: 0,
+        alpha: 0,
+        ditherMasks: true,
+        arch: { ...options("").arch, diffusionInput: true },
+        ...extra,
+      }),
+    );
+    await t.setup(false);
+    const losses = t.step();
+    for (const v of losses.slice(0, 2)) expect(Number.isFinite(v)).toBe(true);
+    return t;
+  }
+
+  /** Largest absolute difference per weight between two trainers' weights. */
+  function weightDifferences(a: Trainer, b: Trainer): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [name, v] of a.weights) {
+      const x = v.dataSync();
+      const y = (b.weights.get(name) as tf.Variable).dataSync();
+      out.set(
+        name,
+        Array.from(x).reduce((m, xi, i) => Math.max(m, Math.abs(xi - y[i])), 0),
       );
-      await t.setup(false);
-      const losses = t.step();
-      for (const v of losses.slice(0, 2)) expect(Number.isFinite(v)).toBe(true);
-      return t;
-    };
-    const plain = await run(0);
-    const distilled = await run(1);
+    }
+    return out;
+  }
+
+  it("with --nlpe-target, one GAN step moves the mask generator (only) differently", async () => {
+    const plain = await afterOneJointStep("nlpe", { nlpeTarget: 0 });
+    const distilled = await afterOneJointStep("nlpe", { nlpeTarget: 1 });
     let maskDiff = 0;
-    for (const [name, v] of plain.weights) {
-      const a = v.dataSync();
-      const b = (distilled.weights.get(name) as tf.Variable).dataSync();
-      const d = Array.from(a).reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+    for (const [name, d] of weightDifferences(plain, distilled)) {
       if (name.startsWith("gen/")) expect(d).toBe(0);
       if (name.startsWith("mask/")) maskDiff = Math.max(maskDiff, d);
     }
@@ -237,34 +250,11 @@ describe("training", () => {
   });
 
   it("with --refined-masks, the generator trains on the NLPE-improved masks (its step changes)", async () => {
-    const run = async (refinedMasks: boolean) => {
-      const t = new Trainer(
-        options(tempDir("refined"), {
-          valDir: undefined,
-          warmupSteps: 0,
-          alpha: 0,
-          ditherMasks: true,
-          refinedMasks,
-          nlpeCycles: 1,
-          arch: { ...options("").arch, diffusionInput: true },
-        }),
-      );
-      await t.setup(false);
-      const losses = t.step();
-      for (const v of losses.slice(0, 2)) expect(Number.isFinite(v)).toBe(true);
-      return t;
-    };
-    const plain = await run(false);
-    const refined = await run(true);
+    const plain = await afterOneJointStep("refined", { refinedMasks: false, nlpeCycles: 1 });
+    const refined = await afterOneJointStep("refined", { refinedMasks: true, nlpeCycles: 1 });
     let genDiff = 0;
-    for (const [name, v] of plain.weights) {
-      if (!name.startsWith("gen/")) continue;
-      const a = v.dataSync();
-      const b = (refined.weights.get(name) as tf.Variable).dataSync();
-      genDiff = Math.max(
-        genDiff,
-        Array.from(a).reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0),
-      );
+    for (const [name, d] of weightDifferences(plain, refined)) {
+      if (name.startsWith("gen/")) genDiff = Math.max(genDiff, d);
     }
     expect(genDiff).toBeGreaterThan(0);
   });
