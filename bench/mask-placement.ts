@@ -12,19 +12,15 @@
  *
  *   npm run bench -- mask-placement [--limit 12] [--densities 0.05,0.1] [--sigmas 0.1,0.25,0.5,1] [--model DIR]
  */
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { analyticScores, gaussianBlur, greyOf } from "../src/baselines/analytic.ts";
 import { inpaintDiffusion } from "../src/baselines/diffusion.ts";
 import { ditherScores } from "../src/baselines/dither.ts";
 import { psNlpe } from "../src/baselines/nlpe.ts";
-import { centreCrop, readImage } from "../src/image/io.ts";
 import { mae } from "../src/image/metrics.ts";
 import { createMask, type Image, targetCount } from "../src/image/types.ts";
 import { loadGanModel } from "../src/nets/gan-backend.ts";
-
-const VAL = join(import.meta.dirname, "..", "..", "shared", "datasets", "bsds500", "val");
+import { valCrop, valFiles } from "./_val-crops.ts";
 
 function maeOf(image: Image, mask: Uint8Array): number {
   return mae(image, inpaintDiffusion(image, createMask(image.width, image.height, mask)).image);
@@ -42,16 +38,13 @@ export async function run(args: string[]): Promise<void> {
   });
   const densities = values.densities.split(",").map(Number);
   const sigmas = values.sigmas.split(",").map(Number);
-  const files = readdirSync(VAL)
-    .filter((f) => /\.(jpg|png)$/i.test(f))
-    .sort()
-    .slice(0, Number(values.limit));
+  const files = valFiles(Number(values.limit));
   const sums = new Map<string, number>();
   const add = (key: string, v: number) => sums.set(key, (sums.get(key) ?? 0) + v / files.length);
   const model = values.model ? await loadGanModel(values.model) : undefined;
   const started = performance.now();
   for (const file of files) {
-    const image = centreCrop(await readImage(join(VAL, file)), 128);
+    const image = await valCrop(file);
     const { width: w, height: h, channels } = image;
     const n = w * h;
     for (const d of densities) {

@@ -7,19 +7,15 @@
  *
  *   npm run bench -- mask-refine [--limit 12] [--densities 0.05,0.1] [--cycles 0.5,1,2] [--model DIR]
  */
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { gaussianBlur, greyOf } from "../src/baselines/analytic.ts";
+import { greyOf, laplacianMagnitude } from "../src/baselines/analytic.ts";
 import { inpaintDiffusion } from "../src/baselines/diffusion.ts";
 import { ditherScores } from "../src/baselines/dither.ts";
 import { nlpe } from "../src/baselines/nlpe.ts";
-import { centreCrop, readImage } from "../src/image/io.ts";
 import { mae } from "../src/image/metrics.ts";
 import { createMask, targetCount } from "../src/image/types.ts";
 import { defaultModelDir, loadGanModel } from "../src/nets/gan-backend.ts";
-
-const VAL = join(import.meta.dirname, "..", "..", "shared", "datasets", "bsds500", "val");
+import { valCrop, valFiles } from "./_val-crops.ts";
 
 /** Each kept pixel, weakest score first, moves to the highest-scoring free pixel within radius r if better. */
 function snap(mask: Uint8Array, score: ArrayLike<number>, w: number, h: number, r: number): Uint8Array {
@@ -45,20 +41,6 @@ function snap(mask: Uint8Array, score: ArrayLike<number>, w: number, h: number, 
   return out;
 }
 
-/** |Δ(G_σ ∗ g)| with reflecting borders (σ = 0: the plain Laplacian). */
-function laplacianMagnitude(grey: Float64Array, w: number, h: number, sigma: number): Float64Array {
-  const s = sigma > 0 ? gaussianBlur(grey, w, h, sigma) : grey;
-  const at = (x: number, y: number) =>
-    s[Math.min(h - 1, Math.max(0, y)) * w + Math.min(w - 1, Math.max(0, x))];
-  const out = new Float64Array(w * h);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      out[y * w + x] = Math.abs(at(x + 1, y) + at(x - 1, y) + at(x, y + 1) + at(x, y - 1) - 4 * at(x, y));
-    }
-  }
-  return out;
-}
-
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -71,10 +53,7 @@ export async function run(args: string[]): Promise<void> {
   });
   const densities = values.densities.split(",").map(Number);
   const cycleList = values.cycles.split(",").map(Number);
-  const files = readdirSync(VAL)
-    .filter((f) => /\.(jpg|png)$/i.test(f))
-    .sort()
-    .slice(0, Number(values.limit));
+  const files = valFiles(Number(values.limit));
   const model = await loadGanModel(values.model ?? defaultModelDir(0.05));
   const inpainter = model.inpainter();
   const sums = new Map<string, number>();
@@ -82,7 +61,7 @@ export async function run(args: string[]): Promise<void> {
   const labels: string[] = [];
   const started = performance.now();
   for (const file of files) {
-    const image = centreCrop(await readImage(join(VAL, file)), 128);
+    const image = await valCrop(file);
     const { width: w, height: h, channels } = image;
     const grey = greyOf(image.data, w * h, channels);
     for (const d of densities) {

@@ -6,17 +6,13 @@
  *
  *   npm run bench -- nlpe-moves --model DIR[,DIR...] [--limit 12] [--density 0.05] [--cycles 0.5]
  */
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { inpaintDiffusion } from "../src/baselines/diffusion.ts";
 import { nlpe } from "../src/baselines/nlpe.ts";
-import { centreCrop, readImage } from "../src/image/io.ts";
 import { mae } from "../src/image/metrics.ts";
 import { targetCount } from "../src/image/types.ts";
 import { defaultModelDir, loadGanModel } from "../src/nets/gan-backend.ts";
-
-const VAL = join(import.meta.dirname, "..", "..", "shared", "datasets", "bsds500", "val");
+import { valCrop, valFiles } from "./_val-crops.ts";
 
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -30,11 +26,8 @@ export async function run(args: string[]): Promise<void> {
   });
   const density = Number(values.density);
   const cycles = Number(values.cycles);
-  const files = readdirSync(VAL)
-    .filter((f) => /\.(jpg|png)$/i.test(f))
-    .sort()
-    .slice(0, Number(values.limit));
-  const images = await Promise.all(files.map(async (f) => centreCrop(await readImage(join(VAL, f)), 128)));
+  const files = valFiles(Number(values.limit));
+  const images = await Promise.all(files.map(valCrop));
   console.log(
     `\n${files.length} BSDS500 val crops (128×128), density ${density} (${targetCount(128 * 128, density)} pixels), NLPE ${cycles} cycles\n`,
   );

@@ -34,22 +34,36 @@ export function analyticScores(
   density: number,
   range = 255,
 ): Float32Array {
-  const smooth = gaussianBlur(grey, width, height, analyticSigma(density));
+  const magnitude = laplacianMagnitude(grey, width, height, analyticSigma(density));
   const eps = 0.5 * (range / 255);
   const out = new Float32Array(width * height);
-  const at = (x: number, y: number) =>
-    smooth[Math.min(height - 1, Math.max(0, y)) * width + Math.min(width - 1, Math.max(0, x))];
   let mean = 0;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const lap = at(x + 1, y) + at(x - 1, y) + at(x, y + 1) + at(x, y - 1) - 4 * at(x, y);
-      const v = Math.log(Math.abs(lap) + eps);
-      out[y * width + x] = v;
-      mean += v;
-    }
+  for (let i = 0; i < out.length; i++) {
+    const v = Math.log(magnitude[i] + eps);
+    out[i] = v;
+    mean += v;
   }
   mean /= width * height;
   for (let i = 0; i < out.length; i++) out[i] -= mean;
+  return out;
+}
+
+/** |Δ(G_σ ∗ g)| per pixel (5-point Laplacian, reflecting borders); σ = 0: the Laplacian of g itself. */
+export function laplacianMagnitude(
+  grey: Float64Array | Float32Array,
+  width: number,
+  height: number,
+  sigma: number,
+): Float64Array {
+  const smooth = sigma > 0 ? gaussianBlur(grey, width, height, sigma) : grey;
+  const out = new Float64Array(width * height);
+  const at = (x: number, y: number) =>
+    smooth[Math.min(height - 1, Math.max(0, y)) * width + Math.min(width - 1, Math.max(0, x))];
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      out[y * width + x] = Math.abs(at(x + 1, y) + at(x - 1, y) + at(x, y + 1) + at(x, y - 1) - 4 * at(x, y));
+    }
+  }
   return out;
 }
 
