@@ -135,7 +135,11 @@ export function register(program: Command): void {
       "NLPE cycles per sample and step for --nlpe-target and --refined-masks (default 0.5)",
       positive("nlpe-cycles"),
     )
-    .option("--alpha <x>", "adversarial weight of Eq. (3) (paper: 0.005)", positive("alpha"))
+    .option(
+      "--alpha <x>",
+      "adversarial weight of Eq. (3), against the L1 norm summed over a crop as in the paper (default and paper: 0.005)",
+      positive("alpha"),
+    )
     .option("--beta <x>", "reconstruction weight of Eq. (4) (paper: 1)", positive("beta"))
     .option(
       "--width <n>",

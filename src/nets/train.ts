@@ -51,7 +51,11 @@ export interface TrainOptions {
   /** L1-only steps of the inpainting generator on random masks before the joint adversarial training. */
   warmupSteps: number;
   lr: number;
-  /** Eq. (3) weight of the adversarial term. */
+  /**
+   * Eq. (3) weight of the adversarial term, in the paper's units: against ||f - u||_1 summed over the image's
+   * values. The trainer's reconstruction term is the mean over the values instead (so that learning rates do
+   * not depend on the crop size), so the weight applied is alpha / (size² · 3): see adversarialWeight.
+   */
   alpha: number;
   /** Eq. (4) weight of the reconstruction term for the mask generator. */
   beta: number;
@@ -125,6 +129,16 @@ export interface TrainOptions {
    * through the exchange (b* = b − (b − b*), the difference held constant).
    */
   refinedMasks?: boolean;
+}
+
+/**
+ * The weight of the adversarial term against the trainer's mean L1: the paper's Eq. (3) divided by the number
+ * of values of a crop. Why: the paper weighs α d(u, b) against the L1 norm *summed* over the image, so
+ * α = 0.005 makes the critic a gentle pull; against a mean, the same α is size² · 3 times (12,288 times at 64×64)
+ * stronger — with it, maskgan-v1's run diverged (docs/notes/nets.md, "α").
+ */
+export function adversarialWeight(options: Pick<TrainOptions, "alpha" | "size">): number {
+  return options.alpha / (options.size * options.size * 3);
 }
 
 export const DEFAULT_TRAIN: Omit<TrainOptions, "densityMin" | "densityMax" | "dataDir" | "out" | "runDir"> = {
@@ -610,6 +624,7 @@ export class Trainer {
     noiseM: Float32Array,
   ): number[] {
     const o = this.options;
+    const alpha = adversarialWeight(o);
     const shape: [number, number, number, number] = [o.batch, o.size, o.size, 3];
     const shape1: [number, number, number, number] = [o.batch, o.size, o.size, 1];
     const genKeys = names(this.weights, "gen");
@@ -641,9 +656,9 @@ export class Trainer {
           const distil =
             o.nlpeTarget && correction ? tf.mul(o.nlpeTarget, tf.mean(tf.mul(correction, m.z))) : undefined;
           // with alpha = 0 the critic does not enter the generators' losses: skip it (and its update below)
-          const dFake = o.alpha > 0 ? tf.mean(critic(this.weights, o.arch, u, bs)) : tf.scalar(Number.NaN);
+          const dFake = alpha > 0 ? tf.mean(critic(this.weights, o.arch, u, bs)) : tf.scalar(Number.NaN);
           const densityErr = tf.mean(tf.abs(tf.sub(tf.mean(b, [1, 2, 3]), target)));
-          const lossG = o.alpha > 0 ? tf.add(tf.mul(-o.alpha, dFake), l1) : l1;
+          const lossG = alpha > 0 ? tf.add(tf.mul(-alpha, dFake), l1) : l1;
           kept = [
             tf.keep(tf.clone(u)),
             tf.keep(tf.clone(b)),
@@ -661,7 +676,7 @@ export class Trainer {
       const [u, b, l1T, dFakeT, densT] = kept as [tf.Tensor4D, tf.Tensor4D, tf.Tensor, tf.Tensor, tf.Tensor];
       let lossC = Number.NaN;
       let real = Number.NaN;
-      if (o.alpha > 0) {
+      if (alpha > 0) {
         // Critic, Eq. (2): minimise E[d(u, b) - d(f, b)] on this step's (detached) u and b.
         const critRes = tf.variableGrads(
           () => {
@@ -680,15 +695,7 @@ export class Trainer {
       const dFake = dFakeT.dataSync()[0];
       const dens = densT.dataSync()[0];
       for (const t of kept) t.dispose();
-      return [
-        o.alpha > 0 ? -o.alpha * dFake + l1 : l1,
-        dens + o.beta * l1,
-        lossC,
-        l1 * 255,
-        dens,
-        real,
-        dFake,
-      ];
+      return [alpha > 0 ? -alpha * dFake + l1 : l1, dens + o.beta * l1, lossC, l1 * 255, dens, real, dFake];
     });
   }
 
@@ -976,6 +983,7 @@ export class Trainer {
         wallSeconds: Math.round(this.wallSeconds()),
         lr: o.lr,
         alpha: o.alpha,
+        alphaPerValue: adversarialWeight(o),
         beta: o.beta,
         seed: o.seed,
         tfBackend: o.tfBackend,

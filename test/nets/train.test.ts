@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_ARCH } from "../../src/nets/models.ts";
-import { DEFAULT_TRAIN, Trainer, type TrainOptions } from "../../src/nets/train.ts";
+import { adversarialWeight, DEFAULT_TRAIN, Trainer, type TrainOptions } from "../../src/nets/train.ts";
 import { setupTf, tempDir, writeGeneratedImages } from "./helpers.ts";
 
 let data: string;
@@ -257,6 +257,17 @@ describe("training", () => {
       if (name.startsWith("gen/")) genDiff = Math.max(genDiff, d);
     }
     expect(genDiff).toBeGreaterThan(0);
+  });
+
+  it("weighs the critic against the L1 norm summed over the crop, as the paper's Eq. (3)", async () => {
+    expect(adversarialWeight({ alpha: 0.005, size: 64 })).toBeCloseTo(0.005 / 12288, 15);
+    const trainer = new Trainer(options(tempDir("alpha"), { valDir: undefined, alpha: 3, warmupSteps: 0 }));
+    await trainer.setup(false);
+    const [lossG, , lossC, l1255, , , dFake] = trainer.step();
+    expect(Number.isFinite(lossC)).toBe(true);
+    expect(dFake).not.toBe(0);
+    // the logged generator loss is the optimised one: mean L1 − α / (16² · 3) · d(u, b)
+    expect(lossG).toBeCloseTo(l1255 / 255 - (3 / (16 * 16 * 3)) * dFake, 5);
   });
 
   it("leaves the critic out (and untouched) with alpha = 0", async () => {
