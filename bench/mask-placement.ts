@@ -20,6 +20,7 @@ import { psNlpe } from "../src/baselines/nlpe.ts";
 import { mae } from "../src/image/metrics.ts";
 import { createMask, type Image, targetCount } from "../src/image/types.ts";
 import { loadGanModel } from "../src/nets/gan-backend.ts";
+import { DensityMeans } from "./_density-table.ts";
 import { valCrop, valFiles } from "./_val-crops.ts";
 
 function maeOf(image: Image, mask: Uint8Array): number {
@@ -39,8 +40,7 @@ export async function run(args: string[]): Promise<void> {
   const densities = values.densities.split(",").map(Number);
   const sigmas = values.sigmas.split(",").map(Number);
   const files = valFiles(Number(values.limit));
-  const sums = new Map<string, number>();
-  const add = (key: string, v: number) => sums.set(key, (sums.get(key) ?? 0) + v / files.length);
+  const means = new DensityMeans(densities, files.length);
   const model = values.model ? await loadGanModel(values.model) : undefined;
   const started = performance.now();
   for (const file of files) {
@@ -50,25 +50,25 @@ export async function run(args: string[]): Promise<void> {
     for (const d of densities) {
       const count = targetCount(n, d);
       const analytic = ditherScores(analyticScores(greyOf(image.data, n, channels), w, h, d), w, h, count);
-      add(`${d}|analytic`, maeOf(image, analytic));
+      means.add(d, `analytic`, maeOf(image, analytic));
       const teacher = psNlpe(image, d, { seed: 0 }).mask.data;
-      add(`${d}|ps+nlpe`, maeOf(image, teacher));
+      means.add(d, `ps+nlpe`, maeOf(image, teacher));
       if (model) {
         const own = (await model.selector("dither").select(image, d)).data;
-        add(`${d}|model`, maeOf(image, own));
+        means.add(d, `model`, maeOf(image, own));
         const inpainter = model.inpainter();
         for (const [key, mask] of [
           ["analytic", analytic],
           ["ps+nlpe", teacher],
           ["model", own],
         ] as const) {
-          add(`${d}|gan ${key}`, mae(image, await inpainter.inpaint(image, createMask(w, h, mask))));
+          means.add(d, `gan ${key}`, mae(image, await inpainter.inpaint(image, createMask(w, h, mask))));
         }
       }
       for (const k of sigmas) {
         const blurred = gaussianBlur(Float64Array.from(teacher), w, h, k / Math.sqrt(d));
         const scores = Float32Array.from(blurred, (v) => Math.log(v + 1e-4));
-        add(`${d}|density ${k}`, maeOf(image, ditherScores(scores, w, h, count)));
+        means.add(d, `density ${k}`, maeOf(image, ditherScores(scores, w, h, count)));
       }
     }
     process.stderr.write(".");
@@ -77,12 +77,8 @@ export async function run(args: string[]): Promise<void> {
   console.log(
     `\nMask placement against local density: ${files.length} BSDS500 val crops (128×128), diffusion inpainting, mean MAE\n`,
   );
-  console.log(`| mask | ${densities.map((d) => `${d * 100} %`).join(" | ")} |`);
-  console.log(`| --- | ${densities.map(() => "---").join(" | ")} |`);
-  const row = (label: string, key: string) =>
-    console.log(
-      `| ${label} | ${densities.map((d) => (sums.get(`${d}|${key}`) ?? 0).toFixed(2)).join(" | ")} |`,
-    );
+  means.printHeader();
+  const row = (label: string, key: string) => means.printRow(label, key);
   row("analytic (dithered)", "analytic");
   row("PS+NLPE", "ps+nlpe");
   for (const k of sigmas) row(`PS+NLPE's density, σ = ${k}/√D, dithered`, `density ${k}`);

@@ -15,6 +15,7 @@ import { nlpe } from "../src/baselines/nlpe.ts";
 import { mae } from "../src/image/metrics.ts";
 import { createMask, targetCount } from "../src/image/types.ts";
 import { defaultModelDir, loadGanModel } from "../src/nets/gan-backend.ts";
+import { DensityMeans } from "./_density-table.ts";
 import { valCrop, valFiles } from "./_val-crops.ts";
 
 /** Each kept pixel, weakest score first, moves to the highest-scoring free pixel within radius r if better. */
@@ -56,8 +57,7 @@ export async function run(args: string[]): Promise<void> {
   const files = valFiles(Number(values.limit));
   const model = await loadGanModel(values.model ?? defaultModelDir(0.05));
   const inpainter = model.inpainter();
-  const sums = new Map<string, number>();
-  const add = (key: string, v: number) => sums.set(key, (sums.get(key) ?? 0) + v / files.length);
+  const means = new DensityMeans(densities, files.length);
   const labels: string[] = [];
   const started = performance.now();
   for (const file of files) {
@@ -79,32 +79,29 @@ export async function run(args: string[]): Promise<void> {
       for (const c of cycleList) {
         const t = performance.now();
         const refined = nlpe(image, createMask(w, h, own), { cycles: c, seed: 1 }).mask.data;
-        add(`${d}|s ${c}`, (performance.now() - t) / 1000);
+        means.add(d, `s ${c}`, (performance.now() - t) / 1000);
         masks.push([`+ ${c} NLPE cycles`, refined]);
       }
       for (const [label, m] of masks) {
         if (!labels.includes(label)) labels.push(label);
         const mask = createMask(w, h, m);
-        add(`${d}|diffusion ${label}`, mae(image, inpaintDiffusion(image, mask).image));
-        add(`${d}|gan ${label}`, mae(image, await inpainter.inpaint(image, mask)));
+        means.add(d, `diffusion ${label}`, mae(image, inpaintDiffusion(image, mask).image));
+        means.add(d, `gan ${label}`, mae(image, await inpainter.inpaint(image, mask)));
       }
     }
     process.stderr.write(".");
   }
   process.stderr.write("\n");
-  const f = (key: string) => (sums.get(key) ?? Number.NaN).toFixed(2);
+  const f = (d: number, key: string) => means.mean(d, key).toFixed(2);
   console.log(
     `\n${files.length} BSDS500 val crops (128×128), mean MAE, diffusion / ${model.id} inpainting\n`,
   );
-  console.log(`| mask | ${densities.map((d) => `${d * 100} %`).join(" | ")} |`);
-  console.log(`| --- | ${densities.map(() => "---").join(" | ")} |`);
+  means.printHeader();
   for (const label of labels) {
-    console.log(
-      `| ${label} | ${densities.map((d) => `${f(`${d}|diffusion ${label}`)} / ${f(`${d}|gan ${label}`)}`).join(" | ")} |`,
-    );
+    means.printRow(label, label, (d) => `${f(d, `diffusion ${label}`)} / ${f(d, `gan ${label}`)}`);
   }
   for (const c of cycleList) {
-    console.log(`NLPE ${c} cycles, s per crop: ${densities.map((d) => f(`${d}|s ${c}`)).join(" / ")}`);
+    console.log(`NLPE ${c} cycles, s per crop: ${densities.map((d) => f(d, `s ${c}`)).join(" / ")}`);
   }
   console.log(`\n${((performance.now() - started) / 1000).toFixed(0)} s`);
 }

@@ -27,6 +27,7 @@ import { createMask, type Image, targetCount } from "../src/image/types.ts";
 import { loadGradients } from "../src/nets/backend.ts";
 import { diffusionInterpolation } from "../src/nets/diffusion-op.ts";
 import { defaultModelDir, loadGanModel } from "../src/nets/gan-backend.ts";
+import { DensityMeans } from "./_density-table.ts";
 import { valCrop, valFiles } from "./_val-crops.ts";
 
 /**
@@ -208,8 +209,7 @@ export async function run(args: string[]): Promise<void> {
   const rounds = Number(values.rounds);
   const files = valFiles(Number(values.limit));
   const model = await loadGanModel(values.model ?? defaultModelDir(0.05));
-  const sums = new Map<string, number>();
-  const add = (key: string, v: number) => sums.set(key, (sums.get(key) ?? 0) + v / files.length);
+  const means = new DensityMeans(densities, files.length);
   const maeOf = (image: Image, mask: Uint8Array) =>
     mae(image, inpaintDiffusion(image, createMask(image.width, image.height, mask)).image);
   const started = performance.now();
@@ -220,15 +220,16 @@ export async function run(args: string[]): Promise<void> {
       const count = targetCount(w * h, d);
       const analytic = analyticScores(greyOf(image.data, w * h, channels), w, h, d);
       const analyticFs = ditherScores(analytic, w, h, count);
-      add(`${d}|analytic fs`, maeOf(image, analyticFs));
-      add(
-        `${d}|analytic eh`,
+      means.add(d, `analytic fs`, maeOf(image, analyticFs));
+      means.add(
+        d,
+        "analytic eh",
         maeOf(image, electrostaticHalftone(densityMap(analytic, count), w, h, analyticFs)),
       );
       const z = await model.scores(image, d);
       const own = (await model.selector("dither").select(image, d)).data;
-      add(`${d}|model fs`, maeOf(image, own));
-      add(`${d}|model eh`, maeOf(image, electrostaticHalftone(densityMap(z, count), w, h, own)));
+      means.add(d, `model fs`, maeOf(image, own));
+      means.add(d, `model eh`, maeOf(image, electrostaticHalftone(densityMap(z, count), w, h, own)));
       let mask = own;
       for (let r = 1; r <= rounds; r++) {
         mask = firstOrderExchange(
@@ -237,10 +238,10 @@ export async function run(args: string[]): Promise<void> {
           w,
           Math.max(1, Math.round(fraction * count)),
         );
-        if (r === 1 || r === 3 || r === rounds) add(`${d}|fo ${r}`, maeOf(image, mask));
+        if (r === 1 || r === 3 || r === rounds) means.add(d, `fo ${r}`, maeOf(image, mask));
       }
       const refined = nlpe(image, createMask(w, h, own), { cycles: 0.5, seed: 0 }).mask.data;
-      add(`${d}|nlpe`, maeOf(image, refined));
+      means.add(d, `nlpe`, maeOf(image, refined));
     }
     process.stderr.write(".");
   }
@@ -248,12 +249,8 @@ export async function run(args: string[]): Promise<void> {
   console.log(
     `\nPlacement beyond the dithered density: ${files.length} BSDS500 val crops (128×128), model ${model.id}, diffusion inpainting, mean MAE\n`,
   );
-  console.log(`| mask | ${densities.map((d) => `${d * 100} %`).join(" | ")} |`);
-  console.log(`| --- | ${densities.map(() => "---").join(" | ")} |`);
-  const row = (label: string, key: string) =>
-    console.log(
-      `| ${label} | ${densities.map((d) => (sums.get(`${d}|${key}`) ?? 0).toFixed(2)).join(" | ")} |`,
-    );
+  means.printHeader();
+  const row = (label: string, key: string) => means.printRow(label, key);
   row("analytic density, Floyd–Steinberg", "analytic fs");
   row("analytic density, electrostatic halftoning", "analytic eh");
   row(`${model.id}'s density, Floyd–Steinberg (its mask)`, "model fs");
