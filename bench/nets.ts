@@ -174,7 +174,7 @@ async function trainingSpeed(
   const warm = Array.from({ length: steps }, time);
   time(); // first adversarial step
   const gan = Array.from({ length: steps }, time);
-  trainer.options.alpha = 0; // the shipped model's setting: no critic
+  trainer.options.alpha = 0; // v1-v3 were trained so: no critic (v4 has it, the GAN step above)
   const noCritic = Array.from({ length: steps }, time);
   const warmS = median(warm);
   const ganS = median(gan);
