@@ -55,8 +55,10 @@ export async function run(args: string[]): Promise<void> {
   const densities = values.densities.split(",").map(Number);
   const cycleList = values.cycles.split(",").map(Number);
   const files = valFiles(Number(values.limit));
-  const model = await loadGanModel(values.model ?? defaultModelDir(0.05));
-  const inpainter = model.inpainter();
+  // the model `--density` would pick at each density (a specialist where one covers it), unless --model
+  // (one at a time: the first load initialises the tfjs backend)
+  const models = [];
+  for (const d of densities) models.push(await loadGanModel(values.model ?? defaultModelDir(d)));
   const means = new DensityMeans(densities, files.length);
   const labels: string[] = [];
   const started = performance.now();
@@ -64,10 +66,12 @@ export async function run(args: string[]): Promise<void> {
     const image = await valCrop(file);
     const { width: w, height: h, channels } = image;
     const grey = greyOf(image.data, w * h, channels);
-    for (const d of densities) {
+    for (const [i, d] of densities.entries()) {
+      const model = models[i];
+      const inpainter = model.inpainter();
       const z = await model.scores(image, d);
       const own = ditherScores(z, w, h, targetCount(w * h, d));
-      const masks: Array<[string, Uint8Array]> = [[`${model.id} (dithered)`, own]];
+      const masks: Array<[string, Uint8Array]> = [["the model's mask (dithered)", own]];
       for (const r of [1, 2]) {
         masks.push([`snap to logits, r = ${r}`, snap(own, z, w, h, r)]);
         masks.push([`snap to |Δf|, r = ${r}`, snap(own, laplacianMagnitude(grey, w, h, 0), w, h, r)]);
@@ -94,7 +98,7 @@ export async function run(args: string[]): Promise<void> {
   process.stderr.write("\n");
   const f = (d: number, key: string) => means.mean(d, key).toFixed(2);
   console.log(
-    `\n${files.length} BSDS500 val crops (128×128), mean MAE, diffusion / ${model.id} inpainting\n`,
+    `\n${files.length} BSDS500 val crops (128×128), mean MAE, diffusion / the inpainting of ${[...new Set(models.map((m) => m.id))].join(", ")} (by density)\n`,
   );
   means.printHeader();
   for (const label of labels) {
