@@ -236,7 +236,7 @@ function exactMaskStraightThrough(z: tf.Tensor4D, densities: number[]): tf.Tenso
  * sum(p) = count. Backward: dL/dp = dL/db (straight through), then the exact derivative of the normalised
  * map: dL/dz = w (dL/dp - sum(w dL/dp) / sum(w)) with w = p (1 - p).
  */
-function ditherMaskStraightThrough(z: tf.Tensor4D, densities: number[], ordered = false): tf.Tensor4D {
+export function ditherMaskStraightThrough(z: tf.Tensor4D, densities: number[], ordered = false): tf.Tensor4D {
   const [n, h, w] = z.shape;
   const pixels = h * w;
   const scores = z.dataSync() as Float32Array;

@@ -1,0 +1,346 @@
+"""
+PyTorch port of maskcodec's three networks (src/nets/models.ts) and of the training-only operators they need
+(homogeneous diffusion with its mask gradient, src/nets/diffusion-op.ts; the analytic mask prior,
+src/baselines/analytic.ts; dithered exact-count masks with a straight-through gradient, src/nets/train.ts and
+src/baselines/dither.ts).
+
+Why it exists: tfjs-node-gpu cannot be installed here (its install downloads libtensorflow from outside the
+npm registry), so training on a lent GPU machine runs this port instead. It reads and writes the tfjs weight
+format of models/<id> unchanged (same names, same [k, k, Cin, Cout] kernel layout), so what it trains ships
+and decodes through the TypeScript codec as before. torch/check_port.py checks it against the TypeScript
+implementation on the same inputs (torch/reference.ts writes those).
+
+Only the architecture of the shipped maskgan-v4 family is ported: density input, diffusion interpolation
+corrected by the generator, analytic mask prior, leaky binarisation, optional bottlenecks.
+"""
+
+import json
+import math
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+DILATIONS = (1, 2, 5)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# weights: the tfjs manifest format of src/nets/weights.ts
+
+
+def load_tfjs_weights(model_dir):
+    """Returns (meta, {name: float32 numpy array in tfjs layout}) from models/<id>/model.json + weights.bin."""
+    with open(os.path.join(model_dir, "model.json")) as fh:
+        manifest = json.load(fh)
+    group = manifest["weightsManifest"][0]
+    with open(os.path.join(model_dir, group["paths"][0]), "rb") as fh:
+        data = fh.read()
+    out = {}
+    offset = 0
+    for spec in group["weights"]:
+        count = int(np.prod(spec["shape"])) if spec["shape"] else 1
+        if spec.get("quantization", {}).get("dtype") == "float16":
+            values = np.frombuffer(data, dtype="<f2", count=count, offset=offset).astype(np.float32)
+            offset += 2 * count
+        else:
+            values = np.frombuffer(data, dtype="<f4", count=count, offset=offset).astype(np.float32)
+            offset += 4 * count
+        out[spec["name"]] = values.reshape(spec["shape"])
+    if offset != len(data):
+        raise ValueError(f"{model_dir}: weights.bin has {len(data)} bytes, the manifest {offset}")
+    return manifest["maskcodec"], out
+
+
+def save_raw_weights(path, weights):
+    """name -> array as `path`.json (names, shapes, offsets) + `path`.f32 (float32, little-endian)."""
+    specs = []
+    offset = 0
+    with open(path + ".f32", "wb") as fh:
+        for name, value in weights.items():
+            arr = np.ascontiguousarray(value, dtype="<f4")
+            fh.write(arr.tobytes())
+            specs.append({"name": name, "shape": list(arr.shape), "offset": offset})
+            offset += arr.nbytes
+    with open(path + ".json", "w") as fh:
+        json.dump({"weights": specs}, fh)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# networks
+
+
+SUPPORTED = {"densityInput": True, "pullPush": True, "diffusionInput": True, "analyticMask": True}
+
+
+def check_arch(arch):
+    for key, value in SUPPORTED.items():
+        if bool(arch.get(key)) != value:
+            raise ValueError(f"torch port: architecture option {key}={arch.get(key)} is not ported")
+
+
+def density_feature(d):
+    """ln(D / 0.05) / ln 5 (ops.ts densityFeature)."""
+    return math.log(d / 0.05) / math.log(5)
+
+
+def conv_same(x, kernel, bias=None, stride=1, dilation=1):
+    """TF 'same' convolution (conv.ts): NCHW input, kernel in tfjs layout [k, k, Cin, Cout]."""
+    w = kernel.permute(3, 2, 0, 1)
+    k = kernel.shape[0]
+    eff = dilation * (k - 1) + 1
+    h, wd = x.shape[2], x.shape[3]
+    pad_h = max(0, (math.ceil(h / stride) - 1) * stride + eff - h)
+    pad_w = max(0, (math.ceil(wd / stride) - 1) * stride + eff - wd)
+    top, left = pad_h // 2, pad_w // 2
+    if pad_h == pad_w and pad_h % 2 == 0:
+        return F.conv2d(x, w, bias, stride=stride, padding=top, dilation=dilation)
+    x = F.pad(x, (left, pad_w - left, top, pad_h - top))
+    return F.conv2d(x, w, bias, stride=stride, dilation=dilation)
+
+
+class Nets(torch.nn.Module):
+    """The three networks' weights as named parameters (tfjs names, '/' replaced by '.')."""
+
+    def __init__(self, arch, weights):
+        super().__init__()
+        check_arch(arch)
+        self.arch = arch
+        self.names = list(weights.keys())
+        self.params = torch.nn.ParameterDict(
+            {n.replace("/", "__"): torch.nn.Parameter(torch.tensor(v)) for n, v in weights.items()}
+        )
+
+    def w(self, name):
+        return self.params[name.replace("/", "__")]
+
+    def has(self, name):
+        return name.replace("/", "__") in self.params
+
+    def group(self, prefix):
+        return [p for n, p in self.params.items() if n.startswith(prefix + "__")]
+
+    def export(self):
+        return {n: self.w(n).detach().cpu().numpy() for n in self.names}
+
+    # --- hourglass (models.ts hourglass / branches / reduce)
+
+    def reduce(self, name, x):
+        key = f"{name}/reduce/kernel"
+        return conv_same(x, self.w(key)) if self.has(key) else x
+
+    def branches(self, name, x):
+        x = self.reduce(name, x)
+        outs = [
+            F.elu(conv_same(x, self.w(f"{name}/d{d}/kernel"), self.w(f"{name}/d{d}/bias"), dilation=d))
+            for d in DILATIONS
+        ]
+        return torch.cat(outs, 1)
+
+    def hourglass(self, prefix, x):
+        levels = self.arch["levels"]
+        skips = []
+        h = x
+        for lv in range(levels):
+            e = self.branches(f"{prefix}/down{lv}", h)
+            skips.append(e)
+            h = F.max_pool2d(e, 2, 2)
+        for lv in range(levels - 1, -1, -1):
+            e = self.branches(f"{prefix}/up{lv}", h)
+            h = torch.cat([F.interpolate(e, scale_factor=2, mode="nearest"), skips[lv]], 1)
+        h = self.reduce(f"{prefix}/out", h)
+        out = None
+        for d in DILATIONS:
+            y = conv_same(h, self.w(f"{prefix}/out/d{d}/kernel"), self.w(f"{prefix}/out/d{d}/bias"), dilation=d)
+            out = y if out is None else out + y
+        return out
+
+    # --- the generators and the critic
+
+    def mask_logits(self, f, r, densities, analytic):
+        """m(r, f): z = hourglass + analytic scores; f, r NCHW, analytic [N, 1, H, W]."""
+        n, _, h, w = f.shape
+        dplane = density_plane(densities, h, w, f)
+        z = self.hourglass("mask", torch.cat([r, f, dplane], 1))
+        return z + analytic
+
+    def inpaint(self, f, b, r, densities):
+        """g(r, b, Bf) corrects the diffusion interpolation: returns u = (1 - b) g + b f."""
+        n, _, h, w = f.shape
+        known = b * f
+        pp = DiffusionInterpolation.apply(f, b)
+        dplane = density_plane(densities, h, w, f)
+        z = self.hourglass("gen", torch.cat([r, b, known, pp, dplane], 1))
+        g = torch.clamp(pp + 0.2 * z, 0, 1)
+        return (1 - b) * g + known
+
+    def critic(self, u, b):
+        h = torch.cat([u, b], 1)
+        layers = self.arch["criticLayers"]
+        for lv in range(layers):
+            k = unit_norm(self.w(f"critic/f{lv}/kernel"))
+            h = F.leaky_relu(conv_same(h, k, self.w(f"critic/f{lv}/bias"), stride=2), 0.2)
+        pooled = h.mean(dim=(2, 3))
+        return (pooled @ unit_norm(self.w("critic/dense/kernel")) + self.w("critic/dense/bias")).reshape(-1)
+
+
+def unit_norm(kernel):
+    axes = tuple(range(kernel.dim() - 1))
+    return kernel / torch.sqrt((kernel * kernel).sum(dim=axes, keepdim=True) + 1e-12)
+
+
+def density_plane(densities, h, w, like):
+    feats = torch.tensor([density_feature(d) for d in densities], dtype=like.dtype, device=like.device)
+    return feats.reshape(-1, 1, 1, 1).expand(-1, 1, h, w)
+
+
+def binarise_logits_forward(z):
+    """The network's own rounding (forward of ops.ts binariseLogits)."""
+    return torch.floor(torch.clamp(0.2 * z + 0.5, 0, 1) + 0.5)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# homogeneous diffusion with the exact mask gradient (diffusion-op.ts), batched Jacobi-preconditioned CG
+
+CG_TOLERANCE = 1e-4
+
+
+def laplacian(x):
+    """4-neighbour graph Laplacian with reflecting borders: sum over neighbours of (x_j - x_i)."""
+    p = F.pad(x, (1, 1, 1, 1), mode="replicate")
+    return p[:, :, :-2, 1:-1] + p[:, :, 2:, 1:-1] + p[:, :, 1:-1, :-2] + p[:, :, 1:-1, 2:] - 4 * x
+
+
+def degrees(h, w, like):
+    deg = torch.full((1, 1, h, w), 4.0, dtype=like.dtype, device=like.device)
+    deg[:, :, 0, :] -= 1
+    deg[:, :, -1, :] -= 1
+    deg[:, :, :, 0] -= 1
+    deg[:, :, :, -1] -= 1
+    return deg
+
+
+def solve_unknown(rhs, unknown, tol=CG_TOLERANCE, max_iter=3000, check_every=25):
+    """Solves -L_UU x_U = rhs_U per sample and channel (x = 0 on known pixels) by Jacobi-preconditioned CG.
+
+    rhs, unknown: [N, C, H, W] and [N, 1, H, W]. The residual is checked every `check_every` iterations
+    (a device sync); every system stops only when all have a relative residual below `tol`."""
+    n, c, h, w = rhs.shape
+    inv_deg = (1.0 / degrees(h, w, rhs)) * unknown
+
+    def apply(x):
+        return -laplacian(x) * unknown
+
+    x = torch.zeros_like(rhs)
+    r = rhs * unknown
+    norm_b = torch.sqrt((r * r).sum(dim=(2, 3), keepdim=True))
+    z = r * inv_deg
+    p = z.clone()
+    rz = (r * z).sum(dim=(2, 3), keepdim=True)
+    for it in range(max_iter):
+        ap = apply(p)
+        pap = (p * ap).sum(dim=(2, 3), keepdim=True)
+        alpha = rz / torch.where(pap > 0, pap, torch.ones_like(pap))
+        alpha = torch.where(pap > 0, alpha, torch.zeros_like(alpha))
+        x = x + alpha * p
+        r = r - alpha * ap
+        z = r * inv_deg
+        rz_new = (r * z).sum(dim=(2, 3), keepdim=True)
+        beta = rz_new / torch.where(rz > 0, rz, torch.ones_like(rz))
+        beta = torch.where(rz > 0, beta, torch.zeros_like(beta))
+        p = z + beta * p
+        rz = rz_new
+        if (it + 1) % check_every == 0:
+            rel = torch.sqrt((r * r).sum(dim=(2, 3), keepdim=True)) / torch.clamp(norm_b, min=1e-30)
+            if float(rel.max()) < tol:
+                break
+    return x
+
+
+class DiffusionInterpolation(torch.autograd.Function):
+    """u: c (u - f) - (1 - c) L u = 0, c = [b > 0.5]; backward: dE/dc exactly, f gets none (it is data)."""
+
+    @staticmethod
+    def forward(ctx, f, b):
+        known = (b > 0.5).to(f.dtype)
+        unknown = 1 - known
+        any_known = known.sum(dim=(1, 2, 3), keepdim=True) > 0
+        solve_in = f.double()
+        kd, ud = known.double(), unknown.double()
+        v = solve_unknown(laplacian(kd * solve_in) * ud, ud)
+        u = (kd * solve_in + v).to(f.dtype)
+        u = torch.where(any_known, u, torch.full_like(u, 0.5))
+        ctx.save_for_backward(f, known, u, any_known)
+        return u
+
+    @staticmethod
+    def backward(ctx, g):
+        f, known, u, any_known = ctx.saved_tensors
+        unknown = 1 - known
+        gd, ud, kd = g.double(), unknown.double(), known.double()
+        mu = solve_unknown(gd * ud, ud)
+        lam = gd + laplacian(mu)
+        ud64, fd = u.double(), f.double()
+        grad = (ud * mu * (fd - ud64) - kd * lam * laplacian(ud64)).sum(dim=1, keepdim=True)
+        grad = torch.where(any_known, grad, torch.zeros_like(grad))
+        return None, grad.to(g.dtype)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the analytic mask prior (analytic.ts analyticScores, range 1)
+
+
+def analytic_scores(f_nhwc, densities):
+    """log(|Δ(G_σ * grey)| + 0.5/255), mean-free, σ = 0.4 / sqrt(D); f [N, H, W, 3] on [0, 1] -> [N, H, W]."""
+    n, h, w, _ = f_nhwc.shape
+    out = np.empty((n, h, w), dtype=np.float32)
+    grey = f_nhwc.astype(np.float64).mean(axis=3)
+    for i in range(n):
+        sigma = 0.4 / math.sqrt(densities[i])
+        rad = max(1, math.ceil(3 * sigma))
+        ker = np.exp(-(np.arange(-rad, rad + 1) ** 2) / (2 * sigma * sigma))
+        ker /= ker.sum()
+        g = grey[i]
+        padded = np.pad(g, ((0, 0), (rad, rad)), mode="symmetric")
+        tmp = sum(ker[j] * padded[:, j : j + w] for j in range(2 * rad + 1))
+        padded = np.pad(tmp, ((rad, rad), (0, 0)), mode="symmetric")
+        sm = sum(ker[j] * padded[j : j + h, :] for j in range(2 * rad + 1))
+        p = np.pad(sm, 1, mode="edge")
+        lap = np.abs(p[1:-1, 2:] + p[1:-1, :-2] + p[2:, 1:-1] + p[:-2, 1:-1] - 4 * sm)
+        s = np.log(lap + 0.5 / 255)
+        out[i] = (s - s.mean()).astype(np.float32)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------
+# mulberry32 (ops.ts Rng), vectorised: the validation noise of the TypeScript trainer, value for value
+
+
+class Mulberry32:
+    def __init__(self, state):
+        self.state = state & 0xFFFFFFFF
+
+    def fill(self, count):
+        k = np.arange(1, count + 1, dtype=np.uint64)
+        s = (np.uint64(self.state) + k * np.uint64(0x6D2B79F5)) & np.uint64(0xFFFFFFFF)
+        self.state = int(s[-1]) if count > 0 else self.state
+        t = s
+        m = np.uint64(0xFFFFFFFF)
+        t = ((t ^ (t >> np.uint64(15))) * (t | np.uint64(1))) & m
+        t = (t ^ ((t + (((t ^ (t >> np.uint64(7))) * (t | np.uint64(61))) & m)) & m)) & m
+        return (((t ^ (t >> np.uint64(14))) & m).astype(np.float64) / 4294967296.0).astype(np.float32)
+
+    def fill64(self, count):
+        """Same draws as fill, as float64 (for comparisons like rng.next() < density)."""
+        k = np.arange(1, count + 1, dtype=np.uint64)
+        s = (np.uint64(self.state) + k * np.uint64(0x6D2B79F5)) & np.uint64(0xFFFFFFFF)
+        self.state = int(s[-1]) if count > 0 else self.state
+        t = s
+        m = np.uint64(0xFFFFFFFF)
+        t = ((t ^ (t >> np.uint64(15))) * (t | np.uint64(1))) & m
+        t = (t ^ ((t + (((t ^ (t >> np.uint64(7))) * (t | np.uint64(61))) & m)) & m)) & m
+        return ((t ^ (t >> np.uint64(14))) & m).astype(np.float64) / 4294967296.0
+
+
+def target_count(pixels, density):
+    return min(pixels, max(1, int(math.floor(density * pixels + 0.5))))
