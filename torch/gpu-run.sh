@@ -3,9 +3,10 @@
 # $OUT/<name>.tar (its state, rewritten every minute) and $OUT/<name>.log. Needs .gpu/train (the training
 # images) and .gpu/val.npy (torch/val-crops.ts) in the checkout; MINUTES is each run's training time.
 #
-#   MINUTES=7 OUT=/tmp/out bash torch/gpu-run.sh
+#   RUNS=torch/runs/session7-a.txt MINUTES=7 OUT=/tmp/out bash torch/gpu-run.sh
 set -u
 MINUTES=${MINUTES:-7}
+RUNS=${RUNS:?RUNS=torch/runs/<file>: one run per line, a name and its torch/train.py arguments}
 OUT=${OUT:-out/gpu}
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
@@ -20,9 +21,10 @@ run() {
   ${PY:-python3} torch/train.py "$@" "${common[@]}" --out "$OUT/$name.tar" >"$OUT/$name.log" 2>&1
   echo "$name exit $?"
 }
-run d05 --init models/maskgan-v4-d05 --density 0.04:0.07 --batch 64 &
-run d10 --init models/maskgan-v4-d10 --density 0.07:0.14 --batch 64 &
-run all --init models/maskgan-v4 --density 0.01:0.25 --batch 64 &
-run d05-128 --init models/maskgan-v4-d05 --density 0.04:0.07 --batch 16 --size 128 &
+while read -r name args; do
+  [[ -z "$name" || "$name" == \#* ]] && continue
+  # shellcheck disable=SC2086
+  run "$name" $args &
+done <"$RUNS"
 wait
 tail -n 4 "$OUT"/*.log

@@ -15,7 +15,13 @@ import { targetCount } from "../src/image/types.ts";
 import { initBackend } from "../src/nets/backend.ts";
 import { centreCrops, loadImageFolder } from "../src/nets/data.ts";
 import { diffusionInterpolation } from "../src/nets/diffusion-op.ts";
-import { type ArchOptions, critic, inpaintingGenerator, maskGenerator, type Weights } from "../src/nets/models.ts";
+import {
+  type ArchOptions,
+  critic,
+  inpaintingGenerator,
+  maskGenerator,
+  type Weights,
+} from "../src/nets/models.ts";
 import { Rng } from "../src/nets/ops.ts";
 import { adversarialWeight, ditherMaskStraightThrough } from "../src/nets/train.ts";
 import { loadWeights } from "../src/nets/weights.ts";
@@ -78,12 +84,24 @@ async function main(): Promise<void> {
   const zData = (await z.data()) as Float32Array;
   const masks = new Float32Array(B * S * S);
   for (let i = 0; i < B; i++) {
-    const m = ditherScores(zData.subarray(i * S * S, (i + 1) * S * S), S, S, targetCount(S * S, densities[i]));
+    const m = ditherScores(
+      zData.subarray(i * S * S, (i + 1) * S * S),
+      S,
+      S,
+      targetCount(S * S, densities[i]),
+    );
     masks.set(m, i * S * S);
   }
   await save("mask", masks, [B, S, S, 1]);
   const b = tf.tensor4d(masks, shape1);
   await save("pp", diffusionInterpolation(f, b));
+  // the diffusion operator's mask gradient alone, for a fixed weighting of its output
+  const weighting = tf.tensor4d(new Rng(11).fill(new Float32Array(B * S * S * 3)), shape);
+  await save("weighting", weighting);
+  await save(
+    "grad_diffusion",
+    tf.grad((bIn: tf.Tensor) => tf.sum(tf.mul(diffusionInterpolation(f, bIn as tf.Tensor4D), weighting)))(b),
+  );
   const { u } = inpaintingGenerator(weights, arch, f, b, rG, densities);
   await save("u", u);
   await save("critic", critic(weights, arch, u, b));
@@ -99,6 +117,24 @@ async function main(): Promise<void> {
     const densityErr = tf.mean(tf.abs(tf.sub(tf.mean(bs, [1, 2, 3]), target)));
     return tf.add(tf.add(tf.mul(-alpha, dFake), l1), densityErr) as tf.Scalar;
   };
+  // the parts: the L1 term alone, and the critic's gradient with respect to its mask input
+  const l1Only = (zIn: tf.Tensor) => {
+    const bs = ditherMaskStraightThrough(zIn as tf.Tensor4D, densities);
+    return tf.mean(
+      tf.abs(tf.sub(f, inpaintingGenerator(weights, arch, f, bs, rG, densities).u)),
+    ) as tf.Scalar;
+  };
+  await save("grad_z_l1", tf.grad(l1Only)(z));
+  await save(
+    "grad_rg",
+    tf.grad((rIn: tf.Tensor) =>
+      tf.mean(tf.abs(tf.sub(f, inpaintingGenerator(weights, arch, f, b, rIn as tf.Tensor4D, densities).u))),
+    )(rG),
+  );
+  await save(
+    "grad_b_critic",
+    tf.grad((bIn: tf.Tensor) => tf.mean(critic(weights, arch, u, bIn as tf.Tensor4D)))(b),
+  );
   const dz = tf.grad((zIn: tf.Tensor) => lossOf(zIn as tf.Tensor4D))(z);
   await save("grad_z", dz);
   const picked = ["gen/down0/d1/kernel", "gen/out/d5/kernel", "mask/down0/d2/kernel", "critic/f0/kernel"];

@@ -44,7 +44,8 @@ VAL_LOG_HEADER = "step,wall_s,density,mae_exact,mae_round,mae_random,density_rou
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--init", required=True, help="model folder to start from (models/<id>)")
+    ap.add_argument("--init", required=True, help="model folder (models/<id>) or an earlier run's tar to start from")
+    ap.add_argument("--init-weights", default="latest", choices=["latest", "best"], help="with a tar: which weights")
     ap.add_argument("--density", required=True, help="D or MIN:MAX (log-uniform per sample)")
     ap.add_argument("--data", required=True, help="folder of training images (BSDS500 train)")
     ap.add_argument("--val", required=True, help=".npy of validation crops, uint8 [N, S, S, 3] (torch/val-crops.ts)")
@@ -76,6 +77,33 @@ def load_images(folder):
     if not images:
         raise SystemExit(f"no images in {folder}")
     return images
+
+
+def load_init(path, which):
+    """(meta, weights, {log name: text}) of a model folder, or of an earlier run's tar (its `which` weights)."""
+    names = ("train-log.csv", "val-log.csv")
+    if not path.endswith(".tar"):
+        meta, weights = load_tfjs_weights(path)
+        logs = {}
+        for n in names:
+            p = os.path.join(path, n)
+            logs[n] = open(p).read() if os.path.exists(p) else None
+        return meta, weights, logs
+    with tarfile.open(path) as tar:
+        read = lambda n: tar.extractfile(n).read()
+        state = json.loads(read("state.json"))
+        specs = json.loads(read(which + ".json"))["weights"]
+        blob = read(which + ".f32")
+        logs = {n: read(n).decode() for n in names}
+    weights = {
+        s["name"]: np.frombuffer(blob, dtype="<f4", count=int(np.prod(s["shape"])), offset=s["offset"]).reshape(s["shape"]).copy()
+        for s in specs
+    }
+    meta = dict(state["initMeta"])
+    meta["chain"] = state.get("chain", [])
+    meta["densityRange"] = state["densityRange"]
+    meta["step"] = state["step"] if which == "latest" else state["bestStep"]
+    return meta, weights, logs
 
 
 def sample_batch(images, rng, size, batch):
@@ -112,7 +140,7 @@ class Trainer:
         torch.set_num_threads(args.threads)
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cuda.matmul.allow_tf32 = False
-        meta, weights = load_tfjs_weights(args.init)
+        meta, weights, logs = load_init(args.init, args.init_weights)
         self.meta = meta
         self.nets = Nets(meta["arch"], weights).to(self.dev)
         if ":" in args.density:
@@ -128,19 +156,18 @@ class Trainer:
         opt = lambda prefix: torch.optim.Adam(self.nets.group(prefix), lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
         self.opt_gen, self.opt_mask, self.opt_critic = opt("gen"), opt("mask"), opt("critic")
         self.alpha = args.alpha / (args.size * args.size * 3)
-        self.train_log, self.val_log, self.wall0, self.samples0 = self.inherit_logs(args.init)
+        self.train_log, self.val_log, self.wall0, self.samples0 = self.inherit_logs(logs)
         self.samples = self.samples0
         self.best = None  # (mae, step, weights)
         self.acc = []
         self.started = time.time()
 
-    def inherit_logs(self, folder):
+    def inherit_logs(self, logs):
         """The model's own logs, cut at its step: the run continues them."""
         def rows(name, header):
-            path = os.path.join(folder, name)
-            if not os.path.exists(path):
+            if logs.get(name) is None:
                 return [header]
-            lines = [l for l in open(path).read().split("\n") if l]
+            lines = [l for l in logs[name].split("\n") if l]
             return [lines[0]] + [l for l in lines[1:] if float(l.split(",")[0]) <= self.step]
 
         train = rows("train-log.csv", TRAIN_LOG_HEADER)
@@ -284,7 +311,8 @@ class Trainer:
             add("val-log.csv", ("\n".join(self.val_log) + "\n").encode())
             state = dict(
                 init=a.init,
-                initMeta={k: v for k, v in self.meta.items() if k != "weightHash"},
+                chain=self.meta.get("chain", []) + [f"{a.init} ({a.init_weights})" if a.init.endswith(".tar") else a.init],
+                initMeta={k: v for k, v in self.meta.items() if k not in ("weightHash", "chain")},
                 densityRange=[self.dmin, self.dmax],
                 startStep=self.start_step,
                 step=self.step,

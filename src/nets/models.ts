@@ -2,7 +2,14 @@ import * as tf from "@tensorflow/tfjs-core";
 import { analyticScoresBatch } from "../baselines/analytic.ts";
 import { conv2d } from "./conv.ts";
 import { diffusionInterpolation } from "./diffusion-op.ts";
-import { binariseLogits, densityFeature, hardSigmoid, straightThroughRound, upsample2 } from "./ops.ts";
+import {
+  binariseLogits,
+  densityFeature,
+  hardSigmoid,
+  maxPool2,
+  straightThroughRound,
+  upsample2,
+} from "./ops.ts";
 import { pullPush } from "./pullpush.ts";
 
 /**
@@ -254,7 +261,8 @@ export function hourglass(
   for (let l = 0; l < arch.levels; l++) {
     const e = branches(weights, `${prefix}/down${l}`, h);
     skips.push(e);
-    h = tf.maxPool(e, 2, 2, "valid");
+    // training: our own gradient (wasm's MaxPoolGrad is wrong for windows <= 0, see maxPool2)
+    h = training ? maxPool2(e) : tf.maxPool(e, 2, 2, "valid");
   }
   for (let l = arch.levels - 1; l >= 0; l--) {
     probe?.(`${prefix}/up${l}`, h);

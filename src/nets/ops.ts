@@ -73,3 +73,58 @@ export class Rng {
     return array;
   }
 }
+
+/** The four phases x[:, a::2, b::2, :] (a, b in {0, 1}, row-major) of an even-sized NHWC tensor. */
+function phases(x: tf.Tensor4D): tf.Tensor4D[] {
+  const [n, h, w, c] = x.shape;
+  const rows = tf.reshape(x, [n * (h / 2), 2, w / 2, 2 * c]);
+  const out: tf.Tensor4D[] = [];
+  for (const a of [0, 1]) {
+    for (const b of [0, 1]) {
+      out.push(
+        tf.reshape(tf.slice(rows, [0, a, 0, b * c], [-1, 1, -1, c]), [n, h / 2, w / 2, c]) as tf.Tensor4D,
+      );
+    }
+  }
+  return out;
+}
+
+/** The inverse of phases: four [n, h/2, w/2, c] tensors interleaved into [n, h, w, c]. */
+function interleave(p: tf.Tensor4D[]): tf.Tensor4D {
+  const [n, h2, w2, c] = p[0].shape;
+  const row = (u: tf.Tensor4D, v: tf.Tensor4D) => tf.reshape(tf.concat([u, v], 3), [n * h2, 1, w2, 2 * c]);
+  return tf.reshape(tf.concat([row(p[0], p[1]), row(p[2], p[3])], 1), [n, 2 * h2, 2 * w2, c]) as tf.Tensor4D;
+}
+
+/**
+ * 2x2 max-pooling, stride 2 (even H and W), with a correct gradient on every backend: dy goes to the first
+ * element (row-major) of each window that equals its maximum, as in TensorFlow.
+ *
+ * Why: tfjs-backend-wasm's MaxPoolGrad (4.22) starts each window's running maximum at the smallest positive
+ * float instead of -infinity, so a window whose four values are all <= 0 loses its gradient (it goes to the
+ * tensor's first entry). After ELU most windows can be negative (34-60 % in maskgan-v4-d05's hourglass), so
+ * every block below a pooling got wrong gradients: for gen/down0/d1 the tfjs gradient correlated 0.91 with
+ * finite differences. The forward pass of tf.maxPool is right and is kept.
+ */
+export function maxPool2(x: tf.Tensor4D): tf.Tensor4D {
+  const op = tf.customGrad(((xIn: tf.Tensor, save: tf.GradSaveFunc) => {
+    const y = tf.maxPool(xIn as tf.Tensor4D, 2, 2, "valid");
+    save([xIn, y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ys] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const zero = tf.zerosLike(dy);
+        let taken: tf.Tensor | undefined;
+        const parts = phases(xs).map((p) => {
+          const equal = tf.equal(p, ys);
+          const first = taken ? tf.logicalAnd(equal, tf.logicalNot(taken)) : equal;
+          taken = taken ? tf.logicalOr(taken, equal) : equal;
+          return tf.where(first, dy, zero) as tf.Tensor4D;
+        });
+        return interleave(parts);
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x) as tf.Tensor4D;
+}

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { hardSigmoid, scaleGradient, straightThroughRound, upsample2 } from "../../src/nets/ops.ts";
+import { hardSigmoid, maxPool2, scaleGradient, straightThroughRound, upsample2 } from "../../src/nets/ops.ts";
 import { topCountMask } from "../../src/nets/topk.ts";
 import { setupTf } from "./helpers.ts";
 
@@ -116,5 +116,73 @@ describe("binarisation of logits with a straight-through gradient", () => {
       .grad((x: tf.Tensor) => tf.sum(binariseLogits(x)))(z)
       .dataSync();
     for (const v of g) expect(v).toBeCloseTo(0.2, 6);
+  });
+});
+
+function maxPool2Grad(x: tf.Tensor4D): Float32Array {
+  return tf
+    .grad((v: tf.Tensor) => tf.sum(maxPool2(v as tf.Tensor4D)))(x)
+    .dataSync() as Float32Array;
+}
+
+describe("2x2 max-pooling with its own gradient", () => {
+  beforeAll(setupTf);
+
+  /** dy routed to the first (row-major) maximum of each 2x2 window: the gradient TensorFlow defines. */
+  function exactGradient(x: number[], dy: number[], shape: [number, number, number, number]): number[] {
+    const [n, h, w, c] = shape;
+    const out = new Array<number>(x.length).fill(0);
+    const at = (b: number, y: number, xx: number, ch: number) => ((b * h + y) * w + xx) * c + ch;
+    for (let b = 0; b < n; b++) {
+      for (let y = 0; y < h / 2; y++) {
+        for (let xx = 0; xx < w / 2; xx++) {
+          for (let ch = 0; ch < c; ch++) {
+            let best = -1;
+            for (const [dy2, dx2] of [
+              [0, 0],
+              [0, 1],
+              [1, 0],
+              [1, 1],
+            ]) {
+              const i = at(b, 2 * y + dy2, 2 * xx + dx2, ch);
+              if (best < 0 || x[i] > x[best]) best = i;
+            }
+            out[best] += dy[((b * (h / 2) + y) * (w / 2) + xx) * c + ch];
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  it("gives tf.maxPool's values and routes dy to each window's first maximum, negative windows and ties too", () => {
+    const shape: [number, number, number, number] = [2, 4, 6, 3];
+    const size = 2 * 4 * 6 * 3;
+    fc.assert(
+      fc.property(
+        // small integers: many all-negative windows and many ties
+        fc.array(fc.integer({ min: -4, max: 2 }), { minLength: size, maxLength: size }),
+        fc.array(fc.integer({ min: 1, max: 9 }), { minLength: size / 4, maxLength: size / 4 }),
+        (xs, dys) => {
+          const x = tf.tensor4d(xs, shape);
+          const dy = tf.tensor4d(dys, [2, 2, 3, 3]);
+          expect(Array.from(maxPool2(x).dataSync())).toEqual(
+            Array.from(tf.maxPool(x, 2, 2, "valid").dataSync()),
+          );
+          const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(maxPool2(v as tf.Tensor4D), dy)))(x);
+          expect(Array.from(g.dataSync())).toEqual(exactGradient(xs, dys, shape));
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it("is needed: the wasm backend's own max-pool gradient drops windows whose values are all negative", () => {
+    // if this starts failing, tfjs fixed MaxPoolGrad and maxPool2 could go back to tf.maxPool
+    const x = tf.tensor4d([-1, -5, -2, -6, -3, -7, -4, -8], [1, 2, 4, 1]);
+    const g = tf.grad((v: tf.Tensor) => tf.sum(tf.maxPool(v as tf.Tensor4D, 2, 2, "valid")))(x);
+    // the right gradient: 1 at each window's maximum (-1 at index 0, -2 at index 2)
+    expect(Array.from(g.dataSync())).not.toEqual([1, 0, 1, 0, 0, 0, 0, 0]);
+    expect(Array.from(maxPool2Grad(x))).toEqual([1, 0, 1, 0, 0, 0, 0, 0]);
   });
 });
