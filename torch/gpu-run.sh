@@ -3,10 +3,10 @@
 # $OUT/<name>.tar (its state, rewritten every minute) and $OUT/<name>.log. Needs .gpu/train (the training
 # images) and .gpu/val.npy (torch/val-crops.ts) in the checkout; MINUTES is each run's training time.
 #
-#   RUNS=torch/runs/session7-a.txt MINUTES=7 OUT=/tmp/out bash torch/gpu-run.sh
+#   RUNS=torch/jobs/session7-a.txt MINUTES=7 OUT=/tmp/out bash torch/gpu-run.sh
 set -u
 MINUTES=${MINUTES:-7}
-RUNS=${RUNS:?RUNS=torch/runs/<file>: one run per line, a name and its torch/train.py arguments}
+RUNS=${RUNS:?RUNS=torch/jobs/<file>: one run per line, a name and its torch/train.py arguments}
 OUT=${OUT:-out/gpu}
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
