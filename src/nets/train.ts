@@ -448,6 +448,16 @@ export class Trainer {
       if (existsSync(join(dir, f))) await cp(join(dir, f), join(this.options.runDir, f));
     }
     await this.truncateLogs(this.state.step);
+    // the log goes on where the model's left off: its wall time and samples too, not from zero
+    const logPath = join(this.options.runDir, "train-log.csv");
+    if (existsSync(logPath)) {
+      const rows = (await readFile(logPath, "utf8")).split("\n").filter((l) => l.length > 0);
+      const last = rows.length > 1 ? rows[rows.length - 1].split(",") : undefined;
+      if (last && Number.isFinite(Number(last[2])) && Number.isFinite(Number(last[3]))) {
+        this.state.wallSeconds = Number(last[2]);
+        this.state.samples = Number(last[3]);
+      }
+    }
   }
 
   /**

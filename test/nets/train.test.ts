@@ -138,6 +138,9 @@ describe("training", () => {
     const second = new Trainer(options(tempDir("init-b"), { valDir: undefined, initFrom: dir }));
     await second.setup(false);
     expect(second.state.step).toBe(5);
+    // the log continues the model's: samples (and wall time) go on from its last row
+    expect(second.state.samples).toBe(first.state.samples);
+    expect(second.state.wallSeconds).toBeGreaterThan(0);
     for (const [name, v] of first.weights) {
       const a = v.dataSync();
       const b = (second.weights.get(name) as tf.Variable).dataSync();
