@@ -15,7 +15,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dither import DitherStraightThrough, dither_masks  # noqa: E402
-from maskgan import DiffusionInterpolation, Nets, analytic_scores, load_tfjs_weights  # noqa: E402
+from maskgan import DiffusionInterpolation, Mulberry32, Nets, analytic_scores, load_tfjs_weights  # noqa: E402
 
 
 def nchw(a):
@@ -64,6 +64,8 @@ def main():
         if not ok:
             failures.append(name)
 
+    # the validation noise: mulberry32 value for value (reference.ts drew noise_m from Rng(7))
+    compare("mulberry32 draws", Mulberry32(7).fill(ref["noise_m"].size), ref["noise_m"].ravel(), 0)
     analytic = analytic_scores(f_nhwc, densities)
     compare("analytic scores", analytic, ref["analytic"], 1e-4)
     a_t = torch.from_numpy(analytic).unsqueeze(1).to(dev)

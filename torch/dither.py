@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import torch
+from maskgan import target_count
 
 try:
     from numba import njit, prange
@@ -222,8 +223,6 @@ def dither_batch(z, counts, width, height, with_weight):
 def dither_masks(z, densities, with_weight=False):
     """Dithered exact-count masks of logits z [N, 1, H, W] (any device): (mask, weight) as z's dtype/device."""
     n, _, h, w = z.shape
-    from maskgan import target_count
-
     counts = np.array([target_count(h * w, d) for d in densities], dtype=np.int64)
     zn = z.detach().reshape(n, h * w).float().cpu().numpy()
     masks, weights = dither_batch(np.ascontiguousarray(zn), counts, w, h, with_weight)

@@ -52,20 +52,6 @@ def load_tfjs_weights(model_dir):
     return manifest["maskcodec"], out
 
 
-def save_raw_weights(path, weights):
-    """name -> array as `path`.json (names, shapes, offsets) + `path`.f32 (float32, little-endian)."""
-    specs = []
-    offset = 0
-    with open(path + ".f32", "wb") as fh:
-        for name, value in weights.items():
-            arr = np.ascontiguousarray(value, dtype="<f4")
-            fh.write(arr.tobytes())
-            specs.append({"name": name, "shape": list(arr.shape), "offset": offset})
-            offset += arr.nbytes
-    with open(path + ".json", "w") as fh:
-        json.dump({"weights": specs}, fh)
-
-
 # ----------------------------------------------------------------------------------------------------------
 # networks
 
@@ -320,26 +306,20 @@ class Mulberry32:
     def __init__(self, state):
         self.state = state & 0xFFFFFFFF
 
-    def fill(self, count):
-        k = np.arange(1, count + 1, dtype=np.uint64)
-        s = (np.uint64(self.state) + k * np.uint64(0x6D2B79F5)) & np.uint64(0xFFFFFFFF)
-        self.state = int(s[-1]) if count > 0 else self.state
-        t = s
-        m = np.uint64(0xFFFFFFFF)
-        t = ((t ^ (t >> np.uint64(15))) * (t | np.uint64(1))) & m
-        t = (t ^ ((t + (((t ^ (t >> np.uint64(7))) * (t | np.uint64(61))) & m)) & m)) & m
-        return (((t ^ (t >> np.uint64(14))) & m).astype(np.float64) / 4294967296.0).astype(np.float32)
-
     def fill64(self, count):
-        """Same draws as fill, as float64 (for comparisons like rng.next() < density)."""
-        k = np.arange(1, count + 1, dtype=np.uint64)
-        s = (np.uint64(self.state) + k * np.uint64(0x6D2B79F5)) & np.uint64(0xFFFFFFFF)
-        self.state = int(s[-1]) if count > 0 else self.state
-        t = s
+        """The next `count` draws of rng.next(), as float64 (for comparisons like rng.next() < density)."""
         m = np.uint64(0xFFFFFFFF)
+        k = np.arange(1, count + 1, dtype=np.uint64)
+        t = (np.uint64(self.state) + k * np.uint64(0x6D2B79F5)) & m
+        if count > 0:
+            self.state = int(t[-1])
         t = ((t ^ (t >> np.uint64(15))) * (t | np.uint64(1))) & m
         t = (t ^ ((t + (((t ^ (t >> np.uint64(7))) * (t | np.uint64(61))) & m)) & m)) & m
         return ((t ^ (t >> np.uint64(14))) & m).astype(np.float64) / 4294967296.0
+
+    def fill(self, count):
+        """The same draws stored as float32, as rng.fill(Float32Array) does."""
+        return self.fill64(count).astype(np.float32)
 
 
 def target_count(pixels, density):

@@ -15,10 +15,8 @@ torch/import.ts` turns it into a model folder with card and plot.
 """
 
 import argparse
-import copy
 import io
 import json
-import math
 import os
 import sys
 import tarfile
