@@ -7,6 +7,7 @@ per sample) while the networks run on the GPU; a 64x64 or 128x128 mask takes wel
 """
 
 import math
+import time
 
 import numpy as np
 import torch
@@ -220,14 +221,21 @@ def dither_batch(z, counts, width, height, with_weight):
     return masks, weights
 
 
+#: seconds spent in dither_masks (device transfers included), for the trainer's profile line
+DITHER_SECONDS = [0.0]
+
+
 def dither_masks(z, densities, with_weight=False):
     """Dithered exact-count masks of logits z [N, 1, H, W] (any device): (mask, weight) as z's dtype/device."""
+    started = time.perf_counter()
     n, _, h, w = z.shape
     counts = np.array([target_count(h * w, d) for d in densities], dtype=np.int64)
     zn = z.detach().reshape(n, h * w).float().cpu().numpy()
     masks, weights = dither_batch(np.ascontiguousarray(zn), counts, w, h, with_weight)
     to = lambda a: torch.from_numpy(a).reshape(n, 1, h, w).to(device=z.device, dtype=z.dtype)
-    return to(masks), to(weights)
+    out = to(masks), to(weights)
+    DITHER_SECONDS[0] += time.perf_counter() - started
+    return out
 
 
 class DitherStraightThrough(torch.autograd.Function):

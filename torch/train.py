@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dither  # noqa: E402
 from dither import DitherStraightThrough, dither_masks  # noqa: E402
 from maskgan import (  # noqa: E402
     Mulberry32,
@@ -158,6 +159,7 @@ class Trainer:
         self.samples = self.samples0
         self.best = None  # (mae, step, weights)
         self.acc = []
+        self.prep_seconds = 0.0  # batch sampling and the analytic prior (CPU), for the profile line
         self.started = time.time()
 
     def inherit_logs(self, logs):
@@ -187,9 +189,11 @@ class Trainer:
 
     def train_step(self):
         a, nets, dev = self.args, self.nets, self.dev
+        started = time.perf_counter()
         f_np = sample_batch(self.images, self.rng, a.size, a.batch)
         ds = [float(d) for d in self.densities(a.batch)]
         analytic = torch.from_numpy(analytic_scores(f_np, ds)).unsqueeze(1).to(dev)
+        self.prep_seconds += time.perf_counter() - started
         f = nchw(f_np, dev)
         shape1 = (a.batch, 1, a.size, a.size)
         r_m = torch.rand(shape1, device=dev)
@@ -338,6 +342,7 @@ class Trainer:
         self.save()
         last_save = time.time()
         step_times = []
+        dither_at_start = dither.DITHER_SECONDS[0]
         while self.step - self.start_step < a.max_steps:
             t0 = time.time()
             self.train_step()
@@ -349,7 +354,13 @@ class Trainer:
             if time.time() - last_save > a.save_seconds:
                 self.save()
                 last_save = time.time()
-                print(f"[{a.density}] step {self.step}, {np.mean(step_times[-50:]) * 1000:.0f} ms/step", flush=True)
+                steps = len(step_times)
+                print(
+                    f"[{a.density}] step {self.step}, {np.mean(step_times[-50:]) * 1000:.0f} ms/step; per step so far: "
+                    f"batch + prior {self.prep_seconds / steps * 1000:.0f} ms, dithering "
+                    f"{(dither.DITHER_SECONDS[0] - dither_at_start) / steps * 1000:.0f} ms (validation's included)",
+                    flush=True,
+                )
             # stop early enough for one more validation and the save
             if time.time() + 2 * np.mean(step_times[-20:]) + 15 > deadline:
                 break
