@@ -154,12 +154,13 @@ const GEN_NOISE_SEED = 0x67656e31;
 /**
  * Loaded models by folder, backend and the weights file's modification time. Each load uploads the weights
  * as new tensors, so a long-running caller (a sweep, a server) that loaded per image would exhaust the wasm
- * heap; a model changed on disk (a training export) is loaded afresh.
+ * heap; a model changed on disk (a training export) is loaded afresh. `dir` is required: which model serves a
+ * density is defaultModelDir's choice, made by the caller who knows the density.
  */
 const loadedModels = new Map<string, Promise<GanModel>>();
 
-export function loadGanModel(dir?: string, options: { tfBackend?: string } = {}): Promise<GanModel> {
-  const modelDir = resolve(dir ?? defaultModelDir(0.05));
+export function loadGanModel(dir: string, options: { tfBackend?: string } = {}): Promise<GanModel> {
+  const modelDir = resolve(dir);
   const backend = options.tfBackend ?? process.env.MASKCODEC_TF_BACKEND ?? "auto";
   let stamp = "missing";
   try {
