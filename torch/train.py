@@ -91,6 +91,8 @@ def load_init(path, which):
     with tarfile.open(path) as tar:
         read = lambda n: tar.extractfile(n).read()
         state = json.loads(read("state.json"))
+        if which == "best" and state.get("bestStep") is None:
+            raise SystemExit(f"{path}: the run has no validated best weights; use --init-weights latest")
         specs = json.loads(read(which + ".json"))["weights"]
         blob = read(which + ".f32")
         logs = {n: read(n).decode() for n in names}

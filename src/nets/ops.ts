@@ -103,8 +103,8 @@ function interleave(p: tf.Tensor4D[]): tf.Tensor4D {
  * Why: tfjs-backend-wasm's MaxPoolGrad (4.22) starts each window's running maximum at the smallest positive
  * float instead of -infinity, so a window whose four values are all <= 0 loses its gradient (it goes to the
  * tensor's first entry). After ELU most windows can be negative (34-60 % in maskgan-v4-d05's hourglass), so
- * every block below a pooling got wrong gradients: for gen/down0/d1 the tfjs gradient correlated 0.91 with
- * finite differences. The forward pass of tf.maxPool is right and is kept.
+ * the down blocks, whose outputs are pooled, got wrong gradients: for gen/down0/d1 the tfjs gradient
+ * correlated 0.91 with finite differences. The forward pass of tf.maxPool is right and is kept.
  */
 export function maxPool2(x: tf.Tensor4D): tf.Tensor4D {
   const op = tf.customGrad(((xIn: tf.Tensor, save: tf.GradSaveFunc) => {
