@@ -25,20 +25,7 @@ import {
 import { Rng } from "../src/nets/ops.ts";
 import { adversarialWeight, ditherMaskStraightThrough } from "../src/nets/train.ts";
 import { loadWeights } from "../src/nets/weights.ts";
-
-function npy(data: Float32Array, shape: number[]): Uint8Array {
-  const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(", ")}${shape.length === 1 ? "," : ""}), }`;
-  const unpadded = 10 + header.length + 1;
-  const padded = header + " ".repeat((64 - (unpadded % 64)) % 64) + "\n";
-  const head = new Uint8Array(10 + padded.length);
-  head.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
-  new DataView(head.buffer).setUint16(8, padded.length, true);
-  head.set(new TextEncoder().encode(padded), 10);
-  const out = new Uint8Array(head.length + data.byteLength);
-  out.set(head, 0);
-  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), head.length);
-  return out;
-}
+import { npyBytes } from "./npy.ts";
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -54,7 +41,7 @@ async function main(): Promise<void> {
   await mkdir(outDir, { recursive: true });
   const save = async (name: string, t: tf.Tensor | Float32Array, shape?: number[]) => {
     const data = t instanceof Float32Array ? t : ((await t.data()) as Float32Array);
-    await writeFile(join(outDir, `${name}.npy`), npy(data, shape ?? (t as tf.Tensor).shape));
+    await writeFile(join(outDir, `${name}.npy`), npyBytes(data, "<f4", shape ?? (t as tf.Tensor).shape));
   };
 
   const { json, tensors } = await loadWeights(modelDir);

@@ -6,6 +6,7 @@
  */
 import { writeFile } from "node:fs/promises";
 import { centreCrops, loadImageFolder } from "../src/nets/data.ts";
+import { npyBytes } from "./npy.ts";
 
 const [dir, out] = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -20,11 +21,5 @@ const count = option("--count", 48);
 const size = option("--size", 128);
 const crops = centreCrops(await loadImageFolder(dir, { minSize: size }), size, count);
 const bytes = Uint8Array.from(crops.data, (v) => Math.round(v * 255));
-const header = `{'descr': '|u1', 'fortran_order': False, 'shape': (${crops.count}, ${size}, ${size}, 3), }`;
-const padded = header + " ".repeat((64 - ((10 + header.length + 1) % 64)) % 64) + "\n";
-const head = new Uint8Array(10 + padded.length);
-head.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
-new DataView(head.buffer).setUint16(8, padded.length, true);
-head.set(new TextEncoder().encode(padded), 10);
-await writeFile(out, Buffer.concat([head, bytes]));
+await writeFile(out, npyBytes(bytes, "|u1", [crops.count, size, size, 3]));
 console.log(`${crops.count} crops of ${size}x${size} from ${dir} -> ${out}`);

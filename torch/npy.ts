@@ -1,0 +1,16 @@
+/**
+ * NumPy .npy (format 1.0) bytes of a C-ordered array, for the files the TypeScript side hands to torch/*.py:
+ * `descr` is NumPy's dtype string ("<f4" for Float32Array, "|u1" for Uint8Array).
+ */
+export function npyBytes(data: Float32Array | Uint8Array, descr: "<f4" | "|u1", shape: number[]): Uint8Array {
+  const dims = `${shape.join(", ")}${shape.length === 1 ? "," : ""}`;
+  const header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${dims}), }`;
+  // magic (6) + version (2) + header length (2) + header + "\n", padded to a multiple of 64
+  const padded = header + " ".repeat((64 - ((10 + header.length + 1) % 64)) % 64) + "\n";
+  const out = new Uint8Array(10 + padded.length + data.byteLength);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
+  new DataView(out.buffer).setUint16(8, padded.length, true);
+  out.set(new TextEncoder().encode(padded), 10);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + padded.length);
+  return out;
+}
