@@ -6,7 +6,8 @@ export function npyBytes(data: Float32Array | Uint8Array, descr: "<f4" | "|u1", 
   const dims = `${shape.join(", ")}${shape.length === 1 ? "," : ""}`;
   const header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${dims}), }`;
   // magic (6) + version (2) + header length (2) + header + "\n", padded to a multiple of 64
-  const padded = header + " ".repeat((64 - ((10 + header.length + 1) % 64)) % 64) + "\n";
+  const spaces = " ".repeat((64 - ((10 + header.length + 1) % 64)) % 64);
+  const padded = `${header}${spaces}\n`;
   const out = new Uint8Array(10 + padded.length + data.byteLength);
   out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
   new DataView(out.buffer).setUint16(8, padded.length, true);
