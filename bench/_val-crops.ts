@@ -6,6 +6,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { centreCrop, readImage } from "../src/image/io.ts";
 import type { Image } from "../src/image/types.ts";
+import { defaultModelDir, type GanModel, loadGanModel } from "../src/nets/gan-backend.ts";
 
 const VAL = join(import.meta.dirname, "..", "..", "shared", "datasets", "bsds500", "val");
 
@@ -18,4 +19,14 @@ export function valFiles(limit: number): string[] {
 
 export async function valCrop(file: string): Promise<Image> {
   return centreCrop(await readImage(join(VAL, file)), 128);
+}
+
+/**
+ * Per density, the model `--density` would pick (a specialist where one covers it), or `override` for all.
+ * Loaded one at a time: the first load initialises the tfjs backend, and parallel loads race it.
+ */
+export async function modelsByDensity(densities: number[], override?: string): Promise<GanModel[]> {
+  const models: GanModel[] = [];
+  for (const d of densities) models.push(await loadGanModel(override ?? defaultModelDir(d)));
+  return models;
 }

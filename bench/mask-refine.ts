@@ -14,9 +14,8 @@ import { ditherScores } from "../src/baselines/dither.ts";
 import { nlpe } from "../src/baselines/nlpe.ts";
 import { mae } from "../src/image/metrics.ts";
 import { createMask, targetCount } from "../src/image/types.ts";
-import { defaultModelDir, loadGanModel } from "../src/nets/gan-backend.ts";
 import { DensityMeans } from "./_density-table.ts";
-import { valCrop, valFiles } from "./_val-crops.ts";
+import { modelsByDensity, valCrop, valFiles } from "./_val-crops.ts";
 
 /** Each kept pixel, weakest score first, moves to the highest-scoring free pixel within radius r if better. */
 function snap(mask: Uint8Array, score: ArrayLike<number>, w: number, h: number, r: number): Uint8Array {
@@ -55,10 +54,7 @@ export async function run(args: string[]): Promise<void> {
   const densities = values.densities.split(",").map(Number);
   const cycleList = values.cycles.split(",").map(Number);
   const files = valFiles(Number(values.limit));
-  // the model `--density` would pick at each density (a specialist where one covers it), unless --model
-  // (one at a time: the first load initialises the tfjs backend)
-  const models = [];
-  for (const d of densities) models.push(await loadGanModel(values.model ?? defaultModelDir(d)));
+  const models = await modelsByDensity(densities, values.model);
   const means = new DensityMeans(densities, files.length);
   const labels: string[] = [];
   const started = performance.now();

@@ -26,9 +26,8 @@ import { mae } from "../src/image/metrics.ts";
 import { createMask, type Image, targetCount } from "../src/image/types.ts";
 import { loadGradients } from "../src/nets/backend.ts";
 import { diffusionInterpolation } from "../src/nets/diffusion-op.ts";
-import { defaultModelDir, loadGanModel } from "../src/nets/gan-backend.ts";
 import { DensityMeans } from "./_density-table.ts";
-import { valCrop, valFiles } from "./_val-crops.ts";
+import { modelsByDensity, valCrop, valFiles } from "./_val-crops.ts";
 
 /**
  * Electrostatic halftoning of density p (sum = the number of pixels of `start`), from the pixels of `start`.
@@ -208,10 +207,7 @@ export async function run(args: string[]): Promise<void> {
   const fraction = Number(values.fraction);
   const rounds = Number(values.rounds);
   const files = valFiles(Number(values.limit));
-  // the model `--density` would pick at each density (a specialist where one covers it), unless --model
-  // (one at a time: the first load initialises the tfjs backend)
-  const models = [];
-  for (const d of densities) models.push(await loadGanModel(values.model ?? defaultModelDir(d)));
+  const models = await modelsByDensity(densities, values.model);
   const modelIds = [...new Set(models.map((m) => m.id))].join(", ");
   const means = new DensityMeans(densities, files.length);
   const maeOf = (image: Image, mask: Uint8Array) =>
