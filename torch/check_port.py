@@ -15,11 +15,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dither import DitherStraightThrough, dither_masks  # noqa: E402
-from maskgan import DiffusionInterpolation, Mulberry32, Nets, analytic_scores, load_tfjs_weights  # noqa: E402
-
-
-def nchw(a):
-    return torch.from_numpy(np.ascontiguousarray(np.transpose(a, (0, 3, 1, 2))))
+from maskgan import DiffusionInterpolation, Mulberry32, Nets, analytic_scores, load_tfjs_weights, nchw  # noqa: E402
 
 
 def main():

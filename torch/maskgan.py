@@ -65,6 +65,11 @@ def check_arch(arch):
             raise ValueError(f"torch port: architecture option {key}={arch.get(key)} is not ported")
 
 
+def nchw(a, dev="cpu"):
+    """An NHWC numpy array as a contiguous NCHW tensor on `dev`."""
+    return torch.from_numpy(np.ascontiguousarray(np.transpose(a, (0, 3, 1, 2)))).to(dev)
+
+
 def density_feature(d):
     """ln(D / 0.05) / ln 5 (ops.ts densityFeature)."""
     return math.log(d / 0.05) / math.log(5)

@@ -34,6 +34,7 @@ from maskgan import (  # noqa: E402
     analytic_scores,
     binarise_logits_forward,
     load_tfjs_weights,
+    nchw,
     target_count,
 )
 
@@ -128,10 +129,6 @@ def validation_densities(lo, hi):
     if lo == hi:
         return [lo]
     return [d for d in (0.01, 0.02, 0.05, 0.1, 0.2) if lo - 1e-12 <= d <= hi + 1e-12]
-
-
-def nchw(a, dev):
-    return torch.from_numpy(np.ascontiguousarray(np.transpose(a, (0, 3, 1, 2)))).to(dev)
 
 
 class Trainer:
