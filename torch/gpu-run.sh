@@ -14,11 +14,12 @@ ${PY:-python3} -c "import torch, numba, numpy; print('torch', torch.__version__,
 # compile the numba kernels once (cached in torch/__pycache__) before the runs start together
 ${PY:-python3} -c "import sys; sys.path.insert(0, 'torch'); import numpy as np, dither; print('numba dither', int(dither.dither_batch(np.random.rand(1, 4096).astype(np.float32), np.array([200]), 64, 64, True)[0].sum()))"
 export NUMBA_NUM_THREADS=4 OMP_NUM_THREADS=4
+# a run's own arguments come after these, so they override them (argparse keeps the last)
 common=(--data .gpu/train --val .gpu/val.npy --minutes "$MINUTES" --threads 4 --lr 1e-4 --alpha 0.005)
 run() {
   local name=$1
   shift
-  ${PY:-python3} torch/train.py "$@" "${common[@]}" --out "$OUT/$name.tar" >"$OUT/$name.log" 2>&1
+  ${PY:-python3} torch/train.py "${common[@]}" "$@" --out "$OUT/$name.tar" >"$OUT/$name.log" 2>&1
   echo "$name exit $?"
 }
 while read -r name args; do
