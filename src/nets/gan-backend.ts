@@ -50,10 +50,26 @@ interface ModelInfo {
   range: [number, number];
 }
 
+/** Name order with numbers compared as numbers: maskgan-v10 comes after maskgan-v9. */
+export function compareVersionNames(a: string, b: string): number {
+  const chunks = (s: string) => s.match(/\d+|\D+/g) ?? [];
+  const ca = chunks(a);
+  const cb = chunks(b);
+  for (let i = 0; i < Math.min(ca.length, cb.length); i++) {
+    const x = ca[i];
+    const y = cb[i];
+    if (x === y) continue;
+    const numeric = /^\d/.test(x) && /^\d/.test(y);
+    if (numeric && Number(x) !== Number(y)) return Number(x) - Number(y);
+    return x < y ? -1 : 1;
+  }
+  return ca.length - cb.length;
+}
+
 function listModels(root: string): ModelInfo[] {
   if (!existsSync(root)) return [];
   const out: ModelInfo[] = [];
-  for (const name of readdirSync(root).sort()) {
+  for (const name of readdirSync(root).sort(compareVersionNames)) {
     const file = join(root, name, "model.json");
     if (!existsSync(file)) continue;
     try {
@@ -71,8 +87,8 @@ function listModels(root: string): ModelInfo[] {
 
 /**
  * The shipped model for a density: one whose range contains it (the narrowest), else the one whose range
- * is nearest in log-density. Among equals the last in name order wins (maskgan-v2 over maskgan-v1: the
- * newer version).
+ * is nearest in log-density. Among equals the last in name order wins, numbers compared as numbers
+ * (maskgan-v2 over maskgan-v1, maskgan-v10 over maskgan-v9: the newer version).
  */
 export function defaultModelDir(density: number, root: string = MODELS_DIR): string {
   checkDensity(density);

@@ -4,7 +4,13 @@ import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createImage, maskCount, targetCount } from "../../src/image/types.ts";
-import { defaultModelDir, type GanModel, loadGanModel, padReflect } from "../../src/nets/gan-backend.ts";
+import {
+  compareVersionNames,
+  defaultModelDir,
+  type GanModel,
+  loadGanModel,
+  padReflect,
+} from "../../src/nets/gan-backend.ts";
 import { DEFAULT_ARCH } from "../../src/nets/models.ts";
 import { DEFAULT_TRAIN, Trainer } from "../../src/nets/train.ts";
 import { setupTf, tempDir, writeGeneratedImages } from "./helpers.ts";
@@ -151,6 +157,34 @@ describe("the gan backend", () => {
       JSON.stringify({ maskcodec: { densityRange: [0.01, 0.25] } }),
     );
     expect(defaultModelDir(0.05, root)).toBe(join(root, "wide-v2"));
+    // numbers in names compare as numbers: v10 is newer than v9
+    for (const name of ["wide-v9", "wide-v10"]) {
+      mkdirSync(join(root, name));
+      writeFileSync(
+        join(root, name, "model.json"),
+        JSON.stringify({ maskcodec: { densityRange: [0.01, 0.25] } }),
+      );
+    }
+    expect(defaultModelDir(0.05, root)).toBe(join(root, "wide-v10"));
+  });
+
+  it("orders version names with their numbers as numbers", () => {
+    const names = [
+      "maskgan-v10",
+      "maskgan-v5-d05",
+      "maskgan-v9",
+      "maskgan-v5",
+      "maskgan-v6-d05",
+      "maskgan-v5-d10",
+    ];
+    expect([...names].sort(compareVersionNames)).toEqual([
+      "maskgan-v5",
+      "maskgan-v5-d05",
+      "maskgan-v5-d10",
+      "maskgan-v6-d05",
+      "maskgan-v9",
+      "maskgan-v10",
+    ]);
   });
 
   it("refuses a folder without a model", async () => {
