@@ -18,8 +18,10 @@ import argparse
 import io
 import json
 import os
+import queue
 import sys
 import tarfile
+import threading
 import time
 
 import numpy as np
@@ -63,6 +65,9 @@ def parse_args(argv=None):
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument(
+        "--prefetch", type=int, default=2, help="batches prepared ahead in a background thread (0: inline)"
+    )
     return ap.parse_args(argv)
 
 
@@ -131,6 +136,32 @@ def validation_densities(lo, hi):
     return [d for d in (0.01, 0.02, 0.05, 0.1, 0.2) if lo - 1e-12 <= d <= hi + 1e-12]
 
 
+class BatchPrefetcher:
+    """Runs `make` (the next batch: crops, densities and analytic prior, numpy on the CPU) in a background
+    thread, `depth` batches ahead, so that the CPU work overlaps the GPU's. One thread calls `make`, so the
+    draws are the same, in the same order, as sampling inline."""
+
+    def __init__(self, make, depth):
+        self.make = make
+        self.queue = queue.Queue(maxsize=depth)
+        self.error = None
+        threading.Thread(target=self.loop, daemon=True).start()
+
+    def loop(self):
+        try:
+            while True:
+                self.queue.put(self.make())
+        except BaseException as e:  # handed to the training thread, which raises it
+            self.error = e
+            self.queue.put(None)
+
+    def next(self):
+        item = self.queue.get()
+        if item is None:
+            raise RuntimeError("batch preparation failed") from self.error
+        return item
+
+
 class Trainer:
     def __init__(self, args):
         self.args = args
@@ -158,7 +189,8 @@ class Trainer:
         self.samples = self.samples0
         self.best = None  # (mae, step, weights)
         self.acc = []
-        self.prep_seconds = 0.0  # batch sampling and the analytic prior (CPU), for the profile line
+        self.prep_seconds = 0.0  # waiting for batch sampling and the analytic prior (CPU), for the profile line
+        self.prefetcher = BatchPrefetcher(self.make_batch, args.prefetch) if args.prefetch > 0 else None
         self.started = time.time()
 
     def inherit_logs(self, logs):
@@ -186,12 +218,17 @@ class Trainer:
         u = self.rng.random(n)
         return list(np.exp(np.log(self.dmin) + u * (np.log(self.dmax) - np.log(self.dmin))))
 
+    def make_batch(self):
+        a = self.args
+        f_np = sample_batch(self.images, self.rng, a.size, a.batch)
+        ds = [float(d) for d in self.densities(a.batch)]
+        return f_np, ds, analytic_scores(f_np, ds)
+
     def train_step(self):
         a, nets, dev = self.args, self.nets, self.dev
         started = time.perf_counter()
-        f_np = sample_batch(self.images, self.rng, a.size, a.batch)
-        ds = [float(d) for d in self.densities(a.batch)]
-        analytic = torch.from_numpy(analytic_scores(f_np, ds)).unsqueeze(1).to(dev)
+        f_np, ds, analytic_np = self.prefetcher.next() if self.prefetcher else self.make_batch()
+        analytic = torch.from_numpy(analytic_np).unsqueeze(1).to(dev)
         self.prep_seconds += time.perf_counter() - started
         f = nchw(f_np, dev)
         shape1 = (a.batch, 1, a.size, a.size)
@@ -356,7 +393,7 @@ class Trainer:
                 steps = len(step_times)
                 print(
                     f"[{a.density}] step {self.step}, {np.mean(step_times[-50:]) * 1000:.0f} ms/step; per step so far: "
-                    f"batch + prior {self.prep_seconds / steps * 1000:.0f} ms, dithering "
+                    f"waiting for batch + prior {self.prep_seconds / steps * 1000:.0f} ms, dithering "
                     f"{(dither.DITHER_SECONDS[0] - dither_at_start) / steps * 1000:.0f} ms (validation's included)",
                     flush=True,
                 )
