@@ -277,6 +277,30 @@ class DiffusionInterpolation(torch.autograd.Function):
         return None, grad.to(g.dtype)
 
 
+def ssim_per_image(x, y):
+    """Mean SSIM per image of [N, C, H, W] tensors on [0, 1]: src/image/metrics.ts `ssim` (Wang et al.: 11x11
+    Gaussian window, sigma 1.5, K1 = 0.01, K2 = 0.03, valid positions, mean over channels), differentiable."""
+    n, c, h, w = x.shape
+    size = min(11, (min(h, w) - 1) | 1)
+    sigma = 1.5 * size / 11
+    t = torch.arange(size, dtype=x.dtype, device=x.device) - (size - 1) / 2
+    k = torch.exp(-(t * t) / (2 * sigma * sigma))
+    k = k / k.sum()
+
+    def blur(a):  # separable valid filtering of every channel
+        a = a.reshape(n * c, 1, h, w)
+        a = F.conv2d(a, k.view(1, 1, 1, size))
+        return F.conv2d(a, k.view(1, 1, size, 1))
+
+    c1, c2 = 0.01**2, 0.03**2
+    mx, my = blur(x), blur(y)
+    vx = blur(x * x) - mx * mx
+    vy = blur(y * y) - my * my
+    cxy = blur(x * y) - mx * my
+    s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+    return s.reshape(n, c, -1).mean(dim=(1, 2))
+
+
 # ----------------------------------------------------------------------------------------------------------
 # the analytic mask prior (analytic.ts analyticScores, range 1)
 

@@ -37,6 +37,7 @@ from maskgan import (  # noqa: E402
     binarise_logits_forward,
     load_tfjs_weights,
     nchw,
+    ssim_per_image,
     target_count,
 )
 
@@ -57,6 +58,12 @@ def parse_args(argv=None):
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--alpha", type=float, default=0.005, help="Eq. (3) weight in the paper's units")
     ap.add_argument("--beta", type=float, default=1.0)
+    ap.add_argument(
+        "--ssim-weight",
+        type=float,
+        default=0.0,
+        help="adds W (1 - SSIM(u, f)) to the generators' loss (not in the paper; 0: the paper's Eqs. 3-4)",
+    )
     ap.add_argument("--minutes", type=float, default=7.0, help="training time (validation and saving included)")
     ap.add_argument("--max-steps", type=int, default=10**9)
     ap.add_argument("--val-every", type=int, default=200)
@@ -242,6 +249,8 @@ class Trainer:
         target = torch.tensor(ds, dtype=f.dtype, device=dev)
         dens = (b.mean(dim=(1, 2, 3)) - target).abs().mean()
         loss = -self.alpha * d_fake + l1 + dens
+        if a.ssim_weight > 0:
+            loss = loss + a.ssim_weight * (1 - ssim_per_image(u, f).mean())
         self.opt_gen.zero_grad(set_to_none=True)
         self.opt_mask.zero_grad(set_to_none=True)
         loss.backward()
@@ -292,12 +301,15 @@ class Trainer:
             mae_round = mae(b_round)
             mae_random = mae(rand)
             b_exact, _ = dither_masks(z, ds)
-            mae_exact = mae(b_exact)
+            u_exact = nets.inpaint(f, b_exact, r_g, ds)
+            mae_exact = (f - u_exact).abs().mean(dim=(1, 2, 3)).mean().item()
+            ssim_exact = ssim_per_image(u_exact, f).mean().item()
             dens_round = b_round.mean().item()
             per.append(
                 dict(
                     density=density,
                     maeExact=mae_exact * 255,
+                    ssimExact=ssim_exact,
                     maeRound=mae_round * 255,
                     maeRandom=mae_random * 255,
                     densityRound=dens_round,
@@ -317,7 +329,7 @@ class Trainer:
             self.best = (mae, self.step, self.nets.export(), result)
         print(
             f"[{self.args.density}] val step {self.step}: "
-            + "; ".join(f"D={p['density']} MAE exact {p['maeExact']:.3f} round {p['maeRound']:.3f}" for p in per),
+            + "; ".join(f"D={p['density']} MAE exact {p['maeExact']:.3f} SSIM {p['ssimExact']:.4f} round {p['maeRound']:.3f}" for p in per),
             flush=True,
         )
         return result
