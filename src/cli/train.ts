@@ -16,6 +16,7 @@ interface TrainFlags {
   lr?: number;
   alpha?: number;
   beta?: number;
+  ssimWeight?: number;
   width?: number;
   levels?: number;
   criticWidth?: number;
@@ -142,6 +143,11 @@ export function register(program: Command): void {
     )
     .option("--beta <x>", "reconstruction weight of Eq. (4) (paper: 1)", positive("beta"))
     .option(
+      "--ssim-weight <x>",
+      "adds W (1 - SSIM(u, f)) to the generators' loss (not in the paper; default 0)",
+      positive("ssim-weight"),
+    )
+    .option(
       "--width <n>",
       "channels per dilation branch at the finest level (default 4)",
       integerParser("width", 1, 256),
@@ -203,6 +209,7 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
     ["lr", "lr"],
     ["alpha", "alpha"],
     ["beta", "beta"],
+    ["ssimWeight", "ssimWeight"],
     ["seed", "seed"],
     ["checkpointMinutes", "checkpointMinutes"],
     ["valEvery", "valEvery"],

@@ -25,6 +25,7 @@ import {
   type WeightsView,
 } from "./models.ts";
 import { Rng, scaleGradient } from "./ops.ts";
+import { ssimPerImage } from "./ssim.ts";
 import { topCountMask } from "./topk.ts";
 import { loadWeights, saveWeights } from "./weights.ts";
 
@@ -59,6 +60,11 @@ export interface TrainOptions {
   alpha: number;
   /** Eq. (4) weight of the reconstruction term for the mask generator. */
   beta: number;
+  /**
+   * Weight W of an SSIM term added to the generators' loss, W (1 - SSIM(u, f)), SSIM as the benchmarks
+   * measure it (src/nets/ssim.ts). Not in the paper; 0 (the default) trains on the paper's Eqs. (3)-(4).
+   */
+  ssimWeight?: number;
   arch: ArchOptions;
   seed: number;
   checkpointMinutes: number;
@@ -200,6 +206,8 @@ export interface ValResult {
     maskLoss: number;
     /** MAE (0-255) of g with a uniformly random mask of the same density (g alone). */
     maeRandom: number;
+    /** Mean SSIM with the exact-count masks (absent in logs written before session 8). */
+    ssimExact?: number;
   }>;
 }
 
@@ -668,7 +676,10 @@ export class Trainer {
           // with alpha = 0 the critic does not enter the generators' losses: skip it (and its update below)
           const dFake = alpha > 0 ? tf.mean(critic(this.weights, o.arch, u, bs)) : tf.scalar(Number.NaN);
           const densityErr = tf.mean(tf.abs(tf.sub(tf.mean(b, [1, 2, 3]), target)));
-          const lossG = alpha > 0 ? tf.add(tf.mul(-alpha, dFake), l1) : l1;
+          const adversarial = alpha > 0 ? tf.add(tf.mul(-alpha, dFake), l1) : l1;
+          const lossG = o.ssimWeight
+            ? tf.add(adversarial, tf.mul(o.ssimWeight, tf.sub(1, tf.mean(ssimPerImage(f, u)))))
+            : adversarial;
           kept = [
             tf.keep(tf.clone(u)),
             tf.keep(tf.clone(b)),
@@ -759,6 +770,7 @@ export class Trainer {
     for (const density of validationDensities(o.densityMin, o.densityMax)) {
       const rng = new Rng(12345);
       let sumExact = 0;
+      let sumSsim = 0;
       let sumRound = 0;
       let sumRandom = 0;
       let sumDensity = 0;
@@ -806,18 +818,23 @@ export class Trainer {
           }
           exact.set(mask, i * S * S);
         }
-        sumExact += tf.tidy(() => {
+        const [exactL1, exactSsim] = tf.tidy(() => {
           const f = tf.tensor4d(fData, shape);
           const b = tf.tensor4d(Float32Array.from(exact), shape1);
           const { u } = inpaintingGenerator(this.weights, o.arch, f, b, tf.tensor4d(noiseG, shape1), ds);
-          return tf.sum(tf.mean(tf.abs(tf.sub(f, u)), [1, 2, 3])).dataSync()[0];
+          return [tf.sum(tf.mean(tf.abs(tf.sub(f, u)), [1, 2, 3])), tf.sum(ssimPerImage(f, u))].map(
+            (t) => t.dataSync()[0],
+          );
         });
+        sumExact += exactL1;
+        sumSsim += exactSsim;
       }
       const maeRound = sumRound / N;
       const densityRound = sumDensity / N;
       per.push({
         density,
         maeExact: (sumExact / N) * 255,
+        ssimExact: sumSsim / N,
         maeRound: maeRound * 255,
         maeRandom: (sumRandom / N) * 255,
         densityRound,
@@ -892,7 +909,7 @@ export class Trainer {
       `val step ${v.step}: mask loss ${v.maskLoss.toFixed(4)}; ${v.perDensity
         .map(
           (p) =>
-            `D=${p.density} MAE exact ${p.maeExact.toFixed(2)} round ${p.maeRound.toFixed(2)} (density ${p.densityRound.toFixed(3)}) random ${p.maeRandom.toFixed(2)}`,
+            `D=${p.density} MAE exact ${p.maeExact.toFixed(2)}${p.ssimExact === undefined ? "" : ` SSIM ${p.ssimExact.toFixed(4)}`} round ${p.maeRound.toFixed(2)} (density ${p.densityRound.toFixed(3)}) random ${p.maeRandom.toFixed(2)}`,
         )
         .join("; ")}`,
     );
@@ -995,6 +1012,7 @@ export class Trainer {
         alpha: o.alpha,
         alphaPerValue: adversarialWeight(o),
         beta: o.beta,
+        ...(o.ssimWeight ? { ssimWeight: o.ssimWeight } : {}),
         seed: o.seed,
         tfBackend: o.tfBackend,
       },

@@ -262,6 +262,24 @@ describe("training", () => {
     expect(genDiff).toBeGreaterThan(0);
   });
 
+  it("with --ssim-weight, one GAN step moves both generators differently; validation reports SSIM", async () => {
+    const plain = await afterOneJointStep("ssim", { ssimWeight: 0, valDir: data });
+    const weighted = await afterOneJointStep("ssim", { ssimWeight: 1, valDir: data });
+    let genDiff = 0;
+    let maskDiff = 0;
+    for (const [name, d] of weightDifferences(plain, weighted)) {
+      if (name.startsWith("gen/")) genDiff = Math.max(genDiff, d);
+      if (name.startsWith("mask/")) maskDiff = Math.max(maskDiff, d);
+    }
+    expect(genDiff).toBeGreaterThan(0);
+    expect(maskDiff).toBeGreaterThan(0);
+    for (const p of weighted.validate()?.perDensity ?? []) {
+      expect(p.ssimExact).toBeGreaterThan(-1);
+      expect(p.ssimExact).toBeLessThanOrEqual(1);
+    }
+    expect(weighted.validate()?.perDensity.length).toBe(3);
+  });
+
   it("weighs the critic against the L1 norm summed over the crop, as the paper's Eq. (3)", async () => {
     expect(adversarialWeight({ alpha: 0.005, size: 64 })).toBeCloseTo(0.005 / 12288, 15);
     const trainer = new Trainer(options(tempDir("alpha"), { valDir: undefined, alpha: 3, warmupSteps: 0 }));
