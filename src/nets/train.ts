@@ -676,10 +676,10 @@ export class Trainer {
           // with alpha = 0 the critic does not enter the generators' losses: skip it (and its update below)
           const dFake = alpha > 0 ? tf.mean(critic(this.weights, o.arch, u, bs)) : tf.scalar(Number.NaN);
           const densityErr = tf.mean(tf.abs(tf.sub(tf.mean(b, [1, 2, 3]), target)));
-          const adversarial = alpha > 0 ? tf.add(tf.mul(-alpha, dFake), l1) : l1;
+          const eq3 = alpha > 0 ? tf.add(tf.mul(-alpha, dFake), l1) : l1;
           const lossG = o.ssimWeight
-            ? tf.add(adversarial, tf.mul(o.ssimWeight, tf.sub(1, tf.mean(ssimPerImage(f, u)))))
-            : adversarial;
+            ? tf.add(eq3, tf.mul(o.ssimWeight, tf.sub(1, tf.mean(ssimPerImage(f, u)))))
+            : eq3;
           kept = [
             tf.keep(tf.clone(u)),
             tf.keep(tf.clone(b)),
