@@ -132,11 +132,15 @@ async function main(): Promise<void> {
       alpha: Number(o.alpha),
       alphaPerValue: adversarialWeight({ alpha: Number(o.alpha), size }),
       beta: Number(o.beta),
+      // not in the paper: the generators' loss had W (1 - SSIM) added (--ssim-weight); absent when 0
+      ...(Number(o.ssim_weight) > 0 ? { ssimWeight: Number(o.ssim_weight) } : {}),
       runs: chain.map((s) => ({
         init: s.init,
         steps: [s.startStep, s.step],
         cropSize: Number(s.options.size),
         batch: Number(s.options.batch),
+        lr: Number(s.options.lr),
+        ...(Number(s.options.ssim_weight) > 0 ? { ssimWeight: Number(s.options.ssim_weight) } : {}),
         seconds: s.runSeconds,
         device: s.device,
         torch: s.torch,
