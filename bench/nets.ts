@@ -1,6 +1,6 @@
 /**
  * Speed of the networks (issue 4), on whatever tfjs backend is active (default wasm, one thread):
- * - training samples/s at 64x64: generator-only (warm-up) step and whole GAN step (mask generator, inpainting
+ * - training samples/s at 64x64 (--size): generator-only (warm-up) step and whole GAN step (mask generator, inpainting
  *   generator, critic), and their ratio measured in the same run;
  * - mask + inpainting time for one 128x128 crop (paper: 0.93 s on one i5-6600K core; target < 0.1 s) and one
  *   768x512 Kodak image (target < 3 s).
@@ -8,7 +8,8 @@
  * weights, only on the architecture), else a freshly initialised one of the default architecture.
  * The machine is shared: the 1-minute load average is printed beside the figures.
  *
- *   npm run bench -- nets [--steps 4] [--batch 16] [--repeats 3] [--model DIR[,DIR...]] [--tf-backend wasm]
+ *   npm run bench -- nets [--steps 4] [--batch 16] [--size 64] [--repeats 3] [--model DIR[,DIR...]] [--tf-backend wasm]
+ *                         [--training-only] [--ssim-weight W]
  *                         [--inference-only] [--width 8] [--diffusion-input] [--dither-masks] [--analytic-mask]
  *                         [--bottleneck K]
  * (--width, --diffusion-input, --analytic-mask, --dither-masks and --bottleneck set the architecture and mask
@@ -49,6 +50,9 @@ export async function run(args: string[]): Promise<void> {
     options: {
       steps: { type: "string", default: "4" },
       batch: { type: "string", default: "16" },
+      size: { type: "string", default: "64" },
+      "ssim-weight": { type: "string", default: "0" },
+      "training-only": { type: "boolean", default: false },
       repeats: { type: "string", default: "3" },
       model: { type: "string" },
       "tf-backend": { type: "string", default: "wasm" },
@@ -83,7 +87,7 @@ export async function run(args: string[]): Promise<void> {
   console.log(`tfjs backend: ${backend}; load average at start ${loadavg()[0].toFixed(2)} (2 cores, shared)`);
 
   if (!values["inference-only"]) {
-    await trainingSpeed(steps, batch, {
+    await trainingSpeed(steps, batch, Number(values.size), {
       arch: {
         ...DEFAULT_ARCH,
         width: Number(values.width),
@@ -92,8 +96,10 @@ export async function run(args: string[]): Promise<void> {
         bottleneck: Number(values.bottleneck),
       },
       ditherMasks: values["dither-masks"],
+      ssimWeight: Number(values["ssim-weight"]),
     });
   }
+  if (values["training-only"]) return;
 
   // --- inference speed ---
   const modelDirs = values.model ? values.model.split(",") : [defaultModelDir(0.1)];
@@ -143,11 +149,12 @@ export async function run(args: string[]): Promise<void> {
 async function trainingSpeed(
   steps: number,
   batch: number,
-  variant: Pick<TrainOptions, "arch" | "ditherMasks">,
+  size: number,
+  variant: Pick<TrainOptions, "arch" | "ditherMasks" | "ssimWeight">,
 ): Promise<void> {
   const a = variant.arch;
   console.log(
-    `\ntraining: width ${a.width}${a.bottleneck ? `, bottleneck ${a.bottleneck}` : ""}, interpolation ${a.diffusionInput ? "diffusion" : "pull-push"}, masks ${variant.ditherMasks ? "dithered" : "own rounding"}${a.analyticMask ? ", analytic mask prior" : ""}`,
+    `\ntraining: width ${a.width}${a.bottleneck ? `, bottleneck ${a.bottleneck}` : ""}, interpolation ${a.diffusionInput ? "diffusion" : "pull-push"}, masks ${variant.ditherMasks ? "dithered" : "own rounding"}${a.analyticMask ? ", analytic mask prior" : ""}${variant.ssimWeight ? `, SSIM weight ${variant.ssimWeight}` : ""}`,
   );
   const runDir = mkdtempSync(join(tmpdir(), "maskcodec-bench-nets-"));
   const trainer = new Trainer({
@@ -158,7 +165,7 @@ async function trainingSpeed(
     out: join(runDir, "bench-model"),
     runDir,
     batch,
-    size: 64,
+    size,
     warmupSteps: steps + 1,
     steps: 3 * steps + 2,
     maxImages: 20,
@@ -178,7 +185,9 @@ async function trainingSpeed(
   const noCritic = Array.from({ length: steps }, time);
   const warmS = median(warm);
   const ganS = median(gan);
-  console.log("\n| training step (64x64, batch %d) | s/step (median of %d) | samples/s |", batch, steps);
+  console.log(
+    `\n| training step (${size}x${size}, batch ${batch}) | s/step (median of ${steps}) | samples/s |`,
+  );
   console.log("| --- | --- | --- |");
   console.log(`| generator only (L1 warm-up) | ${warmS.toFixed(2)} | ${(batch / warmS).toFixed(1)} |`);
   console.log(`| GAN step (mask gen + gen + critic) | ${ganS.toFixed(2)} | ${(batch / ganS).toFixed(1)} |`);
