@@ -34,6 +34,7 @@ interface TrainFlags {
   bottleneck?: number;
   selectBy?: string;
   maskLr?: number;
+  lrWarmup?: number;
   exactMasks?: boolean;
   ditherMasks?: boolean;
   orderedDither?: boolean;
@@ -122,6 +123,11 @@ export function register(program: Command): void {
       "the inpainting generator corrects pull-push instead of homogeneous diffusion",
     )
     .option("--mask-lr <x>", "learning rate of the mask generator (default: --lr)", positive("mask-lr"))
+    .option(
+      "--lr-warmup <n>",
+      "steps of linear learning-rate warm-up after --init-from, where Adam starts fresh (default 100; 0: none)",
+      integerParser("lr-warmup", 0, 1e9),
+    )
     .option(
       "--nlpe-target <w>",
       "weight of the mask generator's distillation of its own masks improved by NLPE (default 0: off)",
@@ -217,6 +223,7 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
     ["tfBackend", "tfBackend"],
     ["selectBy", "selectBy"],
     ["maskLr", "maskLr"],
+    ["lrWarmup", "lrWarmup"],
     ["exactMasks", "exactMasks"],
     ["orderedDither", "orderedDither"],
     ["maskPriorUntil", "maskPriorUntil"],

@@ -154,6 +154,33 @@ describe("training", () => {
     await expect(other.setup(false)).rejects.toThrow(/architecture/);
   });
 
+  it("warms the learning rate up after --init-from, where Adam starts fresh, and only there", async () => {
+    const first = new Trainer(options(tempDir("warm-a"), { valDir: undefined, steps: 5 }));
+    await first.setup(false);
+    expect(first.lrFactor()).toBe(1);
+    await first.run();
+    expect(first.adams.gen.lr).toBe(first.options.lr);
+    const { dir } = await first.export();
+    const runDir = tempDir("warm-b");
+    const second = new Trainer(
+      options(runDir, { valDir: undefined, initFrom: dir, lrWarmup: 4, steps: 7, checkpointMinutes: 0 }),
+    );
+    await second.setup(false);
+    expect(second.lrFactor()).toBe(0.25);
+    second.step();
+    expect(second.adams.gen.lr).toBeCloseTo(second.options.lr * 0.25, 12);
+    expect(second.adams.mask.lr).toBeCloseTo(second.options.lr * 0.25, 12);
+    expect(second.lrFactor()).toBe(0.5);
+    await second.run();
+    // resumed from the checkpoint, the warm-up goes on from its place (step 7: the 3rd step after the start)
+    const resumed = new Trainer(options(runDir, { valDir: undefined, lrWarmup: 4, steps: 9 }));
+    await resumed.setup(true, { steps: 9 });
+    expect(resumed.state.step).toBe(7);
+    expect(resumed.lrFactor()).toBe(0.75);
+    resumed.step();
+    expect(resumed.lrFactor()).toBe(1);
+  });
+
   it("gains a bottleneck with --init-from, fitted to the source model's kernels and activations", async () => {
     const first = new Trainer(options(tempDir("bn-a"), { valDir: undefined, steps: 5 }));
     await first.setup(false);
