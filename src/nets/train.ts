@@ -376,9 +376,9 @@ export class Trainer {
     }
     this.weights = initWeights(this.options.arch, this.options.seed);
     this.adams = {
-      gen: new Adam("gen", this.options.lr),
-      mask: new Adam("mask", this.options.maskLr ?? this.options.lr),
-      critic: new Adam("critic", this.options.lr),
+      gen: new Adam("gen", this.baseLr("gen")),
+      mask: new Adam("mask", this.baseLr("mask")),
+      critic: new Adam("critic", this.baseLr("critic")),
     };
     if (restored) {
       for (const [k, v] of this.weights) {
@@ -533,6 +533,11 @@ export class Trainer {
     return this.wallAtStart + (Date.now() - this.startedAt) / 1000;
   }
 
+  /** A network's learning rate before the warm-up's factor. */
+  private baseLr(name: "gen" | "mask" | "critic"): number {
+    return name === "mask" ? (this.options.maskLr ?? this.options.lr) : this.options.lr;
+  }
+
   /** The learning rates' factor at this step: the warm-up after --init-from, else 1. */
   lrFactor(): number {
     const warmup = this.options.lrWarmup ?? 0;
@@ -545,9 +550,7 @@ export class Trainer {
   step(): number[] {
     const o = this.options;
     const factor = this.lrFactor();
-    this.adams.gen.lr = o.lr * factor;
-    this.adams.mask.lr = (o.maskLr ?? o.lr) * factor;
-    this.adams.critic.lr = o.lr * factor;
+    for (const name of ["gen", "mask", "critic"] as const) this.adams[name].lr = this.baseLr(name) * factor;
     const rng = new Rng(this.state.rng);
     const B = o.batch;
     const S = o.size;
