@@ -27,7 +27,9 @@ interface RunState {
   runSeconds: number;
   bestStep: number | null;
   bestMae: number | null;
-  bestValidation: unknown;
+  bestValidation: { weights?: "live" | "ema" } | null;
+  /** absent in runs before session 10, which all validated on 48 crops */
+  valCrops?: number;
   options: Record<string, unknown>;
   device: string;
   torch: string;
@@ -48,6 +50,17 @@ export function readTar(data: Uint8Array): Map<string, Uint8Array> {
     offset += 512 + Math.ceil(size / 512) * 512;
   }
   return out;
+}
+
+/** The first dimension of a .npy file's shape, or null when the file is not here (runs made elsewhere). */
+async function npyRows(path: string): Promise<number | null> {
+  try {
+    const head = new TextDecoder().decode((await readFile(path)).subarray(0, 128));
+    const m = /'shape': \((\d+),/.exec(head);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 function member(files: Map<string, Uint8Array>, name: string): Uint8Array {
@@ -117,12 +130,14 @@ async function main(): Promise<void> {
       source: which,
       step,
       selectedBy: which === "best" ? "validation MAE, exact density (torch/train.py)" : "latest",
+      // with --ema the best can be the moving average of the weights rather than the live ones
+      ...(which === "best" && state.bestValidation?.weights === "ema" ? { average: `EMA, decay ${o.ema}` } : {}),
       float16: true,
     },
     training: {
       trainer: "torch/train.py (PyTorch port of src/nets/train.ts)",
       data: "bsds500/train",
-      validation: "bsds500/val, 48 centre crops of 128x128",
+      validation: `bsds500/val, ${state.valCrops ?? (await npyRows(String(o.val))) ?? 48} centre crops of 128x128`,
       cropSize: size,
       batch: Number(o.batch),
       stepsDone: state.step,
@@ -134,6 +149,7 @@ async function main(): Promise<void> {
       beta: Number(o.beta),
       // not in the paper: the generators' loss had W (1 - SSIM) added (--ssim-weight); absent when 0
       ...(Number(o.ssim_weight) > 0 ? { ssimWeight: Number(o.ssim_weight) } : {}),
+      ...(Number(o.ema) > 0 ? { ema: Number(o.ema) } : {}),
       runs: chain.map((s) => ({
         init: s.init,
         steps: [s.startStep, s.step],

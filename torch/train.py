@@ -443,6 +443,7 @@ class Trainer:
                 bestStep=None if self.best is None else self.best[1],
                 bestMae=None if self.best is None else self.best[0],
                 bestValidation=None if self.best is None else self.best[3],
+                valCrops=int(self.val.shape[0]),
                 final=final,
                 options=vars(a),
                 device=torch.cuda.get_device_name(0) if self.dev.type == "cuda" else "cpu",
