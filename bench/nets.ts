@@ -23,9 +23,11 @@
  * paper's Table 3.
  *
  *   npm run bench -- nets --quality [--limit 100] [--densities 0.01,0.02,0.05,0.1,0.2] [--model DIR] [--set val]
- *                                   [--refine C]
+ *                                   [--refine C] [--tonal]
  * --refine C adds the encoder's `--refine C`: the model's default mask improved by C cycles of NLPE (diffusion
  * error), with the gan inpainting, without quantisation and through the codec (that mask, the same stream).
+ * --tonal adds the encoder's `--tonal` on the model's default mask: the optimised values without quantisation,
+ * through the codec (bpp: the optimised values cost more bits than the originals) and the seconds it took.
  */
 import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -67,6 +69,7 @@ export async function run(args: string[]): Promise<void> {
       limit: { type: "string", default: "100" },
       densities: { type: "string", default: "0.01,0.02,0.05,0.1,0.2" },
       refine: { type: "string", default: "0" },
+      tonal: { type: "boolean", default: false },
     },
   });
   if (values.quality) {
@@ -77,6 +80,7 @@ export async function run(args: string[]): Promise<void> {
       values["tf-backend"],
       values.set,
       Number(values.refine),
+      values.tonal,
     );
     return;
   }
@@ -212,6 +216,7 @@ async function quality(
   tfBackend: string,
   set: string,
   refineCycles: number,
+  tonal: boolean,
 ) {
   const { encodeImage, decodeBytes } = await import("../src/codec/codec.ts");
   const { mae, ssim } = await import("../src/image/metrics.ts");
@@ -266,9 +271,14 @@ async function quality(
       const analyticMask = createMask(image.width, image.height, masks.analytic);
       add("analytic diffusion", await diffusionInpainter().inpaint(image, analyticMask));
       const m = model;
-      const throughCodec = async (mask: ReturnType<typeof createMask>, key: string) => {
+      const throughCodec = async (
+        mask: ReturnType<typeof createMask>,
+        key: string,
+        tonalOptimiser?: ReturnType<typeof m.tonalOptimiser>,
+      ) => {
         const encoded = await encodeImage(image, {
           selector: { id: "gan", select: async () => mask },
+          tonal: tonalOptimiser,
           density,
           backend: "gan",
           modelId: m.id,
@@ -284,6 +294,15 @@ async function quality(
       };
       const mask = createMask(image.width, image.height, masks[model.selection]);
       await throughCodec(mask, "codec");
+      if (tonal) {
+        // the optimiser is deterministic: once on its own (exact values, timed), once inside the codec
+        const t = performance.now();
+        const values = await model.tonalOptimiser().optimise(image, mask);
+        a["tonal s"] ??= { mae: [], ssim: [] };
+        a["tonal s"].mae.push((performance.now() - t) / 1000);
+        add("tonal", await model.inpainter().inpaint(values, mask));
+        await throughCodec(mask, "codec tonal", model.tonalOptimiser());
+      }
       if (refineCycles > 0) {
         const t = performance.now();
         const refined = nlpe(image, mask, { cycles: refineCycles, seed: 1 }).mask;
@@ -306,12 +325,13 @@ async function quality(
       "(default selection, default quantiser), beside the paper's Table 3.\n",
   );
   const refinedHeader =
-    refineCycles > 0 ? ` + ${refineCycles} NLPE cycles | codec, + NLPE (bpp) | NLPE s |` : "";
+    (refineCycles > 0 ? ` + ${refineCycles} NLPE cycles | codec, + NLPE (bpp) | NLPE s |` : "") +
+    (tonal ? " tonal values | codec, tonal (bpp) | tonal s |" : "");
   console.log(
     `| density | threshold | dither | ordered | flat dither | random | analytic | diffusion, analytic | codec (bpp) |${refinedHeader} paper mask GAN | paper PS+NLPE |`,
   );
   console.log(
-    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |${refineCycles > 0 ? " --- | --- | --- |" : ""}`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |${refineCycles > 0 ? " --- | --- | --- |" : ""}${tonal ? " --- | --- | --- |" : ""}`,
   );
   for (const density of densities) {
     const a = acc.get(density);
@@ -319,7 +339,7 @@ async function quality(
     const p = PAPER[String(density)];
     const cell = (k: string) => `${mean(a[k].mae).toFixed(2)} / ${mean(a[k].ssim).toFixed(3)}`;
     console.log(
-      `| ${density} | ${methods.map(cell).join(" | ")} | ${cell("analytic diffusion")} | ${cell("codec")} (${mean(a["codec bpp"].mae).toFixed(3)}) |${refineCycles > 0 ? ` ${cell("refined")} | ${cell("codec refined")} (${mean(a["codec refined bpp"].mae).toFixed(3)}) | ${mean(a["refine s"].mae).toFixed(2)} |` : ""} ${p ? `${p.maeGan} / ${p.ssimGan}` : "-"} | ${p ? `${p.maeNlpe} / ${p.ssimNlpe}` : "-"} |`,
+      `| ${density} | ${methods.map(cell).join(" | ")} | ${cell("analytic diffusion")} | ${cell("codec")} (${mean(a["codec bpp"].mae).toFixed(3)}) |${refineCycles > 0 ? ` ${cell("refined")} | ${cell("codec refined")} (${mean(a["codec refined bpp"].mae).toFixed(3)}) | ${mean(a["refine s"].mae).toFixed(2)} |` : ""}${tonal ? ` ${cell("tonal")} | ${cell("codec tonal")} (${mean(a["codec tonal bpp"].mae).toFixed(3)}) | ${mean(a["tonal s"].mae).toFixed(2)} |` : ""} ${p ? `${p.maeGan} / ${p.ssimGan}` : "-"} | ${p ? `${p.maeNlpe} / ${p.ssimNlpe}` : "-"} |`,
     );
   }
 }

@@ -75,9 +75,6 @@ export interface EncoderOptions {
 }
 
 export async function encoderSetup(options: EncoderOptions): Promise<EncoderSetup> {
-  if (options.tonal && options.backend !== "diffusion") {
-    throw new MaskcodecError("--tonal is only available with --backend diffusion", "ERR_INVALID_PARAMETER");
-  }
   if (options.backend === "diffusion" && options.mask === "gan") {
     // The gan mask with diffusion inpainting is a valid, interesting combination: mask from the network,
     // reconstruction by diffusion. It needs the network only on the encoder side.
@@ -99,6 +96,7 @@ export async function encoderSetup(options: EncoderOptions): Promise<EncoderSetu
       inpainter: model.inpainter(),
       modelId: model.id,
       weightHash: model.weightHash.slice(0, STREAM_HASH_HEX_DIGITS),
+      tonal: options.tonal ? model.tonalOptimiser({ progress: options.onProgress }) : undefined,
     };
   }
   return {

@@ -51,7 +51,10 @@ export function register(program: Command): void {
       integerParser("chroma-levels", 2, 256),
     )
     .option("--colour <transform>", "ycbcr or none (default: ycbcr for colour images)")
-    .option("--tonal", "diffusion only: store least-squares optimal values instead of the originals")
+    .option(
+      "--tonal",
+      "store optimised values instead of the originals (diffusion: least squares; gan: 20 gradient steps through the inpainting generator)",
+    )
     .option("--seed <n>", "seed for random choices", integerParser("seed", 0, 2 ** 31 - 1), 1)
     .option("--model <dir>", "gan model folder (default: the shipped model for the density)")
     .option(

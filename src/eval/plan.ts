@@ -30,7 +30,7 @@ export interface PlanOptions {
   /** Mask selectors: "NAME" applies to diffusion, "BACKEND:NAME" to that backend. */
   masks?: string[];
   qualities?: number[];
-  /** Also sweep diffusion with tonal optimisation (in addition to without). */
+  /** Also sweep diffusion and gan with tonal optimisation of the stored values (in addition to without). */
   tonal?: boolean;
   seed?: number;
 }
@@ -74,7 +74,7 @@ export function planPoints(options: PlanOptions): SweepPoint[] {
       continue;
     }
     const backend = codec as "diffusion" | "gan";
-    const tonalOptions = backend === "diffusion" && options.tonal ? [false, true] : [false];
+    const tonalOptions = options.tonal ? [false, true] : [false];
     for (const mask of masksFor(backend, options.masks)) {
       for (const tonal of tonalOptions) {
         for (const levels of options.levels ?? [undefined]) {

@@ -16,8 +16,11 @@ import { createImage } from "../image/types.ts";
  * dE/dc_i = -λ_i [(u_i - f_i) + (L u)_i] with Aᵀ λ = g. Writing μ = (I - C) λ, the unknown rows give
  * -L_UU μ_U = g_U (the same SPD system as the forward solve) and the known rows λ_K = g_K + (L μ)_K. At a
  * binary c: for an unknown pixel (L u)_i = 0, so dE/dc_i = μ_i (f_i - u_i); for a known pixel u_i = f_i, so
- * dE/dc_i = -λ_i (L u)_i. Channels share the mask: their contributions add. f gets no gradient (it is data).
- * Checked against finite differences of a dense solve in test/nets/diffusion-op.test.ts.
+ * dE/dc_i = -λ_i (L u)_i. Channels share the mask: their contributions add. The known values get
+ * dE/df_K = λ_K (u is linear in them; the unknown values of f are not used, so their gradient is 0): what
+ * the gan backend's tonal optimisation needs, since the encoder there chooses the stored values; in training
+ * f is data and the gradient goes nowhere. Both are checked against finite differences of a dense solve in
+ * test/nets/diffusion-op.test.ts.
  */
 
 /** Relative residual of the CG solves: 1e-4 on the [0, 1] scale is far below what the networks resolve. */
@@ -60,25 +63,29 @@ export function diffusionInterpolation(f: tf.Tensor4D, b: tf.Tensor4D): tf.Tenso
   const op = tf.customGrad(((fIn: tf.Tensor, bIn: tf.Tensor) => ({
     // tie the output to the inputs so that tfjs routes the gradient through gradFunc
     value: tf.add(value, tf.mul(tf.sum(tf.mul(fIn, 0)), tf.sum(tf.mul(bIn, 0)))),
-    gradFunc: (dy: tf.Tensor) => [
-      tf.zerosLike(fIn),
-      tf.tensor4d(maskGradient(dy.dataSync() as Float32Array, fData, solves, w, h, C), [n, h, w, 1]),
-    ],
+    gradFunc: (dy: tf.Tensor) => {
+      const grads = gradients(dy.dataSync() as Float32Array, fData, solves, w, h, C);
+      return [tf.tensor4d(grads.values, [n, h, w, C]), tf.tensor4d(grads.mask, [n, h, w, 1])];
+    },
   })) as unknown as Parameters<typeof tf.customGrad>[0]);
   return op(f, b) as tf.Tensor4D;
 }
 
-/** dE/dc for every sample and pixel (summed over channels), from dy = dE/du. */
-function maskGradient(
+/**
+ * dE/dc for every sample and pixel (summed over channels) and dE/df (per channel, nonzero on known pixels
+ * only), from dy = dE/du.
+ */
+function gradients(
   dy: Float32Array,
   fData: Float32Array,
   solves: SampleSolve[],
   w: number,
   h: number,
   C: number,
-): Float32Array {
+): { mask: Float32Array; values: Float32Array } {
   const pixels = w * h;
   const grad = new Float32Array(solves.length * pixels);
+  const values = new Float32Array(solves.length * pixels * C);
   for (const [s, { system, u: solution }] of solves.entries()) {
     if (!system || !solution) continue;
     const u = toPadded(system, createImage(w, h, C as 1 | 3, solution));
@@ -121,11 +128,12 @@ function maskGradient(
               lu += u[p + c] - u[q + c];
             }
             sum -= lambda * lu;
+            values[(s * pixels + i) * C + c] = lambda;
           }
         }
         grad[s * pixels + i] = sum;
       }
     }
   }
-  return grad;
+  return { mask: grad, values };
 }

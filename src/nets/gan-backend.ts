@@ -4,9 +4,10 @@ import * as tf from "@tensorflow/tfjs-core";
 import { ditherScores } from "../baselines/dither.ts";
 import { orderedDither } from "../baselines/ordered-dither.ts";
 import { checkDensity, MaskcodecError } from "../errors.ts";
-import type { Inpainter, MaskSelector } from "../image/seams.ts";
+import type { Inpainter, MaskSelector, TonalOptimiser } from "../image/seams.ts";
 import { createImage, createMask, type Image, type Mask, maskDensity, targetCount } from "../image/types.ts";
 import { initBackend } from "./backend.ts";
+import { type GanTonalOptions, ganTonalOptimiser } from "./gan-tonal.ts";
 import {
   type ArchOptions,
   DEFAULT_ARCH,
@@ -15,8 +16,11 @@ import {
   type WeightsView,
 } from "./models.ts";
 import { Rng } from "./ops.ts";
+import { padReflect } from "./padding.ts";
 import { topCountMask } from "./topk.ts";
 import { loadWeights } from "./weights.ts";
+
+export { padReflect } from "./padding.ts";
 
 export type SelectionMethod = "threshold" | "dither" | "ordered";
 
@@ -37,6 +41,11 @@ export interface GanModel {
   selector(method?: SelectionMethod): MaskSelector;
   readonly selection: SelectionMethod;
   inpainter(): Inpainter;
+  /**
+   * Tonal optimisation of the stored values through this model's inpainting generator (src/nets/gan-tonal.ts):
+   * an encoder-side option; the decoder is the same.
+   */
+  tonalOptimiser(options?: GanTonalOptions): TonalOptimiser;
   /** Mask-generator logits (higher = keep first), same size as the image; for analysis. */
   scores(image: Image, density: number): Promise<Float32Array>;
   dispose(): void;
@@ -106,41 +115,6 @@ export function defaultModelDir(density: number, root: string = MODELS_DIR): str
         ? Math.log(density / m.range[1])
         : -1 / (1 + Math.log(m.range[1] / m.range[0]));
   return models.reduce((best, m) => (distance(m) <= distance(best) ? m : best)).dir;
-}
-
-/** Reflection index into [0, n) for any integer i (repeats the reflection for pads longer than n). */
-function reflect(i: number, n: number): number {
-  if (n === 1) return 0;
-  const period = 2 * (n - 1);
-  let j = i % period;
-  if (j < 0) j += period;
-  return j < n ? j : period - j;
-}
-
-/**
- * Pads HWC data by reflection so that both sides become multiples of `multiple` (the padding goes right and
- * bottom; the network's output is cropped back).
- */
-export function padReflect(
-  data: ArrayLike<number>,
-  width: number,
-  height: number,
-  channels: number,
-  multiple: number,
-): { data: Float32Array; width: number; height: number } {
-  const pw = Math.max(multiple, Math.ceil(width / multiple) * multiple);
-  const ph = Math.max(multiple, Math.ceil(height / multiple) * multiple);
-  const out = new Float32Array(pw * ph * channels);
-  for (let y = 0; y < ph; y++) {
-    const sy = reflect(y, height);
-    for (let x = 0; x < pw; x++) {
-      const sx = reflect(x, width);
-      const s = (sy * width + sx) * channels;
-      const d = (y * pw + x) * channels;
-      for (let c = 0; c < channels; c++) out[d + c] = data[s + c];
-    }
-  }
-  return { data: out, width: pw, height: ph };
 }
 
 /** Image -> 3-channel [0, 1] data (grey is replicated). */
@@ -243,6 +217,7 @@ async function loadGanModelUncached(modelDir: string, options: { tfBackend?: str
     return out;
   }
 
+  let trainingWeights: Map<string, tf.Variable> | undefined;
   const model: GanModel = {
     id,
     dir: modelDir,
@@ -317,8 +292,29 @@ async function loadGanModelUncached(modelDir: string, options: { tfBackend?: str
         },
       };
     },
+    tonalOptimiser(tonalOptions?: GanTonalOptions): TonalOptimiser {
+      // the networks' training path (tf.Variables): its ops have gradients to the inputs on every backend
+      // (wasm's own MaxPoolGrad is wrong, see maxPool2); the variables are not trained
+      trainingWeights ??= new Map([...tensors].map(([k, t]) => [k, tf.variable(t, false)]));
+      const view: WeightsView = trainingWeights;
+      return ganTonalOptimiser(
+        {
+          multiple,
+          forward(pw, ph, density) {
+            const r = tf.tensor4d(noise(GEN_NOISE_SEED, pw * ph), [1, ph, pw, 1]);
+            return {
+              run: (values, mask) =>
+                inpaintingGenerator(view, arch, values, mask, r, [clampDensity(density)]).u,
+              dispose: () => r.dispose(),
+            };
+          },
+        },
+        tonalOptions,
+      );
+    },
     dispose() {
       for (const t of tensors.values()) t.dispose();
+      for (const t of trainingWeights?.values() ?? []) t.dispose();
     },
   };
   return model;

@@ -92,6 +92,43 @@ describe("diffusionInterpolation", () => {
     expect(checked).toBeGreaterThan((w * h) / 2);
   });
 
+  it("returns the gradient with respect to the known values (and none to the unknown ones)", () => {
+    const w = 6;
+    const h = 5;
+    const rng = new Rng(17);
+    const f = Float64Array.from({ length: w * h }, () => rng.next());
+    const g = Float64Array.from({ length: w * h }, () => rng.next() - 0.5);
+    const c = Float64Array.from({ length: w * h }, () => (rng.next() < 0.3 ? 1 : 0));
+    c[0] = 1;
+    const mask = tf.tensor4d(Float32Array.from(c), [1, h, w, 1]);
+    const grad = tf
+      .grad((ff: tf.Tensor) =>
+        tf.sum(
+          tf.mul(
+            diffusionInterpolation(ff as tf.Tensor4D, mask),
+            tf.tensor4d(Float32Array.from(g), [1, h, w, 1]),
+          ),
+        ),
+      )(tf.tensor4d(Float32Array.from(f), [1, h, w, 1]))
+      .dataSync();
+    const energy = (ff: Float64Array) => denseSolve(c, ff, w, h).reduce((s, v, i) => s + v * g[i], 0);
+    const eps = 1e-5;
+    let known = 0;
+    for (let i = 0; i < w * h; i++) {
+      const plus = Float64Array.from(f);
+      const minus = Float64Array.from(f);
+      plus[i] += eps;
+      minus[i] -= eps;
+      const numeric = (energy(plus) - energy(minus)) / (2 * eps);
+      expect(Math.abs(grad[i] - numeric)).toBeLessThan(2e-3 * Math.max(1, Math.abs(numeric)));
+      if (c[i]) {
+        known++;
+        expect(Math.abs(numeric)).toBeGreaterThan(1e-3); // every known value moves the energy
+      } else expect(grad[i]).toBe(0);
+    }
+    expect(known).toBeGreaterThan(3);
+  });
+
   it("handles several channels and samples, and an empty mask", () => {
     const f = tf.randomUniform([2, 8, 8, 3], 0, 1, "float32", 1) as tf.Tensor4D;
     const m = new Float32Array(2 * 64);
