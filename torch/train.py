@@ -19,6 +19,7 @@ import io
 import json
 import os
 import queue
+import signal
 import sys
 import tarfile
 import threading
@@ -461,6 +462,19 @@ class Trainer:
         self.validate(log=False)  # the starting point: already in the model's log
         self.save()
         last_save = time.time()
+        try:
+            self.train_loop(deadline, last_save)
+        except KeyboardInterrupt:
+            # Ctrl-C / SIGINT: keep what was trained since the last save (validated below, then saved)
+            print(f"[{a.density}] interrupted at step {self.step}", flush=True)
+        self.flush_log()
+        if self.step % a.val_every != 0:
+            self.validate_both()
+        self.save(final=True)
+        print(f"[{a.density}] done: steps {self.start_step} -> {self.step}; best val MAE {self.best[0]:.3f} at step {self.best[1]}", flush=True)
+
+    def train_loop(self, deadline, last_save):
+        a = self.args
         step_times = []
         dither_at_start = dither.DITHER_SECONDS[0]
         while self.step - self.start_step < a.max_steps:
@@ -484,12 +498,13 @@ class Trainer:
             # stop early enough for one more validation and the save
             if time.time() + 2 * np.mean(step_times[-20:]) + 15 > deadline:
                 break
-        self.flush_log()
-        if self.step % a.val_every != 0:
-            self.validate_both()
-        self.save(final=True)
-        print(f"[{a.density}] done: steps {self.start_step} -> {self.step}; best val MAE {self.best[0]:.3f} at step {self.best[1]}", flush=True)
+
+
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
+    # SIGTERM (a job's time limit, `kill`) ends a run like Ctrl-C: validated and saved
+    signal.signal(signal.SIGTERM, interrupt)
     Trainer(parse_args()).run()

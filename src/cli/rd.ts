@@ -60,7 +60,10 @@ export function register(program: Command): void {
       "quality settings for jpeg/webp/avif (default: a spread per codec)",
       parseQualityList,
     )
-    .option("--tonal", "also sweep diffusion and gan with tonal optimisation of the stored values (gan: slow, ~5 s per 128x128 image)")
+    .option(
+      "--tonal",
+      "also sweep diffusion and gan with tonal optimisation of the stored values (gan: slow, ~5 s per 128x128 image)",
+    )
     .option("-j, --jobs <n>", "worker threads (default: all cores)", parseJobs)
     .option(
       "--limit <n>",

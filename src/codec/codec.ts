@@ -73,7 +73,9 @@ export async function encodeImage(image: Image, options: EncodeOptions): Promise
   if (options.weightHash !== undefined) header.weightHash = options.weightHash;
 
   const mask = await options.selector.select(image, density);
-  const values = options.tonal ? await options.tonal.optimise(image, mask) : image;
+  const values = options.tonal
+    ? await options.tonal.optimise(image, mask, (v) => quantiseValues(header, mask, v))
+    : image;
   const { bytes, sizes } = writeStream({ header, mask, values });
   const known = quantiseValues(header, mask, values);
   return { bytes, sizes, header, mask, known };

@@ -122,7 +122,7 @@ function matchChannels(image: Image, channels: 1 | 3): Image {
  */
 export function maskCodec(backend: "diffusion" | "gan", options: { model?: string } = {}): EvalCodec {
   const masks = new WeakMap<Image, Map<string, Promise<Mask>>>();
-  const tonals = new WeakMap<Mask, Promise<Image>>();
+  const tonals = new WeakMap<Mask, Map<string, Promise<Image>>>();
   const setups = new Map<string, Promise<import("../backends.ts").EncoderSetup>>();
   return {
     name: backend,
@@ -165,15 +165,6 @@ export function maskCodec(backend: "diffusion" | "gan", options: { model?: strin
           return selected;
         },
       };
-      const optimiser = setup.tonal;
-      const tonalMemo = optimiser && {
-        optimise(img: Image, m: Mask): Promise<Image> {
-          if (img !== image) return optimiser.optimise(img, m);
-          let values = tonals.get(m);
-          if (!values) tonals.set(m, (values = optimiser.optimise(img, m)));
-          return values;
-        },
-      };
 
       const colour = image.channels === 3 ? "ycbcr" : "none";
       const defaults = defaultQuantiser(colour);
@@ -183,6 +174,20 @@ export function maskCodec(backend: "diffusion" | "gan", options: { model?: strin
       }
       const quantiser =
         levels === undefined ? defaults : { lumaLevels: levels as number, chromaLevels: levels as number };
+      const optimiser = setup.tonal;
+      // diffusion's least squares ignore the quantiser, so its values serve every level count; gan's
+      // optimiser finishes on the quantised values, so they are kept per quantiser
+      const tonalKey = backend === "gan" ? JSON.stringify(quantiser) : "";
+      const tonalMemo = optimiser && {
+        optimise(img: Image, m: Mask, quantise?: (values: Image) => Image): Promise<Image> {
+          if (img !== image) return optimiser.optimise(img, m, quantise);
+          let byKey = tonals.get(m);
+          if (!byKey) tonals.set(m, (byKey = new Map()));
+          let values = byKey.get(tonalKey);
+          if (!values) byKey.set(tonalKey, (values = optimiser.optimise(img, m, quantise)));
+          return values;
+        },
+      };
       const t0 = performance.now();
       const encoded = await encodeImage(image, {
         selector,

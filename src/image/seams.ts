@@ -27,5 +27,9 @@ export interface Inpainter {
  * given the mask and the original, return the values to store at mask positions (same layout as Image).
  */
 export interface TonalOptimiser {
-  optimise(image: Image, mask: Mask): Promise<Image>;
+  /**
+   * `quantise`, when given, maps values to what the decoder will receive (the stream's quantisation, 0-255
+   * scale, meaningful at mask pixels): an optimiser may use it to optimise for the quantised values.
+   */
+  optimise(image: Image, mask: Mask, quantise?: (values: Image) => Image): Promise<Image>;
 }

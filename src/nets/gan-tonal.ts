@@ -19,6 +19,11 @@ export interface GanTonalOptions {
   iterations?: number;
   /** Adam step size on the [0, 1] value scale. Default 0.01. */
   learningRate?: number;
+  /**
+   * Of the iterations, the fraction (at the end) that optimise the quantised values with a straight-through
+   * gradient, when the caller passes the stream's quantisation. Default 0.5.
+   */
+  quantisedFraction?: number;
   progress?: Progress;
 }
 
@@ -42,12 +47,16 @@ export function ganTonalOptimiser(
 ): TonalOptimiser {
   const iterations = options.iterations ?? 20;
   const lr = options.learningRate ?? 0.01;
+  const quantisedFraction = options.quantisedFraction ?? 0.5;
+  if (!(quantisedFraction >= 0 && quantisedFraction <= 1)) {
+    throw invalidParameter("quantisedFraction", "a number in [0, 1]", quantisedFraction);
+  }
   if (!Number.isInteger(iterations) || iterations < 1)
     throw invalidParameter("iterations", "an integer ≥ 1", iterations);
   if (!(lr > 0)) throw invalidParameter("learningRate", "a number > 0", lr);
   const progress = options.progress ?? silentProgress;
   return {
-    async optimise(image: Image, mask: Mask): Promise<Image> {
+    async optimise(image: Image, mask: Mask, quantise?: (values: Image) => Image): Promise<Image> {
       const { width: w, height: h, channels: C } = image;
       const n = w * h;
       let known = 0;
@@ -63,12 +72,17 @@ export function ganTonalOptimiser(
       const source = sourceIndex(w, h, pw, ph);
       const m = new Float32Array(values.length);
       const v = new Float32Array(values.length);
-      let best = { loss: Number.POSITIVE_INFINITY, values: Float32Array.from(values) };
+      let best = { loss: Number.POSITIVE_INFINITY, values: Float32Array.from(values), quantised: false };
+      const firstQuantised = Math.round(iterations * (1 - quantisedFraction));
       const bTensor = tf.tensor4d(maskPad.data, [1, ph, pw, 1]);
       const fTensor = tf.tensor4d(target, [1, h, w, C]);
       try {
         for (let it = 0; it <= iterations; it++) {
-          const padded = padReflect(toRgb(values, n, C), w, h, 3, net.multiple).data;
+          // the last phase evaluates (and keeps the best of) what the decoder will see: the quantised values;
+          // their gradient updates the continuous ones (straight-through)
+          const quantised = quantise !== undefined && it >= firstQuantised;
+          const seen = quantised ? quantisedUnit(quantise, values, w, h, C) : values;
+          const padded = padReflect(toRgb(seen, n, C), w, h, 3, net.multiple).data;
           const { loss, grad } = tf.tidy(() => {
             const lossOf = (vals: tf.Tensor) => {
               const u = tf.slice(forward.run(vals as tf.Tensor4D, bTensor), [0, 0, 0, 0], [1, h, w, 3]);
@@ -79,7 +93,9 @@ export function ganTonalOptimiser(
             const { value, grad: g } = tf.valueAndGrad(lossOf)(tf.tensor4d(padded, [1, ph, pw, 3]));
             return { loss: value.dataSync()[0], grad: g.dataSync() as Float32Array };
           });
-          if (loss < best.loss) best = { loss, values: Float32Array.from(values) };
+          // once quantised, only quantised losses compare (the continuous ones are lower than any decoder sees)
+          if (quantised && !best.quantised) best = { loss: Number.POSITIVE_INFINITY, values, quantised };
+          if (loss < best.loss) best = { loss, values: Float32Array.from(values), quantised };
           progress.update(it, iterations, `MAE ${(loss * 255).toFixed(2)}`);
           if (it === iterations) break;
           const g = new Float32Array(values.length);
@@ -105,6 +121,25 @@ export function ganTonalOptimiser(
       return out;
     },
   };
+}
+
+/** The values as the decoder will receive them, back on the [0, 1] scale. */
+function quantisedUnit(
+  quantise: (values: Image) => Image,
+  values: Float32Array,
+  w: number,
+  h: number,
+  C: 1 | 3,
+): Float32Array {
+  const q = quantise(
+    createImage(
+      w,
+      h,
+      C,
+      Float32Array.from(values, (v) => v * 255),
+    ),
+  );
+  return Float32Array.from(q.data, (v) => v / 255);
 }
 
 function toRgb(values: Float32Array, n: number, C: number): Float32Array {
