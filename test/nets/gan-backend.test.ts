@@ -162,6 +162,26 @@ describe("the gan backend", () => {
     expect(decoded.image.width).toBe(24);
   });
 
+  it("tonal optimisation for a coarse quantiser lowers the decoded error", async () => {
+    const { decodeBytes, encodeImage } = await import("../../src/codec/codec.ts");
+    const { mae } = await import("../../src/image/metrics.ts");
+    const img = image(24, 16, 3, 7);
+    const mask = await model.selector().select(img, 0.15);
+    const decodedError = async (tonal?: ReturnType<GanModel["tonalOptimiser"]>) => {
+      const encoded = await encodeImage(img, {
+        selector: { id: "gan", select: async () => mask },
+        density: 0.15,
+        backend: "gan",
+        modelId: model.id,
+        weightHash: model.weightHash,
+        quantiser: { lumaLevels: 6, chromaLevels: 6 },
+        tonal,
+      });
+      return mae(img, (await decodeBytes(encoded.bytes, async () => model.inpainter())).image);
+    };
+    expect(await decodedError(model.tonalOptimiser({ iterations: 10 }))).toBeLessThan(await decodedError());
+  });
+
   it("is deterministic: the same image gives the same mask and reconstruction", async () => {
     const img = image(20, 12, 3, 9);
     const a = await model.selector().select(img, 0.05);
