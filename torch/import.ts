@@ -131,7 +131,9 @@ async function main(): Promise<void> {
       step,
       selectedBy: which === "best" ? "validation MAE, exact density (torch/train.py)" : "latest",
       // with --ema the best can be the moving average of the weights rather than the live ones
-      ...(which === "best" && state.bestValidation?.weights === "ema" ? { average: `EMA, decay ${o.ema}` } : {}),
+      ...(which === "best" && state.bestValidation?.weights === "ema"
+        ? { average: `EMA, decay ${o.ema}` }
+        : {}),
       float16: true,
     },
     training: {
