@@ -94,8 +94,9 @@ export function ganTonalOptimiser(
             return { loss: value.dataSync()[0], grad: g.dataSync() as Float32Array };
           });
           // once quantised, only quantised losses compare (the continuous ones are lower than any decoder sees)
-          if (quantised && !best.quantised) best = { loss: Number.POSITIVE_INFINITY, values, quantised };
-          if (loss < best.loss) best = { loss, values: Float32Array.from(values), quantised };
+          if ((quantised && !best.quantised) || loss < best.loss) {
+            best = { loss, values: Float32Array.from(values), quantised };
+          }
           progress.update(it, iterations, `MAE ${(loss * 255).toFixed(2)}`);
           if (it === iterations) break;
           const g = new Float32Array(values.length);
