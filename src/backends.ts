@@ -66,6 +66,8 @@ export interface EncoderOptions {
   /** Model folder for the gan backend (default: the shipped model for the density). */
   model?: string;
   tonal?: boolean;
+  /** Steps of the gan backend's tonal optimisation (default: its own, 20). */
+  tonalSteps?: number;
   /**
    * Cycles of non-local pixel exchange (with diffusion as the error measure) applied to the selector's mask;
    * 0 or absent: the selector's mask as it is.
@@ -96,7 +98,9 @@ export async function encoderSetup(options: EncoderOptions): Promise<EncoderSetu
       inpainter: model.inpainter(),
       modelId: model.id,
       weightHash: model.weightHash.slice(0, STREAM_HASH_HEX_DIGITS),
-      tonal: options.tonal ? model.tonalOptimiser({ progress: options.onProgress }) : undefined,
+      tonal: options.tonal
+        ? model.tonalOptimiser({ iterations: options.tonalSteps, progress: options.onProgress })
+        : undefined,
     };
   }
   return {

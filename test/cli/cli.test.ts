@@ -232,6 +232,18 @@ describe("maskcodec CLI", () => {
     expect(existsSync(join(dir, "bad.mgc"))).toBe(false);
   });
 
+  it("--tonal-steps is refused without --tonal on the gan backend, and for a count out of range", () => {
+    const run = (...extra: string[]) =>
+      cli("encode", "photo.png", "-o", "tonal.mgc", "--density", "0.08", ...extra);
+    expectCleanFailure(run("--tonal-steps", "5"), /--tonal-steps needs --tonal with --backend gan/);
+    expectCleanFailure(
+      run("--backend", "diffusion", "--tonal", "--tonal-steps", "5"),
+      /--tonal-steps needs --tonal with --backend gan/,
+    );
+    expectCleanFailure(run("--tonal", "--tonal-steps", "0"), /tonal-steps/);
+    expect(existsSync(join(dir, "tonal.mgc"))).toBe(false);
+  });
+
   it("an unknown backend or mask selector is refused with the list of valid ones", () => {
     expectCleanFailure(
       cli("encode", "photo.png", "--density", "0.1", "--backend", "magic"),
