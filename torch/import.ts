@@ -5,7 +5,7 @@
  *   npx tsx torch/import.ts RUN.tar models/<id> [--weights best|latest] [--command "how the run was made"]
  *     [--chain "A.tar,B.tar"]   (the earlier runs' tars, oldest first, for the card's training figures)
  */
-import { mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
@@ -14,6 +14,7 @@ import type { ArchOptions } from "../src/nets/models.ts";
 import { plotTrainingCurves } from "../src/nets/plot.ts";
 import { adversarialWeight } from "../src/nets/train.ts";
 import { loadWeights, saveWeights } from "../src/nets/weights.ts";
+import { npyRows } from "./npy.ts";
 
 interface RunState {
   init: string;
@@ -53,18 +54,6 @@ export function readTar(data: Uint8Array): Map<string, Uint8Array> {
 }
 
 /** The first dimension of a .npy file's shape, or null when the file is not here (runs made elsewhere). */
-async function npyRows(path: string): Promise<number | null> {
-  try {
-    const file = await open(path);
-    const { buffer, bytesRead } = await file.read(new Uint8Array(128), 0, 128, 0).finally(() => file.close());
-    const head = new TextDecoder().decode(buffer.subarray(0, bytesRead));
-    const m = /'shape': \((\d+),/.exec(head);
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
-}
-
 function member(files: Map<string, Uint8Array>, name: string): Uint8Array {
   const m = files.get(name);
   if (!m) throw new Error(`the run's tar has no ${name}`);

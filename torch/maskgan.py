@@ -11,7 +11,7 @@ and decodes through the TypeScript codec as before. torch/check_port.py checks i
 implementation on the same inputs (torch/reference.ts writes those).
 
 Only the architecture of the shipped maskgan-v4 family is ported: density input, diffusion interpolation
-corrected by the generator, analytic mask prior, leaky binarisation, optional bottlenecks.
+corrected by the generator, analytic mask prior, leaky binarisation, optional bottlenecks, optional refiner.
 """
 
 import json
@@ -128,8 +128,8 @@ class Nets(torch.nn.Module):
         ]
         return torch.cat(outs, 1)
 
-    def hourglass(self, prefix, x):
-        levels = self.arch["levels"]
+    def hourglass(self, prefix, x, levels=None):
+        levels = levels or self.arch["levels"]
         skips = []
         h = x
         for lv in range(levels):
@@ -163,7 +163,13 @@ class Nets(torch.nn.Module):
         dplane = density_plane(densities, h, w, f)
         z = self.hourglass("gen", torch.cat([r, b, known, pp, dplane], 1))
         g = torch.clamp(pp + 0.2 * z, 0, 1)
-        return (1 - b) * g + known
+        u = (1 - b) * g + known
+        return self.refine(u, b, known, pp, dplane) if self.arch.get("refiner") else u
+
+    def refine(self, u, b, known, pp, dplane):
+        """The refiner hourglass "ref" (models.ts ArchOptions.refiner): u' = (1 - b) clip(u + 0.2 z', 0, 1) + b f."""
+        z = self.hourglass("ref", torch.cat([u, b, known, pp, dplane], 1), self.arch["refiner"]["levels"])
+        return (1 - b) * torch.clamp(u + 0.2 * z, 0, 1) + known
 
     def critic(self, u, b):
         h = torch.cat([u, b], 1)

@@ -196,7 +196,7 @@ async function loadGanModelUncached(modelDir: string, options: { tfBackend?: str
   } catch {
     // no card: the default
   }
-  const multiple = 2 ** arch.levels;
+  const multiple = 2 ** Math.max(arch.levels, arch.refiner?.levels ?? 0);
   // the density input is trained on densityRange; outside it we clamp (the exact count still holds)
   const clampDensity = (d: number) => Math.min(densityRange[1], Math.max(densityRange[0], d));
 

@@ -58,6 +58,13 @@ export interface ArchOptions {
    * where inference time goes (docs/notes/nets.md, "bottleneck"). Absent or 0: none (older models).
    */
   bottleneck?: number;
+  /**
+   * A second hourglass ("ref/…", its own width and levels, the same blocks and bottleneck rule) that corrects
+   * the inpainting generator's output: u' = (1 - b) clip(u + 0.2 z', 0, 1) + b f, from [u, b, b f, pp, D].
+   * Trained after the joint training with both generators frozen (torch/refine.py): capacity that a CPU can
+   * still train. Absent in models without one.
+   */
+  refiner?: { width: number; levels: number };
 }
 
 export const DEFAULT_ARCH: ArchOptions = {
@@ -331,7 +338,30 @@ export function inpaintingGenerator(
   const z = hourglass(weights, "gen", x, arch, probe);
   const g = (pp ? tf.clipByValue(tf.add(pp, tf.mul(z, 0.2)), 0, 1) : hardSigmoid(z)) as tf.Tensor4D;
   const u = tf.add(tf.mul(tf.sub(1, b), g), known) as tf.Tensor4D;
-  return { u, g };
+  if (!arch.refiner || !pp) return { u, g };
+  return refine(weights, arch, arch.refiner, u, b, known, pp, inputs[inputs.length - 1], probe);
+}
+
+/** The refiner's correction of u (ArchOptions.refiner); `last` is the density plane when the model has one. */
+function refine(
+  weights: WeightsView,
+  arch: ArchOptions,
+  refiner: { width: number; levels: number },
+  u: tf.Tensor4D,
+  b: tf.Tensor4D,
+  known: tf.Tensor4D,
+  pp: tf.Tensor4D,
+  last: tf.Tensor4D,
+  probe?: BlockProbe,
+): { u: tf.Tensor4D; g: tf.Tensor4D } {
+  const inputs = [u, b, known, pp];
+  if (arch.densityInput) inputs.push(last);
+  const x = trainable(get(weights, "ref/out/d1/kernel"))
+    ? (tf.concat(inputs, 3) as tf.Tensor4D)
+    : concatChannels(inputs);
+  const z = hourglass(weights, "ref", x, { ...arch, ...refiner }, probe);
+  const g = tf.clipByValue(tf.add(u, tf.mul(z, 0.2)), 0, 1) as tf.Tensor4D;
+  return { u: tf.add(tf.mul(tf.sub(1, b), g), known) as tf.Tensor4D, g };
 }
 
 /**

@@ -36,7 +36,10 @@ export async function plotTrainingCurves(runDir: string, outDir: string): Promis
   for (const r of val) {
     const step = Number(r.step);
     valRows.push({ step, series: `MAE exact D=${r.density}`, value: Number(r.mae_exact) });
-    valRows.push({ step, series: `MAE random mask D=${r.density}`, value: Number(r.mae_random) });
+    // absent in logs without the random-mask figure (torch/import-refiner.ts)
+    if (r.mae_random) {
+      valRows.push({ step, series: `MAE random mask D=${r.density}`, value: Number(r.mae_random) });
+    }
   }
   const spec = {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",

@@ -6,6 +6,7 @@ import {
   DEFAULT_ARCH,
   generatorInputs,
   hourglass,
+  initHourglass,
   initWeights,
   inpaintingGenerator,
   maskGenerator,
@@ -153,5 +154,50 @@ describe("inference path", () => {
       expect(diff).toBeLessThan(1e-5 * Math.max(1, scale));
       expect([...weights.keys()].some((k) => k.includes("/reduce/"))).toBe(bottleneck > 0);
     }
+  });
+});
+
+describe("refiner", () => {
+  beforeAll(setupTf);
+
+  it("starts as the identity, then corrects only unknown pixels, the same on the inference path", () => {
+    const base = { ...DEFAULT_ARCH, width: 2, levels: 2, bottleneck: 4 };
+    const refined = { ...base, refiner: { width: 2, levels: 3 } };
+    const weights = initWeights(base, 21);
+    const rng = new Rng(22);
+    // [u, b, b f, pp, D]: the generator's inputs less r, plus u
+    initHourglass(weights, "ref", generatorInputs(base) + 2, 3, { ...base, ...refined.refiner }, () =>
+      rng.next(),
+    );
+    const s = 16;
+    const fData = rng.fill(new Float32Array(s * s * 3));
+    const bData = Float32Array.from({ length: s * s }, () => (rng.next() < 0.2 ? 1 : 0));
+    const f = tf.tensor4d(fData, [1, s, s, 3]);
+    const b = tf.tensor4d(bData, [1, s, s, 1]);
+    const r = tf.tensor4d(rng.fill(new Float32Array(s * s)), [1, s, s, 1]);
+    const run = (w: ReadonlyMap<string, tf.Tensor>, a: typeof base) =>
+      inpaintingGenerator(w, a, f, b, r, [0.1]).u.dataSync();
+    const without = run(weights, base);
+    for (const d of [1, 2, 5]) weights.get(`ref/out/d${d}/kernel`)?.assign(tf.zeros([5, 5, 4, 3]));
+    expect(weights.get("ref/out/reduce/kernel")?.shape).toEqual([1, 1, 12, 4]);
+    expect([...run(weights, refined)]).toEqual([...without]);
+    for (const d of [1, 2, 5]) {
+      weights.get(`ref/out/d${d}/kernel`)?.assign(tf.randomNormal([5, 5, 4, 3], 0, 0.3, "float32", d));
+    }
+    const trained = run(weights, refined);
+    let changed = 0;
+    for (let p = 0; p < s * s; p++) {
+      for (let c = 0; c < 3; c++) {
+        const v = trained[p * 3 + c];
+        if (bData[p]) expect(v).toBe(fData[p * 3 + c]);
+        else if (Math.abs(v - without[p * 3 + c]) > 1e-3) changed++;
+        expect(v).toBeGreaterThanOrEqual(0);
+        expect(v).toBeLessThanOrEqual(1);
+      }
+    }
+    expect(changed).toBeGreaterThan(s * s);
+    const plain = new Map([...weights].map(([k, v]) => [k, tf.clone(v) as tf.Tensor]));
+    const inference = run(plain, refined);
+    expect(Math.max(...trained.map((v, i) => Math.abs(v - inference[i])))).toBeLessThan(1e-5);
   });
 });

@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { parseRefineLog } from "../../torch/import-refiner.ts";
+
+describe("torch/refine.py's log", () => {
+  it("gives the training and validation curves, the start and the best of live and averaged weights", () => {
+    const log = [
+      "pool (12000, 128, 128, 3)",
+      "params 107421",
+      "step 0 val 11.122 / 0.7155",
+      "step 50 l1 8.810 1.64s/step",
+      "step 100 l1 8.700 1.70s/step",
+      "step 100 val 11.100 / 0.7148 ema 11.090 / 0.7160",
+      "step 150 l1 8.650 1.71s/step",
+      "step 200 val 11.095 / 0.7170 ema 11.101 / 0.7150",
+      "best 11.090 at step 100",
+    ].join("\n");
+    const figures = parseRefineLog(log, 0.05);
+    expect(figures.start).toEqual({ mae: 11.122, ssim: 0.7155 });
+    expect(figures.best).toEqual({ step: 100, mae: 11.09, ssim: 0.716, weights: "ema" });
+    expect(figures.steps).toBe(150);
+    expect(figures.secondsPerStep).toBe(1.71);
+    expect(figures.trainCsv.trim().split("\n")).toEqual([
+      "step,l1_255",
+      "50,8.810",
+      "100,8.700",
+      "150,8.650",
+    ]);
+    expect(figures.valCsv.trim().split("\n")).toEqual([
+      "step,density,mae_exact,ssim_exact",
+      "0,0.05,11.122,0.7155",
+      "100,0.05,11.1,0.7148",
+      "200,0.05,11.095,0.717",
+    ]);
+  });
+
+  it("refuses a log without validation", () => {
+    expect(() => parseRefineLog("pool (1, 128, 128, 3)\n", 0.05)).toThrow(/no validation/);
+  });
+});

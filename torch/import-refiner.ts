@@ -1,0 +1,167 @@
+/**
+ * Makes a model folder of a torch/refine.py run: the frozen base model's weights with the run's best weights
+ * added (--mode ref: the refiner "ref/…", ArchOptions.refiner) or in place of the base's (--mode gen: "gen/…"),
+ * float16 like the other shipped models. The folder keeps the base's joint-training logs and plot
+ * (train-log.csv, val-log.csv, training.png/svg) and gets the run's own under refiner/ (log.txt, the CSVs
+ * parsed from it, training.png/svg); card.json is the base's card with a "refinement" section added.
+ *
+ *   npx tsx torch/import-refiner.ts models/maskgan-v8-d05 runs/s11/ref-a models/maskgan-v9-d05 [--command TEXT]
+ */
+
+import { existsSync } from "node:fs";
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import { initBackend } from "../src/nets/backend.ts";
+import { plotTrainingCurves } from "../src/nets/plot.ts";
+import { loadWeights, saveWeights } from "../src/nets/weights.ts";
+import { npyRows } from "./npy.ts";
+
+interface RefineArgs {
+  mode: "ref" | "gen";
+  pools: string[];
+  val: string;
+  density: number;
+  batch: number;
+  lr: number;
+  warmup: number;
+  ssim: number;
+  ema: number;
+  refiner: { width: number; levels: number } | null;
+}
+
+interface LogFigures {
+  trainCsv: string;
+  valCsv: string;
+  steps: number;
+  secondsPerStep: number;
+  start: { mae: number; ssim: number };
+  best: { step: number; mae: number; ssim: number; weights: "live" | "ema" };
+}
+
+/** The training and validation figures of refine.py's log.txt. */
+export function parseRefineLog(text: string, density: number): LogFigures {
+  const train = ["step,l1_255"];
+  const val = ["step,density,mae_exact,ssim_exact"];
+  let steps = 0;
+  let secondsPerStep = Number.NaN;
+  let start: { mae: number; ssim: number } | undefined;
+  let best: LogFigures["best"] | undefined;
+  for (const line of text.split("\n")) {
+    const t = /^step (\d+) l1 ([\d.]+) ([\d.]+)s\/step$/.exec(line);
+    if (t) {
+      train.push(`${t[1]},${t[2]}`);
+      steps = Number(t[1]);
+      secondsPerStep = Number(t[3]);
+      continue;
+    }
+    const v = /^step (\d+) val ([\d.]+) \/ ([\d.]+)(?: ema ([\d.]+) \/ ([\d.]+))?$/.exec(line);
+    if (!v) continue;
+    const step = Number(v[1]);
+    const live = { mae: Number(v[2]), ssim: Number(v[3]) };
+    val.push(`${step},${density},${live.mae},${live.ssim}`);
+    if (step === 0) start = live;
+    const candidates: Array<[typeof live, "live" | "ema"]> = [[live, "live"]];
+    if (v[4]) candidates.push([{ mae: Number(v[4]), ssim: Number(v[5]) }, "ema"]);
+    for (const [c, weights] of candidates) {
+      if (!best || c.mae < best.mae) best = { step, ...c, weights };
+    }
+  }
+  if (!start || !best) throw new Error("log.txt has no validation lines");
+  return {
+    trainCsv: `${train.join("\n")}\n`,
+    valCsv: `${val.join("\n")}\n`,
+    steps,
+    secondsPerStep,
+    start,
+    best,
+  };
+}
+
+async function main(): Promise<void> {
+  const [baseDir, runDir, outDir] = process.argv.slice(2);
+  const i = process.argv.indexOf("--command");
+  const command = i >= 0 ? process.argv[i + 1] : "";
+  if (!baseDir || !runDir || !outDir) {
+    console.error("usage: npx tsx torch/import-refiner.ts BASE_MODEL RUN_DIR models/<id> [--command TEXT]");
+    process.exit(2);
+  }
+  if (!existsSync(join(runDir, "best.f32"))) {
+    throw new Error(`${runDir} has no best weights: validation never beat the base model`);
+  }
+  await initBackend("wasm");
+  const args = JSON.parse(await readFile(join(runDir, "args.json"), "utf8")) as RefineArgs;
+  const logText = await readFile(join(runDir, "log.txt"), "utf8");
+  const figures = parseRefineLog(logText, args.density);
+  const specs = (
+    JSON.parse(await readFile(join(runDir, "best.json"), "utf8")) as {
+      weights: Array<{ name: string; shape: number[]; offset: number }>;
+    }
+  ).weights;
+  const blob = await readFile(join(runDir, "best.f32"));
+  const floats = new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
+  const base = await loadWeights(baseDir);
+  const tensors = new Map(base.tensors);
+  for (const s of specs) {
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    if (args.mode === "gen" && !tensors.has(s.name)) throw new Error(`${s.name} is not in ${baseDir}`);
+    tensors.set(s.name, tf.tensor(floats.subarray(s.offset / 4, s.offset / 4 + n), s.shape));
+  }
+  const baseMeta = base.json.maskcodec as Record<string, unknown> & { arch: Record<string, unknown> };
+  const arch = args.mode === "ref" ? { ...baseMeta.arch, refiner: args.refiner } : baseMeta.arch;
+  const id = basename(outDir);
+  const { weightHash } = await saveWeights(
+    outDir,
+    [...tensors],
+    { ...baseMeta, id, arch, weightHash: undefined },
+    {
+      float16: true,
+    },
+  );
+  for (const f of ["train-log.csv", "val-log.csv", "training.png", "training.svg"]) {
+    if (existsSync(join(baseDir, f))) await copyFile(join(baseDir, f), join(outDir, f));
+  }
+  const logDir = join(outDir, "refiner");
+  await mkdir(logDir, { recursive: true });
+  await writeFile(join(logDir, "log.txt"), logText);
+  await writeFile(join(logDir, "train-log.csv"), figures.trainCsv);
+  await writeFile(join(logDir, "val-log.csv"), figures.valCsv);
+  await plotTrainingCurves(logDir, logDir);
+  const baseCard = JSON.parse(await readFile(join(baseDir, "card.json"), "utf8")) as Record<string, unknown>;
+  const valCrops = (await npyRows(args.val)) ?? "?";
+  const card = {
+    ...baseCard,
+    id,
+    weightHash,
+    architecture: arch,
+    refinement: {
+      base: basename(baseDir),
+      baseWeightHash: base.weightHash,
+      trainer: "torch/refine.py (both generators of the base frozen, on a pool of its own masks)",
+      mode: args.mode,
+      trained: args.mode === "ref" ? "refiner hourglass ref/* (new)" : "inpainting generator gen/*",
+      data: `bsds500/train, ${args.pools.length} pools of torch/mask-pool.py`,
+      loss: `L1 + ${args.ssim} (1 - SSIM)`,
+      batch: args.batch,
+      lr: args.lr,
+      warmup: args.warmup,
+      ...(args.ema > 0 ? { ema: args.ema } : {}),
+      steps: figures.steps,
+      secondsPerStep: figures.secondsPerStep,
+      validation: `bsds500/val, ${valCrops} centre crops of 128x128 at D=${args.density}, fixed masks`,
+      before: figures.start,
+      selected: figures.best,
+      log: "refiner/log.txt (plot: refiner/training.png)",
+    },
+    exportedAt: new Date().toISOString(),
+    command,
+  };
+  await writeFile(join(outDir, "card.json"), `${JSON.stringify(card, null, 1)}\n`);
+  const check = await loadWeights(outDir);
+  for (const t of check.tensors.values()) t.dispose();
+  console.log(
+    `${runDir} (step ${figures.best.step}, val MAE ${figures.best.mae}) -> ${outDir}, weights ${weightHash.slice(0, 12)}`,
+  );
+}
+
+if (process.argv[1]?.endsWith("import-refiner.ts")) await main();

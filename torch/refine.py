@@ -1,0 +1,242 @@
+"""
+Trains on top of a frozen model, on a pool of its own masks (torch/mask-pool.py), with L1 + W (1 - SSIM):
+
+  --mode ref  a refiner: a second hourglass "ref" (models.ts ArchOptions.refiner) that corrects the inpainting
+              generator's output, u' = (1 - b) clip(u + 0.2 z', 0, 1) + b f, from [u, b, b f, pp, D]. Its last
+              block starts at zero, so training starts from the frozen model's own figures.
+  --mode gen  the inpainting generator itself, the mask generator frozen (no critic).
+
+Why: on a CPU a whole GAN step (both generators, the critic, the diffusion solve and its adjoint) takes ~5 s at
+batch 16 and no longer moves the shipped specialists; with the masks and interpolations precomputed, a
+refiner step takes ~2 s, and a refiner adds capacity that the frozen, jointly trained networks keep.
+
+Validation: the val crops (.gpu/val100.npy, torch/val-crops.ts) at --density with fixed mask and generator
+noise (seed 1, as scripts/noise-draws.py); the best weights by validation MAE are kept. Writes into --out:
+log.txt (what it prints), best.json + best.f32 (the trained weights, tfjs names and layout, as train.py's tars)
+and args.json; `npx tsx torch/import-refiner.ts` makes a model folder of them.
+
+    python3 torch/refine.py --mode ref --model models/maskgan-v8-d05 --pools P1.npz P2.npz --lr 1e-3 \
+      --warmup 50 --minutes 70 --out runs/s11/ref-a
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dither import dither_masks  # noqa: E402
+from maskgan import (  # noqa: E402
+    DILATIONS,
+    DiffusionInterpolation,
+    Nets,
+    analytic_scores,
+    density_plane,
+    load_tfjs_weights,
+    nchw,
+    ssim_per_image,
+)
+
+
+def parse_args():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mode", default="ref", choices=["ref", "gen"])
+    ap.add_argument("--model", required=True, help="the frozen model folder")
+    ap.add_argument("--pools", nargs="+", required=True, help="torch/mask-pool.py outputs of that model")
+    ap.add_argument("--val", default=".gpu/val100.npy")
+    ap.add_argument("--density", type=float, default=0.05, help="validation density")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--warmup", type=int, default=100, help="linear learning-rate warm-up steps")
+    ap.add_argument("--ssim", type=float, default=0.05, help="W of the W (1 - SSIM) term")
+    ap.add_argument("--minutes", type=float, default=60)
+    ap.add_argument("--val-every", type=int, default=200)
+    ap.add_argument("--width", type=int, default=4, help="ref: channels per branch at the finest level")
+    ap.add_argument("--levels", type=int, default=3, help="ref: levels of its hourglass")
+    ap.add_argument("--ema", type=float, default=0, help="also validate a moving average of the weights")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", required=True, help="output folder")
+    return ap.parse_args()
+
+
+def init_refiner(arch, width, levels, cin, cout, rng):
+    """The weights of an hourglass "ref" as models.ts initHourglass lays them out; its last block zero."""
+    ws = {}
+
+    def conv(name, ci, co, zero=False):
+        std = math.sqrt(2 / (25 * ci))
+        ws[name + "/kernel"] = (
+            np.zeros((5, 5, ci, co), np.float32) if zero else (rng.standard_normal((5, 5, ci, co)) * std).astype(np.float32)
+        )
+        ws[name + "/bias"] = np.zeros(co, np.float32)
+
+    def reduce(name, ci, co):  # models.ts hasBottleneck / addReduce
+        k = arch.get("bottleneck", 0) or 0
+        if k > 0 and co <= k and ci > k:
+            ws[name + "/reduce/kernel"] = (rng.standard_normal((1, 1, ci, k)) / math.sqrt(ci)).astype(np.float32)
+            return k
+        return ci
+
+    level_width = lambda lv: width * 2 ** min(lv, 2)
+    skips, c = [], cin
+    for lv in range(levels):
+        for d in DILATIONS:
+            conv(f"ref/down{lv}/d{d}", c, level_width(lv))
+        c = 3 * level_width(lv)
+        skips.append(c)
+    for lv in range(levels - 1, -1, -1):
+        branch_in = reduce(f"ref/up{lv}", c, level_width(lv))
+        for d in DILATIONS:
+            conv(f"ref/up{lv}/d{d}", branch_in, level_width(lv))
+        c = 3 * level_width(lv) + skips[lv]
+    branch_in = reduce("ref/out", c, cout)
+    for d in DILATIONS:
+        conv(f"ref/out/d{d}", branch_in, cout, zero=True)
+    return ws
+
+
+def save_weights(path_base, named):
+    """best.json + best.f32: float32 little-endian blobs with {name, shape, offset} specs (train.py's tar layout)."""
+    specs, blobs, offset = [], [], 0
+    for name, t in named.items():
+        a = np.ascontiguousarray(t.detach().cpu().numpy().astype("<f4"))
+        specs.append({"name": name, "shape": list(a.shape), "offset": offset})
+        blobs.append(a.tobytes())
+        offset += a.nbytes
+    with open(path_base + ".f32.tmp", "wb") as fh:
+        fh.write(b"".join(blobs))
+    with open(path_base + ".json.tmp", "w") as fh:
+        json.dump({"weights": specs}, fh)
+    os.replace(path_base + ".f32.tmp", path_base + ".f32")
+    os.replace(path_base + ".json.tmp", path_base + ".json")
+
+
+def main():
+    a = parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    log_fh = open(os.path.join(a.out, "log.txt"), "a")
+
+    def log(line):
+        print(line, flush=True)
+        log_fh.write(line + "\n")
+        log_fh.flush()
+
+    torch.set_num_threads(1)
+    torch.manual_seed(a.seed)
+    rng = np.random.default_rng(a.seed)
+    meta, w = load_tfjs_weights(a.model)
+    nets = Nets(meta["arch"], w)
+    if meta["arch"].get("refiner"):
+        raise SystemExit(f"{a.model} already has a refiner")
+    pools = [np.load(p) for p in a.pools]
+    pool_f = np.concatenate([p["f"] for p in pools])
+    pool_b = np.concatenate([p["b"] for p in pools])
+    pool_pp = np.concatenate([p["pp"] for p in pools])
+    pool_d = np.concatenate([p["d"] for p in pools])
+    log(f"pool {pool_f.shape}")
+    for p in nets.parameters():
+        p.requires_grad_(False)
+    if a.mode == "ref":
+        refiner = {"width": a.width, "levels": a.levels}
+        trained = Nets({**meta["arch"], "refiner": refiner}, init_refiner(meta["arch"], a.width, a.levels, 11, 3, rng))
+        params = list(trained.parameters())
+    else:
+        refiner, trained = None, nets
+        params = nets.group("gen")
+    for p in params:
+        p.requires_grad_(True)
+    named = lambda: {n: trained.w(n) for n in trained.names if (a.mode == "ref" or n.startswith("gen/"))}
+    log(f"params {sum(p.numel() for p in params)}")
+    with open(os.path.join(a.out, "args.json"), "w") as fh:
+        json.dump({**vars(a), "refiner": refiner, "base": meta.get("id", a.model)}, fh, indent=1)
+    opt = torch.optim.Adam(params, lr=a.lr)
+    ema = [p.detach().clone() for p in params] if a.ema else None
+
+    def forward(f, b, pp, ds, r):
+        _, _, h, wd = f.shape
+        known = b * f
+        dplane = density_plane(ds, h, wd, f)
+        x = torch.cat([r, b, known, pp, dplane], 1)
+        if a.mode == "gen":
+            return (1 - b) * torch.clamp(pp + 0.2 * nets.hourglass("gen", x), 0, 1) + known
+        with torch.no_grad():
+            u = (1 - b) * torch.clamp(pp + 0.2 * nets.hourglass("gen", x), 0, 1) + known
+        return trained.refine(u, b, known, pp, dplane)
+
+    val = np.load(a.val).astype(np.float32) / 255.0
+    vn, vs = val.shape[0], val.shape[1]
+    vf, vds = nchw(val), [a.density] * vn
+    with torch.no_grad():
+        g = torch.Generator().manual_seed(1)
+        r_m = torch.rand((vn, 1, vs, vs), generator=g)
+        analytic = torch.from_numpy(analytic_scores(val, vds)).unsqueeze(1)
+        vb, _ = dither_masks(nets.mask_logits(vf, r_m, vds, analytic), vds)
+        vr = torch.rand((vn, 1, vs, vs), generator=g)
+        vpp = DiffusionInterpolation.apply(vf, vb)
+
+    def validate():
+        with torch.no_grad():
+            maes, ssims = [], []
+            for i in range(0, vn, 20):
+                s = slice(i, i + 20)
+                u = forward(vf[s], vb[s], vpp[s], vds[s], vr[s])
+                maes.append((vf[s] - u).abs().mean().item() * 255)
+                ssims.append(ssim_per_image(u, vf[s]).mean().item())
+            return float(np.mean(maes)), float(np.mean(ssims))
+
+    def swap_ema():
+        for p, e in zip(params, ema):
+            t = p.detach().clone()
+            p.data.copy_(e)
+            e.copy_(t)
+
+    m0 = validate()
+    log(f"step 0 val {m0[0]:.3f} / {m0[1]:.4f}")
+    best_mae, best_step = m0[0], 0
+    started, step, acc = time.time(), 0, []
+    while time.time() - started < a.minutes * 60:
+        idx = rng.integers(0, len(pool_f), a.batch)
+        f = torch.from_numpy(pool_f[idx].astype(np.float32) / 255).permute(0, 3, 1, 2).contiguous()
+        b = torch.from_numpy(pool_b[idx].astype(np.float32))
+        pp = torch.from_numpy(pool_pp[idx].astype(np.float32))
+        u = forward(f, b, pp, [float(x) for x in pool_d[idx]], torch.rand(b.shape))
+        l1 = (f - u).abs().mean()
+        loss = l1 + (a.ssim * (1 - ssim_per_image(u, f).mean()) if a.ssim > 0 else 0)
+        for group in opt.param_groups:
+            group["lr"] = a.lr * min(1, (step + 1) / a.warmup) if a.warmup else a.lr
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        acc.append(l1.item() * 255)
+        if ema:
+            with torch.no_grad():
+                for p, e in zip(params, ema):
+                    e.mul_(a.ema).add_(p.detach(), alpha=1 - a.ema)
+        if step % 50 == 0:
+            log(f"step {step} l1 {np.mean(acc):.3f} {(time.time() - started) / step:.2f}s/step")
+            acc = []
+        if step % a.val_every == 0:
+            m = validate()
+            line = f"step {step} val {m[0]:.3f} / {m[1]:.4f}"
+            if m[0] < best_mae:
+                best_mae, best_step = m[0], step
+                save_weights(os.path.join(a.out, "best"), named())
+            if ema:
+                swap_ema()
+                me = validate()
+                line += f" ema {me[0]:.3f} / {me[1]:.4f}"
+                if me[0] < best_mae:
+                    best_mae, best_step = me[0], step
+                    save_weights(os.path.join(a.out, "best"), named())
+                swap_ema()
+            log(line)
+    log(f"best {best_mae:.3f} at step {best_step}")
+
+
+if __name__ == "__main__":
+    main()
