@@ -28,6 +28,8 @@ interface RefineArgs {
   ssim: number;
   ema: number;
   refiner: { width: number; levels: number } | null;
+  /** Earlier runs this one went on from (--init), oldest first. */
+  chain?: string[];
 }
 
 interface LogFigures {
@@ -78,6 +80,45 @@ export function parseRefineLog(text: string, density: number): LogFigures {
   };
 }
 
+/**
+ * The path of the shipped weights through a chain of runs, each started from its predecessor's best: every
+ * earlier run up to its best step, then the last run whole, on one step axis.
+ */
+export function joinRefineLogs(
+  logs: string[],
+  density: number,
+): LogFigures & { runs: Array<{ steps: number; best: LogFigures["best"] }> } {
+  const parsed = logs.map((t) => parseRefineLog(t, density));
+  const train = ["step,l1_255"];
+  const val = ["step,density,mae_exact,ssim_exact"];
+  let offset = 0;
+  parsed.forEach((p, k) => {
+    const last = k === parsed.length - 1;
+    const keep = (csv: string) =>
+      csv
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((row) => row.split(","))
+        .filter((cells) => last || Number(cells[0]) <= p.best.step)
+        .filter((cells) => k === 0 || Number(cells[0]) > 0)
+        .map((cells) => [String(offset + Number(cells[0])), ...cells.slice(1)].join(","));
+    train.push(...keep(p.trainCsv));
+    val.push(...keep(p.valCsv));
+    if (!last) offset += p.best.step;
+  });
+  const final = parsed[parsed.length - 1];
+  return {
+    trainCsv: `${train.join("\n")}\n`,
+    valCsv: `${val.join("\n")}\n`,
+    steps: offset + final.steps,
+    secondsPerStep: final.secondsPerStep,
+    start: parsed[0].start,
+    best: { ...final.best, step: offset + final.best.step },
+    runs: parsed.map((p) => ({ steps: p.steps, best: p.best })),
+  };
+}
+
 async function main(): Promise<void> {
   const [baseDir, runDir, outDir] = process.argv.slice(2);
   const i = process.argv.indexOf("--command");
@@ -91,8 +132,9 @@ async function main(): Promise<void> {
   }
   await initBackend("wasm");
   const args = JSON.parse(await readFile(join(runDir, "args.json"), "utf8")) as RefineArgs;
-  const logText = await readFile(join(runDir, "log.txt"), "utf8");
-  const figures = parseRefineLog(logText, args.density);
+  const runDirs = [...(args.chain ?? []), runDir];
+  const logTexts = await Promise.all(runDirs.map((d) => readFile(join(d, "log.txt"), "utf8")));
+  const figures = joinRefineLogs(logTexts, args.density);
   const specs = (
     JSON.parse(await readFile(join(runDir, "best.json"), "utf8")) as {
       weights: Array<{ name: string; shape: number[]; offset: number }>;
@@ -123,7 +165,9 @@ async function main(): Promise<void> {
   }
   const logDir = join(outDir, "refiner");
   await mkdir(logDir, { recursive: true });
-  await writeFile(join(logDir, "log.txt"), logText);
+  for (const [k, text] of logTexts.entries()) {
+    await writeFile(join(logDir, logTexts.length > 1 ? `log-${k + 1}.txt` : "log.txt"), text);
+  }
   await writeFile(join(logDir, "train-log.csv"), figures.trainCsv);
   await writeFile(join(logDir, "val-log.csv"), figures.valCsv);
   await plotTrainingCurves(logDir, logDir);
@@ -147,11 +191,12 @@ async function main(): Promise<void> {
       warmup: args.warmup,
       ...(args.ema > 0 ? { ema: args.ema } : {}),
       steps: figures.steps,
+      runs: runDirs.map((d, k) => ({ run: d, steps: figures.runs[k].steps, best: figures.runs[k].best })),
       secondsPerStep: figures.secondsPerStep,
       validation: `bsds500/val, ${valCrops} centre crops of 128x128 at D=${args.density}, fixed masks`,
       before: figures.start,
       selected: figures.best,
-      log: "refiner/log.txt (plot: refiner/training.png)",
+      log: `refiner/${logTexts.length > 1 ? "log-*.txt" : "log.txt"} (plot of the path: refiner/training.png)`,
     },
     exportedAt: new Date().toISOString(),
     command,

@@ -59,6 +59,7 @@ def parse_args():
     ap.add_argument("--levels", type=int, default=3, help="ref: levels of its hourglass")
     ap.add_argument("--ema", type=float, default=0, help="also validate a moving average of the weights")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--init", help="an earlier run's folder of the same mode and model: go on from its best weights")
     ap.add_argument("--out", required=True, help="output folder")
     return ap.parse_args()
 
@@ -97,6 +98,17 @@ def init_refiner(arch, width, levels, cin, cout, rng):
     for d in DILATIONS:
         conv(f"ref/out/d{d}", branch_in, cout, zero=True)
     return ws
+
+
+def load_saved(path_base):
+    """The {name: float32 array} of save_weights' files."""
+    with open(path_base + ".json") as fh:
+        specs = json.load(fh)["weights"]
+    blob = open(path_base + ".f32", "rb").read()
+    count = lambda s: int(np.prod(s["shape"])) if s["shape"] else 1
+    return {
+        s["name"]: np.frombuffer(blob, "<f4", count(s), s["offset"]).reshape(s["shape"]).copy() for s in specs
+    }
 
 
 def save_weights(path_base, named):
@@ -147,12 +159,22 @@ def main():
     else:
         refiner, trained = None, nets
         params = nets.group("gen")
+    if a.init:
+        earlier = json.load(open(os.path.join(a.init, "args.json")))
+        if earlier["mode"] != a.mode or (a.mode == "ref" and earlier["refiner"] != refiner):
+            raise SystemExit(f"{a.init} is a run of another mode or refiner shape")
+        with torch.no_grad():
+            for name, value in load_saved(os.path.join(a.init, "best")).items():
+                trained.w(name).copy_(torch.from_numpy(value))
+        log(f"init {a.init} (its best weights)")
     for p in params:
         p.requires_grad_(True)
     named = lambda: {n: trained.w(n) for n in trained.names if (a.mode == "ref" or n.startswith("gen/"))}
     log(f"params {sum(p.numel() for p in params)}")
+    # the runs this one goes on from, oldest first (import-refiner.ts puts them on the card)
+    chain = json.load(open(os.path.join(a.init, "args.json"))).get("chain", []) + [a.init] if a.init else []
     with open(os.path.join(a.out, "args.json"), "w") as fh:
-        json.dump({**vars(a), "refiner": refiner, "base": meta.get("id", a.model)}, fh, indent=1)
+        json.dump({**vars(a), "refiner": refiner, "base": meta.get("id", a.model), "chain": chain}, fh, indent=1)
     opt = torch.optim.Adam(params, lr=a.lr)
     ema = [p.detach().clone() for p in params] if a.ema else None
 

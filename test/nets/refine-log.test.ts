@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseRefineLog } from "../../torch/import-refiner.ts";
+import { joinRefineLogs, parseRefineLog } from "../../torch/import-refiner.ts";
 
 describe("torch/refine.py's log", () => {
   it("gives the training and validation curves, the start and the best of live and averaged weights", () => {
@@ -35,5 +35,28 @@ describe("torch/refine.py's log", () => {
 
   it("refuses a log without validation", () => {
     expect(() => parseRefineLog("pool (1, 128, 128, 3)\n", 0.05)).toThrow(/no validation/);
+  });
+});
+
+describe("a chain of refine.py runs", () => {
+  it("follows each earlier run up to its best step, then the last run, on one step axis", () => {
+    const first = [
+      "step 0 val 11.1 / 0.7",
+      "step 100 l1 9 1s/step",
+      "step 100 val 11.0 / 0.7",
+      "step 200 l1 9 1s/step",
+      "step 200 val 11.05 / 0.7",
+    ];
+    const second = ["step 0 val 11.0 / 0.7", "step 100 l1 8.9 2s/step", "step 100 val 10.9 / 0.71"];
+    const joined = joinRefineLogs([first.join("\n"), second.join("\n")], 0.05);
+    expect(joined.valCsv.trim().split("\n").slice(1)).toEqual([
+      "0,0.05,11.1,0.7",
+      "100,0.05,11,0.7",
+      "200,0.05,10.9,0.71",
+    ]);
+    expect(joined.trainCsv.trim().split("\n").slice(1)).toEqual(["100,9", "200,8.9"]);
+    expect(joined.best).toEqual({ step: 200, mae: 10.9, ssim: 0.71, weights: "live" });
+    expect(joined.steps).toBe(200);
+    expect(joined.runs.map((r) => r.best.step)).toEqual([100, 100]);
   });
 });
