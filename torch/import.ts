@@ -53,7 +53,6 @@ export function readTar(data: Uint8Array): Map<string, Uint8Array> {
   return out;
 }
 
-/** The first dimension of a .npy file's shape, or null when the file is not here (runs made elsewhere). */
 function member(files: Map<string, Uint8Array>, name: string): Uint8Array {
   const m = files.get(name);
   if (!m) throw new Error(`the run's tar has no ${name}`);

@@ -331,7 +331,8 @@ export function inpaintingGenerator(
       ? diffusionInterpolation(f, b)
       : pullPush(known, b);
   if (pp) inputs.push(pp);
-  if (arch.densityInput) inputs.push(densityPlane(densities, h, w));
+  const dPlane = arch.densityInput ? densityPlane(densities, h, w) : undefined;
+  if (dPlane) inputs.push(dPlane);
   const x = trainable(get(weights, "gen/out/d1/kernel"))
     ? (tf.concat(inputs, 3) as tf.Tensor4D)
     : concatChannels(inputs);
@@ -339,10 +340,10 @@ export function inpaintingGenerator(
   const g = (pp ? tf.clipByValue(tf.add(pp, tf.mul(z, 0.2)), 0, 1) : hardSigmoid(z)) as tf.Tensor4D;
   const u = tf.add(tf.mul(tf.sub(1, b), g), known) as tf.Tensor4D;
   if (!arch.refiner || !pp) return { u, g };
-  return refine(weights, arch, arch.refiner, u, b, known, pp, inputs[inputs.length - 1], probe);
+  return refine(weights, arch, arch.refiner, u, b, known, pp, dPlane, probe);
 }
 
-/** The refiner's correction of u (ArchOptions.refiner); `last` is the density plane when the model has one. */
+/** The refiner's correction of u (ArchOptions.refiner), from the generator's inputs with u in place of r. */
 function refine(
   weights: WeightsView,
   arch: ArchOptions,
@@ -351,11 +352,11 @@ function refine(
   b: tf.Tensor4D,
   known: tf.Tensor4D,
   pp: tf.Tensor4D,
-  last: tf.Tensor4D,
+  dPlane: tf.Tensor4D | undefined,
   probe?: BlockProbe,
 ): { u: tf.Tensor4D; g: tf.Tensor4D } {
   const inputs = [u, b, known, pp];
-  if (arch.densityInput) inputs.push(last);
+  if (dPlane) inputs.push(dPlane);
   const x = trainable(get(weights, "ref/out/d1/kernel"))
     ? (tf.concat(inputs, 3) as tf.Tensor4D)
     : concatChannels(inputs);
