@@ -155,7 +155,7 @@ async function main(): Promise<void> {
   const { weightHash } = await saveWeights(
     outDir,
     [...tensors],
-    { ...baseMeta, id, arch, weightHash: undefined },
+    { ...baseMeta, id, arch },
     {
       float16: true,
     },

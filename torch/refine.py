@@ -159,8 +159,8 @@ def main():
     else:
         refiner, trained = None, nets
         params = nets.group("gen")
-    if a.init:
-        earlier = json.load(open(os.path.join(a.init, "args.json")))
+    earlier = json.load(open(os.path.join(a.init, "args.json"))) if a.init else None
+    if earlier:
         if earlier["mode"] != a.mode or (a.mode == "ref" and earlier["refiner"] != refiner):
             raise SystemExit(f"{a.init} is a run of another mode or refiner shape")
         with torch.no_grad():
@@ -172,7 +172,7 @@ def main():
     named = lambda: {n: trained.w(n) for n in trained.names if (a.mode == "ref" or n.startswith("gen/"))}
     log(f"params {sum(p.numel() for p in params)}")
     # the runs this one goes on from, oldest first (import-refiner.ts puts them on the card)
-    chain = json.load(open(os.path.join(a.init, "args.json"))).get("chain", []) + [a.init] if a.init else []
+    chain = earlier.get("chain", []) + [a.init] if earlier else []
     with open(os.path.join(a.out, "args.json"), "w") as fh:
         json.dump({**vars(a), "refiner": refiner, "base": meta.get("id", a.model), "chain": chain}, fh, indent=1)
     opt = torch.optim.Adam(params, lr=a.lr)
