@@ -119,6 +119,31 @@ export function joinRefineLogs(
   };
 }
 
+/**
+ * The runs of a chain, oldest first, with their log.txt. An entry may be a model folder this script made
+ * (refine.py --init models/<id>): it stands for its own chain of runs, whose logs it keeps in refiner/, so
+ * going on from a shipped model needs none of the run folders it was made from.
+ */
+export async function chainLogs(entries: string[]): Promise<Array<{ run: string; text: string }>> {
+  const out: Array<{ run: string; text: string }> = [];
+  for (const entry of entries) {
+    if (!existsSync(join(entry, "card.json"))) {
+      out.push({ run: entry, text: await readFile(join(entry, "log.txt"), "utf8") });
+      continue;
+    }
+    const card = JSON.parse(await readFile(join(entry, "card.json"), "utf8")) as {
+      refinement?: { runs: Array<{ run: string }> };
+    };
+    const runs = card.refinement?.runs;
+    if (!runs) throw new Error(`${entry} is a model folder without a refinement section`);
+    for (const [k, r] of runs.entries()) {
+      const name = runs.length > 1 ? `log-${k + 1}.txt` : "log.txt";
+      out.push({ run: r.run, text: await readFile(join(entry, "refiner", name), "utf8") });
+    }
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const [baseDir, runDir, outDir] = process.argv.slice(2);
   const i = process.argv.indexOf("--command");
@@ -132,8 +157,9 @@ async function main(): Promise<void> {
   }
   await initBackend("wasm");
   const args = JSON.parse(await readFile(join(runDir, "args.json"), "utf8")) as RefineArgs;
-  const runDirs = [...(args.chain ?? []), runDir];
-  const logTexts = await Promise.all(runDirs.map((d) => readFile(join(d, "log.txt"), "utf8")));
+  const chain = await chainLogs([...(args.chain ?? []), runDir]);
+  const runDirs = chain.map((c) => c.run);
+  const logTexts = chain.map((c) => c.text);
   const figures = joinRefineLogs(logTexts, args.density);
   const specs = (
     JSON.parse(await readFile(join(runDir, "best.json"), "utf8")) as {

@@ -59,7 +59,11 @@ def parse_args():
     ap.add_argument("--levels", type=int, default=3, help="ref: levels of its hourglass")
     ap.add_argument("--ema", type=float, default=0, help="also validate a moving average of the weights")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--init", help="an earlier run's folder of the same mode and model: go on from its best weights")
+    ap.add_argument(
+        "--init",
+        help="an earlier run's folder of the same mode and model, or a model folder that torch/import-refiner.ts "
+        "made from such runs (models/maskgan-v9-d05): go on from its best (shipped) weights",
+    )
     ap.add_argument("--out", required=True, help="output folder")
     return ap.parse_args()
 
@@ -111,6 +115,39 @@ def load_saved(path_base):
     }
 
 
+def read_earlier(init, base_meta):
+    """What --init goes on from: {mode, refiner, chain, weights, what}, of a run folder or of a model folder.
+
+    A model folder is import-refiner.ts' output; its float16 weights are what ships, so going on from it
+    validates at the shipped figures. Its earlier runs need not exist any more: import-refiner.ts reads their
+    logs from the model's refiner/ folder when the chain names the model.
+    """
+    if os.path.exists(os.path.join(init, "card.json")):
+        card = json.load(open(os.path.join(init, "card.json")))
+        ref = card.get("refinement")
+        if not ref:
+            raise SystemExit(f"{init} is a model folder without a refinement (not made by import-refiner.ts)")
+        if ref["base"] != base_meta.get("id"):
+            raise SystemExit(f"{init} refines {ref['base']}, not {base_meta.get('id')}")
+        meta, weights = load_tfjs_weights(init)
+        prefix = "ref/" if ref["mode"] == "ref" else "gen/"
+        return {
+            "mode": ref["mode"],
+            "refiner": meta["arch"].get("refiner") if ref["mode"] == "ref" else None,
+            "chain": [],
+            "weights": {n: v for n, v in weights.items() if n.startswith(prefix)},
+            "what": "the model's shipped weights",
+        }
+    args = json.load(open(os.path.join(init, "args.json")))
+    return {
+        "mode": args["mode"],
+        "refiner": args["refiner"],
+        "chain": args.get("chain", []),
+        "weights": load_saved(os.path.join(init, "best")),
+        "what": "its best weights",
+    }
+
+
 def save_weights(path_base, named):
     """best.json + best.f32: float32 little-endian blobs with {name, shape, offset} specs (train.py's tar layout)."""
     specs, blobs, offset = [], [], 0
@@ -159,20 +196,20 @@ def main():
     else:
         refiner, trained = None, nets
         params = nets.group("gen")
-    earlier = json.load(open(os.path.join(a.init, "args.json"))) if a.init else None
+    earlier = read_earlier(a.init, meta) if a.init else None
     if earlier:
         if earlier["mode"] != a.mode or (a.mode == "ref" and earlier["refiner"] != refiner):
             raise SystemExit(f"{a.init} is a run of another mode or refiner shape")
         with torch.no_grad():
-            for name, value in load_saved(os.path.join(a.init, "best")).items():
+            for name, value in earlier["weights"].items():
                 trained.w(name).copy_(torch.from_numpy(value))
-        log(f"init {a.init} (its best weights)")
+        log(f"init {a.init} ({earlier['what']})")
     for p in params:
         p.requires_grad_(True)
     named = lambda: {n: trained.w(n) for n in trained.names if (a.mode == "ref" or n.startswith("gen/"))}
     log(f"params {sum(p.numel() for p in params)}")
     # the runs this one goes on from, oldest first (import-refiner.ts puts them on the card)
-    chain = earlier.get("chain", []) + [a.init] if earlier else []
+    chain = earlier["chain"] + [a.init] if earlier else []
     with open(os.path.join(a.out, "args.json"), "w") as fh:
         json.dump({**vars(a), "refiner": refiner, "base": meta.get("id", a.model), "chain": chain}, fh, indent=1)
     opt = torch.optim.Adam(params, lr=a.lr)

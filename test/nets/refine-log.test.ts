@@ -1,5 +1,8 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { joinRefineLogs, parseRefineLog } from "../../torch/import-refiner.ts";
+import { chainLogs, joinRefineLogs, parseRefineLog } from "../../torch/import-refiner.ts";
 
 describe("torch/refine.py's log", () => {
   it("gives the training and validation curves, the start and the best of live and averaged weights", () => {
@@ -58,5 +61,31 @@ describe("a chain of refine.py runs", () => {
     expect(joined.best).toEqual({ step: 200, mae: 10.9, ssim: 0.71, weights: "live" });
     expect(joined.steps).toBe(200);
     expect(joined.runs.map((r) => r.best.step)).toEqual([100, 100]);
+  });
+
+  it("reads a chain that goes on from a model folder through the model's own logs of its runs", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "chain-"));
+    try {
+      const model = join(dir, "maskgan-x");
+      mkdirSync(join(model, "refiner"), { recursive: true });
+      writeFileSync(
+        join(model, "card.json"),
+        JSON.stringify({ refinement: { runs: [{ run: "runs/a" }, { run: "runs/b" }] } }),
+      );
+      writeFileSync(join(model, "refiner", "log-1.txt"), "log of a");
+      writeFileSync(join(model, "refiner", "log-2.txt"), "log of b");
+      const run = join(dir, "c");
+      mkdirSync(run);
+      writeFileSync(join(run, "log.txt"), "log of c");
+      expect(await chainLogs([model, run])).toEqual([
+        { run: "runs/a", text: "log of a" },
+        { run: "runs/b", text: "log of b" },
+        { run, text: "log of c" },
+      ]);
+      writeFileSync(join(model, "card.json"), "{}");
+      await expect(chainLogs([model, run])).rejects.toThrow(/without a refinement/);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 });
