@@ -6,6 +6,10 @@
  * parsed from it, training.png/svg); card.json is the base's card with a "refinement" section added.
  *
  *   npx tsx torch/import-refiner.ts models/maskgan-v8-d05 runs/s11/ref-a models/maskgan-v9-d05 [--command TEXT]
+ *     [--density-range MIN:MAX]
+ *
+ * --density-range narrows the densities the new model is picked for (`--density`, defaultModelDir) to those
+ * its refiner was trained on, inside the base's range; the base keeps serving the rest.
  */
 
 import { existsSync } from "node:fs";
@@ -144,12 +148,30 @@ export async function chainLogs(entries: string[]): Promise<Array<{ run: string;
   return out;
 }
 
+/** MIN:MAX inside the base model's range (outside it the base networks' density input is clamped). */
+export function parseRange(text: string, base: [number, number]): [number, number] {
+  const m = /^([\d.]+):([\d.]+)$/.exec(text);
+  const range = m ? ([Number(m[1]), Number(m[2])] as [number, number]) : undefined;
+  if (!range || !(range[0] > 0 && range[0] <= range[1]))
+    throw new Error(`--density-range ${text}: expected MIN:MAX`);
+  if (range[0] < base[0] || range[1] > base[1]) {
+    throw new Error(`--density-range ${text} is outside the base model's range ${base[0]}:${base[1]}`);
+  }
+  return range;
+}
+
 async function main(): Promise<void> {
   const [baseDir, runDir, outDir] = process.argv.slice(2);
-  const i = process.argv.indexOf("--command");
-  const command = i >= 0 ? process.argv[i + 1] : "";
+  const option = (name: string) => {
+    const i = process.argv.indexOf(name);
+    return i >= 0 ? process.argv[i + 1] : undefined;
+  };
+  const command = option("--command") ?? "";
+  const rangeText = option("--density-range");
   if (!baseDir || !runDir || !outDir) {
-    console.error("usage: npx tsx torch/import-refiner.ts BASE_MODEL RUN_DIR models/<id> [--command TEXT]");
+    console.error(
+      "usage: npx tsx torch/import-refiner.ts BASE_MODEL RUN_DIR models/<id> [--command TEXT] [--density-range MIN:MAX]",
+    );
     process.exit(2);
   }
   if (!existsSync(join(runDir, "best.f32"))) {
@@ -175,13 +197,17 @@ async function main(): Promise<void> {
     if (args.mode === "gen" && !tensors.has(s.name)) throw new Error(`${s.name} is not in ${baseDir}`);
     tensors.set(s.name, tf.tensor(floats.subarray(s.offset / 4, s.offset / 4 + n), s.shape));
   }
-  const baseMeta = base.json.maskcodec as Record<string, unknown> & { arch: Record<string, unknown> };
+  const baseMeta = base.json.maskcodec as Record<string, unknown> & {
+    arch: Record<string, unknown>;
+    densityRange: [number, number];
+  };
+  const densityRange = rangeText ? parseRange(rangeText, baseMeta.densityRange) : baseMeta.densityRange;
   const arch = args.mode === "ref" ? { ...baseMeta.arch, refiner: args.refiner } : baseMeta.arch;
   const id = basename(outDir);
   const { weightHash } = await saveWeights(
     outDir,
     [...tensors],
-    { ...baseMeta, id, arch },
+    { ...baseMeta, id, arch, densityRange },
     {
       float16: true,
     },
@@ -203,6 +229,7 @@ async function main(): Promise<void> {
     ...baseCard,
     id,
     weightHash,
+    density: { min: densityRange[0], max: densityRange[1] },
     architecture: arch,
     refinement: {
       base: basename(baseDir),

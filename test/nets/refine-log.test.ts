@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { chainLogs, joinRefineLogs, parseRefineLog } from "../../torch/import-refiner.ts";
+import { chainLogs, joinRefineLogs, parseRange, parseRefineLog } from "../../torch/import-refiner.ts";
 
 describe("torch/refine.py's log", () => {
   it("gives the training and validation curves, the start and the best of live and averaged weights", () => {
@@ -87,5 +87,12 @@ describe("a chain of refine.py runs", () => {
     } finally {
       rmSync(dir, { recursive: true });
     }
+  });
+
+  it("narrows a model's density range only inside the base's", () => {
+    expect(parseRange("0.01:0.04", [0.01, 0.25])).toEqual([0.01, 0.04]);
+    expect(() => parseRange("0.005:0.04", [0.01, 0.25])).toThrow(/outside the base model's range/);
+    expect(() => parseRange("0.04:0.01", [0.01, 0.25])).toThrow(/expected MIN:MAX/);
+    expect(() => parseRange("0.04", [0.01, 0.25])).toThrow(/expected MIN:MAX/);
   });
 });
