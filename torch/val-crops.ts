@@ -4,7 +4,8 @@
  *
  *   npx tsx torch/val-crops.ts ../shared/datasets/bsds500/val OUT.npy [--count 48] [--size 128]
  */
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { centreCrops, loadImageFolder } from "../src/nets/data.ts";
 import { npyBytes } from "./npy.ts";
 
@@ -21,5 +22,6 @@ const count = option("--count", 48);
 const size = option("--size", 128);
 const crops = centreCrops(await loadImageFolder(dir, { minSize: size }), size, count);
 const bytes = Uint8Array.from(crops.data, (v) => Math.round(v * 255));
+await mkdir(dirname(out), { recursive: true }); // a fresh clone has no .gpu/ yet
 await writeFile(out, npyBytes(bytes, "|u1", [crops.count, size, size, 3]));
 console.log(`${crops.count} crops of ${size}x${size} from ${dir} -> ${out}`);
