@@ -237,7 +237,7 @@ async function main(): Promise<void> {
       trainer: "torch/refine.py (both generators of the base frozen, on a pool of its own masks)",
       mode: args.mode,
       trained: args.mode === "ref" ? "refiner hourglass ref/* (new)" : "inpainting generator gen/*",
-      data: `bsds500/train, ${args.pools.length} pools of torch/mask-pool.py`,
+      data: `bsds500/train, ${args.pools.length} pool${args.pools.length === 1 ? "" : "s"} of torch/mask-pool.py (the last run's)`,
       loss: `L1 + ${args.ssim} (1 - SSIM)`,
       batch: args.batch,
       lr: args.lr,
