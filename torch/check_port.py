@@ -15,7 +15,15 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dither import DitherStraightThrough, dither_masks  # noqa: E402
-from maskgan import DiffusionInterpolation, Mulberry32, Nets, analytic_scores, load_tfjs_weights, nchw  # noqa: E402
+from maskgan import (  # noqa: E402
+    DiffusionInterpolation,
+    Mulberry32,
+    Nets,
+    analytic_scores,
+    load_tfjs_weights,
+    nchw,
+    quantisation_planes,
+)
 
 
 def main():
@@ -82,6 +90,11 @@ def main():
         score = nets.critic(u, b)
     compare("diffusion interpolation", pp.permute(0, 2, 3, 1).cpu(), ref["pp"], 2e-3)
     compare("inpainted u", u.permute(0, 2, 3, 1).cpu(), ref["u"], 2e-3)
+    if "u_stored" in ref:
+        with torch.no_grad():
+            planes = quantisation_planes([16] * len(densities), [32] * len(densities), S, S, f)
+            u_stored = nets.inpaint(f, b, rg, densities, planes)
+        compare("inpainted u, values stored on 16 / 32 levels", u_stored.permute(0, 2, 3, 1).cpu(), ref["u_stored"], 2e-3)
     compare("critic", score.cpu(), ref["critic"], 1e-4, relative=True)
 
     bleaf = b.clone().requires_grad_(True)

@@ -31,9 +31,16 @@ interface RefineArgs {
   warmup: number;
   ssim: number;
   ema: number;
-  refiner: { width: number; levels: number } | null;
+  refiner: { width: number; levels: number; quantised?: boolean } | null;
   /** Earlier runs this one went on from (--init), oldest first. */
   chain?: string[];
+}
+
+/** Validation figures: exact values, and (refine.py --quantised) values on the codec's 16 / 16 levels. */
+interface ValFigures {
+  mae: number;
+  ssim: number;
+  q16?: { mae: number; ssim: number };
 }
 
 interface LogFigures {
@@ -41,17 +48,36 @@ interface LogFigures {
   valCsv: string;
   steps: number;
   secondsPerStep: number;
-  start: { mae: number; ssim: number };
-  best: { step: number; mae: number; ssim: number; weights: "live" | "ema" };
+  start: ValFigures;
+  best: ValFigures & { step: number; weights: "live" | "ema" };
+}
+
+const VAL_HEADER = "step,density,mae_exact,ssim_exact";
+const VAL_HEADER_Q16 = `${VAL_HEADER},mae_q16,ssim_q16`;
+
+/** refine.py's selection score: the exact MAE, or its mean with the quantised one (--quantised). */
+function score(v: ValFigures): number {
+  return v.q16 ? (v.mae + v.q16.mae) / 2 : v.mae;
+}
+
+/** "X / Y" or "X / Y q16 A / B" after "val" or "ema" in a validation line. */
+function valFigures(text: string): ValFigures | undefined {
+  const m = /^([\d.]+) \/ ([\d.]+)(?: q16 ([\d.]+) \/ ([\d.]+))?$/.exec(text.trim());
+  if (!m) return undefined;
+  return {
+    mae: Number(m[1]),
+    ssim: Number(m[2]),
+    ...(m[3] ? { q16: { mae: Number(m[3]), ssim: Number(m[4]) } } : {}),
+  };
 }
 
 /** The training and validation figures of refine.py's log.txt. */
 export function parseRefineLog(text: string, density: number): LogFigures {
   const train = ["step,l1_255"];
-  const val = ["step,density,mae_exact,ssim_exact"];
+  const val = [VAL_HEADER];
   let steps = 0;
   let secondsPerStep = Number.NaN;
-  let start: { mae: number; ssim: number } | undefined;
+  let start: ValFigures | undefined;
   let best: LogFigures["best"] | undefined;
   for (const line of text.split("\n")) {
     const t = /^step (\d+) l1 ([\d.]+) ([\d.]+)s\/step$/.exec(line);
@@ -61,16 +87,20 @@ export function parseRefineLog(text: string, density: number): LogFigures {
       secondsPerStep = Number(t[3]);
       continue;
     }
-    const v = /^step (\d+) val ([\d.]+) \/ ([\d.]+)(?: ema ([\d.]+) \/ ([\d.]+))?$/.exec(line);
-    if (!v) continue;
+    const v = /^step (\d+) val (.+?)(?: ema (.+))?$/.exec(line);
+    const live = v ? valFigures(v[2]) : undefined;
+    if (!v || !live) continue;
     const step = Number(v[1]);
-    const live = { mae: Number(v[2]), ssim: Number(v[3]) };
-    val.push(`${step},${density},${live.mae},${live.ssim}`);
+    if (live.q16) val[0] = VAL_HEADER_Q16;
+    val.push(
+      `${step},${density},${live.mae},${live.ssim}${live.q16 ? `,${live.q16.mae},${live.q16.ssim}` : ""}`,
+    );
     if (step === 0) start = live;
-    const candidates: Array<[typeof live, "live" | "ema"]> = [[live, "live"]];
-    if (v[4]) candidates.push([{ mae: Number(v[4]), ssim: Number(v[5]) }, "ema"]);
+    const candidates: Array<[ValFigures, "live" | "ema"]> = [[live, "live"]];
+    const averaged = v[3] ? valFigures(v[3]) : undefined;
+    if (averaged) candidates.push([averaged, "ema"]);
     for (const [c, weights] of candidates) {
-      if (!best || c.mae < best.mae) best = { step, ...c, weights };
+      if (!best || score(c) < score(best)) best = { step, ...c, weights };
     }
   }
   if (!start || !best) throw new Error("log.txt has no validation lines");
@@ -94,7 +124,9 @@ export function joinRefineLogs(
 ): LogFigures & { runs: Array<{ steps: number; best: LogFigures["best"] }> } {
   const parsed = logs.map((t) => parseRefineLog(t, density));
   const train = ["step,l1_255"];
-  const val = ["step,density,mae_exact,ssim_exact"];
+  // runs of a quantised refiner log the codec's figures too; earlier exact runs leave those cells empty
+  const withQ16 = parsed.some((p) => p.valCsv.startsWith(VAL_HEADER_Q16));
+  const val = [withQ16 ? VAL_HEADER_Q16 : VAL_HEADER];
   let offset = 0;
   parsed.forEach((p, k) => {
     const last = k === parsed.length - 1;
@@ -108,7 +140,8 @@ export function joinRefineLogs(
         .filter((cells) => k === 0 || Number(cells[0]) > 0)
         .map((cells) => [String(offset + Number(cells[0])), ...cells.slice(1)].join(","));
     train.push(...keep(p.trainCsv));
-    val.push(...keep(p.valCsv));
+    const pad = withQ16 && !p.valCsv.startsWith(VAL_HEADER_Q16) ? ",," : "";
+    val.push(...keep(p.valCsv).map((row) => row + pad));
     if (!last) offset += p.best.step;
   });
   const final = parsed[parsed.length - 1];

@@ -155,7 +155,7 @@ class Nets(torch.nn.Module):
         z = self.hourglass("mask", torch.cat([r, f, dplane], 1))
         return z + analytic
 
-    def inpaint(self, f, b, r, densities):
+    def inpaint(self, f, b, r, densities, qplanes=None):
         """g(r, b, Bf) corrects the diffusion interpolation: returns u = (1 - b) g + b f."""
         n, _, h, w = f.shape
         known = b * f
@@ -164,11 +164,16 @@ class Nets(torch.nn.Module):
         z = self.hourglass("gen", torch.cat([r, b, known, pp, dplane], 1))
         g = torch.clamp(pp + 0.2 * z, 0, 1)
         u = (1 - b) * g + known
-        return self.refine(u, b, known, pp, dplane) if self.arch.get("refiner") else u
+        return self.refine(u, b, known, pp, dplane, qplanes) if self.arch.get("refiner") else u
 
-    def refine(self, u, b, known, pp, dplane):
-        """The refiner hourglass "ref" (models.ts ArchOptions.refiner): u' = (1 - b) clip(u + 0.2 z', 0, 1) + b f."""
-        z = self.hourglass("ref", torch.cat([u, b, known, pp, dplane], 1), self.arch["refiner"]["levels"])
+    def refine(self, u, b, known, pp, dplane, qplanes=None):
+        """The refiner hourglass "ref" (models.ts ArchOptions.refiner): u' = (1 - b) clip(u + 0.2 z', 0, 1) + b f.
+
+        A refiner with `quantised` also reads the two step planes of quantisation_planes (zero: exact values)."""
+        inputs = [u, b, known, pp, dplane]
+        if self.arch["refiner"].get("quantised"):
+            inputs.append(qplanes if qplanes is not None else torch.zeros_like(u[:, :2]))
+        z = self.hourglass("ref", torch.cat(inputs, 1), self.arch["refiner"]["levels"])
         return (1 - b) * torch.clamp(u + 0.2 * z, 0, 1) + known
 
     def critic(self, u, b):
@@ -179,6 +184,38 @@ class Nets(torch.nn.Module):
             h = F.leaky_relu(conv_same(h, k, self.w(f"critic/f{lv}/bias"), stride=2), 0.2)
         pooled = h.mean(dim=(2, 3))
         return (pooled @ unit_norm(self.w("critic/dense/kernel")) + self.w("critic/dense/bias")).reshape(-1)
+
+
+def quantisation_planes(luma_levels, chroma_levels, h, w, like):
+    """models.ts quantisationPlanes: per sample, 16 / (L - 1) for the luma and the chroma quantiser (0: exact)."""
+    feat = lambda levels: [0.0 if not L else 16.0 / (L - 1) for L in levels]
+    t = torch.tensor([feat(luma_levels), feat(chroma_levels)], dtype=like.dtype, device=like.device).T
+    return t.reshape(-1, 2, 1, 1).expand(-1, 2, h, w)
+
+
+def quantise_ycbcr(f, luma_levels, chroma_levels):
+    """The values the codec's decoder sees (src/codec/stream.ts, colour "ycbcr"): f NCHW RGB on [0, 1] ->
+    JFIF YCbCr on [0, 255], each channel on its uniform quantiser's levels, back to RGB clamped to [0, 1].
+    A level count of 0 (or None) leaves that sample exact."""
+    x = f.double() * 255
+    r, g, bl = x[:, 0], x[:, 1], x[:, 2]
+    y = 0.299 * r + 0.587 * g + 0.114 * bl
+    cb = 128 + (bl - y) / (2 * (1 - 0.114))
+    cr = 128 + (r - y) / (2 * (1 - 0.299))
+
+    def q(v, levels):
+        L = torch.tensor([float(l or 0) for l in levels], dtype=v.dtype).reshape(-1, 1, 1)
+        step = 255 / torch.clamp(L - 1, min=1)
+        vq = torch.round(torch.clamp(v, 0, 255) / step) * step
+        return torch.where(L > 0, vq, v)
+
+    y, cb, cr = q(y, luma_levels), q(cb, chroma_levels), q(cr, chroma_levels)
+    r2 = y + 2 * (1 - 0.299) * (cr - 128)
+    b2 = y + 2 * (1 - 0.114) * (cb - 128)
+    g2 = (y - 0.299 * r2 - 0.114 * b2) / 0.587
+    out = torch.stack([r2, g2, b2], 1).clamp(0, 255) / 255
+    exact = torch.tensor([not l and not c for l, c in zip(luma_levels, chroma_levels)]).reshape(-1, 1, 1, 1)
+    return torch.where(exact, f.double(), out).to(f.dtype)
 
 
 def unit_norm(kernel):

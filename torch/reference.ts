@@ -91,6 +91,11 @@ async function main(): Promise<void> {
   );
   const { u } = inpaintingGenerator(weights, arch, f, b, rG, densities);
   await save("u", u);
+  if (arch.refiner?.quantised) {
+    // a quantised refiner told the values were stored on 16 / 32 levels (the planes only; f as it is)
+    const stored = { luma: 16, chroma: 32 };
+    await save("u_stored", inpaintingGenerator(weights, arch, f, b, rG, densities, undefined, stored).u);
+  }
   await save("critic", critic(weights, arch, u, b));
 
   // gradients of ganStep's generator loss: -alpha d(u, b) + mean |f - u| + mean |mean(b) - D|

@@ -38,6 +38,8 @@ from maskgan import (  # noqa: E402
     density_plane,
     load_tfjs_weights,
     nchw,
+    quantisation_planes,
+    quantise_ycbcr,
     ssim_per_image,
 )
 
@@ -58,6 +60,13 @@ def parse_args():
     ap.add_argument("--width", type=int, default=4, help="ref: channels per branch at the finest level")
     ap.add_argument("--levels", type=int, default=3, help="ref: levels of its hourglass")
     ap.add_argument("--ema", type=float, default=0, help="also validate a moving average of the weights")
+    ap.add_argument(
+        "--quantised",
+        action="store_true",
+        help="ref: a refiner that also reads the codec's quantiser steps (two planes) and trains on values "
+        "quantised as the codec stores them (YCbCr, random levels) as well as exact ones",
+    )
+    ap.add_argument("--exact-share", type=float, default=0.25, help="--quantised: share of samples with exact values")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument(
         "--init",
@@ -190,19 +199,31 @@ def main():
     for p in nets.parameters():
         p.requires_grad_(False)
     if a.mode == "ref":
-        refiner = {"width": a.width, "levels": a.levels}
-        trained = Nets({**meta["arch"], "refiner": refiner}, init_refiner(meta["arch"], a.width, a.levels, 11, 3, rng))
+        refiner = {"width": a.width, "levels": a.levels, **({"quantised": True} if a.quantised else {})}
+        cin = 13 if a.quantised else 11
+        trained = Nets({**meta["arch"], "refiner": refiner}, init_refiner(meta["arch"], a.width, a.levels, cin, 3, rng))
         params = list(trained.parameters())
     else:
         refiner, trained = None, nets
         params = nets.group("gen")
     earlier = read_earlier(a.init, meta) if a.init else None
     if earlier:
-        if earlier["mode"] != a.mode or (a.mode == "ref" and earlier["refiner"] != refiner):
+        shape = lambda r: {k: v for k, v in (r or {}).items() if k != "quantised"}
+        if earlier["mode"] != a.mode or (a.mode == "ref" and shape(earlier["refiner"]) != shape(refiner)):
             raise SystemExit(f"{a.init} is a run of another mode or refiner shape")
+        if earlier["refiner"] and earlier["refiner"].get("quantised") and not a.quantised:
+            raise SystemExit(f"{a.init} is a quantised refiner: pass --quantised")
         with torch.no_grad():
             for name, value in earlier["weights"].items():
-                trained.w(name).copy_(torch.from_numpy(value))
+                target = trained.w(name)
+                if tuple(target.shape) != value.shape:
+                    # an exact refiner going on as a quantised one: the step planes' input weights start at zero,
+                    # so the first step computes exactly what the earlier refiner did
+                    assert name.startswith("ref/down0/") and value.shape[2] == 11, (name, value.shape)
+                    target.zero_()
+                    target[:, :, :11].copy_(torch.from_numpy(value))
+                else:
+                    target.copy_(torch.from_numpy(value))
         log(f"init {a.init} ({earlier['what']})")
     for p in params:
         p.requires_grad_(True)
@@ -215,7 +236,8 @@ def main():
     opt = torch.optim.Adam(params, lr=a.lr)
     ema = [p.detach().clone() for p in params] if a.ema else None
 
-    def forward(f, b, pp, ds, r):
+    def forward(f, b, pp, ds, r, qplanes=None):
+        """f: the values the decoder sees (quantised or exact), pp their diffusion interpolation."""
         _, _, h, wd = f.shape
         known = b * f
         dplane = density_plane(ds, h, wd, f)
@@ -224,7 +246,34 @@ def main():
             return (1 - b) * torch.clamp(pp + 0.2 * nets.hourglass("gen", x), 0, 1) + known
         with torch.no_grad():
             u = (1 - b) * torch.clamp(pp + 0.2 * nets.hourglass("gen", x), 0, 1) + known
-        return trained.refine(u, b, known, pp, dplane)
+        return trained.refine(u, b, known, pp, dplane, qplanes)
+
+    # --quantised: levels per sample, around the codec's default of 16 / 16 (0: exact values)
+    level_choices = [8, 12, 16, 16, 16, 20, 24, 32, 48]
+
+    def draw_levels(n):
+        luma, chroma = [], []
+        for _ in range(n):
+            if rng.random() < a.exact_share:
+                luma.append(0)
+                chroma.append(0)
+                continue
+            y = int(rng.choice(level_choices))
+            luma.append(y)
+            chroma.append(y if rng.random() < 0.5 else int(rng.choice(level_choices)))
+        return luma, chroma
+
+    def decoder_view(f, b, pp, luma, chroma):
+        """What the decoder gets for values quantised at these levels: (values, their interpolation, planes)."""
+        _, _, h, wd = f.shape
+        planes = quantisation_planes(luma, chroma, h, wd, f)
+        if not any(luma) and not any(chroma):
+            return f, pp, planes
+        fq = quantise_ycbcr(f, luma, chroma)
+        with torch.no_grad():
+            ppq = DiffusionInterpolation.apply(fq, b)
+        exact = torch.tensor([not y and not c for y, c in zip(luma, chroma)]).reshape(-1, 1, 1, 1)
+        return fq, torch.where(exact, pp, ppq), planes
 
     val = np.load(a.val).astype(np.float32) / 255.0
     vn, vs = val.shape[0], val.shape[1]
@@ -237,15 +286,30 @@ def main():
         vr = torch.rand((vn, 1, vs, vs), generator=g)
         vpp = DiffusionInterpolation.apply(vf, vb)
 
-    def validate():
+        if a.quantised:  # the codec's default quantiser, 16 / 16 levels
+            vfq = quantise_ycbcr(vf, [16] * vn, [16] * vn)
+            vppq = DiffusionInterpolation.apply(vfq, vb)
+            vq = quantisation_planes([16] * vn, [16] * vn, vs, vs, vf)
+
+    def validate_on(values, interp, planes):
         with torch.no_grad():
             maes, ssims = [], []
             for i in range(0, vn, 20):
                 s = slice(i, i + 20)
-                u = forward(vf[s], vb[s], vpp[s], vds[s], vr[s])
+                u = forward(values[s], vb[s], interp[s], vds[s], vr[s], None if planes is None else planes[s])
                 maes.append((vf[s] - u).abs().mean().item() * 255)
                 ssims.append(ssim_per_image(u, vf[s]).mean().item())
             return float(np.mean(maes)), float(np.mean(ssims))
+
+    def validate():
+        """(score, line): the MAE with exact values, and with --quantised the mean of it and the MAE with the
+        codec's default quantiser (both lines are logged; the score picks the best weights)."""
+        m = validate_on(vf, vpp, torch.zeros_like(vq) if a.quantised else None)
+        line = f"val {m[0]:.3f} / {m[1]:.4f}"
+        if not a.quantised:
+            return m[0], line
+        mq = validate_on(vfq, vppq, vq)
+        return (m[0] + mq[0]) / 2, line + f" q16 {mq[0]:.3f} / {mq[1]:.4f}"
 
     def swap_ema():
         for p, e in zip(params, ema):
@@ -253,16 +317,20 @@ def main():
             p.data.copy_(e)
             e.copy_(t)
 
-    m0 = validate()
-    log(f"step 0 val {m0[0]:.3f} / {m0[1]:.4f}")
-    best_mae, best_step = m0[0], 0
+    m0, line0 = validate()
+    log(f"step 0 {line0}")
+    best_mae, best_step = m0, 0
     started, step, acc = time.time(), 0, []
     while time.time() - started < a.minutes * 60:
         idx = rng.integers(0, len(pool_f), a.batch)
         f = torch.from_numpy(pool_f[idx].astype(np.float32) / 255).permute(0, 3, 1, 2).contiguous()
         b = torch.from_numpy(pool_b[idx].astype(np.float32))
         pp = torch.from_numpy(pool_pp[idx].astype(np.float32))
-        u = forward(f, b, pp, [float(x) for x in pool_d[idx]], torch.rand(b.shape))
+        if a.quantised:
+            fq, ppq, planes = decoder_view(f, b, pp, *draw_levels(a.batch))
+            u = forward(fq, b, ppq, [float(x) for x in pool_d[idx]], torch.rand(b.shape), planes)
+        else:
+            u = forward(f, b, pp, [float(x) for x in pool_d[idx]], torch.rand(b.shape))
         l1 = (f - u).abs().mean()
         loss = l1 + (a.ssim * (1 - ssim_per_image(u, f).mean()) if a.ssim > 0 else 0)
         for group in opt.param_groups:
@@ -280,17 +348,17 @@ def main():
             log(f"step {step} l1 {np.mean(acc):.3f} {(time.time() - started) / step:.2f}s/step")
             acc = []
         if step % a.val_every == 0:
-            m = validate()
-            line = f"step {step} val {m[0]:.3f} / {m[1]:.4f}"
-            if m[0] < best_mae:
-                best_mae, best_step = m[0], step
+            m, vline = validate()
+            line = f"step {step} {vline}"
+            if m < best_mae:
+                best_mae, best_step = m, step
                 save_weights(os.path.join(a.out, "best"), named())
             if ema:
                 swap_ema()
-                me = validate()
-                line += f" ema {me[0]:.3f} / {me[1]:.4f}"
-                if me[0] < best_mae:
-                    best_mae, best_step = me[0], step
+                me, eline = validate()
+                line += f" ema {eline[4:]}"
+                if me < best_mae:
+                    best_mae, best_step = me, step
                     save_weights(os.path.join(a.out, "best"), named())
                 swap_ema()
             log(line)

@@ -84,6 +84,7 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
   const { quality } = await import("../image/metrics.ts");
   const { maskDensity } = await import("../image/types.ts");
   const { encodeImage, defaultQuantiser } = await import("../codec/codec.ts");
+  const { storedLevels } = await import("../codec/quantiser.ts");
   const { terminalProgress } = await import("../util/progress.ts");
 
   // Validate everything before any work, so that a mistake costs nothing and leaves nothing behind.
@@ -145,7 +146,11 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
   }
   // --json also reports the quality the decoder will get; that needs one inpainting here.
   const decodeStart = performance.now();
-  const reconstruction = await setup.inpainter.inpaint(encoded.known, encoded.mask);
+  const reconstruction = await setup.inpainter.inpaint(
+    encoded.known,
+    encoded.mask,
+    storedLevels(encoded.header.quantiser, encoded.header.colour),
+  );
   const decodeSeconds = secondsSince(decodeStart);
   const figures = quality(image, reconstruction);
   const pixels = image.width * image.height;

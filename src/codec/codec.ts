@@ -1,6 +1,7 @@
 import { checkDensity, invalidParameter } from "../errors.ts";
 import type { Inpainter, MaskSelector, TonalOptimiser } from "../image/seams.ts";
 import type { Image, Mask } from "../image/types.ts";
+import { storedLevels } from "./quantiser.ts";
 import { FORMAT_VERSION, parseStream, quantiseValues, writeStream } from "./stream.ts";
 import type { BackendId, ColourTransform, QuantiserParams, StreamHeader, StreamSizes } from "./types.ts";
 
@@ -88,6 +89,6 @@ export async function decodeBytes(
 ): Promise<DecodeResult> {
   const { header, mask, known, sizes } = parseStream(bytes, options);
   const inpainter = await inpainterFor(header);
-  const image = await inpainter.inpaint(known, mask);
+  const image = await inpainter.inpaint(known, mask, storedLevels(header.quantiser, header.colour));
   return { image, header, mask, sizes };
 }

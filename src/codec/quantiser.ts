@@ -1,3 +1,4 @@
+import type { StoredLevels } from "../image/seams.ts";
 import type { Channels } from "../image/types.ts";
 import type { ColourTransform, QuantiserParams } from "./types.ts";
 
@@ -31,4 +32,15 @@ export function channelLevels(
     out.push(colour === "ycbcr" && c > 0 ? quantiser.chromaLevels : quantiser.lumaLevels);
   }
   return out;
+}
+
+/**
+ * What an inpainter is told about the values of a stream (StoredLevels): the luma and chroma level counts;
+ * without a colour transform every channel has the luma levels.
+ */
+export function storedLevels(quantiser: QuantiserParams, colour: ColourTransform): StoredLevels {
+  return {
+    luma: quantiser.lumaLevels,
+    chroma: colour === "ycbcr" ? quantiser.chromaLevels : quantiser.lumaLevels,
+  };
 }

@@ -13,13 +13,23 @@ export interface MaskSelector {
 }
 
 /**
+ * How the known values were stored: the level counts of the codec's quantiser for luma and chroma (for a
+ * stream without a colour transform both are its one level count). An inpainter may use it to undo some
+ * of the quantisation error (a gan model with a quantised refiner does); absent: exact values.
+ */
+export interface StoredLevels {
+  luma: number;
+  chroma: number;
+}
+
+/**
  * Reconstructs an image from its known pixels. `known` holds valid samples where mask = 1 (anything
  * elsewhere); the result must equal `known` exactly on the mask (Eq. 1 of the paper).
  */
 export interface Inpainter {
   /** Stable id, e.g. "diffusion", or "gan:<model-id>". */
   readonly id: string;
-  inpaint(known: Image, mask: Mask): Promise<Image>;
+  inpaint(known: Image, mask: Mask, stored?: StoredLevels): Promise<Image>;
 }
 
 /**

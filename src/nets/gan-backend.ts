@@ -4,7 +4,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { ditherScores } from "../baselines/dither.ts";
 import { orderedDither } from "../baselines/ordered-dither.ts";
 import { checkDensity, MaskcodecError } from "../errors.ts";
-import type { Inpainter, MaskSelector, TonalOptimiser } from "../image/seams.ts";
+import type { Inpainter, MaskSelector, StoredLevels, TonalOptimiser } from "../image/seams.ts";
 import { createImage, createMask, type Image, type Mask, maskDensity, targetCount } from "../image/types.ts";
 import { initBackend } from "./backend.ts";
 import { type GanTonalOptions, ganTonalOptimiser } from "./gan-tonal.ts";
@@ -251,7 +251,7 @@ async function loadGanModelUncached(modelDir: string, options: { tfBackend?: str
     inpainter(): Inpainter {
       return {
         id: `gan:${id}`,
-        async inpaint(known: Image, mask: Mask): Promise<Image> {
+        async inpaint(known: Image, mask: Mask, stored?: StoredLevels): Promise<Image> {
           const { width: w, height: h, channels } = known;
           if (mask.width !== w || mask.height !== h) {
             throw new MaskcodecError(
@@ -267,7 +267,8 @@ async function loadGanModelUncached(modelDir: string, options: { tfBackend?: str
             const ft = tf.tensor4d(f.data, [1, ph, pw, 3]);
             const bt = tf.tensor4d(b.data, [1, ph, pw, 1]);
             const r = tf.tensor4d(noise(GEN_NOISE_SEED, pw * ph), [1, ph, pw, 1]);
-            return inpaintingGenerator(weights, arch, ft, bt, r, [clampDensity(density)]).g;
+            return inpaintingGenerator(weights, arch, ft, bt, r, [clampDensity(density)], undefined, stored)
+              .g;
           });
           const gData = (await g.data()) as Float32Array;
           g.dispose();

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { analyticScoresBatch } from "../baselines/analytic.ts";
+import type { StoredLevels } from "../image/seams.ts";
 import { conv2d } from "./conv.ts";
 import { diffusionInterpolation } from "./diffusion-op.ts";
 import {
@@ -63,8 +64,29 @@ export interface ArchOptions {
    * the inpainting generator's output: u' = (1 - b) clip(u + 0.2 z', 0, 1) + b f, from [u, b, b f, pp, D].
    * Trained after the joint training with both generators frozen (torch/refine.py): capacity that a CPU can
    * still train. Absent in models without one.
+   *
+   * `quantised`: the refiner also reads two planes with the steps of the codec's quantiser
+   * (quantisationPlanes) and was trained on values stored as the codec stores them, so that it can undo some
+   * of the quantisation error the generator spreads from the known pixels (torch/refine.py --quantised).
    */
-  refiner?: { width: number; levels: number };
+  refiner?: RefinerOptions;
+}
+
+export interface RefinerOptions {
+  width: number;
+  levels: number;
+  quantised?: boolean;
+}
+
+/**
+ * The refiner's two quantisation planes: 16 / (L - 1) for luma and chroma (1.07 at the codec's default of
+ * 16 levels, 0.063 at 256), 0 for exact values — torch/maskgan.py quantisation_planes.
+ */
+export function quantisationPlanes(n: number, h: number, w: number, stored?: StoredLevels): tf.Tensor4D {
+  const step = (levels: number) => 16 / (levels - 1);
+  const luma = stored ? step(stored.luma) : 0;
+  const chroma = stored ? step(stored.chroma) : 0;
+  return tf.mul(tf.ones([n, h, w, 2]), tf.tensor1d([luma, chroma])) as tf.Tensor4D;
 }
 
 export const DEFAULT_ARCH: ArchOptions = {
@@ -321,6 +343,7 @@ export function inpaintingGenerator(
   r: tf.Tensor4D,
   densities: number[],
   probe?: BlockProbe,
+  stored?: StoredLevels,
 ): { u: tf.Tensor4D; g: tf.Tensor4D } {
   const [, h, w] = f.shape;
   const known = tf.mul(b, f) as tf.Tensor4D;
@@ -340,23 +363,28 @@ export function inpaintingGenerator(
   const g = (pp ? tf.clipByValue(tf.add(pp, tf.mul(z, 0.2)), 0, 1) : hardSigmoid(z)) as tf.Tensor4D;
   const u = tf.add(tf.mul(tf.sub(1, b), g), known) as tf.Tensor4D;
   if (!arch.refiner || !pp) return { u, g };
-  return refine(weights, arch, arch.refiner, u, b, known, pp, dPlane, probe);
+  return refine(weights, arch, arch.refiner, u, b, known, pp, dPlane, probe, stored);
 }
 
 /** The refiner's correction of u (ArchOptions.refiner), from the generator's inputs with u in place of r. */
 function refine(
   weights: WeightsView,
   arch: ArchOptions,
-  refiner: { width: number; levels: number },
+  refiner: RefinerOptions,
   u: tf.Tensor4D,
   b: tf.Tensor4D,
   known: tf.Tensor4D,
   pp: tf.Tensor4D,
   dPlane: tf.Tensor4D | undefined,
   probe?: BlockProbe,
+  stored?: StoredLevels,
 ): { u: tf.Tensor4D; g: tf.Tensor4D } {
   const inputs = [u, b, known, pp];
   if (dPlane) inputs.push(dPlane);
+  if (refiner.quantised) {
+    const [n, h, w] = u.shape;
+    inputs.push(quantisationPlanes(n, h, w, stored));
+  }
   const x = trainable(get(weights, "ref/out/d1/kernel"))
     ? (tf.concat(inputs, 3) as tf.Tensor4D)
     : concatChannels(inputs);

@@ -36,6 +36,10 @@ export async function plotTrainingCurves(runDir: string, outDir: string): Promis
   for (const r of val) {
     const step = Number(r.step);
     valRows.push({ step, series: `MAE exact D=${r.density}`, value: Number(r.mae_exact) });
+    // a quantised refiner's figures with the codec's 16 / 16 levels (torch/import-refiner.ts)
+    if (r.mae_q16) {
+      valRows.push({ step, series: `MAE 16/16 levels D=${r.density}`, value: Number(r.mae_q16) });
+    }
     // absent in logs without the random-mask figure (torch/import-refiner.ts)
     if (r.mae_random) {
       valRows.push({ step, series: `MAE random mask D=${r.density}`, value: Number(r.mae_random) });

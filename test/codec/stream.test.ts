@@ -12,7 +12,7 @@ import {
 } from "../../src/codec/stream.ts";
 import type { ColourTransform, StreamHeader } from "../../src/codec/types.ts";
 import { MaskcodecError } from "../../src/errors.ts";
-import type { Inpainter, MaskSelector } from "../../src/image/seams.ts";
+import type { Inpainter, MaskSelector, StoredLevels } from "../../src/image/seams.ts";
 import { type Channels, createImage, createMask, type Image, type Mask } from "../../src/image/types.ts";
 import {
   allocationBound,
@@ -305,6 +305,28 @@ describe("encodeImage / decodeBytes", () => {
       expect(differences(decoded.mask.data, encoded.mask.data)).toBe(0);
       expect(decoded.sizes).toEqual(encoded.sizes);
     }
+  });
+
+  it("tells the decoder's inpainter how the values were stored", async () => {
+    const told: Array<StoredLevels | undefined> = [];
+    const telling: Inpainter = {
+      id: "telling",
+      async inpaint(known, _mask, stored) {
+        told.push(stored);
+        return known;
+      },
+    };
+    const colourful = syntheticImage(24, 16, 3, 5);
+    const grey = syntheticImage(24, 16, 1, 5);
+    const settings = [
+      { image: colourful, quantiser: { lumaLevels: 32, chromaLevels: 8 }, levels: { luma: 32, chroma: 8 } },
+      { image: grey, quantiser: { lumaLevels: 12, chromaLevels: 16 }, levels: { luma: 12, chroma: 12 } },
+    ];
+    for (const { image, quantiser } of settings) {
+      const encoded = await encodeImage(image, { selector, density: 0.1, backend: "diffusion", quantiser });
+      await decodeBytes(encoded.bytes, async () => telling);
+    }
+    expect(told).toEqual(settings.map((s) => s.levels));
   });
 
   it("decode(encode(x)) reproduces the mask and the quantised values bit for bit, for any size, density and channels", async () => {

@@ -11,6 +11,7 @@ import {
   inpaintingGenerator,
   maskGenerator,
   parameterCount,
+  quantisationPlanes,
 } from "../../src/nets/models.ts";
 import { Rng } from "../../src/nets/ops.ts";
 import { setupTf } from "./helpers.ts";
@@ -199,5 +200,54 @@ describe("refiner", () => {
     const plain = new Map([...weights].map(([k, v]) => [k, tf.clone(v) as tf.Tensor]));
     const inference = run(plain, refined);
     expect(Math.max(...trained.map((v, i) => Math.abs(v - inference[i])))).toBeLessThan(1e-5);
+  });
+
+  it("reads the codec's quantiser steps when quantised: nothing with exact values, a correction with quantised ones", () => {
+    expect([...quantisationPlanes(1, 1, 1, { luma: 16, chroma: 33 }).dataSync()]).toEqual([
+      Math.fround(16 / 15),
+      0.5,
+    ]);
+    expect([...quantisationPlanes(2, 1, 2).dataSync()]).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+    const base = { ...DEFAULT_ARCH, width: 2, levels: 2, bottleneck: 4 };
+    const exactArch = { ...base, refiner: { width: 2, levels: 2 } };
+    const quantArch = { ...base, refiner: { width: 2, levels: 2, quantised: true } };
+    const rng = new Rng(31);
+    const weights = initWeights(base, 30);
+    const cin = generatorInputs(base) + 2;
+    initHourglass(weights, "ref", cin + 2, 3, { ...base, ...quantArch.refiner }, () => rng.next());
+    for (const d of [1, 2, 5]) {
+      const out = weights.get(`ref/out/d${d}/kernel`) as tf.Variable;
+      out.assign(tf.randomNormal(out.shape, 0, 0.3, "float32", d));
+    }
+    const s = 16;
+    const f = tf.tensor4d(rng.fill(new Float32Array(s * s * 3)), [1, s, s, 3]);
+    const bData = Float32Array.from({ length: s * s }, () => (rng.next() < 0.2 ? 1 : 0));
+    const b = tf.tensor4d(bData, [1, s, s, 1]);
+    const r = tf.tensor4d(rng.fill(new Float32Array(s * s)), [1, s, s, 1]);
+    const run = (
+      w: ReadonlyMap<string, tf.Tensor>,
+      a: typeof base,
+      levels?: { luma: number; chroma: number },
+    ) => inpaintingGenerator(w, a, f, b, r, [0.1], undefined, levels).u.dataSync();
+    // the same weights less the step planes' input channels: the exact refiner
+    const exactWeights = new Map(weights);
+    for (const d of [1, 2, 5]) {
+      const k = weights.get(`ref/down0/d${d}/kernel`) as tf.Tensor4D;
+      exactWeights.set(
+        `ref/down0/d${d}/kernel`,
+        tf.variable(tf.slice(k, [0, 0, 0, 0], [5, 5, cin, k.shape[3]]), false),
+      );
+    }
+    const exact = run(exactWeights, exactArch);
+    expect([...run(weights, quantArch)]).toEqual([...exact]);
+    const quantised = run(weights, quantArch, { luma: 16, chroma: 16 });
+    let changed = 0;
+    for (let p = 0; p < s * s; p++) {
+      for (let c = 0; c < 3; c++) {
+        if (bData[p]) expect(quantised[p * 3 + c]).toBe(exact[p * 3 + c]);
+        else if (Math.abs(quantised[p * 3 + c] - exact[p * 3 + c]) > 1e-4) changed++;
+      }
+    }
+    expect(changed).toBeGreaterThan(s * s);
   });
 });

@@ -36,6 +36,38 @@ describe("torch/refine.py's log", () => {
     ]);
   });
 
+  it("reads a quantised refiner's codec figures and picks the best by the mean of both MAEs, as refine.py", () => {
+    const log = [
+      "step 0 val 10.787 / 0.7260 q16 12.341 / 0.7069",
+      "step 50 l1 8.1 3.9s/step",
+      "step 100 val 10.780 / 0.7261 q16 12.300 / 0.7080",
+      "step 200 val 10.800 / 0.7250 q16 12.200 / 0.7090 ema 10.790 / 0.7255 q16 12.250 / 0.7085",
+    ].join("\n");
+    const figures = parseRefineLog(log, 0.05);
+    expect(figures.start).toEqual({ mae: 10.787, ssim: 0.726, q16: { mae: 12.341, ssim: 0.7069 } });
+    expect(figures.best).toEqual({
+      step: 200,
+      mae: 10.8,
+      ssim: 0.725,
+      q16: { mae: 12.2, ssim: 0.709 },
+      weights: "live",
+    });
+    expect(figures.valCsv.trim().split("\n")).toEqual([
+      "step,density,mae_exact,ssim_exact,mae_q16,ssim_q16",
+      "0,0.05,10.787,0.726,12.341,0.7069",
+      "100,0.05,10.78,0.7261,12.3,0.708",
+      "200,0.05,10.8,0.725,12.2,0.709",
+    ]);
+    // an exact run, then a quantised one from its best: the exact rows get empty codec cells
+    const joined = joinRefineLogs(["step 0 val 11.0 / 0.7\nstep 100 val 10.787 / 0.726", log], 0.05);
+    expect(joined.valCsv.trim().split("\n").slice(0, 3)).toEqual([
+      "step,density,mae_exact,ssim_exact,mae_q16,ssim_q16",
+      "0,0.05,11,0.7,,",
+      "100,0.05,10.787,0.726,,",
+    ]);
+    expect(joined.best.step).toBe(300);
+  });
+
   it("refuses a log without validation", () => {
     expect(() => parseRefineLog("pool (1, 128, 128, 3)\n", 0.05)).toThrow(/no validation/);
   });
