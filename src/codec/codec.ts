@@ -75,7 +75,12 @@ export async function encodeImage(image: Image, options: EncodeOptions): Promise
 
   const mask = await options.selector.select(image, density);
   const values = options.tonal
-    ? await options.tonal.optimise(image, mask, (v) => quantiseValues(header, mask, v))
+    ? await options.tonal.optimise(
+        image,
+        mask,
+        (v) => quantiseValues(header, mask, v),
+        storedLevels(header.quantiser, header.colour),
+      )
     : image;
   const { bytes, sizes } = writeStream({ header, mask, values });
   const known = quantiseValues(header, mask, values);

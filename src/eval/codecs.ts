@@ -1,5 +1,6 @@
 import type { StreamHeader } from "../codec/types.ts";
 import { invalidParameter, MaskcodecError } from "../errors.ts";
+import type { StoredLevels } from "../image/seams.ts";
 import type { Image, Mask } from "../image/types.ts";
 
 /**
@@ -179,12 +180,17 @@ export function maskCodec(backend: "diffusion" | "gan", options: { model?: strin
       // optimiser finishes on the quantised values, so they are kept per quantiser
       const tonalKey = backend === "gan" ? JSON.stringify(quantiser) : "";
       const tonalMemo = optimiser && {
-        optimise(img: Image, m: Mask, quantise?: (values: Image) => Image): Promise<Image> {
-          if (img !== image) return optimiser.optimise(img, m, quantise);
+        optimise(
+          img: Image,
+          m: Mask,
+          quantise?: (values: Image) => Image,
+          stored?: StoredLevels,
+        ): Promise<Image> {
+          if (img !== image) return optimiser.optimise(img, m, quantise, stored);
           let byKey = tonals.get(m);
           if (!byKey) tonals.set(m, (byKey = new Map()));
           let values = byKey.get(tonalKey);
-          if (!values) byKey.set(tonalKey, (values = optimiser.optimise(img, m, quantise)));
+          if (!values) byKey.set(tonalKey, (values = optimiser.optimise(img, m, quantise, stored)));
           return values;
         },
       };

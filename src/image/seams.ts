@@ -40,6 +40,12 @@ export interface TonalOptimiser {
   /**
    * `quantise`, when given, maps values to what the decoder will receive (the stream's quantisation, 0-255
    * scale, meaningful at mask pixels): an optimiser may use it to optimise for the quantised values.
+   * `stored` is what the decoder's inpainter will be told about them (Inpainter.inpaint).
    */
-  optimise(image: Image, mask: Mask, quantise?: (values: Image) => Image): Promise<Image>;
+  optimise(
+    image: Image,
+    mask: Mask,
+    quantise?: (values: Image) => Image,
+    stored?: StoredLevels,
+  ): Promise<Image>;
 }

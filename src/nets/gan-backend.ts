@@ -301,11 +301,12 @@ async function loadGanModelUncached(modelDir: string, options: { tfBackend?: str
       return ganTonalOptimiser(
         {
           multiple,
-          forward(pw, ph, density) {
+          forward(pw, ph, density, stored) {
             const r = tf.tensor4d(noise(GEN_NOISE_SEED, pw * ph), [1, ph, pw, 1]);
             return {
               run: (values, mask) =>
-                inpaintingGenerator(view, arch, values, mask, r, [clampDensity(density)]).u,
+                inpaintingGenerator(view, arch, values, mask, r, [clampDensity(density)], undefined, stored)
+                  .u,
               dispose: () => r.dispose(),
             };
           },

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { invalidParameter } from "../errors.ts";
-import type { TonalOptimiser } from "../image/seams.ts";
+import type { StoredLevels, TonalOptimiser } from "../image/seams.ts";
 import { createImage, type Image, type Mask } from "../image/types.ts";
 import { type Progress, silentProgress } from "../util/progress.ts";
 import { loadGradients } from "./backend.ts";
@@ -38,6 +38,7 @@ export interface DifferentiableInpainter {
     paddedWidth: number,
     paddedHeight: number,
     density: number,
+    stored?: StoredLevels,
   ): { run(values: tf.Tensor4D, mask: tf.Tensor4D): tf.Tensor4D; dispose(): void };
 }
 
@@ -56,7 +57,12 @@ export function ganTonalOptimiser(
   if (!(lr > 0)) throw invalidParameter("learningRate", "a number > 0", lr);
   const progress = options.progress ?? silentProgress;
   return {
-    async optimise(image: Image, mask: Mask, quantise?: (values: Image) => Image): Promise<Image> {
+    async optimise(
+      image: Image,
+      mask: Mask,
+      quantise?: (values: Image) => Image,
+      stored?: StoredLevels,
+    ): Promise<Image> {
       const { width: w, height: h, channels: C } = image;
       const n = w * h;
       let known = 0;
@@ -67,7 +73,8 @@ export function ganTonalOptimiser(
       const values = Float32Array.from(target);
       const maskPad = padReflect(mask.data, w, h, 1, net.multiple);
       const { width: pw, height: ph } = maskPad;
-      const forward = net.forward(pw, ph, known / n);
+      // the decoder's network, told (like the decoder) how the values are stored
+      const forward = net.forward(pw, ph, known / n, stored);
       // padded index -> source pixel, for folding the padded gradient back (reflection repeats pixels)
       const source = sourceIndex(w, h, pw, ph);
       const m = new Float32Array(values.length);
