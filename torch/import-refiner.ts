@@ -2,8 +2,8 @@
  * Makes a model folder of a torch/refine.py run: the frozen base model's weights with the run's best weights
  * added (--mode ref: the refiner "ref/…", ArchOptions.refiner) or in place of the base's (--mode gen: "gen/…"),
  * float16 like the other shipped models. The folder keeps the base's joint-training logs and plot
- * (train-log.csv, val-log.csv, training.png/svg) and gets the run's own under refiner/ (log.txt, the CSVs
- * parsed from it, training.png/svg); card.json is the base's card with a "refinement" section added.
+ * (train-log.csv, val-log.csv, training.png) and gets the run's own under refiner/ (log.txt, the CSVs
+ * parsed from it, training.png); card.json is the base's card with a "refinement" section added.
  *
  *   npx tsx torch/import-refiner.ts models/maskgan-v8-d05 runs/s11/ref-a models/maskgan-v9-d05 [--command TEXT]
  *     [--density-range MIN:MAX]
@@ -245,7 +245,7 @@ async function main(): Promise<void> {
       float16: true,
     },
   );
-  for (const f of ["train-log.csv", "val-log.csv", "training.png", "training.svg"]) {
+  for (const f of ["train-log.csv", "val-log.csv", "training.png"]) {
     if (existsSync(join(baseDir, f))) await copyFile(join(baseDir, f), join(outDir, f));
   }
   const logDir = join(outDir, "refiner");
@@ -255,7 +255,7 @@ async function main(): Promise<void> {
   }
   await writeFile(join(logDir, "train-log.csv"), figures.trainCsv);
   await writeFile(join(logDir, "val-log.csv"), figures.valCsv);
-  await plotTrainingCurves(logDir, logDir);
+  await plotTrainingCurves(logDir, logDir, { svg: false });
   const baseCard = JSON.parse(await readFile(join(baseDir, "card.json"), "utf8")) as Record<string, unknown>;
   const valCrops = (await npyRows(args.val)) ?? "?";
   const card = {

@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   const scratch = await mkdtemp(join(tmpdir(), "maskcodec-import-"));
   try {
     for (const f of ["train-log.csv", "val-log.csv"]) await writeFile(join(scratch, f), member(files, f));
-    await plotTrainingCurves(scratch, outDir);
+    await plotTrainingCurves(scratch, outDir, { svg: false });
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

@@ -13,9 +13,14 @@ function readCsv(text: string): Array<Record<string, string>> {
 
 /**
  * Plots the training losses and the validation MAE over steps (vega-lite -> SVG -> PNG with sharp) into
- * `outDir/training.svg` and `training.png`.
+ * `outDir/training.png`, and `training.svg` unless `svg` is false: model folders keep the PNG only, which is
+ * all a person needs to look at (the SVG copies were 2.2 MB of models/' 19 MB, and models/ ships in the repo).
  */
-export async function plotTrainingCurves(runDir: string, outDir: string): Promise<void> {
+export async function plotTrainingCurves(
+  runDir: string,
+  outDir: string,
+  { svg: writeSvg = true }: { svg?: boolean } = {},
+): Promise<void> {
   const train = readCsv(await readFile(join(runDir, "train-log.csv"), "utf8"));
   const val = existsSync(join(runDir, "val-log.csv"))
     ? readCsv(await readFile(join(runDir, "val-log.csv"), "utf8"))
@@ -82,7 +87,7 @@ export async function plotTrainingCurves(runDir: string, outDir: string): Promis
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
   const svg = await view.toSVG();
   view.finalize();
-  await writeFile(join(outDir, "training.svg"), svg);
+  if (writeSvg) await writeFile(join(outDir, "training.svg"), svg);
   const { default: sharp } = await import("sharp");
   await sharp(Buffer.from(svg)).flatten({ background: "#ffffff" }).png().toFile(join(outDir, "training.png"));
 }

@@ -1050,7 +1050,7 @@ export class Trainer {
     await writeFile(join(out, "card.json"), `${JSON.stringify(card, null, 1)}\n`);
     try {
       const { plotTrainingCurves } = await import("./plot.ts");
-      await plotTrainingCurves(this.options.runDir, out);
+      await plotTrainingCurves(this.options.runDir, out, { svg: false });
     } catch (error) {
       this.log(`plot failed: ${(error as Error).message}`);
     }

@@ -104,7 +104,8 @@ describe("training", () => {
     const card = JSON.parse(readFileSync(join(dir, "card.json"), "utf8"));
     expect(card.weightHash).toBe(weightHash);
     expect(card.training.stepsDone).toBe(8);
-    expect(existsSync(join(dir, "training.svg"))).toBe(true);
+    expect(existsSync(join(dir, "training.png"))).toBe(true);
+    expect(existsSync(join(dir, "training.svg"))).toBe(false); // model folders keep the PNG only
   });
 
   it("continues from a checkpoint exactly where it stopped (--resume)", async () => {
