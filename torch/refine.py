@@ -44,6 +44,11 @@ from maskgan import (  # noqa: E402
 )
 
 
+# the refiner's input channels: u (3), b (1), b f (3), the diffusion interpolation (3), the density plane (1);
+# a quantised refiner reads two step planes more (maskgan.py quantisation_planes)
+REFINER_INPUTS = 11
+
+
 def parse_args():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mode", default="ref", choices=["ref", "gen"])
@@ -200,7 +205,7 @@ def main():
         p.requires_grad_(False)
     if a.mode == "ref":
         refiner = {"width": a.width, "levels": a.levels, **({"quantised": True} if a.quantised else {})}
-        cin = 13 if a.quantised else 11
+        cin = REFINER_INPUTS + (2 if a.quantised else 0)
         trained = Nets({**meta["arch"], "refiner": refiner}, init_refiner(meta["arch"], a.width, a.levels, cin, 3, rng))
         params = list(trained.parameters())
     else:
@@ -219,9 +224,9 @@ def main():
                 if tuple(target.shape) != value.shape:
                     # an exact refiner going on as a quantised one: the step planes' input weights start at zero,
                     # so the first step computes exactly what the earlier refiner did
-                    assert name.startswith("ref/down0/") and value.shape[2] == 11, (name, value.shape)
+                    assert name.startswith("ref/down0/") and value.shape[2] == REFINER_INPUTS, (name, value.shape)
                     target.zero_()
-                    target[:, :, :11].copy_(torch.from_numpy(value))
+                    target[:, :, :REFINER_INPUTS].copy_(torch.from_numpy(value))
                 else:
                     target.copy_(torch.from_numpy(value))
         log(f"init {a.init} ({earlier['what']})")
