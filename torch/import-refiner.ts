@@ -9,7 +9,8 @@
  *     [--density-range MIN:MAX]
  *
  * --density-range narrows the densities the new model is picked for (`--density`, defaultModelDir) to those
- * its refiner was trained on, inside the base's range; the base keeps serving the rest.
+ * its refiner was trained on, inside the base's range; the base keeps serving the rest. With --extend-range it
+ * may also widen them past the base's range (parseRange says why that is sound only for pools drawn there).
  */
 
 import { existsSync } from "node:fs";
@@ -25,7 +26,8 @@ interface RefineArgs {
   mode: "ref" | "gen";
   pools: string[];
   val: string;
-  density: number;
+  /** Validation densities: one, or (refine.py --density 0.05,0.1) several, scored by their mean. */
+  density: number | number[];
   batch: number;
   lr: number;
   warmup: number;
@@ -41,6 +43,8 @@ interface ValFigures {
   mae: number;
   ssim: number;
   q16?: { mae: number; ssim: number };
+  /** The exact MAE at each density of a run validated at several. */
+  byDensity?: Record<string, number>;
 }
 
 interface LogFigures {
@@ -60,19 +64,30 @@ function score(v: ValFigures): number {
   return v.q16 ? (v.mae + v.q16.mae) / 2 : v.mae;
 }
 
-/** "X / Y" or "X / Y q16 A / B" after "val" or "ema" in a validation line. */
+/** "X / Y", "X / Y q16 A / B" or "X / Y (0.05: A, 0.1: B)" after "val" or "ema" in a validation line. */
 function valFigures(text: string): ValFigures | undefined {
-  const m = /^([\d.]+) \/ ([\d.]+)(?: q16 ([\d.]+) \/ ([\d.]+))?$/.exec(text.trim());
+  const m = /^([\d.]+) \/ ([\d.]+)(?: \(([^)]*)\))?(?: q16 ([\d.]+) \/ ([\d.]+))?$/.exec(text.trim());
   if (!m) return undefined;
+  const byDensity = m[3]
+    ? Object.fromEntries(m[3].split(", ").map((part) => part.split(": ").map((x) => x.trim())))
+    : undefined;
   return {
     mae: Number(m[1]),
     ssim: Number(m[2]),
-    ...(m[3] ? { q16: { mae: Number(m[3]), ssim: Number(m[4]) } } : {}),
+    ...(m[4] ? { q16: { mae: Number(m[4]), ssim: Number(m[5]) } } : {}),
+    ...(byDensity
+      ? { byDensity: Object.fromEntries(Object.entries(byDensity).map(([d, v]) => [d, Number(v)])) }
+      : {}),
   };
 }
 
+/** A density or a list of them as the card and the CSV name it: 0.05, or 0.05+0.1. */
+export function densityLabel(density: number | number[]): string {
+  return Array.isArray(density) ? density.join("+") : String(density);
+}
+
 /** The training and validation figures of refine.py's log.txt. */
-export function parseRefineLog(text: string, density: number): LogFigures {
+export function parseRefineLog(text: string, density: number | number[]): LogFigures {
   const train = ["step,l1_255"];
   const val = [VAL_HEADER];
   let steps = 0;
@@ -93,8 +108,12 @@ export function parseRefineLog(text: string, density: number): LogFigures {
     const step = Number(v[1]);
     if (live.q16) val[0] = VAL_HEADER_Q16;
     val.push(
-      `${step},${density},${live.mae},${live.ssim}${live.q16 ? `,${live.q16.mae},${live.q16.ssim}` : ""}`,
+      `${step},${densityLabel(density)},${live.mae},${live.ssim}${live.q16 ? `,${live.q16.mae},${live.q16.ssim}` : ""}`,
     );
+    // several densities: a row of each (its SSIM is not logged), so that the plot draws a curve of each
+    for (const [d, mae] of Object.entries(live.byDensity ?? {})) {
+      val.push(`${step},${d},${mae},${live.q16 ? ",," : ""}`);
+    }
     if (step === 0) start = live;
     const candidates: Array<[ValFigures, "live" | "ema"]> = [[live, "live"]];
     const averaged = v[3] ? valFigures(v[3]) : undefined;
@@ -120,9 +139,11 @@ export function parseRefineLog(text: string, density: number): LogFigures {
  */
 export function joinRefineLogs(
   logs: string[],
-  density: number,
+  density: number | number[],
+  perRun?: Array<number | number[] | undefined>,
 ): LogFigures & { runs: Array<{ steps: number; best: LogFigures["best"] }> } {
-  const parsed = logs.map((t) => parseRefineLog(t, density));
+  // each run at its own validation density where known (a chain can change it), else at `density`
+  const parsed = logs.map((t, k) => parseRefineLog(t, perRun?.[k] ?? density));
   const train = ["step,l1_255"];
   // runs of a quantised refiner log the codec's figures too; earlier exact runs leave those cells empty
   const withQ16 = parsed.some((p) => p.valCsv.startsWith(VAL_HEADER_Q16));
@@ -161,34 +182,50 @@ export function joinRefineLogs(
  * (refine.py --init models/<id>): it stands for its own chain of runs, whose logs it keeps in refiner/, so
  * going on from a shipped model needs none of the run folders it was made from.
  */
-export async function chainLogs(entries: string[]): Promise<Array<{ run: string; text: string }>> {
-  const out: Array<{ run: string; text: string }> = [];
+export async function chainLogs(
+  entries: string[],
+): Promise<Array<{ run: string; text: string; density?: number | number[] }>> {
+  const out: Array<{ run: string; text: string; density?: number | number[] }> = [];
   for (const entry of entries) {
     if (!existsSync(join(entry, "card.json"))) {
-      out.push({ run: entry, text: await readFile(join(entry, "log.txt"), "utf8") });
+      const argsFile = join(entry, "args.json");
+      const density = existsSync(argsFile)
+        ? (JSON.parse(await readFile(argsFile, "utf8")) as { density?: number | number[] }).density
+        : undefined;
+      out.push({ run: entry, text: await readFile(join(entry, "log.txt"), "utf8"), density });
       continue;
     }
     const card = JSON.parse(await readFile(join(entry, "card.json"), "utf8")) as {
-      refinement?: { runs: Array<{ run: string }> };
+      refinement?: { runs: Array<{ run: string; density?: number | number[] }>; validation?: string };
     };
     const runs = card.refinement?.runs;
     if (!runs) throw new Error(`${entry} is a model folder without a refinement section`);
+    // cards before session 16 name one validation density for all their runs: "... at D=0.05, ..."
+    const named = /at D=([\d.]+),/.exec(card.refinement?.validation ?? "");
     for (const [k, r] of runs.entries()) {
       const name = runs.length > 1 ? `log-${k + 1}.txt` : "log.txt";
-      out.push({ run: r.run, text: await readFile(join(entry, "refiner", name), "utf8") });
+      const density = r.density ?? (named ? Number(named[1]) : undefined);
+      out.push({ run: r.run, text: await readFile(join(entry, "refiner", name), "utf8"), density });
     }
   }
   return out;
 }
 
-/** MIN:MAX inside the base model's range (outside it the base networks' density input is clamped). */
-export function parseRange(text: string, base: [number, number]): [number, number] {
+/**
+ * MIN:MAX inside the base model's range: outside it the codec clamps the networks' density input to the
+ * range, while torch/refine.py and mask-pool.py do not. With `extend` (--extend-range) it may reach past the
+ * base's: the new model's range is then what the codec clamps to, so it feeds the base networks the
+ * unclamped densities the refiner was trained and validated on (pools drawn over that range).
+ */
+export function parseRange(text: string, base: [number, number], extend = false): [number, number] {
   const m = /^([\d.]+):([\d.]+)$/.exec(text);
   const range = m ? ([Number(m[1]), Number(m[2])] as [number, number]) : undefined;
   if (!range || !(range[0] > 0 && range[0] <= range[1]))
     throw new Error(`--density-range ${text}: expected MIN:MAX`);
-  if (range[0] < base[0] || range[1] > base[1]) {
-    throw new Error(`--density-range ${text} is outside the base model's range ${base[0]}:${base[1]}`);
+  if (!extend && (range[0] < base[0] || range[1] > base[1])) {
+    throw new Error(
+      `--density-range ${text} is outside the base model's range ${base[0]}:${base[1]} (--extend-range allows it)`,
+    );
   }
   return range;
 }
@@ -201,9 +238,10 @@ async function main(): Promise<void> {
   };
   const command = option("--command") ?? "";
   const rangeText = option("--density-range");
+  const extendRange = process.argv.includes("--extend-range");
   if (!baseDir || !runDir || !outDir) {
     console.error(
-      "usage: npx tsx torch/import-refiner.ts BASE_MODEL RUN_DIR models/<id> [--command TEXT] [--density-range MIN:MAX]",
+      "usage: npx tsx torch/import-refiner.ts BASE_MODEL RUN_DIR models/<id> [--command TEXT] [--density-range MIN:MAX [--extend-range]]",
     );
     process.exit(2);
   }
@@ -215,7 +253,11 @@ async function main(): Promise<void> {
   const chain = await chainLogs([...(args.chain ?? []), runDir]);
   const runDirs = chain.map((c) => c.run);
   const logTexts = chain.map((c) => c.text);
-  const figures = joinRefineLogs(logTexts, args.density);
+  const figures = joinRefineLogs(
+    logTexts,
+    args.density,
+    chain.map((c) => c.density),
+  );
   const specs = (
     JSON.parse(await readFile(join(runDir, "best.json"), "utf8")) as {
       weights: Array<{ name: string; shape: number[]; offset: number }>;
@@ -234,7 +276,9 @@ async function main(): Promise<void> {
     arch: Record<string, unknown>;
     densityRange: [number, number];
   };
-  const densityRange = rangeText ? parseRange(rangeText, baseMeta.densityRange) : baseMeta.densityRange;
+  const densityRange = rangeText
+    ? parseRange(rangeText, baseMeta.densityRange, extendRange)
+    : baseMeta.densityRange;
   const arch = args.mode === "ref" ? { ...baseMeta.arch, refiner: args.refiner } : baseMeta.arch;
   const id = basename(outDir);
   const { weightHash } = await saveWeights(
@@ -277,9 +321,14 @@ async function main(): Promise<void> {
       warmup: args.warmup,
       ...(args.ema > 0 ? { ema: args.ema } : {}),
       steps: figures.steps,
-      runs: runDirs.map((d, k) => ({ run: d, steps: figures.runs[k].steps, best: figures.runs[k].best })),
+      runs: runDirs.map((d, k) => ({
+        run: d,
+        ...(chain[k].density !== undefined ? { density: chain[k].density } : {}),
+        steps: figures.runs[k].steps,
+        best: figures.runs[k].best,
+      })),
       secondsPerStep: figures.secondsPerStep,
-      validation: `bsds500/val, ${valCrops} centre crops of 128x128 at D=${args.density}, fixed masks`,
+      validation: `bsds500/val, ${valCrops} centre crops of 128x128 at D=${densityLabel(args.density)}, fixed masks${Array.isArray(args.density) ? " (scored by the mean MAE)" : ""}`,
       before: figures.start,
       selected: figures.best,
       log: `refiner/${logTexts.length > 1 ? "log-*.txt" : "log.txt"} (plot of the path: refiner/training.png)`,

@@ -55,7 +55,12 @@ def parse_args():
     ap.add_argument("--model", required=True, help="the frozen model folder")
     ap.add_argument("--pools", nargs="+", required=True, help="torch/mask-pool.py outputs of that model")
     ap.add_argument("--val", default=".gpu/val100.npy")
-    ap.add_argument("--density", type=float, default=0.05, help="validation density")
+    ap.add_argument(
+        "--density",
+        type=lambda v: [float(x) for x in v.split(",")],
+        default=[0.05],
+        help="validation density; a comma list (0.05,0.1) validates every crop at each and scores the mean",
+    )
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--warmup", type=int, default=100, help="linear learning-rate warm-up steps")
@@ -282,14 +287,18 @@ def main():
         return fq, torch.where(exact, pp, ppq), planes
 
     val = np.load(a.val).astype(np.float32) / 255.0
+    crops = val.shape[0]
+    assert crops % 20 == 0 or len(a.density) == 1, "per-density figures need a multiple of 20 val crops"
+    val = np.concatenate([val] * len(a.density))
     vn, vs = val.shape[0], val.shape[1]
-    vf, vds = nchw(val), [a.density] * vn
+    vf, vds = nchw(val), [d for d in a.density for _ in range(crops)]
     with torch.no_grad():
         g = torch.Generator().manual_seed(1)
-        r_m = torch.rand((vn, 1, vs, vs), generator=g)
+        # the same noise for a crop at every density (and the single-density draws of earlier runs)
+        r_m = torch.rand((crops, 1, vs, vs), generator=g).repeat(len(a.density), 1, 1, 1)
         analytic = torch.from_numpy(analytic_scores(val, vds)).unsqueeze(1)
         vb, _ = dither_masks(nets.mask_logits(vf, r_m, vds, analytic), vds)
-        vr = torch.rand((vn, 1, vs, vs), generator=g)
+        vr = torch.rand((crops, 1, vs, vs), generator=g).repeat(len(a.density), 1, 1, 1)
         vpp = DiffusionInterpolation.apply(vf, vb)
 
         if a.quantised:  # the codec's default quantiser, 16 / 16 levels
@@ -305,13 +314,21 @@ def main():
                 u = forward(values[s], vb[s], interp[s], vds[s], vr[s], None if planes is None else planes[s])
                 maes.append((vf[s] - u).abs().mean().item() * 255)
                 ssims.append(ssim_per_image(u, vf[s]).mean().item())
-            return float(np.mean(maes)), float(np.mean(ssims))
+            return float(np.mean(maes)), float(np.mean(ssims)), per_density(maes)
+
+    def per_density(maes):
+        """' (0.05: 10.7, 0.1: 9.1)' when validating at several densities, else ''."""
+        if len(a.density) == 1:
+            return ""
+        k = len(maes) // len(a.density)
+        parts = [f"{d:g}: {np.mean(maes[i * k : (i + 1) * k]):.3f}" for i, d in enumerate(a.density)]
+        return f" ({', '.join(parts)})"
 
     def validate():
         """(score, line): the MAE with exact values, and with --quantised the mean of it and the MAE with the
         codec's default quantiser (both lines are logged; the score picks the best weights)."""
         m = validate_on(vf, vpp, torch.zeros_like(vq) if a.quantised else None)
-        line = f"val {m[0]:.3f} / {m[1]:.4f}"
+        line = f"val {m[0]:.3f} / {m[1]:.4f}{m[2]}"
         if not a.quantised:
             return m[0], line
         mq = validate_on(vfq, vppq, vq)

@@ -68,6 +68,37 @@ describe("torch/refine.py's log", () => {
     expect(joined.best.step).toBe(300);
   });
 
+  it("reads a run validated at several densities: the mean picks, each density gets a curve", () => {
+    const log = [
+      "step 0 val 9.802 / 0.7588 (0.05: 10.703, 0.1: 8.902)",
+      "step 50 l1 8.1 1.2s/step",
+      "step 200 val 9.790 / 0.7590 (0.05: 10.710, 0.1: 8.870) ema 9.700 / 0.7600 (0.05: 10.650, 0.1: 8.750)",
+    ].join("\n");
+    const figures = parseRefineLog(log, [0.05, 0.1]);
+    expect(figures.start).toEqual({ mae: 9.802, ssim: 0.7588, byDensity: { "0.05": 10.703, "0.1": 8.902 } });
+    expect(figures.best).toMatchObject({ step: 200, mae: 9.7, weights: "ema", byDensity: { "0.1": 8.75 } });
+    expect(figures.valCsv.trim().split("\n")).toEqual([
+      "step,density,mae_exact,ssim_exact",
+      "0,0.05+0.1,9.802,0.7588",
+      "0,0.05,10.703,",
+      "0,0.1,8.902,",
+      "200,0.05+0.1,9.79,0.759",
+      "200,0.05,10.71,",
+      "200,0.1,8.87,",
+    ]);
+    // a chain whose earlier run validated at 0.05 alone keeps that run's label
+    const joined = joinRefineLogs(
+      ["step 0 val 11 / 0.7\nstep 100 val 10.703 / 0.726", log],
+      [0.05, 0.1],
+      [0.05],
+    );
+    expect(joined.valCsv.trim().split("\n").slice(1, 4)).toEqual([
+      "0,0.05,11,0.7",
+      "100,0.05,10.703,0.726",
+      "300,0.05+0.1,9.79,0.759",
+    ]);
+  });
+
   it("refuses a log without validation", () => {
     expect(() => parseRefineLog("pool (1, 128, 128, 3)\n", 0.05)).toThrow(/no validation/);
   });
@@ -124,6 +155,7 @@ describe("a chain of refine.py runs", () => {
   it("narrows a model's density range only inside the base's", () => {
     expect(parseRange("0.01:0.04", [0.01, 0.25])).toEqual([0.01, 0.04]);
     expect(() => parseRange("0.005:0.04", [0.01, 0.25])).toThrow(/outside the base model's range/);
+    expect(parseRange("0.04:0.14", [0.04, 0.07], true)).toEqual([0.04, 0.14]);
     expect(() => parseRange("0.04:0.01", [0.01, 0.25])).toThrow(/expected MIN:MAX/);
     expect(() => parseRange("0.04", [0.01, 0.25])).toThrow(/expected MIN:MAX/);
   });
