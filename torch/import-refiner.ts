@@ -19,7 +19,7 @@ import { basename, join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { initBackend } from "../src/nets/backend.ts";
 import { plotTrainingCurves } from "../src/nets/plot.ts";
-import { loadWeights, saveWeights } from "../src/nets/weights.ts";
+import { loadWeights, saveWeights, saveWeightsOnBase } from "../src/nets/weights.ts";
 import { npyRows } from "./npy.ts";
 
 interface RefineArgs {
@@ -281,14 +281,19 @@ async function main(): Promise<void> {
     : baseMeta.densityRange;
   const arch = args.mode === "ref" ? { ...baseMeta.arch, refiner: args.refiner } : baseMeta.arch;
   const id = basename(outDir);
-  const { weightHash } = await saveWeights(
-    outDir,
-    [...tensors],
-    { ...baseMeta, id, arch, densityRange },
-    {
-      float16: true,
-    },
-  );
+  const meta = { ...baseMeta, id, arch, densityRange };
+  // a refiner only adds weights: the new folder stores those and reads the base's shard from beside it
+  // (saveWeightsOnBase); --mode gen replaces the base's generator, so its folder holds all the weights
+  const { weightHash } =
+    args.mode === "ref"
+      ? await saveWeightsOnBase(
+          outDir,
+          baseDir,
+          [...tensors].filter(([name]) => !base.tensors.has(name)),
+          meta,
+          { float16: true },
+        )
+      : await saveWeights(outDir, [...tensors], meta, { float16: true });
   for (const f of ["train-log.csv", "val-log.csv", "training.png"]) {
     if (existsSync(join(baseDir, f))) await copyFile(join(baseDir, f), join(outDir, f));
   }

@@ -59,15 +59,21 @@ MALLOC_TUNED = keep_freed_memory()
 
 
 def load_tfjs_weights(model_dir):
-    """Returns (meta, {name: float32 numpy array in tfjs layout}) from models/<id>/model.json + weights.bin."""
+    """Returns (meta, {name: float32 numpy array in tfjs layout}) from models/<id>/model.json + weights.bin.
+
+    Every group's shards in order, as src/nets/weights.ts reads them: a model on a base lists the base's
+    shard first ("../maskgan-v8-d05/weights.bin")."""
     with open(os.path.join(model_dir, "model.json")) as fh:
         manifest = json.load(fh)
-    group = manifest["weightsManifest"][0]
-    with open(os.path.join(model_dir, group["paths"][0]), "rb") as fh:
-        data = fh.read()
+    data, specs = b"", []
+    for group in manifest["weightsManifest"]:
+        for path in group["paths"]:
+            with open(os.path.join(model_dir, path), "rb") as fh:
+                data += fh.read()
+        specs += group["weights"]
     out = {}
     offset = 0
-    for spec in group["weights"]:
+    for spec in specs:
         count = int(np.prod(spec["shape"])) if spec["shape"] else 1
         if spec.get("quantization", {}).get("dtype") == "float16":
             values = np.frombuffer(data, dtype="<f2", count=count, offset=offset).astype(np.float32)
@@ -77,7 +83,7 @@ def load_tfjs_weights(model_dir):
             offset += 4 * count
         out[spec["name"]] = values.reshape(spec["shape"])
     if offset != len(data):
-        raise ValueError(f"{model_dir}: weights.bin has {len(data)} bytes, the manifest {offset}")
+        raise ValueError(f"{model_dir}: the shards have {len(data)} bytes, the manifest {offset}")
     return manifest["maskcodec"], out
 
 

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join, relative, sep } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { MaskcodecError } from "../errors.ts";
 import { writeFileAtomic } from "../util/files.ts";
@@ -10,6 +10,11 @@ import { writeFileAtomic } from "../util/files.ts";
  * `weights.bin`) that tf.io / tf.loadGraphModel-style loaders understand in Node and in a browser, plus our
  * own fields (`format`, `maskcodec`). float16 storage uses the manifest's standard `quantization` entry.
  * The weight hash is the sha256 (hex) of the shard's bytes.
+ *
+ * A model that adds weights to another (a refiner on a frozen base, torch/import-refiner.ts) can list the base's
+ * shards first, by a path relative to its own folder ("../maskgan-v8-d05/weights.bin"), and keep only its own
+ * weights in its weights.bin: saveWeightsOnBase. The hash is then that of all shards' bytes in manifest order,
+ * which is what one shard holding the same weights in the same order would hash to, so streams keep decoding.
  */
 
 export const SHARD_NAME = "weights.bin";
@@ -122,10 +127,41 @@ export async function saveWeights(
   return { weightHash, bytes: data.length };
 }
 
-/** Reads model.json + shards from `dir`; tensors are float32 whatever the storage. */
-export async function loadWeights(
+/**
+ * Writes a model made of a base model's weights (its shards, read from beside `dir`, never copied) and
+ * `extra` weights of new names into `dir`'s own weights.bin. Returns the hash of base and extra bytes in order.
+ */
+export async function saveWeightsOnBase(
   dir: string,
-): Promise<{ json: ModelJson; tensors: Map<string, tf.Tensor>; weightHash: string }> {
+  baseDir: string,
+  extra: Array<[string, tf.Tensor]>,
+  meta: Record<string, unknown>,
+  options: { float16?: boolean } = {},
+): Promise<{ weightHash: string; bytes: number }> {
+  const base = await readManifest(baseDir);
+  const baseNames = new Set(base.weightsManifest.flatMap((g) => g.weights.map((w) => w.name)));
+  const clash = extra.find(([name]) => baseNames.has(name));
+  if (clash) throw new MaskcodecError(`${clash[0]} is in the base ${baseDir} already`, "ERR_MODEL");
+  await mkdir(dir, { recursive: true });
+  // the base's shards as paths from the new folder, with "/" in the manifest whatever the platform
+  const groups = base.weightsManifest.map((g) => ({
+    paths: g.paths.map((path) => relative(dir, join(baseDir, path)).split(sep).join("/")),
+    weights: g.weights,
+  }));
+  const { specs, data } = await encodeWeights(extra, options);
+  const baseBytes = await readShards(baseDir, base);
+  const weightHash = createHash("sha256").update(baseBytes).update(data).digest("hex");
+  const json: ModelJson = {
+    format: "maskcodec-weights",
+    maskcodec: { ...meta, weightHash },
+    weightsManifest: [...groups, { paths: [SHARD_NAME], weights: specs }],
+  };
+  await writeFileAtomic(join(dir, SHARD_NAME), data);
+  await writeFileAtomic(join(dir, "model.json"), `${JSON.stringify(json, null, 1)}\n`);
+  return { weightHash, bytes: data.length };
+}
+
+export async function readManifest(dir: string): Promise<ModelJson> {
   let json: ModelJson;
   try {
     json = JSON.parse(await readFile(join(dir, "model.json"), "utf8")) as ModelJson;
@@ -138,11 +174,24 @@ export async function loadWeights(
   if (!Array.isArray(json.weightsManifest)) {
     throw new MaskcodecError(`${join(dir, "model.json")} has no weightsManifest`, "ERR_MODEL");
   }
-  const specs: WeightSpec[] = [];
+  return json;
+}
+
+/** All shards of a manifest, in order, as one buffer (paths relative to the model's folder). */
+export async function readShards(dir: string, json: ModelJson): Promise<Uint8Array<ArrayBuffer>> {
   const buffers: Uint8Array[] = [];
   for (const group of json.weightsManifest) {
-    for (const path of group.paths) buffers.push(new Uint8Array(await readFile(join(dir, path))));
-    specs.push(...group.weights);
+    for (const path of group.paths) {
+      try {
+        buffers.push(new Uint8Array(await readFile(join(dir, path))));
+      } catch (error) {
+        const shared = dirname(path) !== ".";
+        throw new MaskcodecError(
+          `Cannot read the weights ${join(dir, path)} of model ${dir}${shared ? " (a base model's shard: keep the model beside its base)" : ""}: ${(error as Error).message}`,
+          "ERR_MODEL",
+        );
+      }
+    }
   }
   const total = buffers.reduce((n, b) => n + b.length, 0);
   const all = new Uint8Array(total);
@@ -151,6 +200,16 @@ export async function loadWeights(
     all.set(b, offset);
     offset += b.length;
   }
+  return all;
+}
+
+/** Reads model.json + shards from `dir`; tensors are float32 whatever the storage. */
+export async function loadWeights(
+  dir: string,
+): Promise<{ json: ModelJson; tensors: Map<string, tf.Tensor>; weightHash: string }> {
+  const json = await readManifest(dir);
+  const specs = json.weightsManifest.flatMap((g) => g.weights);
+  const all = await readShards(dir, json);
   const decoded = tf.io.decodeWeights(all.buffer, specs as tf.io.WeightsManifestEntry[]);
   return { json, tensors: new Map(Object.entries(decoded)), weightHash: sha256Hex(all) };
 }

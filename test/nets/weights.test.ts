@@ -1,9 +1,15 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { float32ToFloat16, loadWeights, saveWeights, sha256Hex } from "../../src/nets/weights.ts";
+import {
+  float32ToFloat16,
+  loadWeights,
+  saveWeights,
+  saveWeightsOnBase,
+  sha256Hex,
+} from "../../src/nets/weights.ts";
 import { setupTf, tempDir } from "./helpers.ts";
 
 describe("weights in the tfjs manifest format", () => {
@@ -37,6 +43,38 @@ describe("weights in the tfjs manifest format", () => {
     const json = JSON.parse(readFileSync(join(dir1, "model.json"), "utf8"));
     expect(json.weightsManifest[0].paths).toEqual(["weights.bin"]);
     expect(json.maskcodec.weightHash).toBe(a.weightHash);
+  });
+
+  it("adds weights to a base beside it without copying the base, with the one-shard hash", async () => {
+    const root = tempDir("onbase");
+    const extra: Array<[string, tf.Tensor]> = [["ref/b/bias", tf.tensor1d([1, 2, 3])]];
+    await saveWeights(join(root, "base"), tensors(), { id: "base" }, { float16: true });
+    const whole = await saveWeights(join(root, "whole"), [...tensors(), ...extra], {}, { float16: true });
+    const onBase = await saveWeightsOnBase(
+      join(root, "top"),
+      join(root, "base"),
+      extra,
+      {},
+      { float16: true },
+    );
+    expect(onBase.bytes).toBe(3 * 2);
+    expect(onBase.weightHash).toBe(whole.weightHash);
+    const json = JSON.parse(readFileSync(join(root, "top", "model.json"), "utf8"));
+    expect(json.weightsManifest.map((g: { paths: string[] }) => g.paths)).toEqual([
+      ["../base/weights.bin"],
+      ["weights.bin"],
+    ]);
+    const loaded = await loadWeights(join(root, "top"));
+    expect(loaded.weightHash).toBe(whole.weightHash);
+    expect([...loaded.tensors.keys()]).toEqual(["gen/a/kernel", "gen/a/bias", "ref/b/bias"]);
+    expect(Array.from(loaded.tensors.get("ref/b/bias")?.dataSync() ?? [])).toEqual([1, 2, 3]);
+    // a name of the base's would be two weights of one name
+    await expect(saveWeightsOnBase(join(root, "bad"), join(root, "base"), tensors(), {})).rejects.toThrow(
+      /in the base/,
+    );
+    // moved away from its base, the model says what is missing
+    rmSync(join(root, "base"), { recursive: true });
+    await expect(loadWeights(join(root, "top"))).rejects.toThrow(/keep the model beside its base/);
   });
 
   it("stores float16 at half the size and loads it back within float16 precision", async () => {
