@@ -1,4 +1,4 @@
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
@@ -75,6 +75,19 @@ describe("weights in the tfjs manifest format", () => {
     // moved away from its base, the model says what is missing
     rmSync(join(root, "base"), { recursive: true });
     await expect(loadWeights(join(root, "top"))).rejects.toThrow(/keep the model beside its base/);
+  });
+
+  it("every shipped model folder loads, its base's shard included, to the hash its card records", async () => {
+    const root = join(import.meta.dirname, "..", "..", "models");
+    const folders = readdirSync(root).filter((d) => existsSync(join(root, d, "model.json")));
+    expect(folders.length).toBeGreaterThan(0);
+    for (const folder of folders) {
+      const loaded = await loadWeights(join(root, folder));
+      for (const t of loaded.tensors.values()) t.dispose();
+      const card = JSON.parse(readFileSync(join(root, folder, "card.json"), "utf8"));
+      expect([folder, loaded.weightHash]).toEqual([folder, card.weightHash]);
+      expect(loaded.json.maskcodec.weightHash).toBe(card.weightHash);
+    }
   });
 
   it("stores float16 at half the size and loads it back within float16 precision", async () => {
