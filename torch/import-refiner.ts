@@ -143,7 +143,12 @@ export function joinRefineLogs(
   perRun?: Array<number | number[] | undefined>,
 ): LogFigures & { runs: Array<{ steps: number; best: LogFigures["best"] }> } {
   // each run at its own validation density where known (a chain can change it), else at `density`
+  const labels = logs.map((_, k) => densityLabel(perRun?.[k] ?? density));
   const parsed = logs.map((t, k) => parseRefineLog(t, perRun?.[k] ?? density));
+  // a run that validates at another density than the one before it keeps its step 0: the start there
+  const newDensity = (k: number) => k === 0 || labels[k] !== labels[k - 1];
+  // the figures before: the first run's start at the density the last run validates at
+  const first = labels.indexOf(labels[labels.length - 1]);
   const train = ["step,l1_255"];
   // runs of a quantised refiner log the codec's figures too; earlier exact runs leave those cells empty
   const withQ16 = parsed.some((p) => p.valCsv.startsWith(VAL_HEADER_Q16));
@@ -158,7 +163,7 @@ export function joinRefineLogs(
         .slice(1)
         .map((row) => row.split(","))
         .filter((cells) => last || Number(cells[0]) <= p.best.step)
-        .filter((cells) => k === 0 || Number(cells[0]) > 0)
+        .filter((cells) => newDensity(k) || Number(cells[0]) > 0)
         .map((cells) => [String(offset + Number(cells[0])), ...cells.slice(1)].join(","));
     train.push(...keep(p.trainCsv));
     const pad = withQ16 && !p.valCsv.startsWith(VAL_HEADER_Q16) ? ",," : "";
@@ -171,7 +176,7 @@ export function joinRefineLogs(
     valCsv: `${val.join("\n")}\n`,
     steps: offset + final.steps,
     secondsPerStep: final.secondsPerStep,
-    start: parsed[0].start,
+    start: parsed[first].start,
     best: { ...final.best, step: offset + final.best.step },
     runs: parsed.map((p) => ({ steps: p.steps, best: p.best })),
   };
@@ -333,7 +338,7 @@ async function main(): Promise<void> {
         best: figures.runs[k].best,
       })),
       secondsPerStep: figures.secondsPerStep,
-      validation: `bsds500/val, ${valCrops} centre crops of 128x128 at D=${densityLabel(args.density)}, fixed masks${Array.isArray(args.density) ? " (scored by the mean MAE)" : ""}`,
+      validation: `bsds500/val, ${valCrops} centre crops of 128x128 at D=${densityLabel(args.density)}, fixed masks${Array.isArray(args.density) && args.density.length > 1 ? " (scored by the mean MAE)" : ""}`,
       before: figures.start,
       selected: figures.best,
       log: `refiner/${logTexts.length > 1 ? "log-*.txt" : "log.txt"} (plot of the path: refiner/training.png)`,

@@ -92,11 +92,15 @@ describe("torch/refine.py's log", () => {
       [0.05, 0.1],
       [0.05],
     );
-    expect(joined.valCsv.trim().split("\n").slice(1, 4)).toEqual([
+    // (the later run's step 0 stays: it is the start at the new densities, and the card's "before")
+    expect(joined.valCsv.trim().split("\n").slice(1, 5)).toEqual([
       "0,0.05,11,0.7",
       "100,0.05,10.703,0.726",
-      "300,0.05+0.1,9.79,0.759",
+      "100,0.05+0.1,9.802,0.7588",
+      "100,0.05,10.703,",
     ]);
+    expect(joined.start.mae).toBe(9.802);
+    expect(joined.best.step).toBe(300);
   });
 
   it("refuses a log without validation", () => {
