@@ -69,15 +69,18 @@ function valFigures(text: string): ValFigures | undefined {
   const m = /^([\d.]+) \/ ([\d.]+)(?: \(([^)]*)\))?(?: q16 ([\d.]+) \/ ([\d.]+))?$/.exec(text.trim());
   if (!m) return undefined;
   const byDensity = m[3]
-    ? Object.fromEntries(m[3].split(", ").map((part) => part.split(": ").map((x) => x.trim())))
+    ? Object.fromEntries(
+        m[3].split(", ").map((part) => {
+          const [d, mae] = part.split(": ");
+          return [d.trim(), Number(mae)];
+        }),
+      )
     : undefined;
   return {
     mae: Number(m[1]),
     ssim: Number(m[2]),
     ...(m[4] ? { q16: { mae: Number(m[4]), ssim: Number(m[5]) } } : {}),
-    ...(byDensity
-      ? { byDensity: Object.fromEntries(Object.entries(byDensity).map(([d, v]) => [d, Number(v)])) }
-      : {}),
+    ...(byDensity ? { byDensity } : {}),
   };
 }
 

@@ -10,9 +10,16 @@
  */
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
-import { dirname, join, relative, sep } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { initBackend } from "../src/nets/backend.ts";
-import { loadWeights, type ModelJson, readManifest, readShards, SHARD_NAME } from "../src/nets/weights.ts";
+import {
+  baseGroupsFrom,
+  loadWeights,
+  type ModelJson,
+  readManifest,
+  readShards,
+  SHARD_NAME,
+} from "../src/nets/weights.ts";
 
 async function share(modelDir: string): Promise<string> {
   const card = JSON.parse(await readFile(join(modelDir, "card.json"), "utf8")) as {
@@ -36,10 +43,7 @@ async function share(modelDir: string): Promise<string> {
   const json: ModelJson = {
     ...model,
     weightsManifest: [
-      ...base.weightsManifest.map((g) => ({
-        paths: g.paths.map((p) => relative(modelDir, join(baseDir, p)).split(sep).join("/")),
-        weights: g.weights,
-      })),
+      ...baseGroupsFrom(modelDir, baseDir, base),
       { paths: [SHARD_NAME], weights: specs.slice(baseSpecs.length) },
     ],
   };

@@ -143,11 +143,7 @@ export async function saveWeightsOnBase(
   const clash = extra.find(([name]) => baseNames.has(name));
   if (clash) throw new MaskcodecError(`${clash[0]} is in the base ${baseDir} already`, "ERR_MODEL");
   await mkdir(dir, { recursive: true });
-  // the base's shards as paths from the new folder, with "/" in the manifest whatever the platform
-  const groups = base.weightsManifest.map((g) => ({
-    paths: g.paths.map((path) => relative(dir, join(baseDir, path)).split(sep).join("/")),
-    weights: g.weights,
-  }));
+  const groups = baseGroupsFrom(dir, baseDir, base);
   const { specs, data } = await encodeWeights(extra, options);
   const baseBytes = await readShards(baseDir, base);
   const weightHash = createHash("sha256").update(baseBytes).update(data).digest("hex");
@@ -159,6 +155,14 @@ export async function saveWeightsOnBase(
   await writeFileAtomic(join(dir, SHARD_NAME), data);
   await writeFileAtomic(join(dir, "model.json"), `${JSON.stringify(json, null, 1)}\n`);
   return { weightHash, bytes: data.length };
+}
+
+/** A base model's manifest groups with their shard paths made relative to `dir` ("/" on every platform). */
+export function baseGroupsFrom(dir: string, baseDir: string, base: ModelJson): ModelJson["weightsManifest"] {
+  return base.weightsManifest.map((g) => ({
+    paths: g.paths.map((path) => relative(dir, join(baseDir, path)).split(sep).join("/")),
+    weights: g.weights,
+  }));
 }
 
 export async function readManifest(dir: string): Promise<ModelJson> {
