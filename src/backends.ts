@@ -1,4 +1,6 @@
-import { join } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { MIN_WEIGHT_HASH_LENGTH } from "./codec/limits.ts";
 import type { BackendId, StreamHeader } from "./codec/types.ts";
 import { invalidParameter, MaskcodecError } from "./errors.ts";
 import type { Inpainter, MaskSelector, TonalOptimiser } from "./image/seams.ts";
@@ -44,9 +46,40 @@ export const MODELS_DIR = join(import.meta.dirname, "..", "models");
 
 /**
  * The stream stores the first 64 bits of the weights' SHA-256: plenty to tell models apart, and 48 bytes
- * less per file than the full hash, which matters at 0.05 bpp on small images.
+ * less per file than the full hash, which matters at 0.05 bpp on small images. The parser refuses fewer
+ * digits (MIN_WEIGHT_HASH_LENGTH), so every accepted stream is checked on at least these 64 bits.
  */
-export const STREAM_HASH_HEX_DIGITS = 16;
+export const STREAM_HASH_HEX_DIGITS = MIN_WEIGHT_HASH_LENGTH;
+
+/**
+ * A model id as a stream may name it: a plain folder name (letters, digits, ".", "_", "-", starting with a
+ * letter or digit, no ".."), so that a stream can only reach a folder directly inside MODELS_DIR.
+ */
+const STREAM_MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * The folder of the model a stream's header names: `root`/ID, where ID must be a plain name (no path
+ * separators, no "..") of a folder that exists directly inside `root`. Anything else is refused, naming the
+ * id: a stream must not make the decoder load files from elsewhere (`--model DIR` is the way to name
+ * another folder).
+ */
+export function streamModelDir(modelId: string | undefined, root: string = MODELS_DIR): string {
+  const shown = JSON.stringify(modelId ?? "");
+  if (modelId === undefined || !STREAM_MODEL_ID.test(modelId) || modelId.includes("..")) {
+    throw new MaskcodecError(
+      `The stream names model ${shown}, which is not a model name (letters, digits, ".", "_", "-"); decode with --model DIR`,
+      "ERR_MODEL_ID",
+    );
+  }
+  const dir = join(root, modelId);
+  if (dirname(dir) !== join(root) || !existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new MaskcodecError(
+      `The stream names model ${shown}, which is not in ${root}; decode with --model DIR`,
+      "ERR_MODEL_ID",
+    );
+  }
+  return dir;
+}
 
 /** Everything the encoder needs from a backend. */
 export interface EncoderSetup {
@@ -138,9 +171,9 @@ async function selectorFor(options: EncoderOptions): Promise<MaskSelector> {
 }
 
 /**
- * The inpainter a stream's header names. For "gan" the model is found by id under models/ (or given as
- * `modelDir`), and its weights must hash to the header's weightHash: decoding with other weights would
- * silently give a different image.
+ * The inpainter a stream's header names. For "gan" the model is found by id directly inside models/
+ * (streamModelDir), or given as `modelDir`, and its weights must hash to the header's weightHash (at least
+ * STREAM_HASH_HEX_DIGITS digits of it): decoding with other weights would silently give a different image.
  */
 export async function inpainterFor(header: StreamHeader, modelDir?: string): Promise<Inpainter> {
   if (header.backend === "diffusion") {
@@ -148,11 +181,18 @@ export async function inpainterFor(header: StreamHeader, modelDir?: string): Pro
     return diffusionInpainter();
   }
   const { loadGanModel } = await import("./nets/gan-backend.ts");
-  const dir = modelDir ?? join(MODELS_DIR, header.modelId ?? "");
-  const model = await loadGanModel(dir);
-  if (header.weightHash && !model.weightHash.startsWith(header.weightHash)) {
+  const hash = header.weightHash ?? "";
+  if (hash.length < STREAM_HASH_HEX_DIGITS) {
     throw new MaskcodecError(
-      `The stream was encoded with model ${header.modelId} (weights ${header.weightHash.slice(0, 12)}), but the weights in ${dir} hash to ${model.weightHash.slice(0, 12)}; decode with the matching model (--model DIR)`,
+      `The stream's weight hash ${JSON.stringify(hash)} has fewer than ${STREAM_HASH_HEX_DIGITS} hex digits, too few to check the model`,
+      "ERR_MODEL_MISMATCH",
+    );
+  }
+  const dir = modelDir ?? streamModelDir(header.modelId);
+  const model = await loadGanModel(dir);
+  if (!model.weightHash.startsWith(hash.toLowerCase())) {
+    throw new MaskcodecError(
+      `The stream was encoded with model ${header.modelId} (weights ${hash.slice(0, 12)}), but the weights in ${dir} hash to ${model.weightHash.slice(0, 12)}; decode with the matching model (--model DIR)`,
       "ERR_MODEL_MISMATCH",
     );
   }

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import type { CodecName } from "../eval/codecs.ts";
 import { parseCodecList } from "../eval/inputs.ts";
+import { DEFAULT_DIFFUSION_MASKS } from "../eval/plan.ts";
 import { integerParser, parseDensityOption } from "./options.ts";
 
 interface CompareFlags {
@@ -32,7 +33,10 @@ export function register(program: Command): void {
       "comma-separated codecs (default: the mask codecs available, jpeg, webp, avif)",
       parseCodecList,
     )
-    .option("-m, --masks <list>", "mask selectors for diffusion, or BACKEND:NAME (default: grid,random)")
+    .option(
+      "-m, --masks <list>",
+      `mask selectors for diffusion, or BACKEND:NAME (default: ${DEFAULT_DIFFUSION_MASKS.join(",")})`,
+    )
     .option("-l, --levels <n>", "quantiser levels for the mask codecs", integerParser("levels", 2, 256))
     .option("--match <what>", "match the reference codecs by size or psnr", "size")
     .option("--crop <n>", "use the centred n×n crop of the image", integerParser("crop", 8, 1 << 16))
@@ -123,7 +127,7 @@ async function runCompare(imagePath: string, flags: CompareFlags): Promise<void>
   progress.done();
   const all = [...panels, ...masksPanels];
   const png = await composeFigure(all, flags.columns ?? Math.min(4, all.length));
-  await writeFileAtomic(flags.out, png);
+  await writeFileAtomic(flags.out, png, { overwrite: flags.force });
   process.stdout.write(`${flags.out}: ${all.length} panels\n`);
   for (const p of all.slice(1)) process.stdout.write(`  ${p.label.join(": ")}\n`);
 }

@@ -39,7 +39,7 @@ async function runDecode(input: string, flags: DecodeFlags): Promise<void> {
   const start = performance.now();
   const bytes = new Uint8Array(await readFile(input));
   const decoded = await decodeBytes(bytes, (header) => inpainterFor(header, flags.model));
-  await writePng(decoded.image, output);
+  await writePng(decoded.image, output, { overwrite: flags.force });
   const seconds = secondsSince(start);
   const { header } = decoded;
   const pixels = header.width * header.height;

@@ -133,7 +133,7 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
     tonal: setup.tonal,
   });
   progress.done();
-  await writeFileAtomic(output, encoded.bytes);
+  await writeFileAtomic(output, encoded.bytes, { overwrite: flags.force });
   const encodeSeconds = secondsSince(start);
 
   if (!flags.json) {

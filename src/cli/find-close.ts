@@ -65,7 +65,7 @@ async function runFindClose(imagePath: string, flags: FindCloseFlags): Promise<v
   };
   const target = flags.by === "size" ? mgc.bytes : mgc.psnr;
   const close = await findClose(image, flags.codec, flags.by, target);
-  if (flags.output) await writeFileAtomic(flags.output, close.run.bytes);
+  if (flags.output) await writeFileAtomic(flags.output, close.run.bytes, { overwrite: flags.force });
 
   if (flags.json) {
     const { run: _run, ...reference } = close;

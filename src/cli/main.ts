@@ -26,10 +26,15 @@ const COMMANDS: Array<() => Promise<CommandModule>> = [
 ];
 
 /**
- * Builds the program. Each subcommand lives in its own file and exports `register(program)`.
- * User mistakes (MaskcodecError, bad flags) end in one line on stderr and exit code 1 or 2; anything
- * else is a bug and shows its stack.
+ * Exit codes: 0 success (and --help, --version); 2 a command line that cannot be parsed (an unknown command
+ * or flag, a missing argument or required option, too many arguments: commander's errors); 1 any other user
+ * mistake (a MaskcodecError: a bad value, a missing or corrupt file). Anything else is a bug and shows its
+ * stack.
  */
+export const EXIT_ERROR = 1;
+export const EXIT_USAGE = 2;
+
+/** Builds the program. Each subcommand lives in its own file and exports `register(program)`. */
 export async function main(argv: string[]): Promise<number> {
   const program = new Command()
     .name("maskcodec")
@@ -44,11 +49,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       // commander has already printed its message (or help/version, which exit 0)
-      return error.exitCode;
+      return error.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     if (error instanceof MaskcodecError) {
       process.stderr.write(`maskcodec: ${error.message}\n`);
-      return 1;
+      return EXIT_ERROR;
     }
     throw error;
   }

@@ -10,6 +10,7 @@ import {
   parseQualityList,
   parseRateList,
 } from "../eval/inputs.ts";
+import { DEFAULT_DIFFUSION_MASKS } from "../eval/plan.ts";
 import { integerParser } from "./options.ts";
 
 interface RdFlags {
@@ -53,7 +54,7 @@ export function register(program: Command): void {
     .option("-l, --levels <list>", "quantiser levels for the mask codecs, e.g. 16,32,64", parseLevelsList)
     .option(
       "-m, --masks <list>",
-      "mask selectors for diffusion (grid, random, analytic, ps, ps+nlpe, gan, gan+nlpe) or BACKEND:NAME (default: grid,random)",
+      `mask selectors for diffusion (grid, random, analytic, ps, ps+nlpe, gan, gan+nlpe) or BACKEND:NAME (default: ${DEFAULT_DIFFUSION_MASKS.join(",")})`,
     )
     .option(
       "-q, --qualities <list>",

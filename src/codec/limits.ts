@@ -13,3 +13,10 @@ export const MAX_SIDE = 1 << 26;
 /** Longest model id (bytes of printable ASCII) and weight hash (hex digits) a "gan" stream may carry. */
 export const MAX_MODEL_ID_LENGTH = 255;
 export const MAX_WEIGHT_HASH_LENGTH = 128;
+
+/**
+ * Fewest hex digits of the weights' SHA-256 a "gan" stream may carry (the encoder writes exactly this many).
+ * The decoder compares the stored digits as a prefix of the model's hash, so a shorter hash would let a
+ * stream choose how weak the "wrong weights are refused" check is: 16 digits = 64 bits.
+ */
+export const MIN_WEIGHT_HASH_LENGTH = 16;

@@ -3,7 +3,13 @@ import { rgbToYcbcrPixel, ycbcrToRgbPixel } from "../image/colour.ts";
 import { type Channels, createImage, type Image, type Mask } from "../image/types.ts";
 import { DecodingBitCoder, EncodingBitCoder } from "./bitio.ts";
 import { crc32 } from "./crc32.ts";
-import { MAX_MODEL_ID_LENGTH, MAX_PIXELS, MAX_SIDE, MAX_WEIGHT_HASH_LENGTH } from "./limits.ts";
+import {
+  MAX_MODEL_ID_LENGTH,
+  MAX_PIXELS,
+  MAX_SIDE,
+  MAX_WEIGHT_HASH_LENGTH,
+  MIN_WEIGHT_HASH_LENGTH,
+} from "./limits.ts";
 import { decodeMask, encodeMask } from "./maskcoder.ts";
 import { channelLevels, dequantise, MAX_LEVELS, MIN_LEVELS, quantise } from "./quantiser.ts";
 import type {
@@ -95,10 +101,15 @@ export function checkHeader(header: StreamHeader): void {
       throw invalidParameter("modelId", `at most ${MAX_MODEL_ID_LENGTH} bytes of UTF-8`, id);
     }
     const hash = header.weightHash;
-    if (typeof hash !== "string" || !/^[0-9a-fA-F]+$/.test(hash) || hash.length > MAX_WEIGHT_HASH_LENGTH) {
+    if (
+      typeof hash !== "string" ||
+      !/^[0-9a-fA-F]+$/.test(hash) ||
+      hash.length < MIN_WEIGHT_HASH_LENGTH ||
+      hash.length > MAX_WEIGHT_HASH_LENGTH
+    ) {
       throw invalidParameter(
         "weightHash",
-        `1 to ${MAX_WEIGHT_HASH_LENGTH} hex digits for the gan backend`,
+        `${MIN_WEIGHT_HASH_LENGTH} to ${MAX_WEIGHT_HASH_LENGTH} hex digits for the gan backend`,
         hash,
       );
     }
@@ -413,8 +424,10 @@ export function parseLayout(bytes: Uint8Array, options: ParseOptions = {}): Stre
     }
     if (!isPrintable(modelId)) throw corruptStream("model id holds control characters");
     const hashLength = r.u8("weight hash length");
-    if (hashLength === 0 || hashLength > MAX_WEIGHT_HASH_LENGTH) {
-      throw corruptStream(`invalid weight hash length ${hashLength}`);
+    if (hashLength < MIN_WEIGHT_HASH_LENGTH || hashLength > MAX_WEIGHT_HASH_LENGTH) {
+      throw corruptStream(
+        `weight hash of ${hashLength} hex digits (a gan stream carries ${MIN_WEIGHT_HASH_LENGTH} to ${MAX_WEIGHT_HASH_LENGTH})`,
+      );
     }
     const hashBytes = r.take(hashLength, "weight hash");
     let weightHash = "";

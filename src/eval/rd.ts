@@ -151,7 +151,7 @@ export async function writeOutputs(
   const files: string[] = [];
   const write = async (name: string, data: string | Uint8Array) => {
     const path = join(out, name);
-    await writeFileAtomic(path, data);
+    await writeFileAtomic(path, data, { overwrite: true });
     files.push(path);
   };
   await write("rd.json", `${JSON.stringify(records, null, 1)}\n`);

@@ -150,7 +150,11 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
           if (event.type === "result") {
             computed++;
             results.set(`${event.key} ${entry.image.path}`, event.record);
-            writes.push(writeFileAtomic(join(cacheDir, `${event.key}.json`), JSON.stringify(event.record)));
+            writes.push(
+              writeFileAtomic(join(cacheDir, `${event.key}.json`), JSON.stringify(event.record), {
+                overwrite: true,
+              }),
+            );
             const r = event.record;
             progress.update(
               cachedCount + computed + failures.length,

@@ -1,13 +1,13 @@
 import { existsSync, statSync } from "node:fs";
 import sharp from "sharp";
 import { MaskcodecError } from "../errors.ts";
-import { writeFileAtomic } from "../util/files.ts";
+import { type WriteOptions, writeFileAtomic } from "../util/files.ts";
 import { type Channels, createImage, type Image } from "./types.ts";
 
 /**
  * Image input/output through sharp: PNG, JPEG, WebP, AVIF, TIFF (anything libvips reads) in, PNG out.
  * Inputs become grey (1 channel) or RGB (3); alpha is dropped with a warning, since the codec does not
- * store it.
+ * store it, and of an animated or multi-page image only the first frame is read, also with a warning.
  */
 
 /** Largest image we accept, in pixels (the same guard as sharp's limitInputPixels, a little tighter). */
@@ -71,6 +71,10 @@ async function decodeWith(input: sharp.Sharp, label: string, options: ReadOption
     );
   }
   if (metadata.hasAlpha) warn(`${label} has an alpha channel; it is dropped (the codec stores no alpha)`);
+  if ((metadata.pages ?? 1) > 1) {
+    // sharp reads the first page unless told otherwise; the codec stores one still image
+    warn(`${label} has ${metadata.pages} frames (animated or multi-page); only the first is encoded`);
+  }
   const grey = metadata.channels !== undefined && metadata.channels <= 2 && metadata.space !== "cmyk";
   let pipeline = input.autoOrient().removeAlpha();
   pipeline = grey ? pipeline.toColourspace("b-w") : pipeline.toColourspace("srgb");
@@ -118,9 +122,9 @@ export async function encodePng(image: Image): Promise<Buffer> {
   return toSharp(image).png({ compressionLevel: 6 }).toBuffer();
 }
 
-/** Writes a PNG atomically (temporary file, then rename). */
-export async function writePng(image: Image, path: string): Promise<void> {
-  await writeFileAtomic(path, await encodePng(image));
+/** Writes a PNG atomically (writeFileAtomic: a new file unless `overwrite`). */
+export async function writePng(image: Image, path: string, options: WriteOptions = {}): Promise<void> {
+  await writeFileAtomic(path, await encodePng(image), options);
 }
 
 /** The centred size×size crop (or w×h), as in the paper's BSDS500 protocol. */

@@ -122,8 +122,8 @@ export async function saveWeights(
     maskcodec: { ...meta, weightHash },
     weightsManifest: [{ paths: [SHARD_NAME], weights: specs }],
   };
-  await writeFileAtomic(join(dir, SHARD_NAME), data);
-  await writeFileAtomic(join(dir, "model.json"), `${JSON.stringify(json, null, 1)}\n`);
+  await writeFileAtomic(join(dir, SHARD_NAME), data, { overwrite: true });
+  await writeFileAtomic(join(dir, "model.json"), `${JSON.stringify(json, null, 1)}\n`, { overwrite: true });
   return { weightHash, bytes: data.length };
 }
 
@@ -152,8 +152,8 @@ export async function saveWeightsOnBase(
     maskcodec: { ...meta, weightHash },
     weightsManifest: [...groups, { paths: [SHARD_NAME], weights: specs }],
   };
-  await writeFileAtomic(join(dir, SHARD_NAME), data);
-  await writeFileAtomic(join(dir, "model.json"), `${JSON.stringify(json, null, 1)}\n`);
+  await writeFileAtomic(join(dir, SHARD_NAME), data, { overwrite: true });
+  await writeFileAtomic(join(dir, "model.json"), `${JSON.stringify(json, null, 1)}\n`, { overwrite: true });
   return { weightHash, bytes: data.length };
 }
 

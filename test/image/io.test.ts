@@ -49,6 +49,32 @@ describe("image input and output", () => {
     expect(warnings.join()).toMatch(/alpha/);
   });
 
+  it("warns that only the first frame of an animated GIF or WebP is encoded, and reads that frame", async () => {
+    const [w, h] = [16, 12];
+    const frame = (v: number) =>
+      sharp(Buffer.alloc(w * h * 3, v), { raw: { width: w, height: h, channels: 3 } })
+        .png()
+        .toBuffer();
+    const frames = [await frame(40), await frame(200)];
+    for (const format of ["gif", "webp"] as const) {
+      const animated = await sharp(frames, { join: { animated: true } })
+        [format]({ loop: 0, delay: [100, 100] })
+        .toBuffer();
+      const warnings: string[] = [];
+      const image = await decodeImageBuffer(animated, { onWarning: (m) => warnings.push(m) }, format);
+      expect([image.width, image.height]).toEqual([w, h]);
+      // (libvips may also report alpha for a GIF; that warning is the alpha test's business)
+      expect(warnings).toContain(
+        `${format} has 2 frames (animated or multi-page); only the first is encoded`,
+      );
+      const mean = image.data.reduce((a, b) => a + b, 0) / image.data.length;
+      expect(Math.abs(mean - 40)).toBeLessThan(10); // the first frame's grey, not the second's
+    }
+    const still: string[] = [];
+    await decodeImageBuffer(frames[0], { onWarning: (m) => still.push(m) });
+    expect(still).toEqual([]);
+  });
+
   it("refuses a missing file, a non-image, and an image over the pixel limit with MaskcodecError", async () => {
     await expect(readImage(join(dir, "nope.png"))).rejects.toThrow(/No such file/);
     const junk = join(dir, "junk.png");
