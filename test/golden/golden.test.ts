@@ -1,0 +1,100 @@
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { inpainterFor } from "../../src/backends.ts";
+import { decodeBytes } from "../../src/codec/codec.ts";
+import { crc32 } from "../../src/codec/crc32.ts";
+import { FORMAT_VERSION, parseStream } from "../../src/codec/stream.ts";
+import { toBytes } from "../../src/image/io.ts";
+import { fixCrc } from "../codec/helpers.ts";
+import { type GoldenManifest, pixelsSha256 } from "./manifest.ts";
+
+/**
+ * Golden streams (written by test/golden/make.ts, one folder per format version): every committed stream
+ * must decode to exactly the pixels recorded when it was written, or, for a format version this build no
+ * longer reads, be refused by name. A round-trip test cannot catch an encoder and decoder changed together;
+ * these can.
+ */
+
+// the recorded gan pixels are those of the tfjs wasm backend
+process.env.MASKCODEC_TF_BACKEND = "wasm";
+
+const ROOT = import.meta.dirname;
+const versions = readdirSync(ROOT)
+  .filter((name) => /^v\d+$/.test(name))
+  .map((name) => {
+    const manifest = JSON.parse(readFileSync(join(ROOT, name, "manifest.json"), "utf8")) as GoldenManifest;
+    return { folder: join(ROOT, name), manifest };
+  });
+
+const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+describe("golden streams", () => {
+  it("the current format version has its golden streams, covering every backend, colour and grey", () => {
+    const current = versions.find((v) => v.manifest.version === FORMAT_VERSION);
+    expect(current, `no test/golden/v${FORMAT_VERSION}: run npx tsx test/golden/make.ts`).toBeDefined();
+    const streams = current?.manifest.streams ?? [];
+    expect(new Set(streams.map((s) => `${s.backend}/${s.channels}`))).toEqual(
+      new Set(["diffusion/1", "diffusion/3", "gan/1", "gan/3"]),
+    );
+    const total = streams.reduce((sum, s) => sum + s.bytes, 0);
+    expect(total).toBeLessThan(100 * 1024);
+  });
+
+  for (const { folder, manifest } of versions) {
+    for (const entry of manifest.streams) {
+      const read = () => new Uint8Array(readFileSync(join(folder, entry.file)));
+
+      if (manifest.version !== FORMAT_VERSION) {
+        it(`v${manifest.version}/${entry.file} is refused by its version`, () => {
+          expect(() => parseStream(read())).toThrow(`unknown format version ${manifest.version}`);
+        });
+        continue;
+      }
+
+      it(`v${manifest.version}/${entry.file} decodes to its recorded pixels`, async () => {
+        const bytes = read();
+        expect(sha256(bytes)).toBe(entry.sha256);
+        const decoded = await decodeBytes(bytes, (header) => inpainterFor(header));
+        const { header } = decoded;
+        expect({
+          backend: header.backend,
+          model: header.modelId,
+          width: header.width,
+          height: header.height,
+          channels: header.channels,
+          colour: header.colour,
+          lumaLevels: header.quantiser.lumaLevels,
+          chromaLevels: header.quantiser.chromaLevels,
+        }).toEqual({
+          backend: entry.backend,
+          model: entry.model,
+          width: entry.width,
+          height: entry.height,
+          channels: entry.channels,
+          colour: entry.colour,
+          lumaLevels: entry.lumaLevels,
+          chromaLevels: entry.chromaLevels,
+        });
+        expect(pixelsSha256(toBytes(decoded.image))).toBe(entry.pixelsSha256);
+        if (header.backend === "gan") {
+          // deterministic: a second decode in the same process gives the same pixels
+          const again = await decodeBytes(bytes, (h) => inpainterFor(h));
+          expect(pixelsSha256(toBytes(again.image))).toBe(entry.pixelsSha256);
+        }
+      });
+    }
+  }
+
+  it("a stream claiming the next format version is refused by name", () => {
+    const current = versions.find((v) => v.manifest.version === FORMAT_VERSION);
+    for (const entry of current?.manifest.streams ?? []) {
+      const bytes = new Uint8Array(readFileSync(join(current?.folder ?? "", entry.file)));
+      bytes[3] = FORMAT_VERSION + 1;
+      expect(() => parseStream(fixCrc(bytes, crc32))).toThrow(
+        `unknown format version ${FORMAT_VERSION + 1} (this build reads version ${FORMAT_VERSION})`,
+      );
+    }
+  });
+});
