@@ -27,8 +27,12 @@ export function checkOutputPath(path: string, options: { force?: boolean; inputs
   }
 }
 
-function outputExists(path: string): MaskcodecError {
-  return new MaskcodecError(`Output file exists: ${path} (use --force to overwrite)`, "ERR_OUTPUT_EXISTS");
+function outputExists(path: string, during = false): MaskcodecError {
+  const when = during ? "it appeared while this command ran; " : "";
+  return new MaskcodecError(
+    `Output file exists: ${path} (${when}use --force to overwrite)`,
+    "ERR_OUTPUT_EXISTS",
+  );
 }
 
 export interface WriteOptions {
@@ -70,14 +74,14 @@ async function createExclusive(temporary: string, path: string): Promise<void> {
     return;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") throw outputExists(path);
+    if (code === "EEXIST") throw outputExists(path, true);
     if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS") throw error;
   }
   // no hard links here (FAT, some network shares): an exclusive copy still never clobbers
   try {
     await copyFile(temporary, path, constants.COPYFILE_EXCL);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") throw outputExists(path);
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") throw outputExists(path, true);
     throw error;
   }
 }

@@ -199,12 +199,14 @@ describe("writing the output", () => {
     const args = ["encode", "../photo.png", "-o", "out.mgc", "-d", "0.1", "-b", "diffusion", "-m", "grid"];
     // each run holds its finished temporary file for a while, so all four pass the early existence check
     const runs = await Promise.all(
-      [0, 1, 2, 3].map(() => finished(start(args, { MASKCODEC_TEST_HOLD_TEMP_MS: "1500" }, folder))),
+      [0, 1, 2, 3].map(() => finished(start(args, { MASKCODEC_TEST_HOLD_TEMP_MS: "3000" }, folder))),
     );
     const winners = runs.filter((r) => r.code === 0);
     expect(winners).toHaveLength(1);
-    for (const r of runs.filter((r) => r.code !== 0))
-      expectCleanFailure(r, 1, /Output file exists: out\.mgc/);
+    const losers = runs.filter((r) => r.code !== 0);
+    for (const r of losers) expectCleanFailure(r, 1, /Output file exists: out\.mgc/);
+    // at least one got past the early check and was stopped by the exclusive create at the end
+    expect(losers.some((r) => /it appeared while this command ran/.test(r.stderr))).toBe(true);
     expect(readdirSync(folder)).toEqual(["out.mgc"]);
 
     // with --force the last one wins, and every run succeeds
