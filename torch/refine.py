@@ -11,7 +11,7 @@ batch 16 and no longer moves the shipped specialists; with the masks and interpo
 refiner step takes ~2 s, and a refiner adds capacity that the frozen, jointly trained networks keep.
 
 Validation: the val crops (.gpu/val100.npy, torch/val-crops.ts) at --density with fixed mask and generator
-noise (seed 1, as scripts/noise-draws.py); the best weights by validation MAE are kept. Writes into --out:
+noise (seed 1); the best weights by validation MAE are kept. Writes into --out:
 log.txt (what it prints), best.json + best.f32 (the trained weights, tfjs names and layout, as train.py's tars)
 and args.json; `npx tsx torch/import-refiner.ts` makes a model folder of them.
 

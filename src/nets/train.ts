@@ -4,10 +4,8 @@ import { basename, join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { analyticScoresBatch } from "../baselines/analytic.ts";
 import { densityMap, ditherScores } from "../baselines/dither.ts";
-import { nlpe } from "../baselines/nlpe.ts";
-import { orderedDither, orderedScores } from "../baselines/ordered-dither.ts";
 import { MaskcodecError } from "../errors.ts";
-import { createImage, createMask, maskCount, targetCount } from "../image/types.ts";
+import { targetCount } from "../image/types.ts";
 import { type Progress, silentProgress } from "../util/progress.ts";
 import { Adam } from "./adam.ts";
 import { initBackend } from "./backend.ts";
@@ -111,12 +109,6 @@ export interface TrainOptions {
    */
   ditherMasks?: boolean;
   /**
-   * With ditherMasks: dither by a blue-noise threshold tile (`orderedDither`, the codec's "ordered" selection)
-   * instead of error diffusion. The density map becomes p = sigmoid(z − logit(T) − t) and each pixel's
-   * decision depends on its own logit only, so the straight-through gradient can move single pixels.
-   */
-  orderedDither?: boolean;
-  /**
    * Steps before which (after the warm-up) the mask generator learns the analytic mask density of
    * src/baselines/analytic.ts by regression of its logits (mean squared error to the mean-free scores)
    * instead of Eq. (4), while the inpainting generator trains on Eq. (3) with the dithered masks of the
@@ -124,24 +116,6 @@ export interface TrainOptions {
    * machine's budget; 0 (default) skips it.
    */
   maskPriorUntil?: number;
-  /**
-   * Weight W of a distillation term for the mask generator: each step, the dithered mask of every sample is
-   * improved by `nlpeCycles` cycles of non-local pixel exchange with diffusion (src/baselines/nlpe.ts), and
-   * W · mean((b − b*) · z) pushes the logits down where NLPE took a pixel away and up where it put one. Why:
-   * what makes PS+NLPE masks better than the analytic ones is the exact placement of pixels, not their local
-   * density (`npm run bench -- mask-placement`), and the gradient through the binarisation says little about
-   * placement. 0 (default) switches it off.
-   */
-  nlpeTarget?: number;
-  /** NLPE cycles per sample and step for nlpeTarget and refinedMasks (default 0.5). */
-  nlpeCycles?: number;
-  /**
-   * Train on the masks the "gan+nlpe" selector sends: every sample's dithered mask improved by `nlpeCycles`
-   * cycles of NLPE (diffusion error), and validate with them (exact-density MAE). The inpainting generator
-   * then learns the masks it will see behind that selector; the mask generator's gradient passes straight
-   * through the exchange (b* = b − (b − b*), the difference held constant).
-   */
-  refinedMasks?: boolean;
 }
 
 /**
@@ -174,11 +148,7 @@ export const DEFAULT_TRAIN: Omit<TrainOptions, "densityMin" | "densityMax" | "da
   lrWarmup: 100,
   exactMasks: false,
   ditherMasks: false,
-  orderedDither: false,
   maskPriorUntil: 0,
-  nlpeTarget: 0,
-  nlpeCycles: 0.5,
-  refinedMasks: false,
   tfBackend: "wasm",
   float16: true,
 };
@@ -254,7 +224,7 @@ function exactMaskStraightThrough(z: tf.Tensor4D, densities: number[]): tf.Tenso
  * sum(p) = count. Backward: dL/dp = dL/db (straight through), then the exact derivative of the normalised
  * map: dL/dz = w (dL/dp - sum(w dL/dp) / sum(w)) with w = p (1 - p).
  */
-export function ditherMaskStraightThrough(z: tf.Tensor4D, densities: number[], ordered = false): tf.Tensor4D {
+export function ditherMaskStraightThrough(z: tf.Tensor4D, densities: number[]): tf.Tensor4D {
   const [n, h, w] = z.shape;
   const pixels = h * w;
   const scores = z.dataSync() as Float32Array;
@@ -263,10 +233,8 @@ export function ditherMaskStraightThrough(z: tf.Tensor4D, densities: number[], o
   for (let i = 0; i < n; i++) {
     const count = targetCount(pixels, densities[i]);
     const raw = scores.subarray(i * pixels, (i + 1) * pixels);
-    // ordered: the map is sigmoid(z - logit(T) - t) and its dithering a top-count of z - logit(T)
-    const block = ordered ? orderedScores(raw, w, h) : raw;
-    const dithered = ordered ? topCountMask(block, pixels, count) : ditherScores(block, w, h, count);
-    const p = densityMap(block, count);
+    const dithered = ditherScores(raw, w, h, count);
+    const p = densityMap(raw, count);
     for (let q = 0; q < pixels; q++) {
       mask[i * pixels + q] = dithered[q];
       weight[i * pixels + q] = p[q] * (1 - p[q]);
@@ -511,7 +479,7 @@ export class Trainer {
           grams.probe,
         );
         const b = o.ditherMasks
-          ? ditherMaskStraightThrough(z, densities, o.orderedDither)
+          ? ditherMaskStraightThrough(z, densities)
           : exactMaskStraightThrough(z, densities);
         inpaintingGenerator(source, sourceArch, f, b, tf.tensor4d(noiseG, shape1), densities, grams.probe);
       });
@@ -642,7 +610,7 @@ export class Trainer {
           const mask = new Float32Array(B * S * S);
           for (let i = 0; i < B; i++) {
             const block = zData.subarray(i * S * S, (i + 1) * S * S);
-            mask.set(this.dither(block, S, targetCount(S * S, densities[i])), i * S * S);
+            mask.set(ditherScores(block, S, S, targetCount(S * S, densities[i])), i * S * S);
           }
           const b = tf.tensor4d(mask, shape1);
           const { u } = inpaintingGenerator(this.weights, o.arch, f, b, rG, densities);
@@ -686,19 +654,14 @@ export class Trainer {
       const { grads } = tf.variableGrads(
         () => {
           const m = maskGenerator(this.weights, o.arch, f, rM, densities);
-          const own = o.ditherMasks
-            ? ditherMaskStraightThrough(m.z, densities, o.orderedDither)
+          const b = o.ditherMasks
+            ? ditherMaskStraightThrough(m.z, densities)
             : o.exactMasks
               ? exactMaskStraightThrough(m.z, densities)
               : m.b;
-          // b − b*, b* the mask after NLPE: a constant (no gradient of its own)
-          const correction = o.nlpeTarget || o.refinedMasks ? this.nlpeCorrection(fData, own) : undefined;
-          const b = o.refinedMasks && correction ? (tf.sub(own, correction) as tf.Tensor4D) : own;
           const bs = scaleGradient(b, o.beta) as tf.Tensor4D;
           const { u } = inpaintingGenerator(this.weights, o.arch, f, bs, rG, densities);
           const l1 = tf.mean(tf.abs(tf.sub(f, u)));
-          const distil =
-            o.nlpeTarget && correction ? tf.mul(o.nlpeTarget, tf.mean(tf.mul(correction, m.z))) : undefined;
           // with alpha = 0 the critic does not enter the generators' losses: skip it (and its update below)
           const dFake = alpha > 0 ? tf.mean(critic(this.weights, o.arch, u, bs)) : tf.scalar(Number.NaN);
           const densityErr = tf.mean(tf.abs(tf.sub(tf.mean(b, [1, 2, 3]), target)));
@@ -713,8 +676,7 @@ export class Trainer {
             tf.keep(dFake),
             tf.keep(densityErr),
           ];
-          const loss = tf.add(lossG, densityErr) as tf.Scalar;
-          return distil ? (tf.add(loss, distil) as tf.Scalar) : loss;
+          return tf.add(lossG, densityErr) as tf.Scalar;
         },
         [...genKeys, ...maskKeys].map((k) => this.weights.get(k) as tf.Variable),
       );
@@ -744,45 +706,6 @@ export class Trainer {
       for (const t of kept) t.dispose();
       return [alpha > 0 ? -alpha * dFake + l1 : l1, dens + o.beta * l1, lossC, l1 * 255, dens, real, dFake];
     });
-  }
-
-  /** The exact-count dithered mask of one square score block, by the run's dithering (training's masks). */
-  private dither(block: Float32Array, size: number, count: number): Uint8Array {
-    return this.options.orderedDither
-      ? orderedDither(block, size, size, count)
-      : ditherScores(block, size, size, count);
-  }
-
-  /**
-   * b − b* per sample and pixel (a constant), b* the mask b after nlpeCycles cycles of NLPE on the sample
-   * with diffusion inpainting; NLPE keeps the count, so each sample's entries sum to 0.
-   */
-  private nlpeCorrection(fData: Float32Array, b: tf.Tensor4D): tf.Tensor4D {
-    const o = this.options;
-    const S = o.size;
-    const pixels = S * S;
-    const bData = b.dataSync();
-    const diff = new Float32Array(o.batch * pixels);
-    for (let n = 0; n < o.batch; n++) {
-      const image = createImage(
-        S,
-        S,
-        3,
-        fData.slice(n * pixels * 3, (n + 1) * pixels * 3).map((v) => v * 255),
-      );
-      const mask = createMask(
-        S,
-        S,
-        Uint8Array.from(bData.subarray(n * pixels, (n + 1) * pixels), (v) => (v > 0.5 ? 1 : 0)),
-      );
-      if (maskCount(mask) === 0) continue;
-      const improved = nlpe(image, mask, {
-        cycles: o.nlpeCycles ?? 0.5,
-        seed: this.state.step * o.batch + n,
-      }).mask;
-      for (let i = 0; i < pixels; i++) diff[n * pixels + i] = mask.data[i] - improved.data[i];
-    }
-    return tf.tensor4d(diff, [o.batch, S, S, 1]);
   }
 
   /** Validation on the fixed centre crops: MAE (exact density and own rounding) and the Eq. (4) loss. */
@@ -833,15 +756,7 @@ export class Trainer {
         const exact = new Float32Array(n * S * S);
         for (let i = 0; i < n; i++) {
           const block = zData.subarray(i * S * S, (i + 1) * S * S);
-          let mask = o.ditherMasks ? this.dither(block, S, count) : topCountMask(block, S * S, count);
-          if (o.refinedMasks) {
-            // the gan+nlpe selector's mask (fixed seed: validation stays comparable between steps)
-            const pixels = fData.subarray(i * S * S * 3, (i + 1) * S * S * 3).map((v) => v * 255);
-            mask = nlpe(createImage(S, S, 3, pixels), createMask(S, S, mask), {
-              cycles: o.nlpeCycles ?? 0.5,
-              seed: 1,
-            }).mask.data;
-          }
+          const mask = o.ditherMasks ? ditherScores(block, S, S, count) : topCountMask(block, S * S, count);
           exact.set(mask, i * S * S);
         }
         const [exactL1, exactSsim] = tf.tidy(() => {
