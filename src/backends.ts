@@ -1,7 +1,7 @@
-import { join } from "node:path";
 import type { BackendId, StreamHeader } from "./codec/types.ts";
 import { invalidParameter, MaskcodecError } from "./errors.ts";
 import type { Inpainter, MaskSelector, TonalOptimiser } from "./image/seams.ts";
+import { MODELS_DIR, registeredModelDir } from "./nets/registry.ts";
 
 /**
  * Wiring: maps the names users type (backend, mask selector) and the names a stream's header carries to
@@ -39,8 +39,7 @@ export function defaultMaskSelector(backend: BackendId): MaskSelectorName {
   return backend === "gan" ? "gan" : "ps";
 }
 
-/** Folder of the shipped models. */
-export const MODELS_DIR = join(import.meta.dirname, "..", "models");
+export { MODELS_DIR };
 
 /**
  * The stream stores the first 64 bits of the weights' SHA-256: plenty to tell models apart, and 48 bytes
@@ -138,9 +137,9 @@ async function selectorFor(options: EncoderOptions): Promise<MaskSelector> {
 }
 
 /**
- * The inpainter a stream's header names. For "gan" the model is found by id under models/ (or given as
- * `modelDir`), and its weights must hash to the header's weightHash: decoding with other weights would
- * silently give a different image.
+ * The inpainter a stream's header names. For "gan" the model is the registered one of that id (models/registry.json;
+ * an id not registered is refused) or the folder given as `modelDir`, and its weights must hash to the header's
+ * weightHash: decoding with other weights would silently give a different image.
  */
 export async function inpainterFor(header: StreamHeader, modelDir?: string): Promise<Inpainter> {
   if (header.backend === "diffusion") {
@@ -148,7 +147,7 @@ export async function inpainterFor(header: StreamHeader, modelDir?: string): Pro
     return diffusionInpainter();
   }
   const { loadGanModel } = await import("./nets/gan-backend.ts");
-  const dir = modelDir ?? join(MODELS_DIR, header.modelId ?? "");
+  const dir = modelDir ?? registeredModelDir(header.modelId);
   const model = await loadGanModel(dir);
   if (header.weightHash && !model.weightHash.startsWith(header.weightHash)) {
     throw new MaskcodecError(

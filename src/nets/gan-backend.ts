@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { ditherScores } from "../baselines/dither.ts";
@@ -51,71 +51,7 @@ export interface GanModel {
   dispose(): void;
 }
 
-/** Folder of the shipped models (repository root / models). */
-export const MODELS_DIR = resolve(import.meta.dirname, "..", "..", "models");
-
-interface ModelInfo {
-  dir: string;
-  range: [number, number];
-}
-
-/** Name order with numbers compared as numbers: maskgan-v10 comes after maskgan-v9. */
-export function compareVersionNames(a: string, b: string): number {
-  const chunks = (s: string) => s.match(/\d+|\D+/g) ?? [];
-  const ca = chunks(a);
-  const cb = chunks(b);
-  for (let i = 0; i < Math.min(ca.length, cb.length); i++) {
-    const x = ca[i];
-    const y = cb[i];
-    if (x === y) continue;
-    const numeric = /^\d/.test(x) && /^\d/.test(y);
-    if (numeric && Number(x) !== Number(y)) return Number(x) - Number(y);
-    return x < y ? -1 : 1;
-  }
-  return ca.length - cb.length;
-}
-
-function listModels(root: string): ModelInfo[] {
-  if (!existsSync(root)) return [];
-  const out: ModelInfo[] = [];
-  for (const name of readdirSync(root).sort(compareVersionNames)) {
-    const file = join(root, name, "model.json");
-    if (!existsSync(file)) continue;
-    try {
-      const json = JSON.parse(readFileSync(file, "utf8")) as {
-        maskcodec?: { densityRange?: [number, number] };
-      };
-      const range = json.maskcodec?.densityRange;
-      if (Array.isArray(range) && range.length === 2) out.push({ dir: join(root, name), range });
-    } catch {
-      // not a model folder
-    }
-  }
-  return out;
-}
-
-/**
- * The shipped model for a density: one whose range contains it (the narrowest), else the one whose range
- * is nearest in log-density. Among equals the last in name order wins, numbers compared as numbers
- * (maskgan-v2 over maskgan-v1, maskgan-v10 over maskgan-v9: the newer version).
- */
-export function defaultModelDir(density: number, root: string = MODELS_DIR): string {
-  checkDensity(density);
-  const models = listModels(root);
-  if (models.length === 0) {
-    throw new MaskcodecError(
-      `No gan model in ${root}; train one (maskcodec train) or pass --model DIR`,
-      "ERR_MODEL",
-    );
-  }
-  const distance = (m: ModelInfo) =>
-    density < m.range[0]
-      ? Math.log(m.range[0] / density)
-      : density > m.range[1]
-        ? Math.log(density / m.range[1])
-        : -1 / (1 + Math.log(m.range[1] / m.range[0]));
-  return models.reduce((best, m) => (distance(m) <= distance(best) ? m : best)).dir;
-}
+export { defaultModelDir, MODELS_DIR } from "./registry.ts";
 
 /** Image -> 3-channel [0, 1] data (grey is replicated). */
 function toRgbUnit(image: Image): Float32Array {
