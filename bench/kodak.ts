@@ -1,5 +1,5 @@
 /**
- * Issue 2's codec benchmark: for the Kodak images, densities 0.02/0.05/0.1 and the random and grid masks,
+ * The codec benchmark: for the Kodak images, densities 0.02/0.05/0.1 and the random and grid masks,
  * through the real codec path (encodeImage → bytes → decodeBytes with diffusion inpainting): bpp of mask and
  * values, PSNR, SSIM, encode and decode seconds. Means over images, as a markdown table; --out FILE.json
  * writes every record.

@@ -1,5 +1,5 @@
 /**
- * Speed of the networks (issue 4), on whatever tfjs backend is active (default wasm, one thread):
+ * Speed of the networks, on whatever tfjs backend is active (default wasm, one thread):
  * - training samples/s at 64x64 (--size): generator-only (warm-up) step and whole GAN step (mask generator, inpainting
  *   generator, critic), and their ratio measured in the same run;
  * - mask + inpainting time for one 128x128 crop (paper: 0.93 s on one i5-6600K core; target < 0.1 s) and one
@@ -13,11 +13,11 @@
  *                         [--inference-only] [--width 8] [--diffusion-input] [--dither-masks] [--analytic-mask]
  *                         [--bottleneck K]
  * (--width, --diffusion-input, --analytic-mask, --dither-masks and --bottleneck set the architecture and mask
- * rule of the timed training steps; maskgan-v2's configuration is the first four with --width 4, maskgan-v3's
- * adds --bottleneck 8.)
+ * rule of the timed training steps; the shipped models' configuration is the first four with --width 4 and
+ * --bottleneck 8.)
  * Several models (comma-separated) are timed one after the other in the same run.
  *
- * With --quality it runs issue 5's quality benchmark instead: the 128x128 centre crops of
+ * With --quality it runs the quality benchmark instead: the 128x128 centre crops of
  * ../shared/datasets/bsds500/test-dev, mean MAE (0-255) and SSIM of the model's mask + inpainting, without
  * quantisation and through the real codec path (encodeImage -> .mgc bytes -> decodeBytes), beside the
  * paper's Table 3.

@@ -29,7 +29,7 @@ interface RunState {
   bestStep: number | null;
   bestMae: number | null;
   bestValidation: { weights?: "live" } | null;
-  /** absent in runs before session 10, which all validated on 48 crops */
+  /** absent in older runs, which all validated on 48 crops */
   valCrops?: number;
   options: Record<string, unknown>;
   device: string;

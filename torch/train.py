@@ -10,7 +10,7 @@ masks, the figure `maskcodec train --select-by mae` picks by), latest.{json,f32}
 val-log.csv (the TypeScript trainer's formats, continuing the model's own logs), state.json. `npx tsx
 torch/import.ts` turns it into a model folder with card and plot.
 
-    python3 torch/train.py --init models/maskgan-v4-d05 --density 0.04:0.07 --data DIR --val VAL.npy \
+    python3 torch/train.py --init models/maskgan-v8-d05 --density 0.04:0.07 --data DIR --val VAL.npy \
         --minutes 7 --batch 64 --lr 1e-4 --out run.tar
 """
 
@@ -202,8 +202,8 @@ class Trainer:
         opt = lambda prefix: torch.optim.Adam(self.nets.group(prefix), lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
         self.opt_gen, self.opt_mask, self.opt_critic = opt("gen"), opt("mask"), opt("critic")
         # A fresh Adam's first update moves every weight by about lr (m / sqrt(v) = sign(g) after bias
-        # correction): from a trained model at 2e-4 that cost +0.94 validation MAE at 5 % after one step in
-        # session 9, recovered only after 200 steps. So: restore the states a run's tar carries, else warm up.
+        # correction): from a trained model at 2e-4 that cost +0.94 validation MAE at 5 % after one step,
+        # recovered only after 200 steps. So: restore the states a run's tar carries, else warm up.
         self.warmup = 0 if adam is not None else args.lr_warmup
         if adam is not None:
             states = torch.load(io.BytesIO(adam), map_location=self.dev)

@@ -56,7 +56,7 @@ export function parseDensityRange(value: string): [number, number] {
 }
 
 /**
- * Architecture defaults of `maskcodec train`: the recipe of the shipped model (docs/notes/nets.md, "maskgan-v2"):
+ * Architecture defaults of `maskcodec train`: the recipe of the shipped models (docs/notes/nets.md):
  * width 4, the generator correcting homogeneous diffusion, the mask generator correcting the analytic mask
  * scores, dithered masks in training. On one CPU core these learn in an hour what the paper's plain networks
  * (DEFAULT_ARCH, width 8; all flags have --no- forms) did not learn in hours. The loss weights and Adam

@@ -35,7 +35,7 @@ export interface GanModel {
   readonly arch: ArchOptions;
   /**
    * The mask generator as a MaskSelector. "threshold" keeps the targetCount highest logits (the exact-density
-   * rule of issue 4); "dither" error-diffuses a density map derived from them (spread-out masks). The
+   * rule); "dither" error-diffuses a density map derived from them (spread-out masks). The
    * default is the model card's `selection` (else "threshold").
    */
   selector(method?: SelectionMethod): MaskSelector;

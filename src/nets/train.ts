@@ -76,14 +76,14 @@ export interface TrainOptions {
   maxImages?: number;
   /**
    * Fresh start from the weights of an exported model folder (e.g. a shipped models/<id> when the run folder
-   * of an earlier session is gone): the weights, the step count and the logs are taken over; Adam restarts.
+   * of an earlier run is gone): the weights, the step count and the logs are taken over; Adam restarts.
    */
   initFrom?: string;
   /**
    * Steps of linear learning-rate warm-up after --init-from (0: none). Why: Adam starts fresh there, and a
    * fresh Adam's first update moves every trained weight by about lr (m / sqrt(v) is sign(g) after bias
    * correction); at 2e-4 one such step took maskgan-v8-d05 from 11.41 to 12.30 validation MAE (torch port,
-   * session 9). Resuming keeps the warm-up's place (the step of the fresh start is in the checkpoint).
+   * measured). Resuming keeps the warm-up's place (the step of the fresh start is in the checkpoint).
    */
   lrWarmup?: number;
   /**
@@ -186,7 +186,7 @@ export interface ValResult {
     maskLoss: number;
     /** MAE (0-255) of g with a uniformly random mask of the same density (g alone). */
     maeRandom: number;
-    /** Mean SSIM with the exact-count masks (absent in logs written before session 8). */
+    /** Mean SSIM with the exact-count masks (absent in older logs). */
     ssimExact?: number;
   }>;
 }
