@@ -1,4 +1,5 @@
 import type { BackendId, StreamHeader } from "./codec/types.ts";
+import { DEFAULT_MASK } from "./defaults.ts";
 import { invalidParameter, MaskcodecError } from "./errors.ts";
 import type { Inpainter, MaskSelector, TonalOptimiser } from "./image/seams.ts";
 import { MODELS_DIR, registeredModelDir } from "./nets/registry.ts";
@@ -36,7 +37,7 @@ export function parseMaskSelector(value: string): MaskSelectorName {
 
 /** The mask selector a backend uses when none is named. */
 export function defaultMaskSelector(backend: BackendId): MaskSelectorName {
-  return backend === "gan" ? "gan" : "ps";
+  return DEFAULT_MASK[backend];
 }
 
 export { MODELS_DIR };
