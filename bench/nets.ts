@@ -221,9 +221,9 @@ async function quality(
   const { encodeImage, decodeBytes } = await import("../src/codec/codec.ts");
   const { mae, ssim } = await import("../src/image/metrics.ts");
   const { createMask, targetCount } = await import("../src/image/types.ts");
-  const { topCountMask } = await import("../src/nets/topk.ts");
-  const { ditherScores } = await import("../src/baselines/dither.ts");
-  const { orderedDither } = await import("../src/baselines/ordered-dither.ts");
+  const { topCountMask } = await import("../src/mask/topk.ts");
+  const { ditherScores } = await import("../src/mask/dither.ts");
+  const { orderedDither } = await import("../src/mask/ordered-dither.ts");
   const { Rng } = await import("../src/nets/ops.ts");
   const { analyticSelector, diffusionInpainter, nlpe } = await import("../src/baselines/index.ts");
   const dir = join(DATASETS, "bsds500", set);
@@ -321,7 +321,7 @@ async function quality(
   console.log(
     "MAE (0-255) / SSIM of the gan inpainting with masks chosen by: the mask generator thresholded, the mask\n" +
       "generator dithered (error diffusion), ordered-dithered (blue-noise tile), a flat (uniform) dithered mask, a uniformly random mask, the analytic mask\n" +
-      "(src/baselines/analytic.ts); homogeneous diffusion with the analytic mask; and through the codec\n" +
+      "(src/mask/analytic.ts); homogeneous diffusion with the analytic mask; and through the codec\n" +
       "(default selection, default quantiser), beside the paper's Table 3.\n",
   );
   const refinedHeader =

@@ -1,8 +1,8 @@
 """
 PyTorch port of maskcodec's three networks (src/nets/models.ts) and of the training-only operators they need
 (homogeneous diffusion with its mask gradient, src/nets/diffusion-op.ts; the analytic mask prior,
-src/baselines/analytic.ts; dithered exact-count masks with a straight-through gradient, src/nets/train.ts and
-src/baselines/dither.ts).
+src/mask/analytic.ts; dithered exact-count masks with a straight-through gradient, src/nets/train.ts and
+src/mask/dither.ts).
 
 Why it exists: tfjs-node-gpu cannot be installed here (its install downloads libtensorflow from outside the
 npm registry), so training on a GPU runs this port instead. It reads and writes the tfjs weight

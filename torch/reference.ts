@@ -9,9 +9,9 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import { analyticScoresBatch } from "../src/baselines/analytic.ts";
-import { ditherScores } from "../src/baselines/dither.ts";
 import { targetCount } from "../src/image/types.ts";
+import { analyticScoresBatch } from "../src/mask/analytic.ts";
+import { ditherScores } from "../src/mask/dither.ts";
 import { initBackend } from "../src/nets/backend.ts";
 import { centreCrops, loadImageFolder } from "../src/nets/data.ts";
 import { diffusionInterpolation } from "../src/nets/diffusion-op.ts";

@@ -1,11 +1,12 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import { ditherScores } from "../baselines/dither.ts";
-import { orderedDither } from "../baselines/ordered-dither.ts";
 import { checkDensity, MaskcodecError } from "../errors.ts";
 import type { Inpainter, MaskSelector, StoredLevels, TonalOptimiser } from "../image/seams.ts";
 import { createImage, createMask, type Image, type Mask, maskDensity, targetCount } from "../image/types.ts";
+import { ditherScores } from "../mask/dither.ts";
+import { orderedDither } from "../mask/ordered-dither.ts";
+import { topCountMask } from "../mask/topk.ts";
 import { initBackend } from "./backend.ts";
 import { type GanTonalOptions, ganTonalOptimiser } from "./gan-tonal.ts";
 import {
@@ -17,7 +18,6 @@ import {
 } from "./models.ts";
 import { Rng } from "./ops.ts";
 import { padReflect } from "./padding.ts";
-import { topCountMask } from "./topk.ts";
 import { loadWeights } from "./weights.ts";
 
 export { padReflect } from "./padding.ts";

@@ -2,10 +2,11 @@ import { existsSync } from "node:fs";
 import { appendFile, cp, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import { analyticScoresBatch } from "../baselines/analytic.ts";
-import { densityMap, ditherScores } from "../baselines/dither.ts";
 import { MaskcodecError } from "../errors.ts";
 import { targetCount } from "../image/types.ts";
+import { analyticScoresBatch } from "../mask/analytic.ts";
+import { densityMap, ditherScores } from "../mask/dither.ts";
+import { topCountMask } from "../mask/topk.ts";
 import { type Progress, silentProgress } from "../util/progress.ts";
 import { Adam } from "./adam.ts";
 import { initBackend } from "./backend.ts";
@@ -24,7 +25,6 @@ import {
 } from "./models.ts";
 import { Rng, scaleGradient } from "./ops.ts";
 import { ssimPerImage } from "./ssim.ts";
-import { topCountMask } from "./topk.ts";
 import { loadWeights, saveWeights } from "./weights.ts";
 
 /**
@@ -110,7 +110,7 @@ export interface TrainOptions {
   ditherMasks?: boolean;
   /**
    * Steps before which (after the warm-up) the mask generator learns the analytic mask density of
-   * src/baselines/analytic.ts by regression of its logits (mean squared error to the mean-free scores)
+   * src/mask/analytic.ts by regression of its logits (mean squared error to the mean-free scores)
    * instead of Eq. (4), while the inpainting generator trains on Eq. (3) with the dithered masks of the
    * current mask generator. A starting point that joint training would take very long to find on this
    * machine's budget; 0 (default) skips it.

@@ -212,7 +212,7 @@ describe("the gan backend", () => {
 
 describe("dithered selection", () => {
   it("keeps exactly count pixels for any scores", async () => {
-    const { ditherScores } = await import("../../src/baselines/dither.ts");
+    const { ditherScores } = await import("../../src/mask/dither.ts");
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 30 }),
@@ -231,7 +231,7 @@ describe("dithered selection", () => {
   });
 
   it("spreads the pixels of a flat score map instead of clustering them", async () => {
-    const { ditherScores } = await import("../../src/baselines/dither.ts");
+    const { ditherScores } = await import("../../src/mask/dither.ts");
     const mask = ditherScores(new Float32Array(64 * 64), 64, 64, 164); // 4%
     // every 16x16 block gets close to its share (4% of 256 = ~10)
     for (let by = 0; by < 4; by++) {

@@ -1,17 +1,17 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ditherScores } from "../../src/baselines/dither.ts";
 import { analyticSelector, inpaintDiffusion } from "../../src/baselines/index.ts";
 import { refinedSelector } from "../../src/baselines/nlpe.ts";
+import { MaskcodecError } from "../../src/errors.ts";
+import { maskCount, targetCount } from "../../src/image/types.ts";
+import { ditherScores } from "../../src/mask/dither.ts";
 import {
   BLUE_NOISE_TILE,
   blueNoiseTile,
   orderedDither,
   orderedScores,
-} from "../../src/baselines/ordered-dither.ts";
-import { MaskcodecError } from "../../src/errors.ts";
-import { maskCount, targetCount } from "../../src/image/types.ts";
-import { mae, syntheticImage } from "./helpers.ts";
+} from "../../src/mask/ordered-dither.ts";
+import { mae, syntheticImage } from "../baselines/helpers.ts";
 
 /** Smallest toroidal distance between two of the tile's pixels whose threshold is below `level`. */
 function minDistanceBelow(level: number): number {

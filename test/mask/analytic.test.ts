@@ -1,10 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { analyticScores, analyticSelector, gaussianBlur } from "../../src/baselines/analytic.ts";
 import { inpaintDiffusion } from "../../src/baselines/diffusion.ts";
 import { gridSelector } from "../../src/baselines/selectors.ts";
 import { mae } from "../../src/image/metrics.ts";
 import { createImage, maskCount, targetCount } from "../../src/image/types.ts";
+import { analyticScores, analyticSelector, gaussianBlur } from "../../src/mask/analytic.ts";
 
 /** A smooth grey background with a bright disc: the Laplacian is large only near the disc's rim. */
 function discImage(size: number) {

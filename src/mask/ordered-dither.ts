@@ -13,7 +13,7 @@
  * where a Gaussian-weighted count of the earlier points, σ = 1.5 pixels, is smallest; ties by a fixed
  * hash), so every prefix of the sequence is spread out — the ranks below any level form a blue-noise pattern.
  */
-import { topCountMask } from "../nets/topk.ts";
+import { topCountMask } from "./topk.ts";
 
 export const BLUE_NOISE_TILE = 64;
 const TILE_SIGMA = 1.5;
