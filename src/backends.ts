@@ -1,5 +1,5 @@
-import type { BackendId, StreamHeader } from "./codec/types.ts";
-import { DEFAULT_MASK } from "./defaults.ts";
+import { BACKEND_CODES, type BackendId, type StreamHeader } from "./codec/types.ts";
+import { DEFAULT_BACKEND, DEFAULT_MASK } from "./defaults.ts";
 import { invalidParameter, MaskcodecError } from "./errors.ts";
 import type { Inpainter, MaskSelector, TonalOptimiser } from "./image/seams.ts";
 import { MODELS_DIR, registeredModelDir } from "./nets/registry.ts";
@@ -20,11 +20,15 @@ export const MASK_SELECTORS = ["grid", "random", "analytic", "ps", "ps+nlpe", "g
  */
 export const GAN_NLPE_CYCLES = 5;
 export type MaskSelectorName = (typeof MASK_SELECTORS)[number];
-export const BACKENDS: readonly BackendId[] = ["gan", "diffusion"];
+/** The backends a user can name: the format's list (codec/types.ts), the default first. */
+export const BACKENDS: readonly BackendId[] = [
+  DEFAULT_BACKEND,
+  ...BACKEND_CODES.filter((b) => b !== DEFAULT_BACKEND),
+];
 
 export function parseBackend(value: string): BackendId {
   if (!(BACKENDS as readonly string[]).includes(value))
-    throw invalidParameter("backend", "one of gan, diffusion", value);
+    throw invalidParameter("backend", `one of ${BACKENDS.join(", ")}`, value);
   return value as BackendId;
 }
 

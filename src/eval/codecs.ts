@@ -1,4 +1,4 @@
-import type { StreamHeader } from "../codec/types.ts";
+import { BACKEND_CODES, type StreamHeader } from "../codec/types.ts";
 import { DEFAULT_SEED } from "../defaults.ts";
 import { invalidParameter, MaskcodecError } from "../errors.ts";
 import type { StoredLevels } from "../image/seams.ts";
@@ -36,7 +36,8 @@ export interface EvalCodec {
 }
 
 export const REFERENCE_CODECS = ["jpeg", "webp", "avif"] as const;
-export const MASK_CODECS = ["diffusion", "gan"] as const;
+/** The mask codecs are the format's backends. */
+export const MASK_CODECS = BACKEND_CODES;
 export const ALL_CODECS = [...MASK_CODECS, ...REFERENCE_CODECS] as const;
 export type CodecName = (typeof ALL_CODECS)[number];
 export type ReferenceCodecName = (typeof REFERENCE_CODECS)[number];
