@@ -16,7 +16,7 @@ export const MASK_SELECTORS = ["grid", "random", "analytic", "ps", "ps+nlpe", "g
  * NLPE cycles of the "gan+nlpe" selector: the mask generator's mask improved by non-local pixel exchange
  * (diffusion error), as many cycles as "ps+nlpe" runs. On the 100 BSDS500 test-dev crops (docs/notes/nets.md)
  * 5 cycles gave MAE 10.87 / 7.70 / 4.69 at 5 / 10 / 20 % (2 cycles 11.35 / 8.18 / 5.05, in 40 % of the time);
- * `--refine C` chooses another count.
+ * `--refine C` replaces the count.
  */
 export const GAN_NLPE_CYCLES = 5;
 export type MaskSelectorName = (typeof MASK_SELECTORS)[number];
@@ -74,26 +74,28 @@ export interface EncoderOptions {
   tonalSteps?: number;
   /**
    * Cycles of non-local pixel exchange (with diffusion as the error measure) applied to the selector's mask;
-   * 0 or absent: the selector's mask as it is.
+   * 0 or absent: the selector's mask as it is. With the "gan+nlpe" selector: its cycle count (default
+   * GAN_NLPE_CYCLES), not more cycles on top.
    */
   refineCycles?: number;
   onProgress?: import("./util/progress.ts").Progress;
 }
 
 export async function encoderSetup(options: EncoderOptions): Promise<EncoderSetup> {
-  if (options.backend === "diffusion" && options.mask === "gan") {
-    // The gan mask with diffusion inpainting is a valid, interesting combination: mask from the network,
-    // reconstruction by diffusion. It needs the network only on the encoder side.
-  }
+  // (Any selector goes with any backend: the gan mask with diffusion inpainting, say, needs the network only
+  // on the encoder's side.)
   const chosen = await selectorFor(options);
   const baselines = await import("./baselines/index.ts");
-  const selector = options.refineCycles
-    ? baselines.refinedSelector(chosen, {
-        cycles: options.refineCycles,
-        seed: options.seed,
-        progress: options.onProgress,
-      })
-    : chosen;
+  // gan+nlpe is already the gan mask refined by NLPE: --refine sets its cycles (selectorFor) rather than
+  // stacking more on top
+  const selector =
+    options.refineCycles && options.mask !== "gan+nlpe"
+      ? baselines.refinedSelector(chosen, {
+          cycles: options.refineCycles,
+          seed: options.seed,
+          progress: options.onProgress,
+        })
+      : chosen;
   if (options.backend === "gan") {
     const { loadGanModel, defaultModelDir } = await import("./nets/gan-backend.ts");
     const model = await loadGanModel(options.model ?? defaultModelDir(options.density));
@@ -133,7 +135,7 @@ async function selectorFor(options: EncoderOptions): Promise<MaskSelector> {
       const model = await loadGanModel(options.model ?? defaultModelDir(options.density));
       if (options.mask === "gan") return model.selector();
       return baselines.refinedSelector(model.selector(), {
-        cycles: GAN_NLPE_CYCLES,
+        cycles: options.refineCycles || GAN_NLPE_CYCLES,
         seed: options.seed,
         progress: options.onProgress,
       });

@@ -9,6 +9,8 @@ import type { BackendId } from "./codec/types.ts";
 export const DEFAULT_BACKEND: BackendId = "gan";
 /** The mask selector of each backend when none is named. */
 export const DEFAULT_MASK = { gan: "gan", diffusion: "ps" } as const satisfies Record<BackendId, string>;
+/** The diffusion mask selectors a sweep (`maskcodec rd`) or a comparison (`maskcodec compare`) runs by default. */
+export const DEFAULT_SWEEP_DIFFUSION_MASKS = ["grid", "random", "analytic"] as const;
 /** Seed of every random choice (random masks, PS, NLPE). */
 export const DEFAULT_SEED = 1;
 /** NLPE cycles applied after the selector (`--refine`). */

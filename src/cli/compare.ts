@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { DEFAULT_SWEEP_DIFFUSION_MASKS } from "../defaults.ts";
 import type { CodecName } from "../eval/codecs.ts";
 import { parseCodecList } from "../eval/inputs.ts";
 import { integerParser, parseDensityOption } from "./options.ts";
@@ -32,7 +33,10 @@ export function register(program: Command): void {
       "comma-separated codecs (default: the mask codecs available, jpeg, webp, avif)",
       parseCodecList,
     )
-    .option("-m, --masks <list>", "mask selectors for diffusion, or BACKEND:NAME (default: grid,random)")
+    .option(
+      "-m, --masks <list>",
+      `mask selectors for diffusion, or BACKEND:NAME (default: ${DEFAULT_SWEEP_DIFFUSION_MASKS.join(",")})`,
+    )
     .option("-l, --levels <n>", "quantiser levels for the mask codecs", integerParser("levels", 2, 256))
     .option("--match <what>", "match the reference codecs by size or psnr", "size")
     .option("--crop <n>", "use the centred n×n crop of the image", integerParser("crop", 8, 1 << 16))

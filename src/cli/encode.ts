@@ -66,7 +66,7 @@ export function register(program: Command): void {
     .option("--model <dir>", "gan model folder (default: the registered model for the density)")
     .option(
       "--refine <cycles>",
-      "improve the chosen mask by this many cycles of non-local pixel exchange (diffusion error; default 0)",
+      "improve the chosen mask by this many cycles of non-local pixel exchange (diffusion error; default 0; with --mask gan+nlpe: its cycles, default 5)",
       parseCycles,
     )
     .option("-f, --force", "overwrite an existing output file")
@@ -106,7 +106,8 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
 
   const start = performance.now();
   const image = await readImage(input);
-  const progress = terminalProgress(`encode ${mask}${options.refine ? "+nlpe" : ""}`, { silent: flags.json });
+  const refined = options.refine && mask !== "gan+nlpe" ? "+nlpe" : "";
+  const progress = terminalProgress(`encode ${mask}${refined}`, { silent: flags.json });
   options.onProgress = progress;
   const encoded = await encode(image, options);
   progress.done();

@@ -53,6 +53,35 @@ export interface GanModel {
 
 export { defaultModelDir, MODELS_DIR } from "./registry.ts";
 
+/**
+ * The model card's default mask selection: "threshold" without a card (or without the field); a card that
+ * cannot be read, or names an unknown selection, is an error rather than a silent change of masks.
+ */
+function cardSelection(modelDir: string): SelectionMethod {
+  const file = join(modelDir, "card.json");
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return "threshold";
+    throw new MaskcodecError(`Cannot read ${file}: ${(error as Error).message}`, "ERR_MODEL");
+  }
+  let card: { selection?: unknown };
+  try {
+    card = JSON.parse(text) as { selection?: unknown };
+  } catch (error) {
+    throw new MaskcodecError(`${file} is not JSON: ${(error as Error).message}`, "ERR_MODEL");
+  }
+  const selection = card.selection ?? "threshold";
+  if (selection !== "threshold" && selection !== "dither" && selection !== "ordered") {
+    throw new MaskcodecError(
+      `${file} names an unknown mask selection ${JSON.stringify(selection)} (threshold, dither or ordered)`,
+      "ERR_MODEL",
+    );
+  }
+  return selection;
+}
+
 /** Image -> 3-channel [0, 1] data (grey is replicated). */
 function toRgbUnit(image: Image): Float32Array {
   const n = image.width * image.height;
@@ -100,14 +129,19 @@ export function loadGanModel(dir: string, options: { tfBackend?: string } = {}):
   const key = `${modelDir}|${backend}|${stamp}`;
   let model = loadedModels.get(key);
   if (!model) {
-    model = loadGanModelUncached(modelDir, { tfBackend: backend });
+    // a disposed model leaves the cache (its tensors are gone), so that the next load uploads the weights again
+    model = loadGanModelUncached(modelDir, { tfBackend: backend }, () => loadedModels.delete(key));
     loadedModels.set(key, model);
     model.catch(() => loadedModels.delete(key));
   }
   return model;
 }
 
-async function loadGanModelUncached(modelDir: string, options: { tfBackend?: string }): Promise<GanModel> {
+async function loadGanModelUncached(
+  modelDir: string,
+  options: { tfBackend?: string },
+  onDispose: () => void,
+): Promise<GanModel> {
   await initBackend(options.tfBackend ?? process.env.MASKCODEC_TF_BACKEND ?? "auto");
   const { json, tensors, weightHash } = await loadWeights(modelDir);
   const meta = json.maskcodec as { id?: string; arch?: ArchOptions; densityRange?: [number, number] };
@@ -125,13 +159,7 @@ async function loadGanModelUncached(modelDir: string, options: { tfBackend?: str
     }
   }
   const weights: WeightsView = tensors;
-  let selection: SelectionMethod = "threshold";
-  try {
-    const card = JSON.parse(readFileSync(join(modelDir, "card.json"), "utf8")) as { selection?: string };
-    if (card.selection === "dither" || card.selection === "ordered") selection = card.selection;
-  } catch {
-    // no card: the default
-  }
+  const selection = cardSelection(modelDir);
   const multiple = 2 ** Math.max(arch.levels, arch.refiner?.levels ?? 0);
   // the density input is trained on densityRange; outside it we clamp (the exact count still holds)
   const clampDensity = (d: number) => Math.min(densityRange[1], Math.max(densityRange[0], d));
@@ -251,6 +279,7 @@ async function loadGanModelUncached(modelDir: string, options: { tfBackend?: str
       );
     },
     dispose() {
+      onDispose();
       for (const t of tensors.values()) t.dispose();
       for (const t of trainingWeights?.values() ?? []) t.dispose();
     },

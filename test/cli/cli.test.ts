@@ -6,6 +6,7 @@ import { deflateSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { writeStream } from "../../src/codec/stream.ts";
 import type { StreamHeader } from "../../src/codec/types.ts";
+import { DEFAULT_DIFFUSION_MASKS, masksFor } from "../../src/eval/plan.ts";
 import { writePng } from "../../src/image/io.ts";
 import { createImage, createMask } from "../../src/image/types.ts";
 
@@ -203,6 +204,14 @@ describe("maskcodec CLI", () => {
     expectCleanFailure(cli("decode", "future.mgc"), /version/);
     for (const name of ["truncated.png", "flipped.png", "future.png"])
       expect(existsSync(join(dir, name))).toBe(false);
+  });
+
+  it("compare's and rd's help name the masks they run by default", () => {
+    for (const command of ["compare", "rd"]) {
+      const help = cli(command, "--help").stdout.replace(/\s+/g, " ");
+      expect(help).toContain(`(default: ${DEFAULT_DIFFUSION_MASKS.join(",")})`);
+    }
+    expect(masksFor("diffusion", undefined)).toEqual([...DEFAULT_DIFFUSION_MASKS]);
   });
 
   it("models lists the registry as a table and as JSON", () => {
