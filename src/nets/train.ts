@@ -3,10 +3,6 @@ import { appendFile, cp, mkdir, readFile, rename, rm, writeFile } from "node:fs/
 import { basename, join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { MaskcodecError } from "../errors.ts";
-import { targetCount } from "../image/types.ts";
-import { analyticScoresBatch } from "../mask/analytic.ts";
-import { densityMap, ditherScores } from "../mask/dither.ts";
-import { topCountMask } from "../mask/topk.ts";
 import { type Progress, silentProgress } from "../util/progress.ts";
 import { Adam } from "./adam.ts";
 import { initBackend } from "./backend.ts";
@@ -14,7 +10,6 @@ import { centreCrops, type ImageSet, loadImageFolder, sampleBatch } from "./data
 import { fitBottlenecks, GramAccumulator } from "./factorise.ts";
 import {
   type ArchOptions,
-  critic,
   DEFAULT_ARCH,
   initWeights,
   inpaintingGenerator,
@@ -23,9 +18,20 @@ import {
   type Weights,
   type WeightsView,
 } from "./models.ts";
-import { Rng, scaleGradient } from "./ops.ts";
-import { ssimPerImage } from "./ssim.ts";
+import { Rng } from "./ops.ts";
+import {
+  adversarialWeight,
+  ditherMaskStraightThrough,
+  exactMaskStraightThrough,
+  ganStep,
+  priorStep,
+  warmupStep,
+} from "./train-steps.ts";
+import { type ValResult, validateOnCrops } from "./train-validate.ts";
 import { loadWeights, saveWeights } from "./weights.ts";
+
+export { adversarialWeight, ditherMaskStraightThrough } from "./train-steps.ts";
+export { type ValResult, validationDensities } from "./train-validate.ts";
 
 /**
  * Joint Wasserstein training of the mask generator m, the inpainting generator g and the critic d
@@ -118,16 +124,6 @@ export interface TrainOptions {
   maskPriorUntil?: number;
 }
 
-/**
- * The weight of the adversarial term against the trainer's mean L1: the paper's Eq. (3) divided by the number
- * of values of a crop. Why: the paper weighs α d(u, b) against the L1 norm *summed* over the image, so
- * α = 0.005 makes the critic a gentle pull; against a mean, the same α is size² · 3 times (12,288 times at 64×64)
- * stronger — with it, maskgan-v1's run diverged (docs/notes/nets.md, "α").
- */
-export function adversarialWeight(options: Pick<TrainOptions, "alpha" | "size">): number {
-  return options.alpha / (options.size * options.size * 3);
-}
-
 export const DEFAULT_TRAIN: Omit<TrainOptions, "densityMin" | "densityMax" | "dataDir" | "out" | "runDir"> = {
   size: 64,
   batch: 16,
@@ -172,106 +168,14 @@ export interface TrainState {
   options: TrainOptions;
 }
 
-export interface ValResult {
-  step: number;
-  /** Mean over the validation densities of the Eq. (4) loss with the network's own rounding. */
-  maskLoss: number;
-  perDensity: Array<{
-    density: number;
-    /** MAE (0-255) with the mask thresholded to exactly the target count (what the codec does). */
-    maeExact: number;
-    /** MAE (0-255) with the network's own hard rounding. */
-    maeRound: number;
-    densityRound: number;
-    maskLoss: number;
-    /** MAE (0-255) of g with a uniformly random mask of the same density (g alone). */
-    maeRandom: number;
-    /** Mean SSIM with the exact-count masks (absent in older logs). */
-    ssimExact?: number;
-  }>;
-}
-
 export const TRAIN_LOG_HEADER =
   "step,phase,wall_s,samples,loss_g,loss_m,loss_c,l1_255,density_err,d_real,d_fake";
 export const VAL_LOG_HEADER =
   "step,wall_s,density,mae_exact,mae_round,mae_random,density_round,mask_loss,mean_mask_loss";
 
-export function validationDensities(min: number, max: number): number[] {
-  if (min === max) return [min];
-  return [0.01, 0.02, 0.05, 0.1, 0.2].filter((d) => d >= min - 1e-12 && d <= max + 1e-12);
-}
-
-/** Per sample, the targetCount(H*W, D) highest logits become 1; backward: dy * 0.2 to the logits. */
-function exactMaskStraightThrough(z: tf.Tensor4D, densities: number[]): tf.Tensor4D {
-  const [n, h, w] = z.shape;
-  const pixels = h * w;
-  const scores = z.dataSync() as Float32Array;
-  const mask = new Float32Array(n * pixels);
-  for (let i = 0; i < n; i++) {
-    const count = targetCount(pixels, densities[i]);
-    const block = topCountMask(scores.subarray(i * pixels, (i + 1) * pixels), pixels, count);
-    for (let p = 0; p < pixels; p++) mask[i * pixels + p] = block[p];
-  }
-  const op = tf.customGrad(((zIn: tf.Tensor) => ({
-    value: tf.add(tf.mul(zIn, 0), tf.tensor4d(mask, [n, h, w, 1])),
-    gradFunc: (dy: tf.Tensor) => tf.mul(dy, 0.2),
-  })) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return op(z) as tf.Tensor4D;
-}
-
-/**
- * Per sample, the dithered mask of exactly targetCount pixels from the density map p = sigmoid(z - t),
- * sum(p) = count. Backward: dL/dp = dL/db (straight through), then the exact derivative of the normalised
- * map: dL/dz = w (dL/dp - sum(w dL/dp) / sum(w)) with w = p (1 - p).
- */
-export function ditherMaskStraightThrough(z: tf.Tensor4D, densities: number[]): tf.Tensor4D {
-  const [n, h, w] = z.shape;
-  const pixels = h * w;
-  const scores = z.dataSync() as Float32Array;
-  const mask = new Float32Array(n * pixels);
-  const weight = new Float32Array(n * pixels);
-  for (let i = 0; i < n; i++) {
-    const count = targetCount(pixels, densities[i]);
-    const raw = scores.subarray(i * pixels, (i + 1) * pixels);
-    const dithered = ditherScores(raw, w, h, count);
-    const p = densityMap(raw, count);
-    for (let q = 0; q < pixels; q++) {
-      mask[i * pixels + q] = dithered[q];
-      weight[i * pixels + q] = p[q] * (1 - p[q]);
-    }
-  }
-  const op = tf.customGrad(((zIn: tf.Tensor) => ({
-    value: tf.add(tf.mul(zIn, 0), tf.tensor4d(mask, [n, h, w, 1])),
-    gradFunc: (dy: tf.Tensor) => {
-      const wt = tf.tensor4d(weight, [n, h, w, 1]);
-      const mean = tf.div(
-        tf.sum(tf.mul(wt, dy), [1, 2, 3], true),
-        tf.add(tf.sum(wt, [1, 2, 3], true), 1e-12),
-      );
-      return tf.mul(wt, tf.sub(dy, mean));
-    },
-  })) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return op(z) as tf.Tensor4D;
-}
-
 function sampleDensity(rng: Rng, min: number, max: number): number {
   if (min === max) return min;
   return Math.exp(Math.log(min) + rng.next() * (Math.log(max) - Math.log(min)));
-}
-
-function names(weights: Weights, prefix: string): string[] {
-  return [...weights.keys()].filter((k) => k.startsWith(`${prefix}/`));
-}
-
-function gradMap(grads: tf.NamedTensorMap, weights: Weights, keys: string[]): Map<string, tf.Tensor> {
-  const byVar = new Map<string, string>();
-  for (const k of keys) byVar.set((weights.get(k) as tf.Variable).name, k);
-  const out = new Map<string, tf.Tensor>();
-  for (const [varName, g] of Object.entries(grads)) {
-    const k = byVar.get(varName);
-    if (k) out.set(k, g);
-  }
-  return out;
 }
 
 export class Trainer {
@@ -538,40 +442,13 @@ export class Trainer {
     }
     this.state.rng = rng.state;
     const result = warm
-      ? this.warmupStep(fData, densities, noiseG, randomMask as Float32Array)
+      ? warmupStep(this, fData, densities, noiseG, randomMask as Float32Array)
       : this.state.step < (o.maskPriorUntil ?? 0)
-        ? this.priorStep(fData, densities, noiseG, noiseM as Float32Array)
-        : this.ganStep(fData, densities, noiseG, noiseM as Float32Array);
+        ? priorStep(this, fData, densities, noiseG, noiseM as Float32Array)
+        : ganStep(this, fData, densities, noiseG, noiseM as Float32Array);
     this.state.step++;
     this.state.samples += B;
     return result;
-  }
-
-  private warmupStep(
-    fData: Float32Array,
-    densities: number[],
-    noiseG: Float32Array,
-    mask: Float32Array,
-  ): number[] {
-    const o = this.options;
-    const shape: [number, number, number, number] = [o.batch, o.size, o.size, 3];
-    const shape1: [number, number, number, number] = [o.batch, o.size, o.size, 1];
-    const genKeys = names(this.weights, "gen");
-    return tf.tidy(() => {
-      const f = tf.tensor4d(fData, shape);
-      const b = tf.tensor4d(mask, shape1);
-      const r = tf.tensor4d(noiseG, shape1);
-      const { value, grads } = tf.variableGrads(
-        () => {
-          const { u } = inpaintingGenerator(this.weights, o.arch, f, b, r, densities);
-          return tf.mean(tf.abs(tf.sub(f, u))) as tf.Scalar;
-        },
-        genKeys.map((k) => this.weights.get(k) as tf.Variable),
-      );
-      this.adams.gen.apply(this.weights, gradMap(grads, this.weights, genKeys));
-      const l1 = value.dataSync()[0];
-      return [l1, Number.NaN, Number.NaN, l1 * 255, Number.NaN, Number.NaN, Number.NaN];
-    });
   }
 
   /** The phase of a step for logs: warm-up, mask prior, or the joint (GAN) training. */
@@ -580,210 +457,9 @@ export class Trainer {
     return step <= (this.options.maskPriorUntil ?? 0) ? "prior" : "gan";
   }
 
-  /**
-   * Mask prior phase (maskPriorUntil): m regresses its logits onto the analytic scores; g trains on Eq. (3)
-   * with m's current dithered masks (held constant: no gradient from g's loss reaches m here).
-   */
-  private priorStep(
-    fData: Float32Array,
-    densities: number[],
-    noiseG: Float32Array,
-    noiseM: Float32Array,
-  ): number[] {
-    const o = this.options;
-    const B = o.batch;
-    const S = o.size;
-    const shape: [number, number, number, number] = [B, S, S, 3];
-    const shape1: [number, number, number, number] = [B, S, S, 1];
-    const target = analyticScoresBatch(fData, B, S, S, 3, densities);
-    const genKeys = names(this.weights, "gen");
-    const maskKeys = names(this.weights, "mask");
-    return tf.tidy(() => {
-      const f = tf.tensor4d(fData, shape);
-      const rG = tf.tensor4d(noiseG, shape1);
-      const rM = tf.tensor4d(noiseM, shape1);
-      const kept: tf.Tensor[] = [];
-      const { grads } = tf.variableGrads(
-        () => {
-          const { z } = maskGenerator(this.weights, o.arch, f, rM, densities);
-          const zData = z.dataSync() as Float32Array;
-          const mask = new Float32Array(B * S * S);
-          for (let i = 0; i < B; i++) {
-            const block = zData.subarray(i * S * S, (i + 1) * S * S);
-            mask.set(ditherScores(block, S, S, targetCount(S * S, densities[i])), i * S * S);
-          }
-          const b = tf.tensor4d(mask, shape1);
-          const { u } = inpaintingGenerator(this.weights, o.arch, f, b, rG, densities);
-          const l1 = tf.mean(tf.abs(tf.sub(f, u)));
-          const prior = tf.mean(tf.square(tf.sub(z, tf.tensor4d(target, shape1))));
-          kept.push(tf.keep(l1), tf.keep(prior));
-          return tf.add(l1, prior) as tf.Scalar;
-        },
-        [...genKeys, ...maskKeys].map((k) => this.weights.get(k) as tf.Variable),
-      );
-      this.adams.gen.apply(this.weights, gradMap(grads, this.weights, genKeys));
-      this.adams.mask.apply(this.weights, gradMap(grads, this.weights, maskKeys));
-      const [l1, prior] = kept.map((t) => t.dataSync()[0]);
-      for (const t of kept) t.dispose();
-      return [l1, prior, Number.NaN, l1 * 255, 0, Number.NaN, Number.NaN];
-    });
-  }
-
-  private ganStep(
-    fData: Float32Array,
-    densities: number[],
-    noiseG: Float32Array,
-    noiseM: Float32Array,
-  ): number[] {
-    const o = this.options;
-    const alpha = adversarialWeight(o);
-    const shape: [number, number, number, number] = [o.batch, o.size, o.size, 3];
-    const shape1: [number, number, number, number] = [o.batch, o.size, o.size, 1];
-    const genKeys = names(this.weights, "gen");
-    const maskKeys = names(this.weights, "mask");
-    const criticKeys = names(this.weights, "critic");
-    return tf.tidy(() => {
-      const f = tf.tensor4d(fData, shape);
-      const rG = tf.tensor4d(noiseG, shape1);
-      const rM = tf.tensor4d(noiseM, shape1);
-      const target = tf.tensor1d(densities);
-      let kept: tf.Tensor[] = [];
-      // One backward pass for both generators: L = -alpha d(u, b) + ||f - u||_1 + |mean(b) - D|, where the
-      // mask's gradient from the first two terms is scaled by beta. g receives exactly Eq. (3); m receives
-      // Eq. (4) plus alpha*beta times the adversarial term (small; documented in docs/notes/nets.md).
-      const { grads } = tf.variableGrads(
-        () => {
-          const m = maskGenerator(this.weights, o.arch, f, rM, densities);
-          const b = o.ditherMasks
-            ? ditherMaskStraightThrough(m.z, densities)
-            : o.exactMasks
-              ? exactMaskStraightThrough(m.z, densities)
-              : m.b;
-          const bs = scaleGradient(b, o.beta) as tf.Tensor4D;
-          const { u } = inpaintingGenerator(this.weights, o.arch, f, bs, rG, densities);
-          const l1 = tf.mean(tf.abs(tf.sub(f, u)));
-          // with alpha = 0 the critic does not enter the generators' losses: skip it (and its update below)
-          const dFake = alpha > 0 ? tf.mean(critic(this.weights, o.arch, u, bs)) : tf.scalar(Number.NaN);
-          const densityErr = tf.mean(tf.abs(tf.sub(tf.mean(b, [1, 2, 3]), target)));
-          const eq3 = alpha > 0 ? tf.add(tf.mul(-alpha, dFake), l1) : l1;
-          const lossG = o.ssimWeight
-            ? tf.add(eq3, tf.mul(o.ssimWeight, tf.sub(1, tf.mean(ssimPerImage(f, u)))))
-            : eq3;
-          kept = [
-            tf.keep(tf.clone(u)),
-            tf.keep(tf.clone(b)),
-            tf.keep(l1),
-            tf.keep(dFake),
-            tf.keep(densityErr),
-          ];
-          return tf.add(lossG, densityErr) as tf.Scalar;
-        },
-        [...genKeys, ...maskKeys].map((k) => this.weights.get(k) as tf.Variable),
-      );
-      this.adams.gen.apply(this.weights, gradMap(grads, this.weights, genKeys));
-      this.adams.mask.apply(this.weights, gradMap(grads, this.weights, maskKeys));
-      const [u, b, l1T, dFakeT, densT] = kept as [tf.Tensor4D, tf.Tensor4D, tf.Tensor, tf.Tensor, tf.Tensor];
-      let lossC = Number.NaN;
-      let real = Number.NaN;
-      if (alpha > 0) {
-        // Critic, Eq. (2): minimise E[d(u, b) - d(f, b)] on this step's (detached) u and b.
-        const critRes = tf.variableGrads(
-          () => {
-            const dReal = tf.mean(critic(this.weights, o.arch, f, b));
-            const dFakeC = tf.mean(critic(this.weights, o.arch, u, b));
-            kept.push(tf.keep(dReal));
-            return tf.sub(dFakeC, dReal) as tf.Scalar;
-          },
-          criticKeys.map((k) => this.weights.get(k) as tf.Variable),
-        );
-        this.adams.critic.apply(this.weights, gradMap(critRes.grads, this.weights, criticKeys));
-        lossC = critRes.value.dataSync()[0];
-        real = kept[5].dataSync()[0];
-      }
-      const l1 = l1T.dataSync()[0];
-      const dFake = dFakeT.dataSync()[0];
-      const dens = densT.dataSync()[0];
-      for (const t of kept) t.dispose();
-      return [alpha > 0 ? -alpha * dFake + l1 : l1, dens + o.beta * l1, lossC, l1 * 255, dens, real, dFake];
-    });
-  }
-
-  /** Validation on the fixed centre crops: MAE (exact density and own rounding) and the Eq. (4) loss. */
+  /** Validation on the fixed centre crops (train-validate.ts). */
   validate(): ValResult | null {
-    if (!this.val || this.val.count === 0) return null;
-    const o = this.options;
-    const S = o.valSize;
-    const N = this.val.count;
-    const per: ValResult["perDensity"] = [];
-    const chunk = 8;
-    for (const density of validationDensities(o.densityMin, o.densityMax)) {
-      const rng = new Rng(12345);
-      let sumExact = 0;
-      let sumSsim = 0;
-      let sumRound = 0;
-      let sumRandom = 0;
-      let sumDensity = 0;
-      for (let start = 0; start < N; start += chunk) {
-        const n = Math.min(chunk, N - start);
-        const shape: [number, number, number, number] = [n, S, S, 3];
-        const shape1: [number, number, number, number] = [n, S, S, 1];
-        const fData = this.val.data.subarray(start * S * S * 3, (start + n) * S * S * 3);
-        const noiseM = rng.fill(new Float32Array(n * S * S));
-        const noiseG = rng.fill(new Float32Array(n * S * S));
-        const random = new Float32Array(n * S * S);
-        for (let i = 0; i < random.length; i++) random[i] = rng.next() < density ? 1 : 0;
-        const ds = new Array(n).fill(density);
-        const [zTensor, figures] = tf.tidy(() => {
-          const f = tf.tensor4d(fData, shape);
-          const rG = tf.tensor4d(noiseG, shape1);
-          const { z, b } = maskGenerator(this.weights, o.arch, f, tf.tensor4d(noiseM, shape1), ds);
-          const uRound = inpaintingGenerator(this.weights, o.arch, f, b, rG, ds).u;
-          const uRandom = inpaintingGenerator(this.weights, o.arch, f, tf.tensor4d(random, shape1), rG, ds).u;
-          const sums = [
-            tf.sum(tf.mean(tf.abs(tf.sub(f, uRound)), [1, 2, 3])),
-            tf.sum(tf.mean(tf.abs(tf.sub(f, uRandom)), [1, 2, 3])),
-            tf.sum(tf.mean(b, [1, 2, 3])),
-          ].map((t) => t.dataSync()[0]);
-          return [tf.keep(z), sums] as const;
-        });
-        // the logits are read outside tidy, which would walk a returned typed array element by element
-        const zData = zTensor.dataSync() as Float32Array;
-        zTensor.dispose();
-        sumRound += figures[0];
-        sumRandom += figures[1];
-        sumDensity += figures[2];
-        const count = targetCount(S * S, density);
-        const exact = new Float32Array(n * S * S);
-        for (let i = 0; i < n; i++) {
-          const block = zData.subarray(i * S * S, (i + 1) * S * S);
-          const mask = o.ditherMasks ? ditherScores(block, S, S, count) : topCountMask(block, S * S, count);
-          exact.set(mask, i * S * S);
-        }
-        const [exactL1, exactSsim] = tf.tidy(() => {
-          const f = tf.tensor4d(fData, shape);
-          const b = tf.tensor4d(Float32Array.from(exact), shape1);
-          const { u } = inpaintingGenerator(this.weights, o.arch, f, b, tf.tensor4d(noiseG, shape1), ds);
-          return [tf.sum(tf.mean(tf.abs(tf.sub(f, u)), [1, 2, 3])), tf.sum(ssimPerImage(f, u))].map(
-            (t) => t.dataSync()[0],
-          );
-        });
-        sumExact += exactL1;
-        sumSsim += exactSsim;
-      }
-      const maeRound = sumRound / N;
-      const densityRound = sumDensity / N;
-      per.push({
-        density,
-        maeExact: (sumExact / N) * 255,
-        ssimExact: sumSsim / N,
-        maeRound: maeRound * 255,
-        maeRandom: (sumRandom / N) * 255,
-        densityRound,
-        maskLoss: Math.abs(densityRound - density) + o.beta * maeRound,
-      });
-    }
-    const maskLoss = per.reduce((s, p) => s + p.maskLoss, 0) / per.length;
-    return { step: this.state.step, maskLoss, perDensity: per };
+    return validateOnCrops(this);
   }
 
   private tensorsForCheckpoint(): Array<[string, tf.Tensor]> {
