@@ -84,7 +84,10 @@ export interface EncoderOptions {
 export async function encoderSetup(options: EncoderOptions): Promise<EncoderSetup> {
   // (Any selector goes with any backend: the gan mask with diffusion inpainting, say, needs the network only
   // on the encoder's side.)
-  const chosen = await selectorFor(options);
+  // the gan model is resolved and loaded once, for the mask generator and the inpainter alike
+  const needsModel = options.backend === "gan" || options.mask === "gan" || options.mask === "gan+nlpe";
+  const model = needsModel ? await ganModelFor(options) : undefined;
+  const chosen = await selectorFor(options, model);
   const baselines = await import("./baselines/index.ts");
   // gan+nlpe is already the gan mask refined by NLPE: --refine sets its cycles (selectorFor) rather than
   // stacking more on top
@@ -96,9 +99,7 @@ export async function encoderSetup(options: EncoderOptions): Promise<EncoderSetu
           progress: options.onProgress,
         })
       : chosen;
-  if (options.backend === "gan") {
-    const { loadGanModel, defaultModelDir } = await import("./nets/gan-backend.ts");
-    const model = await loadGanModel(options.model ?? defaultModelDir(options.density));
+  if (options.backend === "gan" && model) {
     return {
       selector,
       inpainter: model.inpainter(),
@@ -116,7 +117,16 @@ export async function encoderSetup(options: EncoderOptions): Promise<EncoderSetu
   };
 }
 
-async function selectorFor(options: EncoderOptions): Promise<MaskSelector> {
+/** The model folder given, else the registered default for the density, loaded (and cached) once. */
+async function ganModelFor(options: EncoderOptions): Promise<import("./nets/gan-backend.ts").GanModel> {
+  const { loadGanModel, defaultModelDir } = await import("./nets/gan-backend.ts");
+  return loadGanModel(options.model ?? defaultModelDir(options.density));
+}
+
+async function selectorFor(
+  options: EncoderOptions,
+  model: import("./nets/gan-backend.ts").GanModel | undefined,
+): Promise<MaskSelector> {
   const baselines = await import("./baselines/index.ts");
   switch (options.mask) {
     case "grid":
@@ -131,8 +141,7 @@ async function selectorFor(options: EncoderOptions): Promise<MaskSelector> {
       return baselines.psNlpeSelector({ seed: options.seed, progress: options.onProgress });
     case "gan":
     case "gan+nlpe": {
-      const { loadGanModel, defaultModelDir } = await import("./nets/gan-backend.ts");
-      const model = await loadGanModel(options.model ?? defaultModelDir(options.density));
+      if (!model) throw new Error("selectorFor: the gan mask needs its model");
       if (options.mask === "gan") return model.selector();
       return baselines.refinedSelector(model.selector(), {
         cycles: options.refineCycles || GAN_NLPE_CYCLES,
