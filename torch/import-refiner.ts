@@ -8,9 +8,10 @@
  *   npx tsx torch/import-refiner.ts models/maskgan-v8-d05 runs/ref-a models/maskgan-my-d05 [--command TEXT]
  *     [--density-range MIN:MAX]
  *
- * --density-range narrows the densities the new model is picked for (`--density`, defaultModelDir) to those
- * its refiner was trained on, inside the base's range; the base keeps serving the rest. With --extend-range it
- * may also widen them past the base's range (parseRange says why that is sound only for pools drawn there).
+ * --density-range sets the model's density range (the densities its density input is clamped to) to those
+ * its refiner was trained on, inside the base's range. With --extend-range it may also widen them past the
+ * base's range (parseRange says why that is sound only for pools drawn there). The new folder is used once it is
+ * registered (torch/register.ts), which also says for which densities it is the default.
  */
 
 import { existsSync } from "node:fs";
