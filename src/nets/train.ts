@@ -19,8 +19,8 @@ import {
   type WeightsView,
 } from "./models.ts";
 import { Rng } from "./ops.ts";
+import { exportModel } from "./train-export.ts";
 import {
-  adversarialWeight,
   ditherMaskStraightThrough,
   exactMaskStraightThrough,
   ganStep,
@@ -574,77 +574,9 @@ export class Trainer {
 
   /**
    * Exports the best weights (by options.selectBy, adversarial phase), or the latest when there is no
-   * best yet, into options.out with the card, the logs and the plot.
+   * best yet, into options.out with the card, the logs and the plot (train-export.ts).
    */
-  async export(extraCard: Record<string, unknown> = {}): Promise<{ weightHash: string; dir: string }> {
-    const out = this.options.out;
-    await mkdir(out, { recursive: true });
-    const byMae = this.options.selectBy === "mae";
-    const bestDir = join(this.options.runDir, byMae ? "best-mae" : "best");
-    let weightHash: string;
-    let source: "best" | "latest";
-    let val: ValResult | null;
-    if (existsSync(join(bestDir, "model.json"))) {
-      await cp(join(bestDir, "model.json"), join(out, "model.json"));
-      await cp(join(bestDir, "weights.bin"), join(out, "weights.bin"));
-      weightHash = (await loadWeights(out)).weightHash;
-      source = "best";
-      val = JSON.parse(await readFile(join(bestDir, "val.json"), "utf8")) as ValResult;
-    } else {
-      weightHash = (await this.saveModel(out)).weightHash;
-      source = "latest";
-      val = this.state.lastVal;
-    }
-    for (const f of ["train-log.csv", "val-log.csv"]) {
-      if (existsSync(join(this.options.runDir, f))) await cp(join(this.options.runDir, f), join(out, f));
-    }
-    const o = this.options;
-    const card = {
-      id: basename(out),
-      weightHash,
-      density: o.densityMin === o.densityMax ? o.densityMin : { min: o.densityMin, max: o.densityMax },
-      densityConditioned: o.arch.densityInput,
-      architecture: o.arch,
-      weights: {
-        source,
-        step: source === "best" ? (byMae ? this.state.bestMaeStep : this.state.bestStep) : this.state.step,
-        selectedBy:
-          source === "best"
-            ? byMae
-              ? "validation MAE, exact density"
-              : "validation mask loss (Eq. 4)"
-            : "latest",
-        float16: o.float16,
-      },
-      training: {
-        data: o.dataDir,
-        validation: o.valDir ?? null,
-        cropSize: o.size,
-        batch: o.batch,
-        warmupSteps: o.warmupSteps,
-        stepsDone: this.state.step,
-        samplesSeen: this.state.samples,
-        wallSeconds: Math.round(this.wallSeconds()),
-        lr: o.lr,
-        alpha: o.alpha,
-        alphaPerValue: adversarialWeight(o),
-        beta: o.beta,
-        ...(o.ssimWeight ? { ssimWeight: o.ssimWeight } : {}),
-        ...(this.state.freshAdamStep !== undefined ? { lrWarmup: o.lrWarmup ?? 0 } : {}),
-        seed: o.seed,
-        tfBackend: o.tfBackend,
-      },
-      validation: val,
-      exportedAt: new Date().toISOString(),
-      ...extraCard,
-    };
-    await writeFile(join(out, "card.json"), `${JSON.stringify(card, null, 1)}\n`);
-    try {
-      const { plotTrainingCurves } = await import("./plot.ts");
-      await plotTrainingCurves(this.options.runDir, out, { svg: false });
-    } catch (error) {
-      this.log(`plot failed: ${(error as Error).message}`);
-    }
-    return { weightHash, dir: out };
+  export(extraCard: Record<string, unknown> = {}): Promise<{ weightHash: string; dir: string }> {
+    return exportModel(this, extraCard);
   }
 }
