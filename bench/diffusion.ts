@@ -1,5 +1,5 @@
 /**
- * Decode-time benchmark of homogeneous diffusion inpainting (issue 2's target: a 768×512 colour image at 5 %
+ * Decode-time benchmark of homogeneous diffusion inpainting (target: a 768×512 colour image at 5 %
  * in under 0.3 s on one core). For the Kodak images and random masks at 2/5/10 %: seconds for the whole
  * inpainting (system set-up + multigrid-preconditioned CG to a relative residual of 1e-6, all channels), CG
  * iterations, and the MAE of the result. Baseline, measured in the same run on the first image: plain

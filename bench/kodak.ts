@@ -1,6 +1,6 @@
 /**
- * Issue 2's codec benchmark: for the Kodak images, densities 0.02/0.05/0.1 and the random and grid masks,
- * through the real codec path (encodeImage → bytes → decodeBytes with diffusion inpainting): bpp of mask and
+ * The codec benchmark: for the Kodak images, densities 0.02/0.05/0.1 and the random and grid masks,
+ * through the library API (encode → bytes → decode with diffusion inpainting): bpp of mask and
  * values, PSNR, SSIM, encode and decode seconds. Means over images, as a markdown table; --out FILE.json
  * writes every record.
  *
@@ -10,8 +10,9 @@ import { readdirSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { defaultMaskSelector, encoderSetup, inpainterFor, parseMaskSelector } from "../src/backends.ts";
-import { decodeBytes, defaultQuantiser, encodeImage } from "../src/codec/codec.ts";
+import { decode, encode } from "../src/api.ts";
+import { parseMaskSelector } from "../src/backends.ts";
+import { defaultQuantiser } from "../src/codec/codec.ts";
 import { readImage } from "../src/image/io.ts";
 import { psnr, ssim } from "../src/image/metrics.ts";
 
@@ -52,22 +53,10 @@ export async function run(args: string[]): Promise<void> {
     const pixels = image.width * image.height;
     for (const mask of masks) {
       for (const density of densities) {
-        const setup = await encoderSetup({
-          backend: "diffusion",
-          mask: mask ?? defaultMaskSelector("diffusion"),
-          density,
-          seed: 1,
-        });
         const t0 = performance.now();
-        const encoded = await encodeImage(image, {
-          selector: setup.selector,
-          density,
-          backend: "diffusion",
-          colour: "ycbcr",
-          quantiser: defaultQuantiser("ycbcr"),
-        });
+        const encoded = await encode(image, { density, backend: "diffusion", mask });
         const t1 = performance.now();
-        const decoded = await decodeBytes(encoded.bytes, (header) => inpainterFor(header));
+        const decoded = await decode(encoded.bytes);
         const t2 = performance.now();
         const row: Row = {
           image: file,

@@ -1,5 +1,5 @@
 /**
- * Speed of the networks (issue 4), on whatever tfjs backend is active (default wasm, one thread):
+ * Speed of the networks, on whatever tfjs backend is active (default wasm, one thread):
  * - training samples/s at 64x64 (--size): generator-only (warm-up) step and whole GAN step (mask generator, inpainting
  *   generator, critic), and their ratio measured in the same run;
  * - mask + inpainting time for one 128x128 crop (paper: 0.93 s on one i5-6600K core; target < 0.1 s) and one
@@ -13,11 +13,11 @@
  *                         [--inference-only] [--width 8] [--diffusion-input] [--dither-masks] [--analytic-mask]
  *                         [--bottleneck K]
  * (--width, --diffusion-input, --analytic-mask, --dither-masks and --bottleneck set the architecture and mask
- * rule of the timed training steps; maskgan-v2's configuration is the first four with --width 4, maskgan-v3's
- * adds --bottleneck 8.)
+ * rule of the timed training steps; the shipped models' configuration is the first four with --width 4 and
+ * --bottleneck 8.)
  * Several models (comma-separated) are timed one after the other in the same run.
  *
- * With --quality it runs issue 5's quality benchmark instead: the 128x128 centre crops of
+ * With --quality it runs the quality benchmark instead: the 128x128 centre crops of
  * ../shared/datasets/bsds500/test-dev, mean MAE (0-255) and SSIM of the model's mask + inpainting, without
  * quantisation and through the real codec path (encodeImage -> .mgc bytes -> decodeBytes), beside the
  * paper's Table 3.
@@ -221,9 +221,9 @@ async function quality(
   const { encodeImage, decodeBytes } = await import("../src/codec/codec.ts");
   const { mae, ssim } = await import("../src/image/metrics.ts");
   const { createMask, targetCount } = await import("../src/image/types.ts");
-  const { topCountMask } = await import("../src/nets/topk.ts");
-  const { ditherScores } = await import("../src/baselines/dither.ts");
-  const { orderedDither } = await import("../src/baselines/ordered-dither.ts");
+  const { topCountMask } = await import("../src/mask/topk.ts");
+  const { ditherScores } = await import("../src/mask/dither.ts");
+  const { orderedDither } = await import("../src/mask/ordered-dither.ts");
   const { Rng } = await import("../src/nets/ops.ts");
   const { analyticSelector, diffusionInpainter, nlpe } = await import("../src/baselines/index.ts");
   const dir = join(DATASETS, "bsds500", set);
@@ -321,7 +321,7 @@ async function quality(
   console.log(
     "MAE (0-255) / SSIM of the gan inpainting with masks chosen by: the mask generator thresholded, the mask\n" +
       "generator dithered (error diffusion), ordered-dithered (blue-noise tile), a flat (uniform) dithered mask, a uniformly random mask, the analytic mask\n" +
-      "(src/baselines/analytic.ts); homogeneous diffusion with the analytic mask; and through the codec\n" +
+      "(src/mask/analytic.ts); homogeneous diffusion with the analytic mask; and through the codec\n" +
       "(default selection, default quantiser), beside the paper's Table 3.\n",
   );
   const refinedHeader =

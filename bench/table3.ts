@@ -1,5 +1,5 @@
 /**
- * Issue 3's benchmark, the paper's Table 3 protocol: 128×128 centre crops of the BSDS500 test-dev images,
+ * The paper's Table 3 protocol: 128×128 centre crops of the BSDS500 test-dev images,
  * colour, densities 5/10/20 %, values stored exactly. For each image and density: PS, then NLPE continuing
  * from PS's mask (so "PS+NLPE" = PS time + NLPE time, as one run of psNlpe), then tonal optimisation of the
  * PS+NLPE mask. Quality: MAE and SSIM of the diffusion inpainting (relative residual 1e-6) rounded to 8 bits,

@@ -1,9 +1,9 @@
-import { existsSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { MIN_WEIGHT_HASH_LENGTH } from "./codec/limits.ts";
-import type { BackendId, StreamHeader } from "./codec/types.ts";
+import { BACKEND_CODES, type BackendId, type StreamHeader } from "./codec/types.ts";
+import { DEFAULT_BACKEND, DEFAULT_MASK } from "./defaults.ts";
 import { invalidParameter, MaskcodecError } from "./errors.ts";
 import type { Inpainter, MaskSelector, TonalOptimiser } from "./image/seams.ts";
+import { MODELS_DIR, registeredModelDir } from "./nets/registry.ts";
 
 /**
  * Wiring: maps the names users type (backend, mask selector) and the names a stream's header carries to
@@ -17,15 +17,19 @@ export const MASK_SELECTORS = ["grid", "random", "analytic", "ps", "ps+nlpe", "g
  * NLPE cycles of the "gan+nlpe" selector: the mask generator's mask improved by non-local pixel exchange
  * (diffusion error), as many cycles as "ps+nlpe" runs. On the 100 BSDS500 test-dev crops (docs/notes/nets.md)
  * 5 cycles gave MAE 10.87 / 7.70 / 4.69 at 5 / 10 / 20 % (2 cycles 11.35 / 8.18 / 5.05, in 40 % of the time);
- * `--refine C` chooses another count.
+ * `--refine C` replaces the count.
  */
 export const GAN_NLPE_CYCLES = 5;
 export type MaskSelectorName = (typeof MASK_SELECTORS)[number];
-export const BACKENDS: readonly BackendId[] = ["gan", "diffusion"];
+/** The backends a user can name: the format's list (codec/types.ts), the default first. */
+export const BACKENDS: readonly BackendId[] = [
+  DEFAULT_BACKEND,
+  ...BACKEND_CODES.filter((b) => b !== DEFAULT_BACKEND),
+];
 
 export function parseBackend(value: string): BackendId {
   if (!(BACKENDS as readonly string[]).includes(value))
-    throw invalidParameter("backend", "one of gan, diffusion", value);
+    throw invalidParameter("backend", `one of ${BACKENDS.join(", ")}`, value);
   return value as BackendId;
 }
 
@@ -38,11 +42,10 @@ export function parseMaskSelector(value: string): MaskSelectorName {
 
 /** The mask selector a backend uses when none is named. */
 export function defaultMaskSelector(backend: BackendId): MaskSelectorName {
-  return backend === "gan" ? "gan" : "ps";
+  return DEFAULT_MASK[backend];
 }
 
-/** Folder of the shipped models. */
-export const MODELS_DIR = join(import.meta.dirname, "..", "models");
+export { MODELS_DIR };
 
 /**
  * The stream stores the first 64 bits of the weights' SHA-256: plenty to tell models apart, and 48 bytes
@@ -58,27 +61,19 @@ export const STREAM_HASH_HEX_DIGITS = MIN_WEIGHT_HASH_LENGTH;
 const STREAM_MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /**
- * The folder of the model a stream's header names: `root`/ID, where ID must be a plain name (no path
- * separators, no "..") of a folder that exists directly inside `root`. Anything else is refused, naming the
- * id: a stream must not make the decoder load files from elsewhere (`--model DIR` is the way to name
- * another folder).
+ * The folder of the model a stream's header names. The id must be a plain name (no path separators, no
+ * "..": refused as ERR_MODEL_ID, naming the id) and a model of the registry (models/registry.json:
+ * refused as ERR_MODEL_UNKNOWN otherwise), so a stream can never make the decoder load files from outside
+ * models/; `--model DIR` is the way to name another folder.
  */
 export function streamModelDir(modelId: string | undefined, root: string = MODELS_DIR): string {
-  const shown = JSON.stringify(modelId ?? "");
   if (modelId === undefined || !STREAM_MODEL_ID.test(modelId) || modelId.includes("..")) {
     throw new MaskcodecError(
-      `The stream names model ${shown}, which is not a model name (letters, digits, ".", "_", "-"); decode with --model DIR`,
+      `The stream names model ${JSON.stringify(modelId ?? "")}, which is not a model name (letters, digits, ".", "_", "-"); decode with --model DIR`,
       "ERR_MODEL_ID",
     );
   }
-  const dir = join(root, modelId);
-  if (dirname(dir) !== join(root) || !existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new MaskcodecError(
-      `The stream names model ${shown}, which is not in ${root}; decode with --model DIR`,
-      "ERR_MODEL_ID",
-    );
-  }
-  return dir;
+  return registeredModelDir(modelId, root);
 }
 
 /** Everything the encoder needs from a backend. */
@@ -103,29 +98,32 @@ export interface EncoderOptions {
   tonalSteps?: number;
   /**
    * Cycles of non-local pixel exchange (with diffusion as the error measure) applied to the selector's mask;
-   * 0 or absent: the selector's mask as it is.
+   * 0 or absent: the selector's mask as it is. With the "gan+nlpe" selector: its cycle count (default
+   * GAN_NLPE_CYCLES), not more cycles on top.
    */
   refineCycles?: number;
   onProgress?: import("./util/progress.ts").Progress;
 }
 
 export async function encoderSetup(options: EncoderOptions): Promise<EncoderSetup> {
-  if (options.backend === "diffusion" && options.mask === "gan") {
-    // The gan mask with diffusion inpainting is a valid, interesting combination: mask from the network,
-    // reconstruction by diffusion. It needs the network only on the encoder side.
-  }
-  const chosen = await selectorFor(options);
+  // (Any selector goes with any backend: the gan mask with diffusion inpainting, say, needs the network only
+  // on the encoder's side.)
+  // the gan model is resolved and loaded once, for the mask generator and the inpainter alike
+  const needsModel = options.backend === "gan" || options.mask === "gan" || options.mask === "gan+nlpe";
+  const model = needsModel ? await ganModelFor(options) : undefined;
+  const chosen = await selectorFor(options, model);
   const baselines = await import("./baselines/index.ts");
-  const selector = options.refineCycles
-    ? baselines.refinedSelector(chosen, {
-        cycles: options.refineCycles,
-        seed: options.seed,
-        progress: options.onProgress,
-      })
-    : chosen;
-  if (options.backend === "gan") {
-    const { loadGanModel, defaultModelDir } = await import("./nets/gan-backend.ts");
-    const model = await loadGanModel(options.model ?? defaultModelDir(options.density));
+  // gan+nlpe is already the gan mask refined by NLPE: --refine sets its cycles (selectorFor) rather than
+  // stacking more on top
+  const selector =
+    options.refineCycles && options.mask !== "gan+nlpe"
+      ? baselines.refinedSelector(chosen, {
+          cycles: options.refineCycles,
+          seed: options.seed,
+          progress: options.onProgress,
+        })
+      : chosen;
+  if (options.backend === "gan" && model) {
     return {
       selector,
       inpainter: model.inpainter(),
@@ -143,7 +141,16 @@ export async function encoderSetup(options: EncoderOptions): Promise<EncoderSetu
   };
 }
 
-async function selectorFor(options: EncoderOptions): Promise<MaskSelector> {
+/** The model folder given, else the registered default for the density, loaded (and cached) once. */
+async function ganModelFor(options: EncoderOptions): Promise<import("./nets/gan-backend.ts").GanModel> {
+  const { loadGanModel, defaultModelDir } = await import("./nets/gan-backend.ts");
+  return loadGanModel(options.model ?? defaultModelDir(options.density));
+}
+
+async function selectorFor(
+  options: EncoderOptions,
+  model: import("./nets/gan-backend.ts").GanModel | undefined,
+): Promise<MaskSelector> {
   const baselines = await import("./baselines/index.ts");
   switch (options.mask) {
     case "grid":
@@ -158,11 +165,10 @@ async function selectorFor(options: EncoderOptions): Promise<MaskSelector> {
       return baselines.psNlpeSelector({ seed: options.seed, progress: options.onProgress });
     case "gan":
     case "gan+nlpe": {
-      const { loadGanModel, defaultModelDir } = await import("./nets/gan-backend.ts");
-      const model = await loadGanModel(options.model ?? defaultModelDir(options.density));
+      if (!model) throw new Error("selectorFor: the gan mask needs its model");
       if (options.mask === "gan") return model.selector();
       return baselines.refinedSelector(model.selector(), {
-        cycles: GAN_NLPE_CYCLES,
+        cycles: options.refineCycles || GAN_NLPE_CYCLES,
         seed: options.seed,
         progress: options.onProgress,
       });
@@ -171,8 +177,8 @@ async function selectorFor(options: EncoderOptions): Promise<MaskSelector> {
 }
 
 /**
- * The inpainter a stream's header names. For "gan" the model is found by id directly inside models/
- * (streamModelDir), or given as `modelDir`, and its weights must hash to the header's weightHash (at least
+ * The inpainter a stream's header names. For "gan" the model is the registered one of that id
+ * (streamModelDir), or the folder given as `modelDir`, and its weights must hash to the header's weightHash (at least
  * STREAM_HASH_HEX_DIGITS digits of it): decoding with other weights would silently give a different image.
  */
 export async function inpainterFor(header: StreamHeader, modelDir?: string): Promise<Inpainter> {

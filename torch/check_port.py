@@ -3,7 +3,7 @@ Checks the PyTorch port (torch/maskgan.py, torch/dither.py) against the TypeScri
 torch/reference.ts wrote: same weights, same inputs; prints each quantity's largest difference and fails (exit
 code 1) when one exceeds its tolerance.
 
-    npx tsx torch/reference.ts && python3 torch/check_port.py [--ref torch/.ref] [--model models/maskgan-v4-d05]
+    npx tsx torch/reference.ts && python3 torch/check_port.py [--ref torch/.ref] [--model models/maskgan-v8-d05]
 """
 
 import argparse
@@ -29,7 +29,7 @@ from maskgan import (  # noqa: E402
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ref", default="torch/.ref")
-    ap.add_argument("--model", default="models/maskgan-v4-d05")
+    ap.add_argument("--model", default="models/maskgan-v8-d05")
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
     dev = torch.device(args.device)
@@ -104,7 +104,7 @@ def main():
     # the generator's input gradient (through the whole hourglass) and the critic's mask gradient
     # d/dr mean |f - u| is -mean(sign(f - u) du/dr): taken with the signs of the reference's own residual,
     # since where |f - u| is below the two ports' difference in u (~4e-4) the sign may flip, and one flipped
-    # pixel moves the gradient's largest entry by a few per cent of it (session 16: maskgan-v12-lo, 3.2 %)
+    # pixel moves the gradient's largest entry by a few per cent of it (maskgan-v12-lo: 3.2 %)
     sign = torch.sign(f - nchw(ref["u"]).to(dev))
     rleaf = rg.clone().requires_grad_(True)
     (-(sign * nets.inpaint(f, b, rleaf, densities))).mean().backward()

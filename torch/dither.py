@@ -1,5 +1,5 @@
 """
-Exact-count dithered masks (src/baselines/dither.ts ditherScores and densityMap), compiled by numba, and the
+Exact-count dithered masks (src/mask/dither.ts ditherScores and densityMap), compiled by numba, and the
 straight-through operator the trainer wraps around them (src/nets/train.ts ditherMaskStraightThrough).
 
 Serpentine Floyd-Steinberg error diffusion is sequential per image, so it runs on the CPU (one numba thread

@@ -5,12 +5,13 @@
  * (train-log.csv, val-log.csv, training.png) and gets the run's own under refiner/ (log.txt, the CSVs
  * parsed from it, training.png); card.json is the base's card with a "refinement" section added.
  *
- *   npx tsx torch/import-refiner.ts models/maskgan-v8-d05 runs/s11/ref-a models/maskgan-v9-d05 [--command TEXT]
+ *   npx tsx torch/import-refiner.ts models/maskgan-v8-d05 runs/ref-a models/maskgan-my-d05 [--command TEXT]
  *     [--density-range MIN:MAX]
  *
- * --density-range narrows the densities the new model is picked for (`--density`, defaultModelDir) to those
- * its refiner was trained on, inside the base's range; the base keeps serving the rest. With --extend-range it
- * may also widen them past the base's range (parseRange says why that is sound only for pools drawn there).
+ * --density-range sets the model's density range (the densities its density input is clamped to) to those
+ * its refiner was trained on, inside the base's range. With --extend-range it may also widen them past the
+ * base's range (parseRange says why that is sound only for pools drawn there). The new folder is used once it is
+ * registered (torch/register.ts), which also says for which densities it is the default.
  */
 
 import { existsSync } from "node:fs";
@@ -208,7 +209,7 @@ export async function chainLogs(
     };
     const runs = card.refinement?.runs;
     if (!runs) throw new Error(`${entry} is a model folder without a refinement section`);
-    // cards before session 16 name one validation density for all their runs: "... at D=0.05, ..."
+    // older cards name one validation density for all their runs: "... at D=0.05, ..."
     const named = /at D=([\d.]+),/.exec(card.refinement?.validation ?? "");
     for (const [k, r] of runs.entries()) {
       const name = runs.length > 1 ? `log-${k + 1}.txt` : "log.txt";

@@ -28,8 +28,8 @@ interface RunState {
   runSeconds: number;
   bestStep: number | null;
   bestMae: number | null;
-  bestValidation: { weights?: "live" | "ema" } | null;
-  /** absent in runs before session 10, which all validated on 48 crops */
+  bestValidation: { weights?: "live" } | null;
+  /** absent in older runs, which all validated on 48 crops */
   valCrops?: number;
   options: Record<string, unknown>;
   device: string;
@@ -120,10 +120,6 @@ async function main(): Promise<void> {
       source: which,
       step,
       selectedBy: which === "best" ? "validation MAE, exact density (torch/train.py)" : "latest",
-      // with --ema the best can be the moving average of the weights rather than the live ones
-      ...(which === "best" && state.bestValidation?.weights === "ema"
-        ? { average: `EMA, decay ${o.ema}` }
-        : {}),
       float16: true,
     },
     training: {
@@ -141,7 +137,6 @@ async function main(): Promise<void> {
       beta: Number(o.beta),
       // not in the paper: the generators' loss had W (1 - SSIM) added (--ssim-weight); absent when 0
       ...(Number(o.ssim_weight) > 0 ? { ssimWeight: Number(o.ssim_weight) } : {}),
-      ...(Number(o.ema) > 0 ? { ema: Number(o.ema) } : {}),
       runs: chain.map((s) => ({
         init: s.init,
         steps: [s.startStep, s.step],

@@ -1,16 +1,16 @@
 """
 PyTorch port of maskcodec's three networks (src/nets/models.ts) and of the training-only operators they need
 (homogeneous diffusion with its mask gradient, src/nets/diffusion-op.ts; the analytic mask prior,
-src/baselines/analytic.ts; dithered exact-count masks with a straight-through gradient, src/nets/train.ts and
-src/baselines/dither.ts).
+src/mask/analytic.ts; dithered exact-count masks with a straight-through gradient, src/nets/train.ts and
+src/mask/dither.ts).
 
 Why it exists: tfjs-node-gpu cannot be installed here (its install downloads libtensorflow from outside the
-npm registry), so training on a lent GPU machine runs this port instead. It reads and writes the tfjs weight
+npm registry), so training on a GPU runs this port instead. It reads and writes the tfjs weight
 format of models/<id> unchanged (same names, same [k, k, Cin, Cout] kernel layout), so what it trains ships
 and decodes through the TypeScript codec as before. torch/check_port.py checks it against the TypeScript
 implementation on the same inputs (torch/reference.ts writes those).
 
-Only the architecture of the shipped maskgan-v4 family is ported: density input, diffusion interpolation
+Only the architecture of the shipped models is ported: density input, diffusion interpolation
 corrected by the generator, analytic mask prior, leaky binarisation, optional bottlenecks, optional refiner.
 """
 
@@ -30,7 +30,7 @@ def keep_freed_memory():
 
     Why: PyTorch on the CPU allocates and frees tensors of megabytes every operation (the diffusion solve's
     conjugate gradients above all). glibc serves such sizes by mmap and returns them with munmap (or trims
-    the heap), so every new tensor's pages fault in fresh from the kernel: measured in session 15 on this
+    the heap), so every new tensor's pages fault in fresh from the kernel: measured on this
     machine, half of a refine.py process's CPU time was system time, and the diffusion interpolation of 16
     crops of 128x128 took 5.3 s against 1.3 s with these settings (the same as MALLOC_MMAP_THRESHOLD_,
     MALLOC_TRIM_THRESHOLD_ and MALLOC_TOP_PAD_ in the environment). Memory stays at its peak, which the

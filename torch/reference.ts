@@ -4,14 +4,14 @@
  * of the training loss of src/nets/train.ts (ganStep, dithered masks) with respect to the mask logits and to
  * one kernel of each network. Written as .npy files into the folder given (default torch/.ref, ignored).
  *
- *   npx tsx torch/reference.ts [--model models/maskgan-v4-d05] [--images DIR] [--out torch/.ref]
+ *   npx tsx torch/reference.ts [--model models/maskgan-v8-d05] [--images DIR] [--out torch/.ref]
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import { analyticScoresBatch } from "../src/baselines/analytic.ts";
-import { ditherScores } from "../src/baselines/dither.ts";
 import { targetCount } from "../src/image/types.ts";
+import { analyticScoresBatch } from "../src/mask/analytic.ts";
+import { ditherScores } from "../src/mask/dither.ts";
 import { initBackend } from "../src/nets/backend.ts";
 import { centreCrops, loadImageFolder } from "../src/nets/data.ts";
 import { diffusionInterpolation } from "../src/nets/diffusion-op.ts";
@@ -33,7 +33,7 @@ function arg(name: string, fallback: string): string {
 }
 
 async function main(): Promise<void> {
-  const modelDir = arg("--model", "models/maskgan-v4-d05");
+  const modelDir = arg("--model", "models/maskgan-v8-d05");
   const imageDir = arg("--images", "../shared/datasets/bsds500/val");
   const outDir = arg("--out", "torch/.ref");
   const S = Number(arg("--size", "64"));

@@ -11,12 +11,12 @@ batch 16 and no longer moves the shipped specialists; with the masks and interpo
 refiner step takes ~2 s, and a refiner adds capacity that the frozen, jointly trained networks keep.
 
 Validation: the val crops (.gpu/val100.npy, torch/val-crops.ts) at --density with fixed mask and generator
-noise (seed 1, as scripts/noise-draws.py); the best weights by validation MAE are kept. Writes into --out:
+noise (seed 1); the best weights by validation MAE are kept. Writes into --out:
 log.txt (what it prints), best.json + best.f32 (the trained weights, tfjs names and layout, as train.py's tars)
 and args.json; `npx tsx torch/import-refiner.ts` makes a model folder of them.
 
     python3 torch/refine.py --mode ref --model models/maskgan-v8-d05 --pools P1.npz P2.npz --lr 1e-3 \
-      --warmup 50 --minutes 70 --out runs/s11/ref-a
+      --warmup 50 --minutes 70 --out runs/ref-a
 """
 import argparse
 import json
@@ -81,7 +81,7 @@ def parse_args():
     ap.add_argument(
         "--init",
         help="an earlier run's folder of the same mode and model, or a model folder that torch/import-refiner.ts "
-        "made from such runs (models/maskgan-v9-d05): go on from its best (shipped) weights",
+        "made from such runs (e.g. models/maskgan-v11-d05): go on from its best (shipped) weights",
     )
     ap.add_argument("--out", required=True, help="output folder")
     return ap.parse_args()
@@ -258,7 +258,7 @@ def main():
             u = (1 - b) * torch.clamp(pp + 0.2 * nets.hourglass("gen", x), 0, 1) + known
         return trained.refine(u, b, known, pp, dplane, qplanes)
 
-    # --quantised: levels per sample, around the codec's default of 16 / 16 (0: exact values). Session 15's
+    # --quantised: levels per sample, around the codec's default of 16 / 16 (0: exact values). The
     # first run also drew 8 and 48 levels at lr 1e-3: the codec's figure fell 0.1 and rose again by step 400
     level_choices = [12, 16, 16, 16, 20, 24, 32]
 

@@ -10,7 +10,7 @@ masks, the figure `maskcodec train --select-by mae` picks by), latest.{json,f32}
 val-log.csv (the TypeScript trainer's formats, continuing the model's own logs), state.json. `npx tsx
 torch/import.ts` turns it into a model folder with card and plot.
 
-    python3 torch/train.py --init models/maskgan-v4-d05 --density 0.04:0.07 --data DIR --val VAL.npy \
+    python3 torch/train.py --init models/maskgan-v8-d05 --density 0.04:0.07 --data DIR --val VAL.npy \
         --minutes 7 --batch 64 --lr 1e-4 --out run.tar
 """
 
@@ -49,7 +49,7 @@ VAL_LOG_HEADER = "step,wall_s,density,mae_exact,mae_round,mae_random,density_rou
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--init", required=True, help="model folder (models/<id>) or an earlier run's tar to start from")
-    ap.add_argument("--init-weights", default="latest", choices=["latest", "best", "ema"], help="with a tar: which weights (ema: the moving average of a run with --ema)")
+    ap.add_argument("--init-weights", default="latest", choices=["latest", "best"], help="with a tar: which weights")
     ap.add_argument("--density", required=True, help="D or MIN:MAX (log-uniform per sample)")
     ap.add_argument("--data", required=True, help="folder of training images (BSDS500 train)")
     ap.add_argument("--val", required=True, help=".npy of validation crops, uint8 [N, S, S, 3] (torch/val-crops.ts)")
@@ -71,13 +71,6 @@ def parse_args(argv=None):
         type=float,
         default=0.0,
         help="adds W (1 - SSIM(u, f)) to the generators' loss (not in the paper; 0: the paper's Eqs. 3-4)",
-    )
-    ap.add_argument(
-        "--ema",
-        type=float,
-        default=0.0,
-        help="decay of an exponential moving average of the weights (0: none). With it, each validation also "
-        "scores the average, and the better of the two can become the run's best",
     )
     ap.add_argument("--minutes", type=float, default=7.0, help="training time (validation and saving included)")
     ap.add_argument("--max-steps", type=int, default=10**9)
@@ -209,8 +202,8 @@ class Trainer:
         opt = lambda prefix: torch.optim.Adam(self.nets.group(prefix), lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
         self.opt_gen, self.opt_mask, self.opt_critic = opt("gen"), opt("mask"), opt("critic")
         # A fresh Adam's first update moves every weight by about lr (m / sqrt(v) = sign(g) after bias
-        # correction): from a trained model at 2e-4 that cost +0.94 validation MAE at 5 % after one step in
-        # session 9, recovered only after 200 steps. So: restore the states a run's tar carries, else warm up.
+        # correction): from a trained model at 2e-4 that cost +0.94 validation MAE at 5 % after one step,
+        # recovered only after 200 steps. So: restore the states a run's tar carries, else warm up.
         self.warmup = 0 if adam is not None else args.lr_warmup
         if adam is not None:
             states = torch.load(io.BytesIO(adam), map_location=self.dev)
@@ -228,11 +221,6 @@ class Trainer:
         self.best = None  # (mae, step, weights)
         self.acc = []
         self.prep_seconds = 0.0  # waiting for batch sampling and the analytic prior (CPU), for the profile line
-        # Small CPU batches make the late-stage weights jitter around their optimum; an average over the last
-        # 1 / (1 - decay) steps smooths that noise out without touching the training itself.
-        self.ema = (
-            {n: p.detach().clone() for n, p in self.nets.params.items()} if args.ema > 0 else None
-        )
         self.prefetcher = BatchPrefetcher(self.make_batch, args.prefetch) if args.prefetch > 0 else None
         self.started = time.time()
 
@@ -312,10 +300,6 @@ class Trainer:
         self.step += 1
         self.samples += a.batch
         self.set_lr(self.step - self.start_step)
-        if self.ema is not None:
-            with torch.no_grad():
-                for n, p in self.nets.params.items():
-                    self.ema[n].mul_(a.ema).add_(p.detach(), alpha=1 - a.ema)
         l1v, dfv, dv = l1.item(), d_fake.item(), dens.item()
         self.acc.append([-self.alpha * dfv + l1v, dv + a.beta * l1v, loss_c.item(), l1v * 255, dv, d_real.item(), dfv])
 
@@ -328,21 +312,6 @@ class Trainer:
         self.acc = []
 
     @torch.no_grad()
-    def validate_both(self):
-        """With --ema: the live weights (printed only), then the average (logged); either can become the best."""
-        if self.ema is None:
-            return self.validate()
-        self.validate(log=False, tag="live")
-        live = {n: p.detach().clone() for n, p in self.nets.params.items()}
-        with torch.no_grad():
-            for n, p in self.nets.params.items():
-                p.copy_(self.ema[n])
-        result = self.validate(tag="ema")
-        with torch.no_grad():
-            for n, p in self.nets.params.items():
-                p.copy_(live[n])
-        return result
-
     def validate(self, log=True, tag=None):
         """validate() of src/nets/train.ts: same crops, same noise (mulberry32 12345, chunks of 8)."""
         nets, dev = self.nets, self.dev
@@ -427,8 +396,6 @@ class Trainer:
             add("adam.pt", adam.getvalue())
             if self.best is not None:
                 add_weights("best", self.best[2])
-            if self.ema is not None:
-                add_weights("ema", {n: self.ema[n.replace("/", "__")].cpu().numpy() for n in self.nets.names})
             add("train-log.csv", ("\n".join(self.train_log) + "\n").encode())
             add("val-log.csv", ("\n".join(self.val_log) + "\n").encode())
             state = dict(
@@ -469,7 +436,7 @@ class Trainer:
             print(f"[{a.density}] interrupted at step {self.step}", flush=True)
         self.flush_log()
         if self.step % a.val_every != 0:
-            self.validate_both()
+            self.validate()
         self.save(final=True)
         print(f"[{a.density}] done: steps {self.start_step} -> {self.step}; best val MAE {self.best[0]:.3f} at step {self.best[1]}", flush=True)
 
@@ -484,7 +451,7 @@ class Trainer:
             if self.step % a.log_every == 0:
                 self.flush_log()
             if self.step % a.val_every == 0:
-                self.validate_both()
+                self.validate()
             if time.time() - last_save > a.save_seconds:
                 self.save()
                 last_save = time.time()

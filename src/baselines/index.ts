@@ -2,7 +2,9 @@
  * The diffusion backend: homogeneous diffusion inpainting, mask selectors (grid, random, PS, PS+NLPE) and
  * tonal optimisation. Plain typed-array code, no tfjs.
  */
-export { analyticScores, analyticSelector, analyticSigma, greyOf } from "./analytic.ts";
+export { analyticScores, analyticSelector, analyticSigma, greyOf } from "../mask/analytic.ts";
+export { densityMap, ditherScores } from "../mask/dither.ts";
+export { createRng, type Rng } from "../mask/rng.ts";
 export {
   type DiffusionOptions,
   type DiffusionResult,
@@ -11,7 +13,6 @@ export {
   diffusionInpainter,
   inpaintDiffusion,
 } from "./diffusion.ts";
-export { densityMap, ditherScores } from "./dither.ts";
 export { LocalInpainting } from "./local.ts";
 export {
   NLPE_DEFAULTS,
@@ -24,6 +25,5 @@ export {
   refinedSelector,
 } from "./nlpe.ts";
 export { PS_DEFAULTS, type PsOptions, probabilisticSparsification, psSelector } from "./ps.ts";
-export { createRng, type Rng } from "./random.ts";
 export { gridMask, gridSelector, randomMask, randomSelector } from "./selectors.ts";
 export { optimiseTonal, type TonalOptions, type TonalResult, tonalOptimiser } from "./tonal.ts";

@@ -13,11 +13,11 @@ import { checkDensity, checkInteger, invalidParameter } from "../errors.ts";
 import type { MaskSelector } from "../image/seams.ts";
 import type { Image, Mask } from "../image/types.ts";
 import { createMask, targetCount } from "../image/types.ts";
+import { createRng } from "../mask/rng.ts";
 import type { Progress } from "../util/progress.ts";
 import { silentProgress } from "../util/progress.ts";
 import { LocalInpainting } from "./local.ts";
 import { checkPsOptions, type PsOptions, runPs } from "./ps.ts";
-import { createRng } from "./random.ts";
 
 export interface NlpeOptions {
   /** Number of cycles of |mask| iterations. Default 5 (the paper's setting). */

@@ -17,10 +17,10 @@ import { checkDensity, checkInteger, invalidParameter } from "../errors.ts";
 import type { MaskSelector } from "../image/seams.ts";
 import type { Image, Mask } from "../image/types.ts";
 import { createMask, targetCount } from "../image/types.ts";
+import { createRng } from "../mask/rng.ts";
 import type { Progress } from "../util/progress.ts";
 import { silentProgress } from "../util/progress.ts";
 import { LocalInpainting } from "./local.ts";
-import { createRng } from "./random.ts";
 
 export interface PsOptions {
   /** Fraction of the mask pixels taken as candidates per step. Default 0.02. */

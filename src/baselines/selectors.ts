@@ -6,7 +6,7 @@ import { checkDensity, checkInteger } from "../errors.ts";
 import type { MaskSelector } from "../image/seams.ts";
 import type { Image, Mask } from "../image/types.ts";
 import { createMask, targetCount } from "../image/types.ts";
-import { createRng, partialShuffle } from "./random.ts";
+import { createRng, partialShuffle } from "../mask/rng.ts";
 
 /**
  * A regular grid of exactly `count` pixels on a width×height image: an nx×ny lattice of cell centres with

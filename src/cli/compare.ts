@@ -1,7 +1,7 @@
 import type { Command } from "commander";
+import { DEFAULT_SWEEP_DIFFUSION_MASKS } from "../defaults.ts";
 import type { CodecName } from "../eval/codecs.ts";
 import { parseCodecList } from "../eval/inputs.ts";
-import { DEFAULT_DIFFUSION_MASKS } from "../eval/plan.ts";
 import { integerParser, parseDensityOption } from "./options.ts";
 
 interface CompareFlags {
@@ -35,7 +35,7 @@ export function register(program: Command): void {
     )
     .option(
       "-m, --masks <list>",
-      `mask selectors for diffusion, or BACKEND:NAME (default: ${DEFAULT_DIFFUSION_MASKS.join(",")})`,
+      `mask selectors for diffusion, or BACKEND:NAME (default: ${DEFAULT_SWEEP_DIFFUSION_MASKS.join(",")})`,
     )
     .option("-l, --levels <n>", "quantiser levels for the mask codecs", integerParser("levels", 2, 256))
     .option("--match <what>", "match the reference codecs by size or psnr", "size")

@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .description("reconstruct an image from a .mgc file with the inpainting backend its header names")
     .argument("<input>", ".mgc file")
     .option("-o, --output <file>", "output PNG (default: input with .png)")
-    .option("--model <dir>", "gan model folder (default: models/<model id from the header>)")
+    .option("--model <dir>", "gan model folder (default: the registered model the header names)")
     .option("-f, --force", "overwrite an existing output file")
     .option("--json", "print one JSON object with the figures")
     .action(async (input: string, flags: DecodeFlags) => {
@@ -27,8 +27,7 @@ export function register(program: Command): void {
 async function runDecode(input: string, flags: DecodeFlags): Promise<void> {
   const { existsSync } = await import("node:fs");
   const { checkOutputPath } = await import("../util/files.ts");
-  const { decodeBytes } = await import("../codec/codec.ts");
-  const { inpainterFor } = await import("../backends.ts");
+  const { decode } = await import("../api.ts");
   const { writePng } = await import("../image/io.ts");
   const { maskDensity } = await import("../image/types.ts");
 
@@ -38,7 +37,7 @@ async function runDecode(input: string, flags: DecodeFlags): Promise<void> {
 
   const start = performance.now();
   const bytes = new Uint8Array(await readFile(input));
-  const decoded = await decodeBytes(bytes, (header) => inpainterFor(header, flags.model));
+  const decoded = await decode(bytes, { model: flags.model });
   await writePng(decoded.image, output, { overwrite: flags.force });
   const seconds = secondsSince(start);
   const { header } = decoded;

@@ -1,7 +1,8 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import type { ColourTransform } from "../codec/types.ts";
-import { invalidParameter, MaskcodecError } from "../errors.ts";
+import type { MaskSelectorName } from "../backends.ts";
+import type { BackendId, ColourTransform } from "../codec/types.ts";
+import { invalidParameter } from "../errors.ts";
 import { integerParser, parseDensityOption, parseNumber, replaceExtension, secondsSince } from "./options.ts";
 
 /** NLPE cycles: a number in [0, 100] (fractions allowed: 0.5 cycles = |mask| / 2 exchange attempts). */
@@ -15,14 +16,14 @@ function parseCycles(value: string): number {
 interface EncodeFlags {
   output?: string;
   density: number;
-  backend: string;
+  backend?: string;
   mask?: string;
   levels?: number;
   chromaLevels?: number;
   colour?: string;
   tonal?: boolean;
   tonalSteps?: number;
-  seed: number;
+  seed?: number;
   model?: string;
   refine?: number;
   force?: boolean;
@@ -36,7 +37,7 @@ export function register(program: Command): void {
     .argument("<input>", "image file (PNG, JPEG, WebP, AVIF, TIFF)")
     .option("-o, --output <file>", "output .mgc file (default: input with .mgc)")
     .requiredOption("-d, --density <d>", "fraction of pixels to keep, in (0, 1]", parseDensityOption)
-    .option("-b, --backend <name>", "gan (mask + inpainting networks) or diffusion", "gan")
+    .option("-b, --backend <name>", "gan (mask + inpainting networks; default) or diffusion")
     .option(
       "-m, --mask <name>",
       "mask selector: gan, gan+nlpe (the network's mask + 5 NLPE cycles), grid, random, analytic, ps, ps+nlpe (default: gan for gan, ps for diffusion)",
@@ -61,11 +62,11 @@ export function register(program: Command): void {
       "gan --tonal: optimisation steps (default 20; 10 keep most of the gain at half the time)",
       integerParser("tonal-steps", 1, 1000),
     )
-    .option("--seed <n>", "seed for random choices", integerParser("seed", 0, 2 ** 31 - 1), 1)
-    .option("--model <dir>", "gan model folder (default: the shipped model for the density)")
+    .option("--seed <n>", "seed for random choices (default 1)", integerParser("seed", 0, 2 ** 31 - 1))
+    .option("--model <dir>", "gan model folder (default: the registered model for the density)")
     .option(
       "--refine <cycles>",
-      "improve the chosen mask by this many cycles of non-local pixel exchange (diffusion error; default 0)",
+      "improve the chosen mask by this many cycles of non-local pixel exchange (diffusion error; default 0; with --mask gan+nlpe: its cycles, default 5)",
       parseCycles,
     )
     .option("-f, --force", "overwrite an existing output file")
@@ -77,25 +78,27 @@ export function register(program: Command): void {
 
 async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
   const { checkOutputPath, writeFileAtomic } = await import("../util/files.ts");
-  const { encoderSetup, parseBackend, parseMaskSelector, defaultMaskSelector } = await import(
-    "../backends.ts"
-  );
+  const { encode, resolveEncodeOptions } = await import("../api.ts");
   const { readImage } = await import("../image/io.ts");
   const { quality } = await import("../image/metrics.ts");
   const { maskDensity } = await import("../image/types.ts");
-  const { encodeImage, defaultQuantiser } = await import("../codec/codec.ts");
-  const { storedLevels } = await import("../codec/quantiser.ts");
   const { terminalProgress } = await import("../util/progress.ts");
 
   // Validate everything before any work, so that a mistake costs nothing and leaves nothing behind.
-  const backend = parseBackend(flags.backend);
-  const mask = parseMaskSelector(flags.mask ?? defaultMaskSelector(backend));
-  if (flags.colour !== undefined && flags.colour !== "ycbcr" && flags.colour !== "none") {
-    throw invalidParameter("colour", "ycbcr or none", flags.colour);
-  }
-  if (flags.tonalSteps !== undefined && !(flags.tonal && backend === "gan")) {
-    throw new MaskcodecError("--tonal-steps needs --tonal with --backend gan", "ERR_INVALID_PARAMETER");
-  }
+  const options = resolveEncodeOptions({
+    density: flags.density,
+    backend: flags.backend as BackendId | undefined,
+    mask: flags.mask as MaskSelectorName | undefined,
+    refine: flags.refine,
+    levels: flags.levels,
+    chromaLevels: flags.chromaLevels,
+    colour: flags.colour as ColourTransform | undefined,
+    tonal: flags.tonal,
+    tonalSteps: flags.tonalSteps,
+    seed: flags.seed,
+    model: flags.model,
+  });
+  const { backend, mask } = options;
   const output = flags.output ?? replaceExtension(input, ".mgc");
   checkOutputPath(output, { force: flags.force, inputs: [input] });
   if (resolve(output) === resolve(input))
@@ -103,35 +106,10 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
 
   const start = performance.now();
   const image = await readImage(input);
-  const colour: ColourTransform =
-    (flags.colour as ColourTransform | undefined) ?? (image.channels === 3 ? "ycbcr" : "none");
-  const defaults = defaultQuantiser(colour);
-  const quantiser = {
-    lumaLevels: flags.levels ?? defaults.lumaLevels,
-    chromaLevels: flags.chromaLevels ?? flags.levels ?? defaults.chromaLevels,
-  };
-  const progress = terminalProgress(`encode ${mask}${flags.refine ? "+nlpe" : ""}`, { silent: flags.json });
-  const setup = await encoderSetup({
-    backend,
-    mask,
-    density: flags.density,
-    seed: flags.seed,
-    model: flags.model,
-    tonal: flags.tonal,
-    tonalSteps: flags.tonalSteps,
-    refineCycles: flags.refine,
-    onProgress: progress,
-  });
-  const encoded = await encodeImage(image, {
-    selector: setup.selector,
-    density: flags.density,
-    backend,
-    modelId: setup.modelId,
-    weightHash: setup.weightHash,
-    colour,
-    quantiser,
-    tonal: setup.tonal,
-  });
+  const refined = options.refine && mask !== "gan+nlpe" ? "+nlpe" : "";
+  const progress = terminalProgress(`encode ${mask}${refined}`, { silent: flags.json });
+  options.onProgress = progress;
+  const encoded = await encode(image, options);
   progress.done();
   await writeFileAtomic(output, encoded.bytes, { overwrite: flags.force });
   const encodeSeconds = secondsSince(start);
@@ -146,14 +124,11 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
   }
   // --json also reports the quality the decoder will get; that needs one inpainting here.
   const decodeStart = performance.now();
-  const reconstruction = await setup.inpainter.inpaint(
-    encoded.known,
-    encoded.mask,
-    storedLevels(encoded.header.quantiser, encoded.header.colour),
-  );
+  const reconstruction = await encoded.reconstruct();
   const decodeSeconds = secondsSince(decodeStart);
   const figures = quality(image, reconstruction);
   const pixels = image.width * image.height;
+  const { colour, quantiser } = encoded.options;
   const result = {
     input,
     output,
@@ -168,12 +143,12 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
     requested_density: flags.density,
     backend,
     mask,
-    refine_cycles: flags.refine ?? 0,
-    model: setup.modelId,
+    refine_cycles: options.refine,
+    model: encoded.modelId,
     colour,
     luma_levels: quantiser.lumaLevels,
     chroma_levels: quantiser.chromaLevels,
-    tonal: Boolean(flags.tonal),
+    tonal: options.tonal,
     seconds: encodeSeconds,
     decode_seconds: decodeSeconds,
     psnr: figures.psnr,

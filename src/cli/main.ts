@@ -19,6 +19,7 @@ const COMMANDS: Array<() => Promise<CommandModule>> = [
   () => import("./encode.ts"),
   () => import("./decode.ts"),
   () => import("./info.ts"),
+  () => import("./models.ts"),
   () => import("./train.ts"),
   () => import("./rd.ts"),
   () => import("./compare.ts"),

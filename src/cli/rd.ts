@@ -1,5 +1,7 @@
 import { availableParallelism } from "node:os";
 import type { Command } from "commander";
+import { MASK_SELECTORS } from "../backends.ts";
+import { DEFAULT_SWEEP_DIFFUSION_MASKS } from "../defaults.ts";
 import { MaskcodecError } from "../errors.ts";
 import type { CodecName } from "../eval/codecs.ts";
 import {
@@ -10,7 +12,6 @@ import {
   parseQualityList,
   parseRateList,
 } from "../eval/inputs.ts";
-import { DEFAULT_DIFFUSION_MASKS } from "../eval/plan.ts";
 import { integerParser } from "./options.ts";
 
 interface RdFlags {
@@ -54,7 +55,7 @@ export function register(program: Command): void {
     .option("-l, --levels <list>", "quantiser levels for the mask codecs, e.g. 16,32,64", parseLevelsList)
     .option(
       "-m, --masks <list>",
-      `mask selectors for diffusion (grid, random, analytic, ps, ps+nlpe, gan, gan+nlpe) or BACKEND:NAME (default: ${DEFAULT_DIFFUSION_MASKS.join(",")})`,
+      `mask selectors for diffusion (${MASK_SELECTORS.join(", ")}) or BACKEND:NAME (default: ${DEFAULT_SWEEP_DIFFUSION_MASKS.join(",")})`,
     )
     .option(
       "-q, --qualities <list>",

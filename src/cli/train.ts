@@ -37,11 +37,7 @@ interface TrainFlags {
   lrWarmup?: number;
   exactMasks?: boolean;
   ditherMasks?: boolean;
-  orderedDither?: boolean;
   maskPriorUntil?: number;
-  nlpeTarget?: number;
-  nlpeCycles?: number;
-  refinedMasks?: boolean;
   diffusionInput?: boolean;
   analyticMask?: boolean;
   selection?: string;
@@ -60,7 +56,7 @@ export function parseDensityRange(value: string): [number, number] {
 }
 
 /**
- * Architecture defaults of `maskcodec train`: the recipe of the shipped model (docs/notes/nets.md, "maskgan-v2"):
+ * Architecture defaults of `maskcodec train`: the recipe of the shipped models (docs/notes/nets.md):
  * width 4, the generator correcting homogeneous diffusion, the mask generator correcting the analytic mask
  * scores, dithered masks in training. On one CPU core these learn in an hour what the paper's plain networks
  * (DEFAULT_ARCH, width 8; all flags have --no- forms) did not learn in hours. The loss weights and Adam
@@ -104,10 +100,6 @@ export function register(program: Command): void {
       "train the mask generator on its own rounding (Eq. 4) instead of dithered exact-count masks",
     )
     .option(
-      "--ordered-dither",
-      "dither training masks with the blue-noise threshold tile (selection `ordered`) instead of error diffusion",
-    )
-    .option(
       "--mask-prior-until <step>",
       "until this step (after the warm-up) the mask generator learns the analytic mask density by regression",
       integerParser("mask-prior-until", 0, 1e9),
@@ -127,20 +119,6 @@ export function register(program: Command): void {
       "--lr-warmup <n>",
       "steps of linear learning-rate warm-up after --init-from, where Adam starts fresh (default 100; 0: none)",
       integerParser("lr-warmup", 0, 1e9),
-    )
-    .option(
-      "--nlpe-target <w>",
-      "weight of the mask generator's distillation of its own masks improved by NLPE (default 0: off)",
-      positive("nlpe-target"),
-    )
-    .option(
-      "--refined-masks",
-      "train and validate on masks improved by --nlpe-cycles NLPE cycles (what the gan+nlpe selector sends)",
-    )
-    .option(
-      "--nlpe-cycles <c>",
-      "NLPE cycles per sample and step for --nlpe-target and --refined-masks (default 0.5)",
-      positive("nlpe-cycles"),
     )
     .option(
       "--alpha <x>",
@@ -225,11 +203,7 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<void> {
     ["maskLr", "maskLr"],
     ["lrWarmup", "lrWarmup"],
     ["exactMasks", "exactMasks"],
-    ["orderedDither", "orderedDither"],
     ["maskPriorUntil", "maskPriorUntil"],
-    ["nlpeTarget", "nlpeTarget"],
-    ["nlpeCycles", "nlpeCycles"],
-    ["refinedMasks", "refinedMasks"],
   ];
   if (flags.binarisation !== undefined && flags.binarisation !== "leaky" && flags.binarisation !== "paper") {
     throw invalidParameter("binarisation", "leaky or paper", flags.binarisation);

@@ -48,8 +48,15 @@ export interface DecodeResult {
  * so bits are better spent on more known pixels than on finer values; chroma below 16 levels costs more than
  * it saves.
  */
-export function defaultQuantiser(colour: ColourTransform): QuantiserParams {
-  return colour === "ycbcr" ? { lumaLevels: 16, chromaLevels: 16 } : { lumaLevels: 16, chromaLevels: 16 };
+export function defaultQuantiser(_colour: ColourTransform): QuantiserParams {
+  // the same 16/16 with and without a colour transform (measured best for both); the colour stays a parameter
+  // so that callers ask for the quantiser of their transform and a future split needs no call-site change
+  return { lumaLevels: 16, chromaLevels: 16 };
+}
+
+/** The colour transform an image gets when none is asked for: YCbCr for colour, none for grey. */
+export function defaultColour(channels: number): ColourTransform {
+  return channels === 3 ? "ycbcr" : "none";
 }
 
 export async function encodeImage(image: Image, options: EncodeOptions): Promise<EncodeResult> {
@@ -57,7 +64,7 @@ export async function encodeImage(image: Image, options: EncodeOptions): Promise
   if (!image || (image.channels !== 1 && image.channels !== 3)) {
     throw invalidParameter("image", "an image with 1 or 3 channels", image?.channels);
   }
-  const colour = options.colour ?? (image.channels === 3 ? "ycbcr" : "none");
+  const colour = options.colour ?? defaultColour(image.channels);
   if (colour === "ycbcr" && image.channels !== 3) {
     throw invalidParameter("colour", 'colour "none" for a grey image', colour);
   }

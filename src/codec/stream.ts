@@ -12,13 +12,15 @@ import {
 } from "./limits.ts";
 import { decodeMask, encodeMask } from "./maskcoder.ts";
 import { channelLevels, dequantise, MAX_LEVELS, MIN_LEVELS, quantise } from "./quantiser.ts";
-import type {
-  BackendId,
-  ColourTransform,
-  DecodedStream,
-  StreamContent,
-  StreamHeader,
-  StreamSizes,
+import {
+  BACKEND_CODES,
+  type BackendId,
+  COLOUR_CODES,
+  type ColourTransform,
+  type DecodedStream,
+  type StreamContent,
+  type StreamHeader,
+  type StreamSizes,
 } from "./types.ts";
 import { codeValues, valueModelFor } from "./valuecoder.ts";
 
@@ -40,8 +42,8 @@ import { codeValues, valueModelFor } from "./valuecoder.ts";
 
 export const FORMAT_VERSION = 1;
 const MAGIC = [0x4d, 0x47, 0x43]; // "MGC"
-const COLOURS: readonly ColourTransform[] = ["none", "ycbcr"];
-const BACKENDS: readonly BackendId[] = ["diffusion", "gan"];
+const COLOURS: readonly ColourTransform[] = COLOUR_CODES;
+const BACKENDS: readonly BackendId[] = BACKEND_CODES;
 /** Smallest possible stream: magic, version, 1-byte width and height, 5 bytes of fields, count, mask length, CRC. */
 const MIN_STREAM = 3 + 1 + 1 + 1 + 5 + 1 + 1 + 4;
 

@@ -5,10 +5,17 @@ import type { Channels, Image, Mask } from "../image/types.ts";
  * the rate–distortion toolkit. The core never imports tfjs: backends are named here, resolved elsewhere.
  */
 
-export type BackendId = "diffusion" | "gan";
+/**
+ * The format's enums, in one place: a stream stores a backend and a colour transform as their index in these
+ * lists (stream.ts), so entries are only ever appended, never reordered.
+ */
+export const BACKEND_CODES = ["diffusion", "gan"] as const;
+export const COLOUR_CODES = ["none", "ycbcr"] as const;
+
+export type BackendId = (typeof BACKEND_CODES)[number];
 
 /** How colour samples are transformed before quantisation. "none" = stored as given (RGB or grey). */
-export type ColourTransform = "none" | "ycbcr";
+export type ColourTransform = (typeof COLOUR_CODES)[number];
 
 export interface QuantiserParams {
   /** Number of uniform levels over [0, 255] for luma (or every channel when colour = "none"), 2..256. */

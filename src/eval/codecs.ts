@@ -1,4 +1,5 @@
-import type { StreamHeader } from "../codec/types.ts";
+import { BACKEND_CODES, type StreamHeader } from "../codec/types.ts";
+import { DEFAULT_SEED } from "../defaults.ts";
 import { invalidParameter, MaskcodecError } from "../errors.ts";
 import type { StoredLevels } from "../image/seams.ts";
 import type { Image, Mask } from "../image/types.ts";
@@ -35,7 +36,8 @@ export interface EvalCodec {
 }
 
 export const REFERENCE_CODECS = ["jpeg", "webp", "avif"] as const;
-export const MASK_CODECS = ["diffusion", "gan"] as const;
+/** The mask codecs are the format's backends. */
+export const MASK_CODECS = BACKEND_CODES;
 export const ALL_CODECS = [...MASK_CODECS, ...REFERENCE_CODECS] as const;
 export type CodecName = (typeof ALL_CODECS)[number];
 export type ReferenceCodecName = (typeof REFERENCE_CODECS)[number];
@@ -129,14 +131,16 @@ export function maskCodec(backend: "diffusion" | "gan", options: { model?: strin
     name: backend,
     sweepKey: "density",
     async run(image, config) {
-      const { encoderSetup, parseMaskSelector, inpainterFor } = await import("../backends.ts");
-      const { encodeImage, decodeBytes, defaultQuantiser } = await import("../codec/codec.ts");
+      const { encoderSetup, parseMaskSelector, inpainterFor, defaultMaskSelector } = await import(
+        "../backends.ts"
+      );
+      const { encodeImage, decodeBytes, defaultQuantiser, defaultColour } = await import("../codec/codec.ts");
       const { maskDensity } = await import("../image/types.ts");
       const density = config.density;
       if (typeof density !== "number") throw invalidParameter("density", "a number in (0, 1]", density);
-      const mask = parseMaskSelector(String(config.mask ?? (backend === "gan" ? "gan" : "ps")));
+      const mask = parseMaskSelector(String(config.mask ?? defaultMaskSelector(backend)));
       const tonal = config.tonal === true;
-      const seed = typeof config.seed === "number" ? config.seed : 1;
+      const seed = typeof config.seed === "number" ? config.seed : DEFAULT_SEED;
       // One setup per (mask, density, seed, tonal) and codec instance: loading a gan model allocates its
       // weights as tensors, and loading it again for every point exhausted the wasm heap in long sweeps.
       const setupKey = JSON.stringify([mask, density, seed, tonal]);
@@ -167,7 +171,7 @@ export function maskCodec(backend: "diffusion" | "gan", options: { model?: strin
         },
       };
 
-      const colour = image.channels === 3 ? "ycbcr" : "none";
+      const colour = defaultColour(image.channels);
       const defaults = defaultQuantiser(colour);
       const levels = config.levels;
       if (levels !== undefined && (typeof levels !== "number" || !Number.isInteger(levels))) {

@@ -1,4 +1,5 @@
 import { MASK_SELECTORS } from "../backends.ts";
+import { DEFAULT_SWEEP_DIFFUSION_MASKS } from "../defaults.ts";
 import { invalidParameter } from "../errors.ts";
 import {
   type CodecConfig,
@@ -20,7 +21,7 @@ export const DEFAULT_QUALITIES: Record<ReferenceCodecName, number[]> = {
 };
 
 export const DEFAULT_DENSITIES = [0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3];
-export const DEFAULT_DIFFUSION_MASKS = ["grid", "random", "analytic"];
+export const DEFAULT_DIFFUSION_MASKS: readonly string[] = DEFAULT_SWEEP_DIFFUSION_MASKS;
 
 export interface PlanOptions {
   codecs: CodecName[];

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { MaskcodecError } from "../errors.ts";
+import { defaultModel, modelFiles, readRegistry } from "../nets/registry.ts";
 import { writeFileAtomic } from "../util/files.ts";
 import type { Progress } from "../util/progress.ts";
 import { type CodecName, type EvalCodec, sweepKeyFor } from "./codecs.ts";
@@ -17,6 +18,7 @@ import {
   inProcessExecutor,
   runSweep,
   type SweepFailure,
+  type SweepPoint,
   workerPoolExecutor,
 } from "./sweep.ts";
 
@@ -53,13 +55,23 @@ export interface RdOutcome {
   seconds: number;
 }
 
-/** Whether a shipped gan model exists (models/<id>/ with any file in it). */
+/** Whether the registry of `modelsDir` names a default gan model (models/registry.json). */
 export function ganModelShipped(modelsDir: string): boolean {
-  if (!existsSync(modelsDir)) return false;
-  return readdirSync(modelsDir).some((d) => {
-    const p = join(modelsDir, d);
-    return statSync(p).isDirectory() && readdirSync(p).length > 0;
-  });
+  return readRegistry(modelsDir).some((m) => m.defaultFrom !== undefined);
+}
+
+/**
+ * The files of the gan models a run uses: the folder given as `model`, else the registered defaults for the
+ * densities of its gan points (each with its base's shards).
+ */
+export function ganModelFiles(points: readonly SweepPoint[], model?: string): string[] {
+  if (model) return [model];
+  const files = new Set<string>();
+  for (const p of points) {
+    if (p.codec !== "gan") continue;
+    for (const f of modelFiles(defaultModel(Number(p.config.density)))) files.add(f);
+  }
+  return [...files].sort();
 }
 
 /** The codecs a sweep or comparison uses when none are named: all of them, gan only if a model is shipped. */
@@ -84,12 +96,12 @@ export function hashTree(dirs: readonly string[]): string {
 
 /**
  * Version of each codec, part of every cache key: library versions for the reference codecs; for the
- * mask codecs a hash of the codec and backend sources (and, for gan, the model weights), so a changed
- * implementation never serves stale cached points.
+ * mask codecs a hash of the codec and backend sources (and, for gan, the files of the models the run uses:
+ * `modelFiles`), so a changed implementation or model never serves stale cached points, and a model the run
+ * does not use never invalidates them.
  */
-async function codecVersions(model?: string): Promise<(codec: CodecName) => string> {
+async function codecVersions(modelFiles: readonly string[]): Promise<(codec: CodecName) => string> {
   const sharp = (await import("sharp")).default;
-  const { MODELS_DIR } = await import("../backends.ts");
   const src = join(import.meta.dirname, "..");
   const reference = `sharp ${sharp.versions.sharp} vips ${sharp.versions.vips}`;
   const shared = [join(src, "codec"), join(src, "backends.ts")];
@@ -103,7 +115,7 @@ async function codecVersions(model?: string): Promise<(codec: CodecName) => stri
     if (!version) {
       const dirs =
         codec === "gan"
-          ? [...shared, join(src, "baselines"), join(src, "nets"), model ?? MODELS_DIR]
+          ? [...shared, join(src, "baselines"), join(src, "nets"), ...modelFiles]
           : [...shared, join(src, "baselines")];
       version = `mgc ${codec} ${hashTree(dirs)}`;
       versions.set(codec, version);
@@ -195,7 +207,7 @@ export async function runRd(options: RdOptions): Promise<RdOutcome> {
     images,
     points,
     cacheDir: join(options.out, "cache"),
-    codecVersion: await codecVersions(options.model),
+    codecVersion: await codecVersions(ganModelFiles(points, options.model)),
     execute,
     progress: options.progress,
     signal: options.signal,

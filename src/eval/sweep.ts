@@ -23,6 +23,15 @@ import { runTask, type Task, type TaskEvent } from "./task.ts";
  * finished. Work runs in worker threads (one per job) or, with jobs = 1, in this thread.
  */
 
+/**
+ * The worker thread's entry: the compiled worker.js next to this file in the package (dist/), or, when the
+ * sources run directly (tests, tsx), worker-boot.mjs, which registers tsx in the thread before loading
+ * worker.ts (a worker does not inherit a loader registered programmatically in the main thread).
+ */
+const WORKER_ENTRY = import.meta.url.endsWith(".js")
+  ? new URL("./worker.js", import.meta.url)
+  : new URL("./worker-boot.mjs", import.meta.url);
+
 export interface SweepPoint {
   codec: CodecName;
   config: CodecConfig;
@@ -264,7 +273,7 @@ export function workerPoolExecutor(jobs: number, workerOptions: { model?: string
       };
       const count = Math.max(1, Math.min(jobs, tasks.length));
       for (let i = 0; i < count; i++) {
-        const worker = new Worker(new URL("./worker-boot.mjs", import.meta.url), {
+        const worker = new Worker(WORKER_ENTRY, {
           workerData: workerOptions,
         });
         workers.push(worker);

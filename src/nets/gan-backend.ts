@@ -1,11 +1,12 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import { ditherScores } from "../baselines/dither.ts";
-import { orderedDither } from "../baselines/ordered-dither.ts";
 import { checkDensity, MaskcodecError } from "../errors.ts";
 import type { Inpainter, MaskSelector, StoredLevels, TonalOptimiser } from "../image/seams.ts";
 import { createImage, createMask, type Image, type Mask, maskDensity, targetCount } from "../image/types.ts";
+import { ditherScores } from "../mask/dither.ts";
+import { orderedDither } from "../mask/ordered-dither.ts";
+import { topCountMask } from "../mask/topk.ts";
 import { initBackend } from "./backend.ts";
 import { type GanTonalOptions, ganTonalOptimiser } from "./gan-tonal.ts";
 import {
@@ -17,7 +18,6 @@ import {
 } from "./models.ts";
 import { Rng } from "./ops.ts";
 import { padReflect } from "./padding.ts";
-import { topCountMask } from "./topk.ts";
 import { loadWeights } from "./weights.ts";
 
 export { padReflect } from "./padding.ts";
@@ -35,7 +35,7 @@ export interface GanModel {
   readonly arch: ArchOptions;
   /**
    * The mask generator as a MaskSelector. "threshold" keeps the targetCount highest logits (the exact-density
-   * rule of issue 4); "dither" error-diffuses a density map derived from them (spread-out masks). The
+   * rule); "dither" error-diffuses a density map derived from them (spread-out masks). The
    * default is the model card's `selection` (else "threshold").
    */
   selector(method?: SelectionMethod): MaskSelector;
@@ -51,70 +51,35 @@ export interface GanModel {
   dispose(): void;
 }
 
-/** Folder of the shipped models (repository root / models). */
-export const MODELS_DIR = resolve(import.meta.dirname, "..", "..", "models");
-
-interface ModelInfo {
-  dir: string;
-  range: [number, number];
-}
-
-/** Name order with numbers compared as numbers: maskgan-v10 comes after maskgan-v9. */
-export function compareVersionNames(a: string, b: string): number {
-  const chunks = (s: string) => s.match(/\d+|\D+/g) ?? [];
-  const ca = chunks(a);
-  const cb = chunks(b);
-  for (let i = 0; i < Math.min(ca.length, cb.length); i++) {
-    const x = ca[i];
-    const y = cb[i];
-    if (x === y) continue;
-    const numeric = /^\d/.test(x) && /^\d/.test(y);
-    if (numeric && Number(x) !== Number(y)) return Number(x) - Number(y);
-    return x < y ? -1 : 1;
-  }
-  return ca.length - cb.length;
-}
-
-function listModels(root: string): ModelInfo[] {
-  if (!existsSync(root)) return [];
-  const out: ModelInfo[] = [];
-  for (const name of readdirSync(root).sort(compareVersionNames)) {
-    const file = join(root, name, "model.json");
-    if (!existsSync(file)) continue;
-    try {
-      const json = JSON.parse(readFileSync(file, "utf8")) as {
-        maskcodec?: { densityRange?: [number, number] };
-      };
-      const range = json.maskcodec?.densityRange;
-      if (Array.isArray(range) && range.length === 2) out.push({ dir: join(root, name), range });
-    } catch {
-      // not a model folder
-    }
-  }
-  return out;
-}
+export { defaultModelDir, MODELS_DIR } from "./registry.ts";
 
 /**
- * The shipped model for a density: one whose range contains it (the narrowest), else the one whose range
- * is nearest in log-density. Among equals the last in name order wins, numbers compared as numbers
- * (maskgan-v2 over maskgan-v1, maskgan-v10 over maskgan-v9: the newer version).
+ * The model card's default mask selection: "threshold" without a card (or without the field); a card that
+ * cannot be read, or names an unknown selection, is an error rather than a silent change of masks.
  */
-export function defaultModelDir(density: number, root: string = MODELS_DIR): string {
-  checkDensity(density);
-  const models = listModels(root);
-  if (models.length === 0) {
+function cardSelection(modelDir: string): SelectionMethod {
+  const file = join(modelDir, "card.json");
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return "threshold";
+    throw new MaskcodecError(`Cannot read ${file}: ${(error as Error).message}`, "ERR_MODEL");
+  }
+  let card: { selection?: unknown };
+  try {
+    card = JSON.parse(text) as { selection?: unknown };
+  } catch (error) {
+    throw new MaskcodecError(`${file} is not JSON: ${(error as Error).message}`, "ERR_MODEL");
+  }
+  const selection = card.selection ?? "threshold";
+  if (selection !== "threshold" && selection !== "dither" && selection !== "ordered") {
     throw new MaskcodecError(
-      `No gan model in ${root}; train one (maskcodec train) or pass --model DIR`,
+      `${file} names an unknown mask selection ${JSON.stringify(selection)} (threshold, dither or ordered)`,
       "ERR_MODEL",
     );
   }
-  const distance = (m: ModelInfo) =>
-    density < m.range[0]
-      ? Math.log(m.range[0] / density)
-      : density > m.range[1]
-        ? Math.log(density / m.range[1])
-        : -1 / (1 + Math.log(m.range[1] / m.range[0]));
-  return models.reduce((best, m) => (distance(m) <= distance(best) ? m : best)).dir;
+  return selection;
 }
 
 /** Image -> 3-channel [0, 1] data (grey is replicated). */
@@ -164,14 +129,19 @@ export function loadGanModel(dir: string, options: { tfBackend?: string } = {}):
   const key = `${modelDir}|${backend}|${stamp}`;
   let model = loadedModels.get(key);
   if (!model) {
-    model = loadGanModelUncached(modelDir, { tfBackend: backend });
+    // a disposed model leaves the cache (its tensors are gone), so that the next load uploads the weights again
+    model = loadGanModelUncached(modelDir, { tfBackend: backend }, () => loadedModels.delete(key));
     loadedModels.set(key, model);
     model.catch(() => loadedModels.delete(key));
   }
   return model;
 }
 
-async function loadGanModelUncached(modelDir: string, options: { tfBackend?: string }): Promise<GanModel> {
+async function loadGanModelUncached(
+  modelDir: string,
+  options: { tfBackend?: string },
+  onDispose: () => void,
+): Promise<GanModel> {
   await initBackend(options.tfBackend ?? process.env.MASKCODEC_TF_BACKEND ?? "auto");
   const { json, tensors, weightHash } = await loadWeights(modelDir);
   const meta = json.maskcodec as { id?: string; arch?: ArchOptions; densityRange?: [number, number] };
@@ -189,13 +159,7 @@ async function loadGanModelUncached(modelDir: string, options: { tfBackend?: str
     }
   }
   const weights: WeightsView = tensors;
-  let selection: SelectionMethod = "threshold";
-  try {
-    const card = JSON.parse(readFileSync(join(modelDir, "card.json"), "utf8")) as { selection?: string };
-    if (card.selection === "dither" || card.selection === "ordered") selection = card.selection;
-  } catch {
-    // no card: the default
-  }
+  const selection = cardSelection(modelDir);
   const multiple = 2 ** Math.max(arch.levels, arch.refiner?.levels ?? 0);
   // the density input is trained on densityRange; outside it we clamp (the exact count still holds)
   const clampDensity = (d: number) => Math.min(densityRange[1], Math.max(densityRange[0], d));
@@ -315,6 +279,7 @@ async function loadGanModelUncached(modelDir: string, options: { tfBackend?: str
       );
     },
     dispose() {
+      onDispose();
       for (const t of tensors.values()) t.dispose();
       for (const t of trainingWeights?.values() ?? []) t.dispose();
     },

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
+import { DEFAULT_GAN_TONAL_STEPS } from "../defaults.ts";
 import { invalidParameter } from "../errors.ts";
 import type { StoredLevels, TonalOptimiser } from "../image/seams.ts";
 import { createImage, type Image, type Mask } from "../image/types.ts";
@@ -15,7 +16,7 @@ import { padReflect, reflect } from "./padding.ts";
  * the stream holds. Not in the paper; the diffusion backend's `--tonal` does the same by least squares.
  */
 export interface GanTonalOptions {
-  /** Adam steps. Default 20 (most of the gain comes in the first 10: docs/notes/nets.md). */
+  /** Adam steps. Default DEFAULT_GAN_TONAL_STEPS (src/defaults.ts). */
   iterations?: number;
   /** Adam step size on the [0, 1] value scale. Default 0.01. */
   learningRate?: number;
@@ -46,7 +47,7 @@ export function ganTonalOptimiser(
   net: DifferentiableInpainter,
   options: GanTonalOptions = {},
 ): TonalOptimiser {
-  const iterations = options.iterations ?? 20;
+  const iterations = options.iterations ?? DEFAULT_GAN_TONAL_STEPS;
   const lr = options.learningRate ?? 0.01;
   const quantisedFraction = options.quantisedFraction ?? 0.5;
   if (!(quantisedFraction >= 0 && quantisedFraction <= 1)) {

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { analyticScoresBatch } from "../baselines/analytic.ts";
 import type { StoredLevels } from "../image/seams.ts";
+import { analyticScoresBatch } from "../mask/analytic.ts";
+import { Rng } from "../mask/rng.ts";
 import { conv2d } from "./conv.ts";
 import { diffusionInterpolation } from "./diffusion-op.ts";
 import {
@@ -46,7 +47,7 @@ export interface ArchOptions {
    */
   diffusionInput?: boolean;
   /**
-   * The mask generator outputs a correction of the analytic mask scores (src/baselines/analytic.ts,
+   * The mask generator outputs a correction of the analytic mask scores (src/mask/analytic.ts,
    * log |Δ(G_σ f)|, computed from f outside the graph): z = analytic + z_net. With z_net = 0 it is the
    * analytic mask of Belhachmi et al.; training refines it. Absent in older models (false).
    */
@@ -461,14 +462,8 @@ export function critic(weights: WeightsView, arch: ArchOptions, u: tf.Tensor4D, 
 
 /** All weights of the three networks, initialised from a seed. */
 export function initWeights(arch: ArchOptions, seed: number): Weights {
-  let s = seed >>> 0;
-  const rng = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const generator = new Rng(seed);
+  const rng = () => generator.next();
   const weights: Weights = new Map();
   initHourglass(weights, "gen", generatorInputs(arch), 3, arch, rng);
   initHourglass(weights, "mask", maskGeneratorInputs(arch), 1, arch, rng);

@@ -52,27 +52,7 @@ export function densityFeature(density: number): number {
   return Math.log(density / 0.05) / Math.log(5);
 }
 
-/** Small, fast, seedable PRNG (mulberry32); its whole state is one uint32, so checkpoints can store it. */
-export class Rng {
-  constructor(public state: number) {
-    this.state = state >>> 0;
-  }
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  fill(array: Float32Array): Float32Array {
-    for (let i = 0; i < array.length; i++) array[i] = this.next();
-    return array;
-  }
-}
+export { Rng } from "../mask/rng.ts";
 
 /** The four phases x[:, a::2, b::2, :] (a, b in {0, 1}, row-major) of an even-sized NHWC tensor. */
 function phases(x: tf.Tensor4D): tf.Tensor4D[] {

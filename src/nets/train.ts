@@ -2,12 +2,7 @@ import { existsSync } from "node:fs";
 import { appendFile, cp, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import { analyticScoresBatch } from "../baselines/analytic.ts";
-import { densityMap, ditherScores } from "../baselines/dither.ts";
-import { nlpe } from "../baselines/nlpe.ts";
-import { orderedDither, orderedScores } from "../baselines/ordered-dither.ts";
 import { MaskcodecError } from "../errors.ts";
-import { createImage, createMask, maskCount, targetCount } from "../image/types.ts";
 import { type Progress, silentProgress } from "../util/progress.ts";
 import { Adam } from "./adam.ts";
 import { initBackend } from "./backend.ts";
@@ -15,7 +10,6 @@ import { centreCrops, type ImageSet, loadImageFolder, sampleBatch } from "./data
 import { fitBottlenecks, GramAccumulator } from "./factorise.ts";
 import {
   type ArchOptions,
-  critic,
   DEFAULT_ARCH,
   initWeights,
   inpaintingGenerator,
@@ -24,10 +18,20 @@ import {
   type Weights,
   type WeightsView,
 } from "./models.ts";
-import { Rng, scaleGradient } from "./ops.ts";
-import { ssimPerImage } from "./ssim.ts";
-import { topCountMask } from "./topk.ts";
+import { Rng } from "./ops.ts";
+import { exportModel } from "./train-export.ts";
+import {
+  ditherMaskStraightThrough,
+  exactMaskStraightThrough,
+  ganStep,
+  priorStep,
+  warmupStep,
+} from "./train-steps.ts";
+import { type ValResult, validateOnCrops } from "./train-validate.ts";
 import { loadWeights, saveWeights } from "./weights.ts";
+
+export { adversarialWeight, ditherMaskStraightThrough } from "./train-steps.ts";
+export { type ValResult, validationDensities } from "./train-validate.ts";
 
 /**
  * Joint Wasserstein training of the mask generator m, the inpainting generator g and the critic d
@@ -78,14 +82,14 @@ export interface TrainOptions {
   maxImages?: number;
   /**
    * Fresh start from the weights of an exported model folder (e.g. a shipped models/<id> when the run folder
-   * of an earlier session is gone): the weights, the step count and the logs are taken over; Adam restarts.
+   * of an earlier run is gone): the weights, the step count and the logs are taken over; Adam restarts.
    */
   initFrom?: string;
   /**
    * Steps of linear learning-rate warm-up after --init-from (0: none). Why: Adam starts fresh there, and a
    * fresh Adam's first update moves every trained weight by about lr (m / sqrt(v) is sign(g) after bias
    * correction); at 2e-4 one such step took maskgan-v8-d05 from 11.41 to 12.30 validation MAE (torch port,
-   * session 9). Resuming keeps the warm-up's place (the step of the fresh start is in the checkpoint).
+   * measured). Resuming keeps the warm-up's place (the step of the fresh start is in the checkpoint).
    */
   lrWarmup?: number;
   /**
@@ -111,47 +115,13 @@ export interface TrainOptions {
    */
   ditherMasks?: boolean;
   /**
-   * With ditherMasks: dither by a blue-noise threshold tile (`orderedDither`, the codec's "ordered" selection)
-   * instead of error diffusion. The density map becomes p = sigmoid(z − logit(T) − t) and each pixel's
-   * decision depends on its own logit only, so the straight-through gradient can move single pixels.
-   */
-  orderedDither?: boolean;
-  /**
    * Steps before which (after the warm-up) the mask generator learns the analytic mask density of
-   * src/baselines/analytic.ts by regression of its logits (mean squared error to the mean-free scores)
+   * src/mask/analytic.ts by regression of its logits (mean squared error to the mean-free scores)
    * instead of Eq. (4), while the inpainting generator trains on Eq. (3) with the dithered masks of the
    * current mask generator. A starting point that joint training would take very long to find on this
    * machine's budget; 0 (default) skips it.
    */
   maskPriorUntil?: number;
-  /**
-   * Weight W of a distillation term for the mask generator: each step, the dithered mask of every sample is
-   * improved by `nlpeCycles` cycles of non-local pixel exchange with diffusion (src/baselines/nlpe.ts), and
-   * W · mean((b − b*) · z) pushes the logits down where NLPE took a pixel away and up where it put one. Why:
-   * what makes PS+NLPE masks better than the analytic ones is the exact placement of pixels, not their local
-   * density (`npm run bench -- mask-placement`), and the gradient through the binarisation says little about
-   * placement. 0 (default) switches it off.
-   */
-  nlpeTarget?: number;
-  /** NLPE cycles per sample and step for nlpeTarget and refinedMasks (default 0.5). */
-  nlpeCycles?: number;
-  /**
-   * Train on the masks the "gan+nlpe" selector sends: every sample's dithered mask improved by `nlpeCycles`
-   * cycles of NLPE (diffusion error), and validate with them (exact-density MAE). The inpainting generator
-   * then learns the masks it will see behind that selector; the mask generator's gradient passes straight
-   * through the exchange (b* = b − (b − b*), the difference held constant).
-   */
-  refinedMasks?: boolean;
-}
-
-/**
- * The weight of the adversarial term against the trainer's mean L1: the paper's Eq. (3) divided by the number
- * of values of a crop. Why: the paper weighs α d(u, b) against the L1 norm *summed* over the image, so
- * α = 0.005 makes the critic a gentle pull; against a mean, the same α is size² · 3 times (12,288 times at 64×64)
- * stronger — with it, maskgan-v1's run diverged (docs/notes/nets.md, "α").
- */
-export function adversarialWeight(options: Pick<TrainOptions, "alpha" | "size">): number {
-  return options.alpha / (options.size * options.size * 3);
 }
 
 export const DEFAULT_TRAIN: Omit<TrainOptions, "densityMin" | "densityMax" | "dataDir" | "out" | "runDir"> = {
@@ -174,11 +144,7 @@ export const DEFAULT_TRAIN: Omit<TrainOptions, "densityMin" | "densityMax" | "da
   lrWarmup: 100,
   exactMasks: false,
   ditherMasks: false,
-  orderedDither: false,
   maskPriorUntil: 0,
-  nlpeTarget: 0,
-  nlpeCycles: 0.5,
-  refinedMasks: false,
   tfBackend: "wasm",
   float16: true,
 };
@@ -202,108 +168,14 @@ export interface TrainState {
   options: TrainOptions;
 }
 
-export interface ValResult {
-  step: number;
-  /** Mean over the validation densities of the Eq. (4) loss with the network's own rounding. */
-  maskLoss: number;
-  perDensity: Array<{
-    density: number;
-    /** MAE (0-255) with the mask thresholded to exactly the target count (what the codec does). */
-    maeExact: number;
-    /** MAE (0-255) with the network's own hard rounding. */
-    maeRound: number;
-    densityRound: number;
-    maskLoss: number;
-    /** MAE (0-255) of g with a uniformly random mask of the same density (g alone). */
-    maeRandom: number;
-    /** Mean SSIM with the exact-count masks (absent in logs written before session 8). */
-    ssimExact?: number;
-  }>;
-}
-
 export const TRAIN_LOG_HEADER =
   "step,phase,wall_s,samples,loss_g,loss_m,loss_c,l1_255,density_err,d_real,d_fake";
 export const VAL_LOG_HEADER =
   "step,wall_s,density,mae_exact,mae_round,mae_random,density_round,mask_loss,mean_mask_loss";
 
-export function validationDensities(min: number, max: number): number[] {
-  if (min === max) return [min];
-  return [0.01, 0.02, 0.05, 0.1, 0.2].filter((d) => d >= min - 1e-12 && d <= max + 1e-12);
-}
-
-/** Per sample, the targetCount(H*W, D) highest logits become 1; backward: dy * 0.2 to the logits. */
-function exactMaskStraightThrough(z: tf.Tensor4D, densities: number[]): tf.Tensor4D {
-  const [n, h, w] = z.shape;
-  const pixels = h * w;
-  const scores = z.dataSync() as Float32Array;
-  const mask = new Float32Array(n * pixels);
-  for (let i = 0; i < n; i++) {
-    const count = targetCount(pixels, densities[i]);
-    const block = topCountMask(scores.subarray(i * pixels, (i + 1) * pixels), pixels, count);
-    for (let p = 0; p < pixels; p++) mask[i * pixels + p] = block[p];
-  }
-  const op = tf.customGrad(((zIn: tf.Tensor) => ({
-    value: tf.add(tf.mul(zIn, 0), tf.tensor4d(mask, [n, h, w, 1])),
-    gradFunc: (dy: tf.Tensor) => tf.mul(dy, 0.2),
-  })) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return op(z) as tf.Tensor4D;
-}
-
-/**
- * Per sample, the dithered mask of exactly targetCount pixels from the density map p = sigmoid(z - t),
- * sum(p) = count. Backward: dL/dp = dL/db (straight through), then the exact derivative of the normalised
- * map: dL/dz = w (dL/dp - sum(w dL/dp) / sum(w)) with w = p (1 - p).
- */
-export function ditherMaskStraightThrough(z: tf.Tensor4D, densities: number[], ordered = false): tf.Tensor4D {
-  const [n, h, w] = z.shape;
-  const pixels = h * w;
-  const scores = z.dataSync() as Float32Array;
-  const mask = new Float32Array(n * pixels);
-  const weight = new Float32Array(n * pixels);
-  for (let i = 0; i < n; i++) {
-    const count = targetCount(pixels, densities[i]);
-    const raw = scores.subarray(i * pixels, (i + 1) * pixels);
-    // ordered: the map is sigmoid(z - logit(T) - t) and its dithering a top-count of z - logit(T)
-    const block = ordered ? orderedScores(raw, w, h) : raw;
-    const dithered = ordered ? topCountMask(block, pixels, count) : ditherScores(block, w, h, count);
-    const p = densityMap(block, count);
-    for (let q = 0; q < pixels; q++) {
-      mask[i * pixels + q] = dithered[q];
-      weight[i * pixels + q] = p[q] * (1 - p[q]);
-    }
-  }
-  const op = tf.customGrad(((zIn: tf.Tensor) => ({
-    value: tf.add(tf.mul(zIn, 0), tf.tensor4d(mask, [n, h, w, 1])),
-    gradFunc: (dy: tf.Tensor) => {
-      const wt = tf.tensor4d(weight, [n, h, w, 1]);
-      const mean = tf.div(
-        tf.sum(tf.mul(wt, dy), [1, 2, 3], true),
-        tf.add(tf.sum(wt, [1, 2, 3], true), 1e-12),
-      );
-      return tf.mul(wt, tf.sub(dy, mean));
-    },
-  })) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return op(z) as tf.Tensor4D;
-}
-
 function sampleDensity(rng: Rng, min: number, max: number): number {
   if (min === max) return min;
   return Math.exp(Math.log(min) + rng.next() * (Math.log(max) - Math.log(min)));
-}
-
-function names(weights: Weights, prefix: string): string[] {
-  return [...weights.keys()].filter((k) => k.startsWith(`${prefix}/`));
-}
-
-function gradMap(grads: tf.NamedTensorMap, weights: Weights, keys: string[]): Map<string, tf.Tensor> {
-  const byVar = new Map<string, string>();
-  for (const k of keys) byVar.set((weights.get(k) as tf.Variable).name, k);
-  const out = new Map<string, tf.Tensor>();
-  for (const [varName, g] of Object.entries(grads)) {
-    const k = byVar.get(varName);
-    if (k) out.set(k, g);
-  }
-  return out;
 }
 
 export class Trainer {
@@ -511,7 +383,7 @@ export class Trainer {
           grams.probe,
         );
         const b = o.ditherMasks
-          ? ditherMaskStraightThrough(z, densities, o.orderedDither)
+          ? ditherMaskStraightThrough(z, densities)
           : exactMaskStraightThrough(z, densities);
         inpaintingGenerator(source, sourceArch, f, b, tf.tensor4d(noiseG, shape1), densities, grams.probe);
       });
@@ -570,40 +442,13 @@ export class Trainer {
     }
     this.state.rng = rng.state;
     const result = warm
-      ? this.warmupStep(fData, densities, noiseG, randomMask as Float32Array)
+      ? warmupStep(this, fData, densities, noiseG, randomMask as Float32Array)
       : this.state.step < (o.maskPriorUntil ?? 0)
-        ? this.priorStep(fData, densities, noiseG, noiseM as Float32Array)
-        : this.ganStep(fData, densities, noiseG, noiseM as Float32Array);
+        ? priorStep(this, fData, densities, noiseG, noiseM as Float32Array)
+        : ganStep(this, fData, densities, noiseG, noiseM as Float32Array);
     this.state.step++;
     this.state.samples += B;
     return result;
-  }
-
-  private warmupStep(
-    fData: Float32Array,
-    densities: number[],
-    noiseG: Float32Array,
-    mask: Float32Array,
-  ): number[] {
-    const o = this.options;
-    const shape: [number, number, number, number] = [o.batch, o.size, o.size, 3];
-    const shape1: [number, number, number, number] = [o.batch, o.size, o.size, 1];
-    const genKeys = names(this.weights, "gen");
-    return tf.tidy(() => {
-      const f = tf.tensor4d(fData, shape);
-      const b = tf.tensor4d(mask, shape1);
-      const r = tf.tensor4d(noiseG, shape1);
-      const { value, grads } = tf.variableGrads(
-        () => {
-          const { u } = inpaintingGenerator(this.weights, o.arch, f, b, r, densities);
-          return tf.mean(tf.abs(tf.sub(f, u))) as tf.Scalar;
-        },
-        genKeys.map((k) => this.weights.get(k) as tf.Variable),
-      );
-      this.adams.gen.apply(this.weights, gradMap(grads, this.weights, genKeys));
-      const l1 = value.dataSync()[0];
-      return [l1, Number.NaN, Number.NaN, l1 * 255, Number.NaN, Number.NaN, Number.NaN];
-    });
   }
 
   /** The phase of a step for logs: warm-up, mask prior, or the joint (GAN) training. */
@@ -612,263 +457,9 @@ export class Trainer {
     return step <= (this.options.maskPriorUntil ?? 0) ? "prior" : "gan";
   }
 
-  /**
-   * Mask prior phase (maskPriorUntil): m regresses its logits onto the analytic scores; g trains on Eq. (3)
-   * with m's current dithered masks (held constant: no gradient from g's loss reaches m here).
-   */
-  private priorStep(
-    fData: Float32Array,
-    densities: number[],
-    noiseG: Float32Array,
-    noiseM: Float32Array,
-  ): number[] {
-    const o = this.options;
-    const B = o.batch;
-    const S = o.size;
-    const shape: [number, number, number, number] = [B, S, S, 3];
-    const shape1: [number, number, number, number] = [B, S, S, 1];
-    const target = analyticScoresBatch(fData, B, S, S, 3, densities);
-    const genKeys = names(this.weights, "gen");
-    const maskKeys = names(this.weights, "mask");
-    return tf.tidy(() => {
-      const f = tf.tensor4d(fData, shape);
-      const rG = tf.tensor4d(noiseG, shape1);
-      const rM = tf.tensor4d(noiseM, shape1);
-      const kept: tf.Tensor[] = [];
-      const { grads } = tf.variableGrads(
-        () => {
-          const { z } = maskGenerator(this.weights, o.arch, f, rM, densities);
-          const zData = z.dataSync() as Float32Array;
-          const mask = new Float32Array(B * S * S);
-          for (let i = 0; i < B; i++) {
-            const block = zData.subarray(i * S * S, (i + 1) * S * S);
-            mask.set(this.dither(block, S, targetCount(S * S, densities[i])), i * S * S);
-          }
-          const b = tf.tensor4d(mask, shape1);
-          const { u } = inpaintingGenerator(this.weights, o.arch, f, b, rG, densities);
-          const l1 = tf.mean(tf.abs(tf.sub(f, u)));
-          const prior = tf.mean(tf.square(tf.sub(z, tf.tensor4d(target, shape1))));
-          kept.push(tf.keep(l1), tf.keep(prior));
-          return tf.add(l1, prior) as tf.Scalar;
-        },
-        [...genKeys, ...maskKeys].map((k) => this.weights.get(k) as tf.Variable),
-      );
-      this.adams.gen.apply(this.weights, gradMap(grads, this.weights, genKeys));
-      this.adams.mask.apply(this.weights, gradMap(grads, this.weights, maskKeys));
-      const [l1, prior] = kept.map((t) => t.dataSync()[0]);
-      for (const t of kept) t.dispose();
-      return [l1, prior, Number.NaN, l1 * 255, 0, Number.NaN, Number.NaN];
-    });
-  }
-
-  private ganStep(
-    fData: Float32Array,
-    densities: number[],
-    noiseG: Float32Array,
-    noiseM: Float32Array,
-  ): number[] {
-    const o = this.options;
-    const alpha = adversarialWeight(o);
-    const shape: [number, number, number, number] = [o.batch, o.size, o.size, 3];
-    const shape1: [number, number, number, number] = [o.batch, o.size, o.size, 1];
-    const genKeys = names(this.weights, "gen");
-    const maskKeys = names(this.weights, "mask");
-    const criticKeys = names(this.weights, "critic");
-    return tf.tidy(() => {
-      const f = tf.tensor4d(fData, shape);
-      const rG = tf.tensor4d(noiseG, shape1);
-      const rM = tf.tensor4d(noiseM, shape1);
-      const target = tf.tensor1d(densities);
-      let kept: tf.Tensor[] = [];
-      // One backward pass for both generators: L = -alpha d(u, b) + ||f - u||_1 + |mean(b) - D|, where the
-      // mask's gradient from the first two terms is scaled by beta. g receives exactly Eq. (3); m receives
-      // Eq. (4) plus alpha*beta times the adversarial term (small; documented in docs/notes/nets.md).
-      const { grads } = tf.variableGrads(
-        () => {
-          const m = maskGenerator(this.weights, o.arch, f, rM, densities);
-          const own = o.ditherMasks
-            ? ditherMaskStraightThrough(m.z, densities, o.orderedDither)
-            : o.exactMasks
-              ? exactMaskStraightThrough(m.z, densities)
-              : m.b;
-          // b − b*, b* the mask after NLPE: a constant (no gradient of its own)
-          const correction = o.nlpeTarget || o.refinedMasks ? this.nlpeCorrection(fData, own) : undefined;
-          const b = o.refinedMasks && correction ? (tf.sub(own, correction) as tf.Tensor4D) : own;
-          const bs = scaleGradient(b, o.beta) as tf.Tensor4D;
-          const { u } = inpaintingGenerator(this.weights, o.arch, f, bs, rG, densities);
-          const l1 = tf.mean(tf.abs(tf.sub(f, u)));
-          const distil =
-            o.nlpeTarget && correction ? tf.mul(o.nlpeTarget, tf.mean(tf.mul(correction, m.z))) : undefined;
-          // with alpha = 0 the critic does not enter the generators' losses: skip it (and its update below)
-          const dFake = alpha > 0 ? tf.mean(critic(this.weights, o.arch, u, bs)) : tf.scalar(Number.NaN);
-          const densityErr = tf.mean(tf.abs(tf.sub(tf.mean(b, [1, 2, 3]), target)));
-          const eq3 = alpha > 0 ? tf.add(tf.mul(-alpha, dFake), l1) : l1;
-          const lossG = o.ssimWeight
-            ? tf.add(eq3, tf.mul(o.ssimWeight, tf.sub(1, tf.mean(ssimPerImage(f, u)))))
-            : eq3;
-          kept = [
-            tf.keep(tf.clone(u)),
-            tf.keep(tf.clone(b)),
-            tf.keep(l1),
-            tf.keep(dFake),
-            tf.keep(densityErr),
-          ];
-          const loss = tf.add(lossG, densityErr) as tf.Scalar;
-          return distil ? (tf.add(loss, distil) as tf.Scalar) : loss;
-        },
-        [...genKeys, ...maskKeys].map((k) => this.weights.get(k) as tf.Variable),
-      );
-      this.adams.gen.apply(this.weights, gradMap(grads, this.weights, genKeys));
-      this.adams.mask.apply(this.weights, gradMap(grads, this.weights, maskKeys));
-      const [u, b, l1T, dFakeT, densT] = kept as [tf.Tensor4D, tf.Tensor4D, tf.Tensor, tf.Tensor, tf.Tensor];
-      let lossC = Number.NaN;
-      let real = Number.NaN;
-      if (alpha > 0) {
-        // Critic, Eq. (2): minimise E[d(u, b) - d(f, b)] on this step's (detached) u and b.
-        const critRes = tf.variableGrads(
-          () => {
-            const dReal = tf.mean(critic(this.weights, o.arch, f, b));
-            const dFakeC = tf.mean(critic(this.weights, o.arch, u, b));
-            kept.push(tf.keep(dReal));
-            return tf.sub(dFakeC, dReal) as tf.Scalar;
-          },
-          criticKeys.map((k) => this.weights.get(k) as tf.Variable),
-        );
-        this.adams.critic.apply(this.weights, gradMap(critRes.grads, this.weights, criticKeys));
-        lossC = critRes.value.dataSync()[0];
-        real = kept[5].dataSync()[0];
-      }
-      const l1 = l1T.dataSync()[0];
-      const dFake = dFakeT.dataSync()[0];
-      const dens = densT.dataSync()[0];
-      for (const t of kept) t.dispose();
-      return [alpha > 0 ? -alpha * dFake + l1 : l1, dens + o.beta * l1, lossC, l1 * 255, dens, real, dFake];
-    });
-  }
-
-  /** The exact-count dithered mask of one square score block, by the run's dithering (training's masks). */
-  private dither(block: Float32Array, size: number, count: number): Uint8Array {
-    return this.options.orderedDither
-      ? orderedDither(block, size, size, count)
-      : ditherScores(block, size, size, count);
-  }
-
-  /**
-   * b − b* per sample and pixel (a constant), b* the mask b after nlpeCycles cycles of NLPE on the sample
-   * with diffusion inpainting; NLPE keeps the count, so each sample's entries sum to 0.
-   */
-  private nlpeCorrection(fData: Float32Array, b: tf.Tensor4D): tf.Tensor4D {
-    const o = this.options;
-    const S = o.size;
-    const pixels = S * S;
-    const bData = b.dataSync();
-    const diff = new Float32Array(o.batch * pixels);
-    for (let n = 0; n < o.batch; n++) {
-      const image = createImage(
-        S,
-        S,
-        3,
-        fData.slice(n * pixels * 3, (n + 1) * pixels * 3).map((v) => v * 255),
-      );
-      const mask = createMask(
-        S,
-        S,
-        Uint8Array.from(bData.subarray(n * pixels, (n + 1) * pixels), (v) => (v > 0.5 ? 1 : 0)),
-      );
-      if (maskCount(mask) === 0) continue;
-      const improved = nlpe(image, mask, {
-        cycles: o.nlpeCycles ?? 0.5,
-        seed: this.state.step * o.batch + n,
-      }).mask;
-      for (let i = 0; i < pixels; i++) diff[n * pixels + i] = mask.data[i] - improved.data[i];
-    }
-    return tf.tensor4d(diff, [o.batch, S, S, 1]);
-  }
-
-  /** Validation on the fixed centre crops: MAE (exact density and own rounding) and the Eq. (4) loss. */
+  /** Validation on the fixed centre crops (train-validate.ts). */
   validate(): ValResult | null {
-    if (!this.val || this.val.count === 0) return null;
-    const o = this.options;
-    const S = o.valSize;
-    const N = this.val.count;
-    const per: ValResult["perDensity"] = [];
-    const chunk = 8;
-    for (const density of validationDensities(o.densityMin, o.densityMax)) {
-      const rng = new Rng(12345);
-      let sumExact = 0;
-      let sumSsim = 0;
-      let sumRound = 0;
-      let sumRandom = 0;
-      let sumDensity = 0;
-      for (let start = 0; start < N; start += chunk) {
-        const n = Math.min(chunk, N - start);
-        const shape: [number, number, number, number] = [n, S, S, 3];
-        const shape1: [number, number, number, number] = [n, S, S, 1];
-        const fData = this.val.data.subarray(start * S * S * 3, (start + n) * S * S * 3);
-        const noiseM = rng.fill(new Float32Array(n * S * S));
-        const noiseG = rng.fill(new Float32Array(n * S * S));
-        const random = new Float32Array(n * S * S);
-        for (let i = 0; i < random.length; i++) random[i] = rng.next() < density ? 1 : 0;
-        const ds = new Array(n).fill(density);
-        const [zTensor, figures] = tf.tidy(() => {
-          const f = tf.tensor4d(fData, shape);
-          const rG = tf.tensor4d(noiseG, shape1);
-          const { z, b } = maskGenerator(this.weights, o.arch, f, tf.tensor4d(noiseM, shape1), ds);
-          const uRound = inpaintingGenerator(this.weights, o.arch, f, b, rG, ds).u;
-          const uRandom = inpaintingGenerator(this.weights, o.arch, f, tf.tensor4d(random, shape1), rG, ds).u;
-          const sums = [
-            tf.sum(tf.mean(tf.abs(tf.sub(f, uRound)), [1, 2, 3])),
-            tf.sum(tf.mean(tf.abs(tf.sub(f, uRandom)), [1, 2, 3])),
-            tf.sum(tf.mean(b, [1, 2, 3])),
-          ].map((t) => t.dataSync()[0]);
-          return [tf.keep(z), sums] as const;
-        });
-        // the logits are read outside tidy, which would walk a returned typed array element by element
-        const zData = zTensor.dataSync() as Float32Array;
-        zTensor.dispose();
-        sumRound += figures[0];
-        sumRandom += figures[1];
-        sumDensity += figures[2];
-        const count = targetCount(S * S, density);
-        const exact = new Float32Array(n * S * S);
-        for (let i = 0; i < n; i++) {
-          const block = zData.subarray(i * S * S, (i + 1) * S * S);
-          let mask = o.ditherMasks ? this.dither(block, S, count) : topCountMask(block, S * S, count);
-          if (o.refinedMasks) {
-            // the gan+nlpe selector's mask (fixed seed: validation stays comparable between steps)
-            const pixels = fData.subarray(i * S * S * 3, (i + 1) * S * S * 3).map((v) => v * 255);
-            mask = nlpe(createImage(S, S, 3, pixels), createMask(S, S, mask), {
-              cycles: o.nlpeCycles ?? 0.5,
-              seed: 1,
-            }).mask.data;
-          }
-          exact.set(mask, i * S * S);
-        }
-        const [exactL1, exactSsim] = tf.tidy(() => {
-          const f = tf.tensor4d(fData, shape);
-          const b = tf.tensor4d(Float32Array.from(exact), shape1);
-          const { u } = inpaintingGenerator(this.weights, o.arch, f, b, tf.tensor4d(noiseG, shape1), ds);
-          return [tf.sum(tf.mean(tf.abs(tf.sub(f, u)), [1, 2, 3])), tf.sum(ssimPerImage(f, u))].map(
-            (t) => t.dataSync()[0],
-          );
-        });
-        sumExact += exactL1;
-        sumSsim += exactSsim;
-      }
-      const maeRound = sumRound / N;
-      const densityRound = sumDensity / N;
-      per.push({
-        density,
-        maeExact: (sumExact / N) * 255,
-        ssimExact: sumSsim / N,
-        maeRound: maeRound * 255,
-        maeRandom: (sumRandom / N) * 255,
-        densityRound,
-        maskLoss: Math.abs(densityRound - density) + o.beta * maeRound,
-      });
-    }
-    const maskLoss = per.reduce((s, p) => s + p.maskLoss, 0) / per.length;
-    return { step: this.state.step, maskLoss, perDensity: per };
+    return validateOnCrops(this);
   }
 
   private tensorsForCheckpoint(): Array<[string, tf.Tensor]> {
@@ -983,77 +574,9 @@ export class Trainer {
 
   /**
    * Exports the best weights (by options.selectBy, adversarial phase), or the latest when there is no
-   * best yet, into options.out with the card, the logs and the plot.
+   * best yet, into options.out with the card, the logs and the plot (train-export.ts).
    */
-  async export(extraCard: Record<string, unknown> = {}): Promise<{ weightHash: string; dir: string }> {
-    const out = this.options.out;
-    await mkdir(out, { recursive: true });
-    const byMae = this.options.selectBy === "mae";
-    const bestDir = join(this.options.runDir, byMae ? "best-mae" : "best");
-    let weightHash: string;
-    let source: "best" | "latest";
-    let val: ValResult | null;
-    if (existsSync(join(bestDir, "model.json"))) {
-      await cp(join(bestDir, "model.json"), join(out, "model.json"));
-      await cp(join(bestDir, "weights.bin"), join(out, "weights.bin"));
-      weightHash = (await loadWeights(out)).weightHash;
-      source = "best";
-      val = JSON.parse(await readFile(join(bestDir, "val.json"), "utf8")) as ValResult;
-    } else {
-      weightHash = (await this.saveModel(out)).weightHash;
-      source = "latest";
-      val = this.state.lastVal;
-    }
-    for (const f of ["train-log.csv", "val-log.csv"]) {
-      if (existsSync(join(this.options.runDir, f))) await cp(join(this.options.runDir, f), join(out, f));
-    }
-    const o = this.options;
-    const card = {
-      id: basename(out),
-      weightHash,
-      density: o.densityMin === o.densityMax ? o.densityMin : { min: o.densityMin, max: o.densityMax },
-      densityConditioned: o.arch.densityInput,
-      architecture: o.arch,
-      weights: {
-        source,
-        step: source === "best" ? (byMae ? this.state.bestMaeStep : this.state.bestStep) : this.state.step,
-        selectedBy:
-          source === "best"
-            ? byMae
-              ? "validation MAE, exact density"
-              : "validation mask loss (Eq. 4)"
-            : "latest",
-        float16: o.float16,
-      },
-      training: {
-        data: o.dataDir,
-        validation: o.valDir ?? null,
-        cropSize: o.size,
-        batch: o.batch,
-        warmupSteps: o.warmupSteps,
-        stepsDone: this.state.step,
-        samplesSeen: this.state.samples,
-        wallSeconds: Math.round(this.wallSeconds()),
-        lr: o.lr,
-        alpha: o.alpha,
-        alphaPerValue: adversarialWeight(o),
-        beta: o.beta,
-        ...(o.ssimWeight ? { ssimWeight: o.ssimWeight } : {}),
-        ...(this.state.freshAdamStep !== undefined ? { lrWarmup: o.lrWarmup ?? 0 } : {}),
-        seed: o.seed,
-        tfBackend: o.tfBackend,
-      },
-      validation: val,
-      exportedAt: new Date().toISOString(),
-      ...extraCard,
-    };
-    await writeFile(join(out, "card.json"), `${JSON.stringify(card, null, 1)}\n`);
-    try {
-      const { plotTrainingCurves } = await import("./plot.ts");
-      await plotTrainingCurves(this.options.runDir, out, { svg: false });
-    } catch (error) {
-      this.log(`plot failed: ${(error as Error).message}`);
-    }
-    return { weightHash, dir: out };
+  export(extraCard: Record<string, unknown> = {}): Promise<{ weightHash: string; dir: string }> {
+    return exportModel(this, extraCard);
   }
 }

@@ -9,10 +9,10 @@ import {
   inpaintDiffusion,
   toPadded,
 } from "../../src/baselines/diffusion.ts";
-import { createRng } from "../../src/baselines/random.ts";
 import { KEEP_ARENA_BYTES, kernelArena, setWasmKernels } from "../../src/baselines/wasm-kernels.ts";
 import { MaskcodecError } from "../../src/errors.ts";
 import { type Channels, createImage, createMask, type Image, type Mask } from "../../src/image/types.ts";
+import { createRng } from "../../src/mask/rng.ts";
 
 function randomImage(w: number, h: number, C: Channels, seed: number): Image {
   const rng = createRng(seed);

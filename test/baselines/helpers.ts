@@ -1,5 +1,5 @@
-import { createRng } from "../../src/baselines/random.ts";
 import { type Channels, createImage, type Image } from "../../src/image/types.ts";
+import { createRng } from "../../src/mask/rng.ts";
 
 /** A small synthetic photo-like image: smooth gradients, an edge, a disc and a little noise. */
 export function syntheticImage(w: number, h: number, C: Channels = 3, seed = 1): Image {

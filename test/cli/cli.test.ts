@@ -4,8 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
+import { writeStream } from "../../src/codec/stream.ts";
+import type { StreamHeader } from "../../src/codec/types.ts";
+import { DEFAULT_DIFFUSION_MASKS, masksFor } from "../../src/eval/plan.ts";
 import { writePng } from "../../src/image/io.ts";
-import { createImage } from "../../src/image/types.ts";
+import { createImage, createMask } from "../../src/image/types.ts";
 
 const BIN = join(import.meta.dirname, "..", "..", "bin", "maskcodec.js");
 const dir = mkdtempSync(join(tmpdir(), "maskcodec-cli-"));
@@ -201,6 +204,49 @@ describe("maskcodec CLI", () => {
     expectCleanFailure(cli("decode", "future.mgc"), /version/);
     for (const name of ["truncated.png", "flipped.png", "future.png"])
       expect(existsSync(join(dir, name))).toBe(false);
+  });
+
+  it("compare's and rd's help name the masks they run by default", () => {
+    for (const command of ["compare", "rd"]) {
+      const help = cli(command, "--help").stdout.replace(/\s+/g, " ");
+      expect(help).toContain(`(default: ${DEFAULT_DIFFUSION_MASKS.join(",")})`);
+    }
+    expect(masksFor("diffusion", undefined)).toEqual([...DEFAULT_DIFFUSION_MASKS]);
+  });
+
+  it("models lists the registry as a table and as JSON", () => {
+    const table = cli("models");
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/maskgan-v11-d05\s+default for 0\.04 ≤ D < 0\.07/);
+    const json = cli("models", "--json");
+    expect(json.code).toBe(0);
+    const ids = (JSON.parse(json.stdout) as Array<{ id: string }>).map((m) => m.id);
+    expect(ids).toContain("maskgan-v12-lo");
+    expect(table.stdout.trim().split("\n")).toHaveLength(ids.length + 1);
+  });
+
+  it("a stream naming a gan model that is not registered is refused, naming the model", () => {
+    const image = createImage(8, 8, 3);
+    const mask = createMask(8, 8);
+    mask.data[0] = 1;
+    mask.data[63] = 1;
+    const header: StreamHeader = {
+      version: 1,
+      width: 8,
+      height: 8,
+      channels: 3,
+      colour: "ycbcr",
+      backend: "gan",
+      modelId: "maskgan-v3",
+      weightHash: "0123456789abcdef",
+      quantiser: { lumaLevels: 16, chromaLevels: 16 },
+    };
+    writeFileSync(join(dir, "dropped.mgc"), writeStream({ header, mask, values: image }).bytes);
+    expectCleanFailure(
+      cli("decode", "dropped.mgc"),
+      /model "maskgan-v3".*not in this installation's model registry/,
+    );
+    expect(existsSync(join(dir, "dropped.png"))).toBe(false);
   });
 
   it("--refine improves the chosen mask by NLPE: same density, lower error, and bad cycles are refused", () => {

@@ -90,12 +90,18 @@ describe("model ids from a stream", () => {
       "maskgan-v5\u0000",
       "m\u00e4skgan",
       "a".repeat(129),
-      "maskgan-v999",
     ];
     for (const id of hostile) {
       expect([id, codeOf(() => streamModelDir(id))]).toEqual([id, "ERR_MODEL_ID"]);
       expect(() => streamModelDir(id)).toThrow(JSON.stringify(id));
     }
     expect(codeOf(() => streamModelDir(undefined))).toBe("ERR_MODEL_ID");
+  });
+
+  it("a plain name that is not in the model registry is refused with ERR_MODEL_UNKNOWN, naming it", () => {
+    for (const id of ["maskgan-v999", "maskgan-v1", "registry.json"]) {
+      expect([id, codeOf(() => streamModelDir(id))]).toEqual([id, "ERR_MODEL_UNKNOWN"]);
+      expect(() => streamModelDir(id)).toThrow(JSON.stringify(id));
+    }
   });
 });

@@ -1,16 +1,10 @@
-import { cpSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createImage, maskCount, targetCount } from "../../src/image/types.ts";
-import {
-  compareVersionNames,
-  defaultModelDir,
-  type GanModel,
-  loadGanModel,
-  padReflect,
-} from "../../src/nets/gan-backend.ts";
+import { type GanModel, loadGanModel, padReflect } from "../../src/nets/gan-backend.ts";
 import { DEFAULT_ARCH } from "../../src/nets/models.ts";
 import { DEFAULT_TRAIN, Trainer } from "../../src/nets/train.ts";
 import { setupTf, tempDir, writeGeneratedImages } from "./helpers.ts";
@@ -207,57 +201,6 @@ describe("the gan backend", () => {
     expect(Array.from(padReflect([5], 1, 1, 1, 2).data)).toEqual([5, 5, 5, 5]);
   });
 
-  it("picks the shipped model whose density range holds the density, else the nearest", () => {
-    const root = tempDir("models");
-    for (const [name, range] of [
-      ["wide", [0.01, 0.25]],
-      ["d10", [0.1, 0.1]],
-      ["high", [0.3, 0.5]],
-    ] as const) {
-      mkdirSync(join(root, name));
-      writeFileSync(join(root, name, "model.json"), JSON.stringify({ maskcodec: { densityRange: range } }));
-    }
-    expect(defaultModelDir(0.1, root)).toBe(join(root, "d10"));
-    expect(defaultModelDir(0.05, root)).toBe(join(root, "wide"));
-    expect(defaultModelDir(0.9, root)).toBe(join(root, "high"));
-    expect(() => defaultModelDir(0.1, tempDir("empty"))).toThrow(/No gan model/);
-    // equal ranges: the last name (the newer version) wins
-    mkdirSync(join(root, "wide-v2"));
-    writeFileSync(
-      join(root, "wide-v2", "model.json"),
-      JSON.stringify({ maskcodec: { densityRange: [0.01, 0.25] } }),
-    );
-    expect(defaultModelDir(0.05, root)).toBe(join(root, "wide-v2"));
-    // numbers in names compare as numbers: v10 is newer than v9
-    for (const name of ["wide-v9", "wide-v10"]) {
-      mkdirSync(join(root, name));
-      writeFileSync(
-        join(root, name, "model.json"),
-        JSON.stringify({ maskcodec: { densityRange: [0.01, 0.25] } }),
-      );
-    }
-    expect(defaultModelDir(0.05, root)).toBe(join(root, "wide-v10"));
-  });
-
-  it("orders version names with their numbers as numbers", () => {
-    const names = [
-      "maskgan-v10",
-      "maskgan-v5-d05",
-      "maskgan-v9",
-      "maskgan-v5",
-      "maskgan-v6-d05",
-      "maskgan-v5-d10",
-    ];
-    expect([...names].sort(compareVersionNames)).toEqual([
-      "maskgan-v5",
-      "maskgan-v5-d05",
-      "maskgan-v5-d10",
-      "maskgan-v6-d05",
-      "maskgan-v9",
-      "maskgan-v10",
-    ]);
-  });
-
   it("refuses a folder without a model", async () => {
     const dir = tempDir("nomodel");
     await expect(loadGanModel(dir)).rejects.toThrow(/Cannot read model/);
@@ -269,7 +212,7 @@ describe("the gan backend", () => {
 
 describe("dithered selection", () => {
   it("keeps exactly count pixels for any scores", async () => {
-    const { ditherScores } = await import("../../src/baselines/dither.ts");
+    const { ditherScores } = await import("../../src/mask/dither.ts");
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 30 }),
@@ -288,7 +231,7 @@ describe("dithered selection", () => {
   });
 
   it("spreads the pixels of a flat score map instead of clustering them", async () => {
-    const { ditherScores } = await import("../../src/baselines/dither.ts");
+    const { ditherScores } = await import("../../src/mask/dither.ts");
     const mask = ditherScores(new Float32Array(64 * 64), 64, 64, 164); // 4%
     // every 16x16 block gets close to its share (4% of 256 = ~10)
     for (let by = 0; by < 4; by++) {

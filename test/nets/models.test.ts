@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { analyticScores, greyOf } from "../../src/baselines/analytic.ts";
+import { analyticScores, greyOf } from "../../src/mask/analytic.ts";
 import {
   critic,
   DEFAULT_ARCH,

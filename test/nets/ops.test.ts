@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+import { topCountMask } from "../../src/mask/topk.ts";
 import { hardSigmoid, maxPool2, scaleGradient, straightThroughRound, upsample2 } from "../../src/nets/ops.ts";
-import { topCountMask } from "../../src/nets/topk.ts";
 import { setupTf } from "./helpers.ts";
 
 describe("straight-through binarisation", () => {

@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+import { MODELS_DIR, readRegistry, registryEntry } from "../../src/nets/registry.ts";
 import {
   float32ToFloat16,
   loadWeights,
@@ -77,16 +78,20 @@ describe("weights in the tfjs manifest format", () => {
     await expect(loadWeights(join(root, "top"))).rejects.toThrow(/keep the model beside its base/);
   });
 
-  it("every shipped model folder loads, its base's shard included, to the hash its card records", async () => {
-    const root = join(import.meta.dirname, "..", "..", "models");
-    const folders = readdirSync(root).filter((d) => existsSync(join(root, d, "model.json")));
-    expect(folders.length).toBeGreaterThan(0);
-    for (const folder of folders) {
-      const loaded = await loadWeights(join(root, folder));
+  it("every registered model loads, its base's shard included, to the hash the registry and its card record", async () => {
+    const models = readRegistry();
+    expect(models.length).toBeGreaterThan(0);
+    for (const m of models) {
+      const folder = join(MODELS_DIR, m.id);
+      const loaded = await loadWeights(folder);
       for (const t of loaded.tensors.values()) t.dispose();
-      const card = JSON.parse(readFileSync(join(root, folder, "card.json"), "utf8"));
-      expect([folder, loaded.weightHash]).toEqual([folder, card.weightHash]);
-      expect(loaded.json.maskcodec.weightHash).toBe(card.weightHash);
+      const card = JSON.parse(readFileSync(join(folder, "card.json"), "utf8"));
+      expect([m.id, loaded.weightHash]).toEqual([m.id, m.weightHash]);
+      expect([m.id, card.weightHash]).toEqual([m.id, m.weightHash]);
+      expect(loaded.json.maskcodec.weightHash).toBe(m.weightHash);
+      // the registry's entry is what torch/register.ts derives from the folder today
+      const derived = await registryEntry(folder, { defaultFrom: m.defaultFrom });
+      expect(derived).toEqual(m);
     }
   });
 
