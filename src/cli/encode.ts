@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { MAX_PIXELS } from "../codec/limits.ts";
 import type { ColourTransform } from "../codec/types.ts";
 import { invalidParameter, MaskcodecError } from "../errors.ts";
 import { integerParser, parseDensityOption, parseNumber, replaceExtension, secondsSince } from "./options.ts";
@@ -27,6 +28,7 @@ interface EncodeFlags {
   refine?: number;
   force?: boolean;
   json?: boolean;
+  maxPixels?: number;
 }
 
 export function register(program: Command): void {
@@ -70,6 +72,11 @@ export function register(program: Command): void {
     )
     .option("-f, --force", "overwrite an existing output file")
     .option("--json", "print one JSON object with the figures, and no progress")
+    .option(
+      "--max-pixels <n>",
+      `refuse an image with more pixels than this, before decoding it (default and most: ${MAX_PIXELS})`,
+      integerParser("max-pixels", 1, MAX_PIXELS),
+    )
     .action(async (input: string, flags: EncodeFlags) => {
       await runEncode(input, flags);
     });
@@ -102,7 +109,7 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
     throw invalidParameter("output", "a path other than the input", output);
 
   const start = performance.now();
-  const image = await readImage(input);
+  const image = await readImage(input, { maxPixels: flags.maxPixels });
   const colour: ColourTransform =
     (flags.colour as ColourTransform | undefined) ?? (image.channels === 3 ? "ycbcr" : "none");
   const defaults = defaultQuantiser(colour);
