@@ -41,7 +41,7 @@ export function register(program: Command): void {
     .option("-b, --backend <name>", "gan (mask + inpainting networks) or diffusion", "gan")
     .option(
       "-m, --mask <name>",
-      "mask selector: gan, gan+nlpe (the network's mask + 5 NLPE cycles), grid, random, analytic, ps, ps+nlpe (default: gan for gan, ps for diffusion)",
+      "mask selector: gan, gan+nlpe (the network's mask + 5 NLPE cycles), grid, random, analytic, ps, ps+nlpe (default: gan for gan; for diffusion ps up to 512×512 pixels, analytic above)",
     )
     .option(
       "-l, --levels <n>",
@@ -96,7 +96,7 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
 
   // Validate everything before any work, so that a mistake costs nothing and leaves nothing behind.
   const backend = parseBackend(flags.backend);
-  const mask = parseMaskSelector(flags.mask ?? defaultMaskSelector(backend));
+  const named = flags.mask === undefined ? undefined : parseMaskSelector(flags.mask);
   if (flags.colour !== undefined && flags.colour !== "ycbcr" && flags.colour !== "none") {
     throw invalidParameter("colour", "ycbcr or none", flags.colour);
   }
@@ -110,6 +110,7 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
 
   const start = performance.now();
   const image = await readImage(input, { maxPixels: flags.maxPixels });
+  const mask = named ?? defaultMaskSelector(backend, image.width * image.height);
   const colour: ColourTransform =
     (flags.colour as ColourTransform | undefined) ?? (image.channels === 3 ? "ycbcr" : "none");
   const defaults = defaultQuantiser(colour);
