@@ -1,0 +1,210 @@
+/**
+ * Photo sizes: wall time and peak memory of the `maskcodec` CLI itself (start-up, model loading, PNG reading
+ * and writing included) encoding and decoding photos of 0.4, 2, 8 and 12 megapixels with both backends and
+ * their default masks, beside the targets.
+ *
+ * The photos are a Kodak image (kodim01 by default, 768×512 = 0.4 MP) and Lanczos upscales of it to
+ * 1632×1224, 3264×2448 and 4000×3000, written once to runs/photos/ (ignored by git). Each command runs
+ * as its own process; wall time is the median of --repeat runs, peak RSS (the kernel's maximum resident set
+ * size of the process) the largest. RSS comes from `/usr/bin/time -v` where it exists, else from polling
+ * /proc/PID/status (VmHWM). The networks and the diffusion solver use one thread.
+ *
+ *   npm run bench -- photos [--sizes 0.4,2,8,12] [--backends gan,diffusion] [--density 0.05]
+ *                           [--repeat 3] [--image kodim01] [--out FILE.json]
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import sharp from "sharp";
+
+const ROOT = join(import.meta.dirname, "..");
+const KODAK = join(ROOT, "..", "shared", "datasets", "kodak");
+const BIN = join(ROOT, "bin", "maskcodec.js");
+const PHOTOS = join(ROOT, "runs", "photos");
+const TIME = "/usr/bin/time";
+
+/** Sizes by their megapixels; 0.4 is the Kodak original. */
+const SIZES: Record<string, [number, number]> = {
+  "0.4": [768, 512],
+  "2": [1632, 1224],
+  "8": [3264, 2448],
+  "12": [4000, 3000],
+};
+
+/** The targets (seconds) for whole-process wall time on one core; peak RSS at most 1.5 GB everywhere. */
+const TARGETS: Record<string, Record<string, { encode: number; decode: number }>> = {
+  "0.4": { gan: { encode: 3, decode: 2 }, diffusion: { encode: 10, decode: 0.3 } },
+  "12": { gan: { encode: 45, decode: 30 }, diffusion: { encode: 60, decode: 8 } },
+};
+const RSS_TARGET_MB = 1536;
+
+interface Measure {
+  seconds: number;
+  rssMb: number;
+  code: number;
+  stderr: string;
+}
+
+/** Runs `node bin/maskcodec.js ...args`, returning wall seconds and peak RSS. */
+function measure(args: string[]): Promise<Measure> {
+  const viaTime = existsSync(TIME);
+  const command = viaTime ? TIME : process.execPath;
+  const argv = viaTime ? ["-v", process.execPath, BIN, ...args] : [BIN, ...args];
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const child = spawn(command, argv, { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    let polledKb = 0;
+    const poll = viaTime
+      ? undefined
+      : setInterval(() => {
+          try {
+            const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+            const m = /VmHWM:\s+(\d+)/.exec(status);
+            if (m) polledKb = Math.max(polledKb, Number(m[1]));
+          } catch {
+            // exited between polls
+          }
+        }, 20);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (poll) clearInterval(poll);
+      const seconds = (performance.now() - start) / 1000;
+      const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+      const kb = m ? Number(m[1]) : polledKb;
+      const own = viaTime ? stderr.split("\n\tCommand being timed")[0] : stderr;
+      resolve({ seconds, rssMb: kb / 1024, code: code ?? -1, stderr: own.trim() });
+    });
+  });
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+async function photo(image: string, size: string): Promise<string> {
+  const [w, h] = SIZES[size];
+  const source = join(KODAK, `${image}.png`);
+  if (size === "0.4") return source;
+  mkdirSync(PHOTOS, { recursive: true });
+  const path = join(PHOTOS, `${image}-${w}x${h}.png`);
+  if (!existsSync(path)) {
+    await sharp(source)
+      .resize(w, h, { fit: "fill", kernel: "lanczos3" })
+      .png({ compressionLevel: 1 })
+      .toFile(path);
+  }
+  return path;
+}
+
+const fmt = (s: number) => (s < 10 ? s.toFixed(2) : s.toFixed(1));
+
+export async function run(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      sizes: { type: "string", default: "0.4,2,8,12" },
+      backends: { type: "string", default: "gan,diffusion" },
+      density: { type: "string", default: "0.05" },
+      repeat: { type: "string", default: "3" },
+      image: { type: "string", default: "kodim01" },
+      out: { type: "string" },
+    },
+  });
+  const sizes = values.sizes.split(",");
+  for (const s of sizes) if (!SIZES[s]) throw new Error(`unknown size ${s} (one of ${Object.keys(SIZES)})`);
+  const backends = values.backends.split(",");
+  const repeat = Number(values.repeat);
+  const density = values.density;
+  const work = join(ROOT, "runs", "photos-bench");
+  mkdirSync(work, { recursive: true });
+  console.log(
+    `# photos: ${values.image} and its upscales, density ${density}, median of ${repeat} (wall), peak RSS the largest`,
+  );
+  console.log(
+    `# load average at start: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
+  console.log(
+    "| size | backend | encode s | encode peak RSS MB | decode s | decode peak RSS MB | target encode / decode s (RSS ≤ 1536 MB) |",
+  );
+  console.log("| --- | --- | --- | --- | --- | --- | --- |");
+  const rows: unknown[] = [];
+  for (const size of sizes) {
+    const input = await photo(values.image, size);
+    const [w, h] = SIZES[size];
+    for (const backend of backends) {
+      const stream = join(work, `${backend}-${size}.mgc`);
+      const output = join(work, `${backend}-${size}.png`);
+      const enc: Measure[] = [];
+      const dec: Measure[] = [];
+      for (let k = 0; k < repeat; k++) {
+        enc.push(
+          await measure([
+            "encode",
+            input,
+            "-o",
+            stream,
+            "--density",
+            density,
+            "--backend",
+            backend,
+            "--force",
+          ]),
+        );
+        if (enc.at(-1)?.code !== 0) break;
+        dec.push(await measure(["decode", stream, "-o", output, "--force"]));
+        if (dec.at(-1)?.code !== 0) break;
+      }
+      const failed = [...enc, ...dec].find((m) => m.code !== 0);
+      const target = TARGETS[size]?.[backend];
+      const targetText = target ? `${target.encode} / ${target.decode}` : "– / –";
+      if (failed) {
+        console.log(
+          `| ${w}×${h} | ${backend} | failed (exit ${failed.code}): ${failed.stderr.split("\n").at(-1)} | | | | ${targetText} |`,
+        );
+        rows.push({ size, width: w, height: h, backend, failed: failed.stderr });
+        continue;
+      }
+      const row = {
+        size,
+        width: w,
+        height: h,
+        backend,
+        encodeSeconds: median(enc.map((m) => m.seconds)),
+        encodeRssMb: Math.max(...enc.map((m) => m.rssMb)),
+        decodeSeconds: median(dec.map((m) => m.seconds)),
+        decodeRssMb: Math.max(...dec.map((m) => m.rssMb)),
+        target,
+      };
+      rows.push(row);
+      const mark = (value: number, limit?: number) =>
+        limit === undefined ? "" : value <= limit ? " ✓" : " ✗";
+      console.log(
+        `| ${w}×${h} | ${backend} | ${fmt(row.encodeSeconds)}${mark(row.encodeSeconds, target?.encode)} | ` +
+          `${row.encodeRssMb.toFixed(0)}${mark(row.encodeRssMb, RSS_TARGET_MB)} | ` +
+          `${fmt(row.decodeSeconds)}${mark(row.decodeSeconds, target?.decode)} | ` +
+          `${row.decodeRssMb.toFixed(0)}${mark(row.decodeRssMb, RSS_TARGET_MB)} | ${targetText} |`,
+      );
+    }
+  }
+  console.log(
+    `# load average at end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
+  if (values.out) {
+    await writeFile(
+      values.out,
+      `${JSON.stringify({ density, repeat, image: values.image, rows }, null, 2)}\n`,
+    );
+  }
+}
