@@ -198,7 +198,7 @@ function analyticPlaneOf(image: Image, multiple: number, density: number): Float
  * Runs a tensor-backend computation, turning its failures (XNNPACK status errors, wasm out-of-memory,
  * RuntimeError: memory access out of bounds) into one clear MaskcodecError instead of a stack trace.
  */
-async function onBackend<T>(what: string, run: () => Promise<T>): Promise<T> {
+export async function onBackend<T>(what: string, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {

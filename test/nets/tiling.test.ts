@@ -108,3 +108,20 @@ describe("tiled inference with the shipped default model", () => {
     expect(errors[1]).toBeLessThan(0.15 * inpaintingError);
   });
 });
+
+describe("tensor backend failures", () => {
+  it("become one MaskcodecError line naming the step, not a stack trace", async () => {
+    const { onBackend } = await import("../../src/nets/gan-backend.ts");
+    const { MaskcodecError } = await import("../../src/errors.ts");
+    const failing = () =>
+      onBackend("inpainting", async () => {
+        throw new WebAssembly.RuntimeError("memory access out of bounds\n    at wasm-function[123]");
+      });
+    await expect(failing()).rejects.toBeInstanceOf(MaskcodecError);
+    await expect(failing()).rejects.toThrow(
+      /^The tensor backend failed while inpainting: memory access out of bounds$/,
+    );
+    const own = new MaskcodecError("already clear", "ERR_INPUT");
+    await expect(onBackend("inpainting", () => Promise.reject(own))).rejects.toBe(own);
+  });
+});
