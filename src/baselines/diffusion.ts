@@ -106,6 +106,13 @@ const COARSEST_NODES = 64;
 const FINE_SWEEPS = 1; // the CG loop's fused updates (updateAndSweep, finishVcycle) rely on exactly one
 const COARSE_SWEEPS = 2;
 
+/**
+ * Largest system (bytes of its WebAssembly copy, see arenaBytes) solved on the WebAssembly kernels: about
+ * 6 MP for one channel, 2.5 MP for three. Larger solves run on the TypeScript loops (about half the speed)
+ * so that a 12 MP decode stays within 1.5 GB (measured with `npm run bench -- photos`, docs/notes/photos.md).
+ */
+const WASM_SOLVE_MAX_BYTES = 512 * 2 ** 20;
+
 const empty = new Float64Array(0);
 
 function newLevel(w: number, h: number): Level {
@@ -869,7 +876,11 @@ export class DiffusionSystem {
     tolerance = 1e-6,
     maxIterations = 500,
   ): { iterations: number[]; residuals: number[] } {
-    const arena = kernelArena(this.arenaBytes());
+    // Large solves stay on the TypeScript loops: binding copies the whole system into the kernels' memory,
+    // which doubles the solver's footprint and, WebAssembly memory never shrinking, keeps it for the rest of
+    // the process (see WASM_SOLVE_MAX_BYTES).
+    const bytes = this.arenaBytes();
+    const arena = bytes <= WASM_SOLVE_MAX_BYTES ? kernelArena(bytes) : null;
     if (!arena || !this.bind(arena)) return this.solveHere(b, x, tolerance, maxIterations);
     try {
       const [bw, xw] = this.io as [Float64Array, Float64Array];

@@ -111,6 +111,10 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
   const start = performance.now();
   const image = await readImage(input, { maxPixels: flags.maxPixels });
   const mask = named ?? defaultMaskSelector(backend, image.width * image.height);
+  if (flags.tonal && backend === "gan") {
+    const { checkGanTonalSize } = await import("../nets/gan-tonal.ts");
+    checkGanTonalSize(image.width, image.height);
+  }
   const colour: ColourTransform =
     (flags.colour as ColourTransform | undefined) ?? (image.channels === 3 ? "ycbcr" : "none");
   const defaults = defaultQuantiser(colour);
