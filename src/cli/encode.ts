@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { MAX_PIXELS } from "../codec/limits.ts";
 import type { ColourTransform } from "../codec/types.ts";
 import { invalidParameter, MaskcodecError } from "../errors.ts";
+import type { Image } from "../image/types.ts";
 import { integerParser, parseDensityOption, parseNumber, replaceExtension, secondsSince } from "./options.ts";
 
 /** NLPE cycles: a number in [0, 100] (fractions allowed: 0.5 cycles = |mask| / 2 exchange attempts). */
@@ -109,14 +110,15 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
     throw invalidParameter("output", "a path other than the input", output);
 
   const start = performance.now();
-  const image = await readImage(input, { maxPixels: flags.maxPixels });
-  const mask = named ?? defaultMaskSelector(backend, image.width * image.height);
+  let image: Image | undefined = await readImage(input, { maxPixels: flags.maxPixels });
+  const { width, height, channels } = image;
+  const mask = named ?? defaultMaskSelector(backend, width * height);
   if (flags.tonal && backend === "gan") {
     const { checkGanTonalSize } = await import("../nets/gan-tonal.ts");
-    checkGanTonalSize(image.width, image.height);
+    checkGanTonalSize(width, height);
   }
   const colour: ColourTransform =
-    (flags.colour as ColourTransform | undefined) ?? (image.channels === 3 ? "ycbcr" : "none");
+    (flags.colour as ColourTransform | undefined) ?? (channels === 3 ? "ycbcr" : "none");
   const defaults = defaultQuantiser(colour);
   const quantiser = {
     lumaLevels: flags.levels ?? defaults.lumaLevels,
@@ -149,14 +151,16 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
   const encodeSeconds = secondsSince(start);
 
   if (!flags.json) {
-    const bpp = (encoded.bytes.length * 8) / (image.width * image.height);
+    const bpp = (encoded.bytes.length * 8) / (width * height);
     process.stdout.write(
-      `${output}: ${encoded.bytes.length} bytes, ${bpp.toFixed(4)} bpp, ${image.width}×${image.height}, ` +
+      `${output}: ${encoded.bytes.length} bytes, ${bpp.toFixed(4)} bpp, ${width}×${height}, ` +
         `density ${maskDensity(encoded.mask).toFixed(4)}, ${backend}/${mask}, ${encodeSeconds.toFixed(2)} s\n`,
     );
     return;
   }
-  // --json also reports the quality the decoder will get; that needs one inpainting here.
+  // --json also reports the quality the decoder will get; that needs one inpainting here. The original is
+  // let go meanwhile and read again for the comparison: at 12 MP it is 144 MB the inpainting can use.
+  image = undefined;
   const decodeStart = performance.now();
   const reconstruction = await setup.inpainter.inpaint(
     encoded.known,
@@ -164,8 +168,8 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
     storedLevels(encoded.header.quantiser, encoded.header.colour),
   );
   const decodeSeconds = secondsSince(decodeStart);
-  const figures = quality(image, reconstruction);
-  const pixels = image.width * image.height;
+  const figures = quality(await readImage(input, { maxPixels: flags.maxPixels }), reconstruction);
+  const pixels = width * height;
   const result = {
     input,
     output,
@@ -173,9 +177,9 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
     bpp: (encoded.bytes.length * 8) / pixels,
     bpp_mask: (encoded.sizes.mask * 8) / pixels,
     bpp_values: (encoded.sizes.values * 8) / pixels,
-    width: image.width,
-    height: image.height,
-    channels: image.channels,
+    width,
+    height,
+    channels,
     density: maskDensity(encoded.mask),
     requested_density: flags.density,
     backend,
