@@ -9,7 +9,7 @@
  * size of the process) the largest. RSS comes from `/usr/bin/time -v` where it exists, else from polling
  * /proc/PID/status (VmHWM). The networks and the diffusion solver use one thread.
  *
- *   npm run bench -- photos [--sizes 0.4,2,8,12] [--backends gan,diffusion] [--density 0.05]
+ *   npm run bench -- photos [--sizes 0.4,2,8,12,limit] [--backends gan,diffusion] [--density 0.05]
  *                           [--repeat 3] [--image kodim01] [--out FILE.json]
  */
 import { spawn } from "node:child_process";
@@ -26,12 +26,13 @@ const BIN = join(ROOT, "bin", "maskcodec.js");
 const PHOTOS = join(ROOT, "runs", "photos");
 const TIME = "/usr/bin/time";
 
-/** Sizes by their megapixels; 0.4 is the Kodak original. */
+/** Sizes by their megapixels; 0.4 is the Kodak original, "limit" the format's MAX_PIXELS (4096 × 3072). */
 const SIZES: Record<string, [number, number]> = {
   "0.4": [768, 512],
   "2": [1632, 1224],
   "8": [3264, 2448],
   "12": [4000, 3000],
+  limit: [4096, 3072],
 };
 
 /** The targets (seconds) for whole-process wall time on one core; peak RSS at most 1.5 GB everywhere. */
