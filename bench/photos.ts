@@ -11,6 +11,10 @@
  *
  *   npm run bench -- photos [--sizes 0.4,2,8,12,limit] [--backends gan,diffusion] [--density 0.05]
  *                           [--repeat 3] [--image kodim01] [--out FILE.json]
+ *
+ * `--seams SIZE` instead measures what tiling costs in quality at a size where untiled inference still fits
+ * (0.4 or 2): the gan backend's reconstruction of the photo with the decoder's tiling against one untiled
+ * window (same mask and stored values), in the whole image and within 8 pixels of the cores' borders.
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -19,6 +23,13 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import sharp from "sharp";
+import { encodeImage } from "../src/codec/codec.ts";
+import { storedLevels } from "../src/codec/quantiser.ts";
+import { readImage } from "../src/image/io.ts";
+import { psnr } from "../src/image/metrics.ts";
+import { createImage, type Image } from "../src/image/types.ts";
+import { defaultModelDir, loadGanModel } from "../src/nets/gan-backend.ts";
+import { DECODER_TILING, UNTILED } from "../src/nets/tiling.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const KODAK = join(ROOT, "..", "shared", "datasets", "kodak");
@@ -107,6 +118,80 @@ async function photo(image: string, size: string): Promise<string> {
 
 const fmt = (s: number) => (s < 10 ? s.toFixed(2) : s.toFixed(1));
 
+/** An image rounded and clipped to 8 bits, as the decoder writes it. */
+function asWritten(image: Image): Image {
+  return createImage(
+    image.width,
+    image.height,
+    image.channels,
+    image.data.map((v) => Math.min(255, Math.max(0, Math.round(v)))),
+  );
+}
+
+/** Tiled against untiled gan inpainting of one photo: the error tiling adds, overall and at core borders. */
+async function seams(image: string, size: string, density: number): Promise<void> {
+  const original = await readImage(await photo(image, size));
+  const { width: w, height: h, channels } = original;
+  const model = await loadGanModel(defaultModelDir(density));
+  const encoded = await encodeImage(original, {
+    selector: model.selector(),
+    density,
+    backend: "gan",
+    modelId: model.id,
+  });
+  const stored = storedLevels(encoded.header.quantiser, encoded.header.colour);
+  let t = performance.now();
+  const untiled = await model.inpainter(UNTILED).inpaint(encoded.known, encoded.mask, stored);
+  const untiledSeconds = (performance.now() - t) / 1000;
+  t = performance.now();
+  const tiled = await model.inpainter().inpaint(encoded.known, encoded.mask, stored);
+  const tiledSeconds = (performance.now() - t) / 1000;
+  const { core } = DECODER_TILING;
+  let all = 0;
+  let border = 0;
+  let borderCount = 0;
+  let max = 0;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      // within 8 pixels of a border between two cores (not the image's own edges)
+      const near = (v: number, n: number) => {
+        for (let b = core; b < n; b += core) if (v >= b - 8 && v < b + 8) return true;
+        return false;
+      };
+      const atBorder = near(x, w) || near(y, h);
+      for (let c = 0; c < channels; c++) {
+        const i = (y * w + x) * channels + c;
+        const d = tiled.data[i] - untiled.data[i];
+        all += d * d;
+        max = Math.max(max, Math.abs(d));
+        if (atBorder) {
+          border += d * d;
+          borderCount++;
+        }
+      }
+    }
+  }
+  console.log(
+    `# seams: ${image} ${w}×${h}, density ${density}, model ${model.id}, tiles ${core} + ${DECODER_TILING.margin} margin`,
+  );
+  console.log("| | value |");
+  console.log("| --- | --- |");
+  console.log(
+    `| RMSE tiled vs untiled, whole image (0–255) | ${Math.sqrt(all / (w * h * channels)).toFixed(4)} |`,
+  );
+  console.log(
+    `| RMSE tiled vs untiled, within 8 px of core borders | ${borderCount ? Math.sqrt(border / borderCount).toFixed(4) : "no borders"} |`,
+  );
+  console.log(`| largest difference | ${max.toFixed(2)} |`);
+  console.log(
+    `| PSNR of the written image: untiled / tiled (dB) | ${psnr(original, asWritten(untiled)).toFixed(3)} / ${psnr(original, asWritten(tiled)).toFixed(3)} |`,
+  );
+  console.log(
+    `| inpainting seconds in-process: untiled / tiled | ${fmt(untiledSeconds)} / ${fmt(tiledSeconds)} |`,
+  );
+  console.log(`| process RSS after both (MB) | ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} |`);
+}
+
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -117,8 +202,14 @@ export async function run(argv: string[]): Promise<void> {
       repeat: { type: "string", default: "3" },
       image: { type: "string", default: "kodim01" },
       out: { type: "string" },
+      seams: { type: "string" },
     },
   });
+  if (values.seams) {
+    if (!SIZES[values.seams]) throw new Error(`unknown size ${values.seams}`);
+    await seams(values.image, values.seams, Number(values.density));
+    return;
+  }
   const sizes = values.sizes.split(",");
   for (const s of sizes) if (!SIZES[s]) throw new Error(`unknown size ${s} (one of ${Object.keys(SIZES)})`);
   const backends = values.backends.split(",");
