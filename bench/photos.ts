@@ -55,6 +55,8 @@ const RSS_TARGET_MB = 1536;
 
 interface Measure {
   seconds: number;
+  /** User + system CPU seconds of the process (from /usr/bin/time; NaN without it). */
+  cpu: number;
   rssMb: number;
   code: number;
   stderr: string;
@@ -90,8 +92,11 @@ function measure(args: string[]): Promise<Measure> {
       const seconds = (performance.now() - start) / 1000;
       const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
       const kb = m ? Number(m[1]) : polledKb;
+      const user = /User time \(seconds\): ([\d.]+)/.exec(stderr);
+      const system = /System time \(seconds\): ([\d.]+)/.exec(stderr);
+      const cpu = user && system ? Number(user[1]) + Number(system[1]) : Number.NaN;
       const own = viaTime ? stderr.split("\n\tCommand being timed")[0] : stderr;
-      resolve({ seconds, rssMb: kb / 1024, code: code ?? -1, stderr: own.trim() });
+      resolve({ seconds, cpu, rssMb: kb / 1024, code: code ?? -1, stderr: own.trim() });
     });
   });
 }
@@ -226,7 +231,7 @@ export async function run(argv: string[]): Promise<void> {
       .join(" ")}`,
   );
   console.log(
-    "| size | backend | encode s | encode peak RSS MB | decode s | decode peak RSS MB | target encode / decode s (RSS ≤ 1536 MB) |",
+    "| size | backend | encode s (CPU s) | encode peak RSS MiB | decode s (CPU s) | decode peak RSS MiB | target encode / decode s (RSS ≤ 1536 MiB) |",
   );
   console.log("| --- | --- | --- | --- | --- | --- | --- |");
   const rows: unknown[] = [];
@@ -272,8 +277,10 @@ export async function run(argv: string[]): Promise<void> {
         height: h,
         backend,
         encodeSeconds: median(enc.map((m) => m.seconds)),
+        encodeCpu: median(enc.map((m) => m.cpu)),
         encodeRssMb: Math.max(...enc.map((m) => m.rssMb)),
         decodeSeconds: median(dec.map((m) => m.seconds)),
+        decodeCpu: median(dec.map((m) => m.cpu)),
         decodeRssMb: Math.max(...dec.map((m) => m.rssMb)),
         target,
       };
@@ -281,9 +288,9 @@ export async function run(argv: string[]): Promise<void> {
       const mark = (value: number, limit?: number) =>
         limit === undefined ? "" : value <= limit ? " ✓" : " ✗";
       console.log(
-        `| ${w}×${h} | ${backend} | ${fmt(row.encodeSeconds)}${mark(row.encodeSeconds, target?.encode)} | ` +
+        `| ${w}×${h} | ${backend} | ${fmt(row.encodeSeconds)}${mark(row.encodeSeconds, target?.encode)} (${fmt(row.encodeCpu)}) | ` +
           `${row.encodeRssMb.toFixed(0)}${mark(row.encodeRssMb, RSS_TARGET_MB)} | ` +
-          `${fmt(row.decodeSeconds)}${mark(row.decodeSeconds, target?.decode)} | ` +
+          `${fmt(row.decodeSeconds)}${mark(row.decodeSeconds, target?.decode)} (${fmt(row.decodeCpu)}) | ` +
           `${row.decodeRssMb.toFixed(0)}${mark(row.decodeRssMb, RSS_TARGET_MB)} | ${targetText} |`,
       );
     }
