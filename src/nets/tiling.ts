@@ -12,7 +12,7 @@
  *
  * The geometry is a constant of the decoder (DECODER_TILING), not of the machine: the decoded image is a
  * pure function of the stream whatever memory or thread count the decoder has. An image no larger than one
- * core is a single window, identical to an untiled run.
+ * core (or `span`) is a single window, identical to an untiled run.
  */
 
 export interface TileGeometry {
@@ -20,18 +20,25 @@ export interface TileGeometry {
   readonly core: number;
   /** Context kept around each core on every side (a multiple of the size multiple). */
   readonly margin: number;
+  /**
+   * An image side of at most this many pixels is not cut: one core spans it (default: core). With
+   * core + 2 · margin, an image no larger than one window runs as that single window, untiled.
+   */
+  readonly span?: number;
 }
 
 /**
- * The tiling of the gan backend's decoder and encoder: 512-pixel cores with 64 pixels of context.
+ * The tiling of the gan backend's decoder and encoder: 512-pixel cores with 128 pixels of context, and an
+ * image side of up to 768 pixels (one window) not cut at all.
  *
- * Why these numbers: the margin is where the error against untiled inference is measured to vanish (the
- * receptive field of the hourglasses is nominally ~220 pixels but their effective reach is far shorter, and
- * the diffusion input of the refined models is local at the densities they serve), see docs/notes/photos.md;
- * the core keeps a window (640² pixels) within the tensor backend's working memory while the overlap costs
- * (640 / 512)² = 1.56× the pixels of the core in the interior of a large image.
+ * Why these numbers (docs/notes/photos.md): at a margin of 128 the error against untiled inference is a
+ * quarter of an 8-bit level in RMSE next to the cores' borders (the hourglasses' nominal receptive field is
+ * ~220 pixels, their effective reach shorter); a 768² window keeps the networks under 0.8 GB of memory, which
+ * leaves room for a 12 MP image's own buffers within 1.5 GB. The overlap costs (768 / 512)² = 2.25× the pixels
+ * of a core in the interior of a large image; images up to 768 × 768 (Kodak's 768 × 512 among them) run as one
+ * window, exactly as untiled.
  */
-export const DECODER_TILING: TileGeometry = { core: 512, margin: 128 };
+export const DECODER_TILING: TileGeometry = { core: 512, margin: 128, span: 768 };
 
 /** A single window over any image (untiled inference; for comparisons and tests). */
 export const UNTILED: TileGeometry = { core: Number.POSITIVE_INFINITY, margin: 0 };
@@ -52,8 +59,9 @@ export interface Tile {
 /** The windows of a width × height image, row by row. */
 export function tileGrid(width: number, height: number, geometry: TileGeometry): Tile[] {
   const { core, margin } = geometry;
+  const span = geometry.span ?? core;
   const tiles: Tile[] = [];
-  const step = (n: number) => (Number.isFinite(core) ? core : n);
+  const step = (n: number) => (Number.isFinite(core) && n > span ? core : n);
   for (let cy0 = 0; cy0 < height; cy0 += step(height)) {
     const cy1 = Math.min(height, cy0 + step(height));
     for (let cx0 = 0; cx0 < width; cx0 += step(width)) {
@@ -78,5 +86,8 @@ export function checkGeometry(geometry: TileGeometry, multiple: number): void {
   const { core, margin } = geometry;
   if (Number.isFinite(core) && (core <= 0 || core % multiple !== 0 || margin % multiple !== 0)) {
     throw new Error(`tile core ${core} and margin ${margin} must be positive multiples of ${multiple}`);
+  }
+  if (geometry.span !== undefined && geometry.span < core) {
+    throw new Error(`tile span ${geometry.span} must be at least the core ${core}`);
   }
 }

@@ -24,6 +24,7 @@ describe("tile geometry", () => {
             expect(t.x1).toBe(Math.min(width, t.cx1 + geometry.margin));
             expect(t.y1).toBe(Math.min(height, t.cy1 + geometry.margin));
             expect(t.cx1 - t.cx0).toBeLessThanOrEqual(geometry.core);
+            expect(t.cx0 % geometry.core).toBe(0);
             for (let y = t.cy0; y < t.cy1; y++) for (let x = t.cx0; x < t.cx1; x++) covered[y * width + x]++;
           }
           expect(covered.every((c) => c === 1)).toBe(true);
@@ -31,6 +32,18 @@ describe("tile geometry", () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it("the decoder's geometry runs an image up to 768×768 as one window and cuts larger sides into 512s", () => {
+    expect(tileGrid(768, 512, DECODER_TILING)).toHaveLength(1);
+    expect(tileGrid(768, 768, DECODER_TILING)).toHaveLength(1);
+    const tall = tileGrid(768, 769, DECODER_TILING);
+    expect(tall.map((t) => [t.cy0, t.cy1, t.y0, t.y1])).toEqual([
+      [0, 512, 0, 640],
+      [512, 769, 384, 769],
+    ]);
+    expect(tall.every((t) => t.cx0 === 0 && t.cx1 === 768)).toBe(true);
+    expect(tileGrid(4000, 3000, DECODER_TILING)).toHaveLength(48);
   });
 
   it("untiled is one window over the whole image", () => {
@@ -77,8 +90,8 @@ describe("tiled inference with the shipped default model", () => {
     mask = await gridSelector().select(img, 0.05);
   });
 
-  it("an image within one core is a single window: the same bytes as untiled inference", async () => {
-    expect(96).toBeLessThanOrEqual(DECODER_TILING.core);
+  it("an image within one window is a single window: the same bytes as untiled inference", async () => {
+    expect(tileGrid(96, 80, DECODER_TILING)).toHaveLength(1);
     const tiled = await model.inpainter().inpaint(img, mask);
     const untiled = await model.inpainter(UNTILED).inpaint(img, mask);
     expect(tiled.data).toEqual(untiled.data);
