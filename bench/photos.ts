@@ -143,6 +143,7 @@ async function seams(image: string, size: string, density: number): Promise<void
     density,
     backend: "gan",
     modelId: model.id,
+    weightHash: model.weightHash.slice(0, 16),
   });
   const stored = storedLevels(encoded.header.quantiser, encoded.header.colour);
   let t = performance.now();
