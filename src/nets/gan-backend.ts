@@ -196,7 +196,8 @@ function analyticPlaneOf(image: Image, multiple: number, density: number): Float
 
 /**
  * Runs a tensor-backend computation, turning its failures (XNNPACK status errors, wasm out-of-memory,
- * RuntimeError: memory access out of bounds) into one clear MaskcodecError instead of a stack trace.
+ * RuntimeError: memory access out of bounds) into one clear MaskcodecError instead of a stack trace. Other
+ * errors (bugs) pass through with their stacks.
  */
 export async function onBackend<T>(what: string, run: () => Promise<T>): Promise<T> {
   try {
@@ -204,6 +205,11 @@ export async function onBackend<T>(what: string, run: () => Promise<T>): Promise
   } catch (error) {
     if (error instanceof MaskcodecError) throw error;
     const message = error instanceof Error ? error.message : String(error);
+    const backendFailure =
+      error instanceof WebAssembly.RuntimeError ||
+      error instanceof RangeError ||
+      /xnn|memory|alloc|wasm|backend/i.test(message);
+    if (!backendFailure) throw error;
     throw new MaskcodecError(
       `The tensor backend failed while ${what}: ${message.split("\n")[0].slice(0, 200)}`,
       "ERR_BACKEND",

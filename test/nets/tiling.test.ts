@@ -134,7 +134,15 @@ describe("tensor backend failures", () => {
     await expect(failing()).rejects.toThrow(
       /^The tensor backend failed while inpainting: memory access out of bounds$/,
     );
+    await expect(
+      onBackend("inpainting", async () => {
+        throw new RangeError("Array buffer allocation failed");
+      }),
+    ).rejects.toThrow(/^The tensor backend failed while inpainting: Array buffer allocation failed$/);
     const own = new MaskcodecError("already clear", "ERR_INPUT");
     await expect(onBackend("inpainting", () => Promise.reject(own))).rejects.toBe(own);
+    // a bug is not a backend failure: it keeps its own type and stack
+    const bug = new TypeError("undefined is not a function");
+    await expect(onBackend("inpainting", () => Promise.reject(bug))).rejects.toBe(bug);
   });
 });
