@@ -1,4 +1,5 @@
 import {
+  defaultMaskSelector,
   type EncoderSetup,
   encoderSetup,
   inpainterFor,
@@ -41,7 +42,10 @@ export interface EncodeOptions {
   density: number;
   /** "gan" (mask and inpainting networks) or "diffusion". */
   backend?: BackendId;
-  /** Mask selector; default: "gan" for the gan backend, "ps" for diffusion. */
+  /**
+   * Mask selector; default: "gan" for the gan backend; for diffusion "ps" up to 512×512 pixels and "analytic"
+   * above (defaultMaskSelector).
+   */
   mask?: MaskSelectorName;
   /** Cycles of non-local pixel exchange applied to the selector's mask (0: none). */
   refine?: number;
@@ -80,7 +84,8 @@ export const ENCODE_DEFAULTS = {
 export interface ResolvedEncodeOptions {
   density: number;
   backend: BackendId;
-  mask: MaskSelectorName;
+  /** As named; absent: the backend's default for the image's size, chosen by encode(). */
+  mask?: MaskSelectorName;
   refine: number;
   levels?: number;
   chromaLevels?: number;
@@ -119,7 +124,7 @@ export function resolveEncodeOptions(options: EncodeOptions): ResolvedEncodeOpti
   }
   const density = checkDensity(options.density);
   const backend = parseBackend(String(options.backend ?? ENCODE_DEFAULTS.backend));
-  const mask = parseMaskSelector(String(options.mask ?? ENCODE_DEFAULTS.mask[backend]));
+  const mask = options.mask === undefined ? undefined : parseMaskSelector(String(options.mask));
   const refine = options.refine ?? ENCODE_DEFAULTS.refine;
   if (typeof refine !== "number" || !(refine >= 0 && refine <= 100)) {
     throw invalidParameter("refine", "a number of cycles in [0, 100]", refine);
@@ -169,7 +174,11 @@ const resolved = new WeakSet<object>();
 
 export interface Encoded extends EncodeResult {
   /** The options as used, every default filled in. */
-  options: ResolvedEncodeOptions & { colour: ColourTransform; quantiser: QuantiserParams };
+  options: ResolvedEncodeOptions & {
+    mask: MaskSelectorName;
+    colour: ColourTransform;
+    quantiser: QuantiserParams;
+  };
   /** gan: the model's id, as the stream's header carries it. */
   modelId?: string;
   /** The image a decoder will reconstruct from `bytes` (one inpainting; nothing is re-parsed). */
@@ -185,6 +194,12 @@ export async function encode(image: Image, options: EncodeOptions | ResolvedEnco
   if (image.channels !== 1 && image.channels !== 3) {
     throw invalidParameter("image", "an image with 1 or 3 channels", image.channels);
   }
+  const mask = o.mask ?? defaultMaskSelector(o.backend, image.width * image.height);
+  if (o.tonal && o.backend === "gan") {
+    // refused before the model loads: gan tonal optimisation differentiates through the untiled networks
+    const { checkGanTonalSize } = await import("./nets/gan-tonal.ts");
+    checkGanTonalSize(image.width, image.height);
+  }
   const colour = o.colour ?? ENCODE_DEFAULTS.colour(image.channels);
   if (colour === "ycbcr" && image.channels !== 3) {
     throw invalidParameter("colour", 'colour "none" for a grey image', colour);
@@ -196,7 +211,7 @@ export async function encode(image: Image, options: EncodeOptions | ResolvedEnco
   };
   const setup: EncoderSetup = await encoderSetup({
     backend: o.backend,
-    mask: o.mask,
+    mask,
     density: o.density,
     seed: o.seed,
     model: o.model,
@@ -217,7 +232,7 @@ export async function encode(image: Image, options: EncodeOptions | ResolvedEnco
   });
   return {
     ...encoded,
-    options: { ...o, colour, quantiser },
+    options: { ...o, mask, colour, quantiser },
     modelId: setup.modelId,
     reconstruct: () =>
       setup.inpainter.inpaint(

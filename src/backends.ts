@@ -1,6 +1,11 @@
 import { MIN_WEIGHT_HASH_LENGTH } from "./codec/limits.ts";
 import { BACKEND_CODES, type BackendId, type StreamHeader } from "./codec/types.ts";
-import { DEFAULT_BACKEND, DEFAULT_MASK } from "./defaults.ts";
+import {
+  DEFAULT_BACKEND,
+  DEFAULT_MASK,
+  DEFAULT_MASK_LARGE_DIFFUSION,
+  DEFAULT_PS_MAX_PIXELS,
+} from "./defaults.ts";
 import { invalidParameter, MaskcodecError } from "./errors.ts";
 import type { Inpainter, MaskSelector, TonalOptimiser } from "./image/seams.ts";
 import { MODELS_DIR, registeredModelDir } from "./nets/registry.ts";
@@ -40,8 +45,9 @@ export function parseMaskSelector(value: string): MaskSelectorName {
   return value as MaskSelectorName;
 }
 
-/** The mask selector a backend uses when none is named. */
-export function defaultMaskSelector(backend: BackendId): MaskSelectorName {
+/** The mask selector a backend uses when none is named, for an image of `pixels` pixels. */
+export function defaultMaskSelector(backend: BackendId, pixels = 0): MaskSelectorName {
+  if (backend === "diffusion" && pixels > DEFAULT_PS_MAX_PIXELS) return DEFAULT_MASK_LARGE_DIFFUSION;
   return DEFAULT_MASK[backend];
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { defaultMaskSelector } from "../src/backends.ts";
 import { createImage, type Image } from "../src/image/types.ts";
 import { decode, ENCODE_DEFAULTS, encode, MaskcodecError, resolveEncodeOptions } from "../src/index.ts";
 
@@ -11,10 +12,12 @@ function image(channels: 1 | 3): Image {
 describe("the library API", () => {
   it("fills in every default from ENCODE_DEFAULTS", () => {
     const o = resolveEncodeOptions({ density: 0.05 });
-    expect(o).toMatchObject({ density: 0.05, backend: "gan", mask: "gan", refine: 0, seed: 1, tonal: false });
-    expect(resolveEncodeOptions({ density: 0.05, backend: "diffusion" }).mask).toBe(
-      ENCODE_DEFAULTS.mask.diffusion,
-    );
+    expect(o).toMatchObject({ density: 0.05, backend: "gan", refine: 0, seed: 1, tonal: false });
+    // the mask is chosen by encode() for the image's size when none is named
+    expect(o.mask).toBeUndefined();
+    expect(defaultMaskSelector("gan", 4000 * 3000)).toBe(ENCODE_DEFAULTS.mask.gan);
+    expect(defaultMaskSelector("diffusion", 512 * 512)).toBe(ENCODE_DEFAULTS.mask.diffusion);
+    expect(defaultMaskSelector("diffusion", 512 * 512 + 1)).toBe("analytic");
     expect(ENCODE_DEFAULTS.colour(3)).toBe("ycbcr");
     expect(ENCODE_DEFAULTS.colour(1)).toBe("none");
   });

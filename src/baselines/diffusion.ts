@@ -106,6 +106,13 @@ const COARSEST_NODES = 64;
 const FINE_SWEEPS = 1; // the CG loop's fused updates (updateAndSweep, finishVcycle) rely on exactly one
 const COARSE_SWEEPS = 2;
 
+/**
+ * Largest system (bytes of its WebAssembly copy, see arenaBytes) solved on the WebAssembly kernels: about
+ * 6 MP for one channel, 2.5 MP for three. Larger solves run on the TypeScript loops (about half the speed)
+ * so that a 12 MP decode stays within 1.5 GB (measured with `npm run bench -- photos`, docs/notes/photos.md).
+ */
+const WASM_SOLVE_MAX_BYTES = 512 * 2 ** 20;
+
 const empty = new Float64Array(0);
 
 function newLevel(w: number, h: number): Level {
@@ -862,15 +869,23 @@ export class DiffusionSystem {
    * stops moving once it has converged). `b` must be 0 on known pixels (as `rhs` makes it). `x` holds the
    * initial guess on the unknowns and receives the solution; its entries at known pixels and on the ring are
    * set to 0. Returns the iterations and the final relative residual per channel.
+   *
+   * `scratchRhs`: the caller no longer needs b, so a solve on the TypeScript loops may use it as a work
+   * vector once the initial residual is formed (one vector less: 100 MB at 12 MP).
    */
   solve(
     b: Float64Array,
     x: Float64Array,
     tolerance = 1e-6,
     maxIterations = 500,
+    scratchRhs = false,
   ): { iterations: number[]; residuals: number[] } {
-    const arena = kernelArena(this.arenaBytes());
-    if (!arena || !this.bind(arena)) return this.solveHere(b, x, tolerance, maxIterations);
+    // Large solves stay on the TypeScript loops: binding copies the whole system into the kernels' memory,
+    // which doubles the solver's footprint and, WebAssembly memory never shrinking, keeps it for the rest of
+    // the process (see WASM_SOLVE_MAX_BYTES).
+    const bytes = this.arenaBytes();
+    const arena = bytes <= WASM_SOLVE_MAX_BYTES ? kernelArena(bytes) : null;
+    if (!arena || !this.bind(arena)) return this.solveHere(b, x, tolerance, maxIterations, scratchRhs);
     try {
       const [bw, xw] = this.io as [Float64Array, Float64Array];
       bw.set(b);
@@ -950,11 +965,15 @@ export class DiffusionSystem {
     x: Float64Array,
     tolerance: number,
     maxIterations: number,
+    scratchRhs = false,
   ): { iterations: number[]; residuals: number[] } {
     const C = this.channels;
     const invDiag = this.levels[0].invDiag;
-    this.bufs ??= [0, 1, 2, 3].map(() => new Float64Array(this.length));
-    const [r, z, p, q] = this.bufs;
+    this.bufs ??= [];
+    while (this.bufs.length < (scratchRhs && !bound ? 3 : 4)) this.bufs.push(new Float64Array(this.length));
+    const [r, z, p] = this.bufs;
+    // q is first written after b's last read (the initial residual and its norm below)
+    const q = scratchRhs && !bound ? b : this.bufs[3];
     const n = this.length;
     for (let j = 0, i = 0; j < invDiag.length; j++) {
       if (invDiag[j] === 0) for (let c = 0; c < C; c++) x[i + c] = 0;
@@ -1104,6 +1123,14 @@ export function checkInpaintingInput(known: Image, mask: Mask): void {
   }
 }
 
+/**
+ * Colour images with more pixels than this are solved one channel at a time: one single-channel system
+ * and three solves instead of one three-channel system, so the solver's vectors (six of them, 8 bytes per
+ * value, plus their WebAssembly copies) take a third of the memory — 0.6 GB instead of 1.7 GB at 12 MP.
+ * Below it, all channels at once (one pass over the coefficients per sweep serves three channels).
+ */
+export const PER_CHANNEL_PIXELS = 1 << 21;
+
 /** Homogeneous diffusion inpainting of `known` from the pixels where `mask` is 1. */
 export function inpaintDiffusion(
   known: Image,
@@ -1111,8 +1138,62 @@ export function inpaintDiffusion(
   options: DiffusionSolveOptions = {},
 ): DiffusionResult {
   checkInpaintingInput(known, mask);
+  if (known.channels === 3 && known.width * known.height > PER_CHANNEL_PIXELS) {
+    return inpaintPerChannel(known, mask, options);
+  }
   const system = new DiffusionSystem(known.width, known.height, mask.data, known.channels);
   return solveWithSystem(system, known, options);
+}
+
+/**
+ * inpaintDiffusion of a colour image as three single-channel solves with one system (PER_CHANNEL_PIXELS),
+ * lean on memory: each solution goes straight from the solver's vector into the output, and the right-hand
+ * side doubles as a work vector.
+ */
+export function inpaintPerChannel(
+  known: Image,
+  mask: Mask,
+  options: DiffusionSolveOptions = {},
+): DiffusionResult {
+  const tolerance = options.tolerance ?? 1e-6;
+  const maxIterations = options.maxIterations ?? 500;
+  if (!(tolerance > 0 && tolerance < 1)) throw invalidParameter("tolerance", "a number in (0, 1)", tolerance);
+  checkInteger(maxIterations, "maxIterations", 1, 1e6);
+  const { width: w, height: h } = known;
+  const n = w * h;
+  const system = new DiffusionSystem(w, h, mask.data, 1);
+  const out = createImage(w, h, 3, new Float32Array(known.data));
+  const plane = createImage(w, h, 1);
+  const iterations: number[] = [];
+  const residuals: number[] = [];
+  // one b and x for the three solves: fresh ones per channel would leave 200 MB of garbage per channel at
+  // 12 MP for the collector to find
+  const b = new Float64Array(system.length);
+  const x = new Float64Array(system.length);
+  for (let c = 0; c < 3; c++) {
+    for (let i = 0; i < n; i++) plane.data[i] = known.data[3 * i + c];
+    b.fill(0);
+    x.fill(0);
+    if (options.initial) {
+      system.rhs(toPadded(system, plane), b);
+      const start = createImage(w, h, 1);
+      for (let i = 0; i < n; i++) start.data[i] = options.initial.data[3 * i + c];
+      toPadded(system, start, x);
+    } else {
+      prepareColdStart(system, plane, b, x);
+    }
+    const result = system.solve(b, x, tolerance, maxIterations, true);
+    const s = system.stride;
+    for (let y = 0; y < h; y++) {
+      for (let xx = 0; xx < w; xx++) {
+        const i = y * w + xx;
+        if (!mask.data[i]) out.data[3 * i + c] = x[(y + 1) * s + xx + 1];
+      }
+    }
+    iterations.push(result.iterations[0]);
+    residuals.push(result.residuals[0]);
+  }
+  return { image: out, iterations, residuals };
 }
 
 /** Copies an Image into a padded interleaved vector of a system (values at every pixel). */

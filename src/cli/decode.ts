@@ -1,13 +1,15 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
+import { MAX_PIXELS } from "../codec/limits.ts";
 import { MaskcodecError } from "../errors.ts";
-import { replaceExtension, secondsSince } from "./options.ts";
+import { integerParser, replaceExtension, secondsSince } from "./options.ts";
 
 interface DecodeFlags {
   output?: string;
   model?: string;
   force?: boolean;
   json?: boolean;
+  maxPixels?: number;
 }
 
 export function register(program: Command): void {
@@ -19,6 +21,11 @@ export function register(program: Command): void {
     .option("--model <dir>", "gan model folder (default: the registered model the header names)")
     .option("-f, --force", "overwrite an existing output file")
     .option("--json", "print one JSON object with the figures")
+    .option(
+      "--max-pixels <n>",
+      `refuse a stream whose image has more pixels than this, before allocating it (default and most: ${MAX_PIXELS})`,
+      integerParser("max-pixels", 1, MAX_PIXELS),
+    )
     .action(async (input: string, flags: DecodeFlags) => {
       await runDecode(input, flags);
     });
@@ -37,7 +44,7 @@ async function runDecode(input: string, flags: DecodeFlags): Promise<void> {
 
   const start = performance.now();
   const bytes = new Uint8Array(await readFile(input));
-  const decoded = await decode(bytes, { model: flags.model });
+  const decoded = await decode(bytes, { model: flags.model, maxPixels: flags.maxPixels });
   await writePng(decoded.image, output, { overwrite: flags.force });
   const seconds = secondsSince(start);
   const { header } = decoded;

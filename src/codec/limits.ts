@@ -4,8 +4,13 @@
  * needs.
  */
 
-/** Largest width * height a stream may declare (2^26 = 67,108,864 pixels, e.g. 8192 x 8192). */
-export const MAX_PIXELS = 1 << 26;
+/**
+ * Largest width * height a stream may declare: 3 · 2^22 = 12,582,912 pixels (4096 × 3072; a 12 MP camera's
+ * 4000 × 3000 or 4032 × 3024 fits). The limit is what the decoder can reconstruct within 1.5 GB of memory in
+ * both backends (measured at this size with `npm run bench -- photos --sizes limit`, docs/notes/photos.md);
+ * encoders refuse larger images (`--max-pixels` lowers it further).
+ */
+export const MAX_PIXELS = 3 << 22;
 
 /** Largest width or height (a 1 x 2^26 strip is allowed, a 2^27 x 1 one is not). */
 export const MAX_SIDE = 1 << 26;

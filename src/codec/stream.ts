@@ -1,4 +1,4 @@
-import { corruptStream, invalidParameter } from "../errors.ts";
+import { corruptStream, invalidParameter, MaskcodecError } from "../errors.ts";
 import { rgbToYcbcrPixel, ycbcrToRgbPixel } from "../image/colour.ts";
 import { type Channels, createImage, type Image, type Mask } from "../image/types.ts";
 import { DecodingBitCoder, EncodingBitCoder } from "./bitio.ts";
@@ -389,8 +389,15 @@ export function parseLayout(bytes: Uint8Array, options: ParseOptions = {}): Stre
   if (width < 1 || height < 1 || width > MAX_SIDE || height > MAX_SIDE) {
     throw corruptStream(`invalid image size ${width}×${height}`);
   }
+  if (width * height > MAX_PIXELS) {
+    throw corruptStream(`image size ${width}×${height} is over the limit of ${MAX_PIXELS} pixels`);
+  }
   if (width * height > maxPixels) {
-    throw corruptStream(`image size ${width}×${height} is over the limit of ${maxPixels} pixels`);
+    // a valid stream, only larger than this caller affords: refused before anything is allocated
+    throw new MaskcodecError(
+      `The stream's image is ${width}×${height} (${width * height} pixels), over the limit of ${maxPixels} pixels`,
+      "ERR_INPUT_SIZE",
+    );
   }
   const channels = r.u8("channel count");
   if (channels !== 1 && channels !== 3) throw corruptStream(`invalid channel count ${channels}`);

@@ -1,5 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import sharp from "sharp";
+import { MAX_PIXELS } from "../codec/limits.ts";
 import { MaskcodecError } from "../errors.ts";
 import { type WriteOptions, writeFileAtomic } from "../util/files.ts";
 import { type Channels, createImage, type Image } from "./types.ts";
@@ -10,8 +11,8 @@ import { type Channels, createImage, type Image } from "./types.ts";
  * store it, and of an animated or multi-page image only the first frame is read, also with a warning.
  */
 
-/** Largest image we accept, in pixels (the same guard as sharp's limitInputPixels, a little tighter). */
-export const MAX_PIXELS = 1 << 26;
+/** Largest image we accept, in pixels: the format's limit (also passed to sharp as limitInputPixels). */
+export { MAX_PIXELS } from "../codec/limits.ts";
 
 export interface ReadOptions {
   maxPixels?: number;

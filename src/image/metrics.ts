@@ -78,41 +78,52 @@ function filterValid(plane: Float64Array, w: number, h: number, k: Float64Array)
   return out;
 }
 
+/** Output rows of the SSIM map computed at a time: bounds its memory (~15 planes of the band, not of the image). */
+const SSIM_BAND_ROWS = 128;
+
 /**
  * Mean SSIM over channels. Images smaller than the 11×11 window use the largest odd window that fits
- * (σ scaled alike), so that every size from 1×1 up has a defined value.
+ * (σ scaled alike), so that every size from 1×1 up has a defined value. The map is computed in bands of
+ * rows, summed in the same order as over the whole map (the same value, bit for bit), so that a 12 MP image
+ * needs megabytes here rather than gigabytes.
  */
 export function ssim(a: Image, b: Image): number {
   checkSameShape(a, b);
   const { width: w, height: h, channels } = a;
   const size = Math.min(11, (Math.min(w, h) - 1) | 1);
   const kernel = gaussianKernel(size, (1.5 * size) / 11);
+  const outRows = h - size + 1;
   let total = 0;
   for (let c = 0; c < channels; c++) {
-    const x = new Float64Array(w * h);
-    const y = new Float64Array(w * h);
-    for (let i = 0; i < w * h; i++) {
-      x[i] = a.data[i * channels + c];
-      y[i] = b.data[i * channels + c];
-    }
-    const xx = x.map((v) => v * v);
-    const yy = y.map((v) => v * v);
-    const xy = x.map((v, i) => v * y[i]);
-    const mx = filterValid(x, w, h, kernel);
-    const my = filterValid(y, w, h, kernel);
-    const sxx = filterValid(xx, w, h, kernel);
-    const syy = filterValid(yy, w, h, kernel);
-    const sxy = filterValid(xy, w, h, kernel);
     let sum = 0;
-    for (let i = 0; i < mx.length; i++) {
-      const vx = sxx[i] - mx[i] * mx[i];
-      const vy = syy[i] - my[i] * my[i];
-      const cxy = sxy[i] - mx[i] * my[i];
-      sum +=
-        ((2 * mx[i] * my[i] + SSIM_C1) * (2 * cxy + SSIM_C2)) /
-        ((mx[i] * mx[i] + my[i] * my[i] + SSIM_C1) * (vx + vy + SSIM_C2));
+    for (let oy0 = 0; oy0 < outRows; oy0 += SSIM_BAND_ROWS) {
+      const bandRows = Math.min(SSIM_BAND_ROWS, outRows - oy0) + size - 1;
+      const n = w * bandRows;
+      const x = new Float64Array(n);
+      const y = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const p = (oy0 * w + i) * channels + c;
+        x[i] = a.data[p];
+        y[i] = b.data[p];
+      }
+      const xx = x.map((v) => v * v);
+      const yy = y.map((v) => v * v);
+      const xy = x.map((v, i) => v * y[i]);
+      const mx = filterValid(x, w, bandRows, kernel);
+      const my = filterValid(y, w, bandRows, kernel);
+      const sxx = filterValid(xx, w, bandRows, kernel);
+      const syy = filterValid(yy, w, bandRows, kernel);
+      const sxy = filterValid(xy, w, bandRows, kernel);
+      for (let i = 0; i < mx.length; i++) {
+        const vx = sxx[i] - mx[i] * mx[i];
+        const vy = syy[i] - my[i] * my[i];
+        const cxy = sxy[i] - mx[i] * my[i];
+        sum +=
+          ((2 * mx[i] * my[i] + SSIM_C1) * (2 * cxy + SSIM_C2)) /
+          ((mx[i] * mx[i] + my[i] * my[i] + SSIM_C1) * (vx + vy + SSIM_C2));
+      }
     }
-    total += sum / mx.length;
+    total += sum / ((w - size + 1) * outRows);
   }
   return total / channels;
 }

@@ -28,6 +28,17 @@ export class Rng {
     for (let i = 0; i < array.length; i++) array[i] = this.next();
     return array;
   }
+
+  /**
+   * The value the `index`-th call of next() would return on a fresh Rng(seed), without the calls before it
+   * (the state only advances by a constant): random access into the stream, for tiled inference.
+   */
+  static at(seed: number, index: number): number {
+    let t = ((seed >>> 0) + Math.imul(index + 1, 0x6d2b79f5)) >>> 0;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
 }
 
 /** The mask selectors' generator for a user's seed (the seed is mixed so that 0, 1, 2… start far apart). */

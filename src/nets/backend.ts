@@ -58,6 +58,13 @@ async function tryNative(): Promise<boolean> {
 }
 
 async function useWasm(): Promise<void> {
+  // The wasm backend's Emscripten runtime installs process handlers that rethrow any uncaught error from
+  // inside the handler: Node then prints the one minified line of tfjs-backend-wasm.js it came from (a
+  // screenful) and exits with code 7. Those handlers are removed again once the backend is up (below).
+  const before = {
+    uncaughtException: process.listeners("uncaughtException"),
+    unhandledRejection: process.listeners("unhandledRejection"),
+  };
   const wasm = await import("@tensorflow/tfjs-backend-wasm");
   // One thread: in Node the wasm backend has no worker pool, and training uses one core by design.
   if (typeof wasm.setThreadsCount === "function") {
@@ -69,6 +76,13 @@ async function useWasm(): Promise<void> {
   }
   if (!(await tf.setBackend("wasm"))) {
     throw new MaskcodecError("Could not initialise the tfjs wasm backend", "ERR_BACKEND");
+  }
+  await tf.ready();
+  for (const handler of process.listeners("uncaughtException")) {
+    if (!before.uncaughtException.includes(handler)) process.removeListener("uncaughtException", handler);
+  }
+  for (const handler of process.listeners("unhandledRejection")) {
+    if (!before.unhandledRejection.includes(handler)) process.removeListener("unhandledRejection", handler);
   }
 }
 

@@ -4,6 +4,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { checkDensity, MaskcodecError } from "../errors.ts";
 import type { Inpainter, MaskSelector, StoredLevels, TonalOptimiser } from "../image/seams.ts";
 import { createImage, createMask, type Image, type Mask, maskDensity, targetCount } from "../image/types.ts";
+import { analyticScores } from "../mask/analytic.ts";
 import { ditherScores } from "../mask/dither.ts";
 import { orderedDither } from "../mask/ordered-dither.ts";
 import { topCountMask } from "../mask/topk.ts";
@@ -17,7 +18,8 @@ import {
   type WeightsView,
 } from "./models.ts";
 import { Rng } from "./ops.ts";
-import { padReflect } from "./padding.ts";
+import { padReflect, reflect } from "./padding.ts";
+import { checkGeometry, DECODER_TILING, type Tile, type TileGeometry, tileGrid } from "./tiling.ts";
 import { loadWeights } from "./weights.ts";
 
 export { padReflect } from "./padding.ts";
@@ -36,18 +38,19 @@ export interface GanModel {
   /**
    * The mask generator as a MaskSelector. "threshold" keeps the targetCount highest logits (the exact-density
    * rule); "dither" error-diffuses a density map derived from them (spread-out masks). The
-   * default is the model card's `selection` (else "threshold").
+   * default is the model card's `selection` (else "threshold"). Both networks run tiled (`geometry`, by
+   * default the decoder's fixed DECODER_TILING; src/nets/tiling.ts).
    */
-  selector(method?: SelectionMethod): MaskSelector;
+  selector(method?: SelectionMethod, geometry?: TileGeometry): MaskSelector;
   readonly selection: SelectionMethod;
-  inpainter(): Inpainter;
+  inpainter(geometry?: TileGeometry): Inpainter;
   /**
    * Tonal optimisation of the stored values through this model's inpainting generator (src/nets/gan-tonal.ts):
    * an encoder-side option; the decoder is the same.
    */
   tonalOptimiser(options?: GanTonalOptions): TonalOptimiser;
   /** Mask-generator logits (higher = keep first), same size as the image; for analysis. */
-  scores(image: Image, density: number): Promise<Float32Array>;
+  scores(image: Image, density: number, geometry?: TileGeometry): Promise<Float32Array>;
   dispose(): void;
 }
 
@@ -82,27 +85,103 @@ function cardSelection(modelDir: string): SelectionMethod {
   return selection;
 }
 
-/** Image -> 3-channel [0, 1] data (grey is replicated). */
-function toRgbUnit(image: Image): Float32Array {
-  const n = image.width * image.height;
-  const out = new Float32Array(n * 3);
-  if (image.channels === 3) {
-    for (let i = 0; i < n * 3; i++) out[i] = image.data[i] / 255;
-  } else {
-    for (let i = 0; i < n; i++) {
-      const v = image.data[i] / 255;
-      out[3 * i] = v;
-      out[3 * i + 1] = v;
-      out[3 * i + 2] = v;
+/** A window of an image as 3-channel [0, 1] data (grey is replicated), row-major over the window. */
+function windowRgb(image: Image, tile: Tile): Float32Array {
+  const { width, channels } = image;
+  const ww = tile.x1 - tile.x0;
+  const out = new Float32Array(ww * (tile.y1 - tile.y0) * 3);
+  let o = 0;
+  for (let y = tile.y0; y < tile.y1; y++) {
+    for (let x = tile.x0; x < tile.x1; x++) {
+      const p = (y * width + x) * channels;
+      for (let c = 0; c < 3; c++) out[o++] = image.data[p + (channels === 3 ? c : 0)] / 255;
     }
   }
   return out;
 }
 
-/** Fixed noise maps so that masks and reconstructions are deterministic (same on encoder and decoder). */
-function noise(seed: number, n: number): Float32Array {
-  return new Rng(seed).fill(new Float32Array(n));
+/** A window of a one-value-per-pixel plane of a width-wide image. */
+function windowPlane(data: ArrayLike<number>, width: number, tile: Tile): Float32Array {
+  const ww = tile.x1 - tile.x0;
+  const out = new Float32Array(ww * (tile.y1 - tile.y0));
+  for (let y = tile.y0; y < tile.y1; y++) {
+    for (let x = 0; x < ww; x++) out[(y - tile.y0) * ww + x] = data[y * width + tile.x0 + x];
+  }
+  return out;
 }
+
+/** The networks' input side for an image side: padded up to the size multiple. */
+function paddedSide(n: number, multiple: number): number {
+  return Math.max(multiple, Math.ceil(n / multiple) * multiple);
+}
+
+/**
+ * Fixed noise maps so that masks and reconstructions are deterministic (same on encoder and decoder): the
+ * Rng stream of `seed` laid out row by row over the whole padded image (paddedWidth wide), cut to a padded
+ * window whose top-left pixel is (x0, y0). Any tiling thus sees the noise an untiled run sees.
+ */
+function windowNoise(
+  seed: number,
+  paddedWidth: number,
+  x0: number,
+  y0: number,
+  pw: number,
+  ph: number,
+): Float32Array {
+  const out = new Float32Array(pw * ph);
+  for (let y = 0; y < ph; y++) {
+    const row = (y0 + y) * paddedWidth + x0;
+    for (let x = 0; x < pw; x++) out[y * pw + x] = Rng.at(seed, row + x);
+  }
+  return out;
+}
+
+/**
+ * The analytic mask scores (the refined mask generators' prior) of the whole padded image, as an untiled
+ * run computes them from its input: they are made mean-free over the image, so each window must read its
+ * part of the global map rather than compute its own.
+ */
+function analyticPlaneOf(image: Image, multiple: number, density: number): Float32Array {
+  const { width: w, height: h, channels } = image;
+  const pw = paddedSide(w, multiple);
+  const ph = paddedSide(h, multiple);
+  const grey = new Float64Array(pw * ph);
+  for (let y = 0; y < ph; y++) {
+    const sy = reflect(y, h);
+    for (let x = 0; x < pw; x++) {
+      const p = (sy * w + reflect(x, w)) * channels;
+      // the same float32 values and sum as greyOf over the network's [0, 1] RGB input
+      let sum = 0;
+      for (let c = 0; c < 3; c++) sum += Math.fround(image.data[p + (channels === 3 ? c : 0)] / 255);
+      grey[y * pw + x] = sum / 3;
+    }
+  }
+  return analyticScores(grey, pw, ph, density, 1);
+}
+
+/**
+ * Runs a tensor-backend computation, turning its failures (XNNPACK status errors, wasm out-of-memory,
+ * RuntimeError: memory access out of bounds) into one clear MaskcodecError instead of a stack trace. Other
+ * errors (bugs) pass through with their stacks.
+ */
+export async function onBackend<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof MaskcodecError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    const backendFailure =
+      error instanceof WebAssembly.RuntimeError ||
+      error instanceof RangeError ||
+      /xnn|memory|alloc|wasm|backend/i.test(message);
+    if (!backendFailure) throw error;
+    throw new MaskcodecError(
+      `The tensor backend failed while ${what}: ${message.split("\n")[0].slice(0, 200)}`,
+      "ERR_BACKEND",
+    );
+  }
+}
+
 const MASK_NOISE_SEED = 0x6d61736b;
 const GEN_NOISE_SEED = 0x67656e31;
 
@@ -164,20 +243,111 @@ async function loadGanModelUncached(
   // the density input is trained on densityRange; outside it we clamp (the exact count still holds)
   const clampDensity = (d: number) => Math.min(densityRange[1], Math.max(densityRange[0], d));
 
-  async function scores(image: Image, density: number): Promise<Float32Array> {
+  async function scores(
+    image: Image,
+    density: number,
+    geometry: TileGeometry = DECODER_TILING,
+  ): Promise<Float32Array> {
     checkDensity(density);
+    checkGeometry(geometry, multiple);
     const { width: w, height: h } = image;
-    const padded = padReflect(toRgbUnit(image), w, h, 3, multiple);
-    const { width: pw, height: ph } = padded;
-    const z = tf.tidy(() => {
-      const f = tf.tensor4d(padded.data, [1, ph, pw, 3]);
-      const r = tf.tensor4d(noise(MASK_NOISE_SEED, pw * ph), [1, ph, pw, 1]);
-      return maskGenerator(weights, arch, f, r, [clampDensity(density)]).z;
-    });
-    const full = (await z.data()) as Float32Array;
-    z.dispose();
+    const d = clampDensity(density);
+    const paddedWidth = paddedSide(w, multiple);
+    const analytic = arch.analyticMask ? analyticPlaneOf(image, multiple, d) : undefined;
     const out = new Float32Array(w * h);
-    for (let y = 0; y < h; y++) out.set(full.subarray(y * pw, y * pw + w), y * w);
+    for (const tile of tileGrid(w, h, geometry)) {
+      const ww = tile.x1 - tile.x0;
+      const f = padReflect(windowRgb(image, tile), ww, tile.y1 - tile.y0, 3, multiple);
+      const { width: pw, height: ph } = f;
+      const z = await onBackend("choosing the mask", async () => {
+        const t = tf.tidy(() => {
+          const ft = tf.tensor4d(f.data, [1, ph, pw, 3]);
+          const r = tf.tensor4d(windowNoise(MASK_NOISE_SEED, paddedWidth, tile.x0, tile.y0, pw, ph), [
+            1,
+            ph,
+            pw,
+            1,
+          ]);
+          const a = analytic
+            ? tf.tensor4d(
+                windowPlane(analytic, paddedWidth, { ...tile, x1: tile.x0 + pw, y1: tile.y0 + ph }),
+                [1, ph, pw, 1],
+              )
+            : undefined;
+          return maskGenerator(weights, arch, ft, r, [d], undefined, a).z;
+        });
+        try {
+          return (await t.data()) as Float32Array;
+        } finally {
+          t.dispose();
+        }
+      });
+      for (let y = tile.cy0; y < tile.cy1; y++) {
+        const row = (y - tile.y0) * pw - tile.x0;
+        out.set(z.subarray(row + tile.cx0, row + tile.cx1), y * w + tile.cx0);
+      }
+    }
+    return out;
+  }
+
+  async function inpaintTiled(
+    known: Image,
+    mask: Mask,
+    stored: StoredLevels | undefined,
+    geometry: TileGeometry,
+  ): Promise<Image> {
+    const { width: w, height: h, channels } = known;
+    if (mask.width !== w || mask.height !== h) {
+      throw new MaskcodecError(
+        `mask is ${mask.width}x${mask.height}, image ${w}x${h}`,
+        "ERR_INVALID_PARAMETER",
+      );
+    }
+    const density = clampDensity(Math.max(maskDensity(mask), 1e-6));
+    const paddedWidth = paddedSide(w, multiple);
+    const out = createImage(w, h, channels);
+    const tiles = tileGrid(w, h, geometry);
+    for (const tile of tiles) {
+      const ww = tile.x1 - tile.x0;
+      const wh = tile.y1 - tile.y0;
+      const f = padReflect(windowRgb(known, tile), ww, wh, 3, multiple);
+      const b = padReflect(windowPlane(mask.data, w, tile), ww, wh, 1, multiple);
+      const { width: pw, height: ph } = f;
+      const g = await onBackend("inpainting", async () => {
+        const t = tf.tidy(() => {
+          const ft = tf.tensor4d(f.data, [1, ph, pw, 3]);
+          const bt = tf.tensor4d(b.data, [1, ph, pw, 1]);
+          const r = tf.tensor4d(windowNoise(GEN_NOISE_SEED, paddedWidth, tile.x0, tile.y0, pw, ph), [
+            1,
+            ph,
+            pw,
+            1,
+          ]);
+          return inpaintingGenerator(weights, arch, ft, bt, r, [density], undefined, stored).g;
+        });
+        try {
+          return (await t.data()) as Float32Array;
+        } finally {
+          t.dispose();
+        }
+      });
+      for (let y = tile.cy0; y < tile.cy1; y++) {
+        for (let x = tile.cx0; x < tile.cx1; x++) {
+          const p = y * w + x;
+          const q = ((y - tile.y0) * pw + x - tile.x0) * 3;
+          if (mask.data[p]) {
+            // Eq. (1): known pixels are kept exactly
+            for (let c = 0; c < channels; c++) out.data[p * channels + c] = known.data[p * channels + c];
+          } else if (channels === 3) {
+            out.data[p * 3] = g[q] * 255;
+            out.data[p * 3 + 1] = g[q + 1] * 255;
+            out.data[p * 3 + 2] = g[q + 2] * 255;
+          } else {
+            out.data[p] = ((g[q] + g[q + 1] + g[q + 2]) / 3) * 255;
+          }
+        }
+      }
+    }
     return out;
   }
 
@@ -190,7 +360,7 @@ async function loadGanModelUncached(
     arch,
     scores,
     selection,
-    selector(method: SelectionMethod = selection): MaskSelector {
+    selector(method: SelectionMethod = selection, geometry: TileGeometry = DECODER_TILING): MaskSelector {
       if (method !== "threshold" && method !== "dither" && method !== "ordered") {
         throw new MaskcodecError(
           `Unknown gan mask selection ${JSON.stringify(method)}`,
@@ -200,7 +370,7 @@ async function loadGanModelUncached(
       return {
         id: "gan",
         async select(image: Image, density: number): Promise<Mask> {
-          const s = await scores(image, density);
+          const s = await scores(image, density, geometry);
           const count = targetCount(s.length, density);
           const data =
             method === "dither"
@@ -212,48 +382,12 @@ async function loadGanModelUncached(
         },
       };
     },
-    inpainter(): Inpainter {
+    inpainter(geometry: TileGeometry = DECODER_TILING): Inpainter {
+      checkGeometry(geometry, multiple);
       return {
         id: `gan:${id}`,
         async inpaint(known: Image, mask: Mask, stored?: StoredLevels): Promise<Image> {
-          const { width: w, height: h, channels } = known;
-          if (mask.width !== w || mask.height !== h) {
-            throw new MaskcodecError(
-              `mask is ${mask.width}x${mask.height}, image ${w}x${h}`,
-              "ERR_INVALID_PARAMETER",
-            );
-          }
-          const f = padReflect(toRgbUnit(known), w, h, 3, multiple);
-          const b = padReflect(mask.data, w, h, 1, multiple);
-          const { width: pw, height: ph } = f;
-          const density = Math.max(maskDensity(mask), 1e-6);
-          const g = tf.tidy(() => {
-            const ft = tf.tensor4d(f.data, [1, ph, pw, 3]);
-            const bt = tf.tensor4d(b.data, [1, ph, pw, 1]);
-            const r = tf.tensor4d(noise(GEN_NOISE_SEED, pw * ph), [1, ph, pw, 1]);
-            return inpaintingGenerator(weights, arch, ft, bt, r, [clampDensity(density)], undefined, stored)
-              .g;
-          });
-          const gData = (await g.data()) as Float32Array;
-          g.dispose();
-          const out = createImage(w, h, channels);
-          for (let y = 0; y < h; y++) {
-            for (let x = 0; x < w; x++) {
-              const p = y * w + x;
-              const q = (y * pw + x) * 3;
-              if (mask.data[p]) {
-                // Eq. (1): known pixels are kept exactly
-                for (let c = 0; c < channels; c++) out.data[p * channels + c] = known.data[p * channels + c];
-              } else if (channels === 3) {
-                out.data[p * 3] = gData[q] * 255;
-                out.data[p * 3 + 1] = gData[q + 1] * 255;
-                out.data[p * 3 + 2] = gData[q + 2] * 255;
-              } else {
-                out.data[p] = ((gData[q] + gData[q + 1] + gData[q + 2]) / 3) * 255;
-              }
-            }
-          }
-          return out;
+          return inpaintTiled(known, mask, stored, geometry);
         },
       };
     },
@@ -266,7 +400,7 @@ async function loadGanModelUncached(
         {
           multiple,
           forward(pw, ph, density, stored) {
-            const r = tf.tensor4d(noise(GEN_NOISE_SEED, pw * ph), [1, ph, pw, 1]);
+            const r = tf.tensor4d(windowNoise(GEN_NOISE_SEED, pw, 0, 0, pw, ph), [1, ph, pw, 1]);
             return {
               run: (values, mask) =>
                 inpaintingGenerator(view, arch, values, mask, r, [clampDensity(density)], undefined, stored)

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { DEFAULT_GAN_TONAL_STEPS } from "../defaults.ts";
-import { invalidParameter } from "../errors.ts";
+import { invalidParameter, MaskcodecError } from "../errors.ts";
 import type { StoredLevels, TonalOptimiser } from "../image/seams.ts";
 import { createImage, type Image, type Mask } from "../image/types.ts";
 import { type Progress, silentProgress } from "../util/progress.ts";
@@ -43,6 +43,24 @@ export interface DifferentiableInpainter {
   ): { run(values: tf.Tensor4D, mask: tf.Tensor4D): tf.Tensor4D; dispose(): void };
 }
 
+/**
+ * Largest image (pixels) the gan backend's tonal optimisation accepts. It differentiates through the
+ * untiled networks, keeping every activation for the backward pass: about 10 KB per pixel (4 GB and rising
+ * for a 768×512 image was measured), so 2^17 pixels (e.g. 362×362) keeps it near the 1.5 GB the rest of the
+ * codec stays within. Larger images are refused before any work.
+ */
+export const GAN_TONAL_MAX_PIXELS = 1 << 17;
+
+/** Refuses an image too large for the gan backend's tonal optimisation (GAN_TONAL_MAX_PIXELS). */
+export function checkGanTonalSize(width: number, height: number): void {
+  if (width * height > GAN_TONAL_MAX_PIXELS) {
+    throw new MaskcodecError(
+      `--tonal with the gan backend handles images up to ${GAN_TONAL_MAX_PIXELS} pixels (it optimises through the untiled networks); this one is ${width}×${height}. Encode without --tonal, or use --backend diffusion --tonal`,
+      "ERR_INPUT_SIZE",
+    );
+  }
+}
+
 export function ganTonalOptimiser(
   net: DifferentiableInpainter,
   options: GanTonalOptions = {},
@@ -65,6 +83,7 @@ export function ganTonalOptimiser(
       stored?: StoredLevels,
     ): Promise<Image> {
       const { width: w, height: h, channels: C } = image;
+      checkGanTonalSize(w, h);
       const n = w * h;
       let known = 0;
       for (let i = 0; i < n; i++) known += mask.data[i] ? 1 : 0;

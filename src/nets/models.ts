@@ -223,6 +223,11 @@ function branches(weights: WeightsView, name: string, input: tf.Tensor4D): tf.Te
  */
 function concatChannels(parts: tf.Tensor4D[]): tf.Tensor4D {
   if (tf.getBackend() !== "wasm") return tf.concat(parts, 3) as tf.Tensor4D;
+  // its own scope: the padded copies below are full-size and would otherwise live as long as the caller's
+  return tf.tidy(() => concatChannelsWasm(parts));
+}
+
+function concatChannelsWasm(parts: tf.Tensor4D[]): tf.Tensor4D {
   const [n, h, w, c] = parts[0].shape;
   if (parts.some((p) => p.shape[3] !== c)) {
     // unequal channel counts (the networks' inputs): zero-pad each to its place and add, all native kernels
@@ -264,7 +269,12 @@ function fusedConv(
 ): tf.Tensor4D {
   return tf.fused.conv2d({
     x,
-    filter: kernel,
+    // A fresh copy of the kernel for each call: tfjs-wasm caches an XNNPACK operator per filter tensor,
+    // and each operator keeps an indirection buffer of ~100 bytes per output pixel until its filter is
+    // disposed. With the shared kernels every convolution of the networks held one (~1.6 KB per pixel in
+    // all, the bulk of inference memory); the copy dies with the block's tidy scope, and its operator with
+    // it. Packing a 5×5 kernel again costs microseconds.
+    filter: tf.add(kernel, 0) as tf.Tensor4D,
     strides: 1,
     pad: "same",
     dilations: dilation,
@@ -287,34 +297,52 @@ export function hourglass(
 ): tf.Tensor4D {
   const skips: tf.Tensor4D[] = [];
   const training = trainable(get(weights, `${prefix}/out/d1/kernel`));
+  // At inference each block runs in its own tidy scope and the blocks' inputs are freed as soon as they
+  // are consumed: only the skips and the current activation stay alive, not every intermediate of the
+  // whole network (a 768×512 window peaked at ~2 GB of tensor memory otherwise). Training keeps them all:
+  // the gradient tape needs them.
+  const step = (f: () => tf.Tensor4D, consumed: tf.Tensor4D): tf.Tensor4D => {
+    if (training) return f();
+    const out = tf.tidy(f);
+    if (consumed !== x && !skips.includes(consumed)) consumed.dispose();
+    return out;
+  };
   let h = x;
   for (let l = 0; l < arch.levels; l++) {
-    const e = branches(weights, `${prefix}/down${l}`, h);
+    const input = h;
+    const e = step(() => branches(weights, `${prefix}/down${l}`, input), input);
     skips.push(e);
     // training: our own gradient (wasm's MaxPoolGrad is wrong for windows <= 0, see maxPool2)
     h = training ? maxPool2(e) : tf.maxPool(e, 2, 2, "valid");
   }
   for (let l = arch.levels - 1; l >= 0; l--) {
     probe?.(`${prefix}/up${l}`, h);
-    const e = branches(weights, `${prefix}/up${l}`, h);
-    // wasm's native nearest-neighbour resize at inference (the same values as upsample2)
-    h = training
-      ? upsample2(e)
-      : (tf.image.resizeNearestNeighbor(e, [2 * e.shape[1], 2 * e.shape[2]]) as tf.Tensor4D);
-    h = training ? (tf.concat([h, skips[l]], 3) as tf.Tensor4D) : concatChannels([h, skips[l]]);
+    const input = h;
+    const skip = skips[l];
+    h = step(() => {
+      const e = branches(weights, `${prefix}/up${l}`, input);
+      // wasm's native nearest-neighbour resize at inference (the same values as upsample2)
+      if (training) return tf.concat([upsample2(e), skip], 3) as tf.Tensor4D;
+      const up = tf.image.resizeNearestNeighbor(e, [2 * e.shape[1], 2 * e.shape[2]]) as tf.Tensor4D;
+      return concatChannels([up, skip]);
+    }, input);
+    if (!training) skip.dispose();
   }
-  let out: tf.Tensor4D | undefined;
   probe?.(`${prefix}/out`, h);
-  h = reduce(weights, `${prefix}/out`, h);
-  for (const d of DILATIONS) {
-    const kernel = get(weights, `${prefix}/out/d${d}/kernel`) as tf.Tensor4D;
-    const bias = get(weights, `${prefix}/out/d${d}/bias`);
-    const y = trainable(kernel)
-      ? (tf.add(conv2d(h, kernel, { dilation: d }), bias) as tf.Tensor4D)
-      : fusedConv(h, kernel, bias, d, "linear");
-    out = out ? (tf.add(out, y) as tf.Tensor4D) : y;
-  }
-  return out as tf.Tensor4D;
+  const input = h;
+  return step(() => {
+    let out: tf.Tensor4D | undefined;
+    const r = reduce(weights, `${prefix}/out`, input);
+    for (const d of DILATIONS) {
+      const kernel = get(weights, `${prefix}/out/d${d}/kernel`) as tf.Tensor4D;
+      const bias = get(weights, `${prefix}/out/d${d}/bias`);
+      const y = trainable(kernel)
+        ? (tf.add(conv2d(r, kernel, { dilation: d }), bias) as tf.Tensor4D)
+        : fusedConv(r, kernel, bias, d, "linear");
+      out = out ? (tf.add(out, y) as tf.Tensor4D) : y;
+    }
+    return out as tf.Tensor4D;
+  }, input);
 }
 
 /** The analytic mask scores of each sample (a constant: f is data), [N, H, W, 1]. */
@@ -406,6 +434,11 @@ export function maskGenerator(
   r: tf.Tensor4D,
   densities: number[],
   probe?: BlockProbe,
+  /**
+   * The analytic mask scores when the caller has them (tiled inference computes them once for the whole
+   * image: they are mean-free over it, so a window's own would be offset); default: from f.
+   */
+  analytic?: tf.Tensor4D,
 ): { z: tf.Tensor4D; c: tf.Tensor4D; b: tf.Tensor4D } {
   const [, h, w] = f.shape;
   const inputs: tf.Tensor4D[] = [r, f];
@@ -414,7 +447,7 @@ export function maskGenerator(
     ? (tf.concat(inputs, 3) as tf.Tensor4D)
     : concatChannels(inputs);
   const zNet = hourglass(weights, "mask", x, arch, probe);
-  const z = arch.analyticMask ? (tf.add(zNet, analyticPlane(f, densities)) as tf.Tensor4D) : zNet;
+  const z = arch.analyticMask ? (tf.add(zNet, analytic ?? analyticPlane(f, densities)) as tf.Tensor4D) : zNet;
   const c = hardSigmoid(z) as tf.Tensor4D;
   const b = arch.leakyBinarisation ? binariseLogits(z) : straightThroughRound(c);
   return { z, c, b: b as tf.Tensor4D };

@@ -152,6 +152,25 @@ describe("maskcodec CLI", () => {
     expect(existsSync(join(dir, "empty.mgc")) || existsSync(join(dir, "huge.mgc"))).toBe(false);
   });
 
+  it("--max-pixels refuses a larger image or stream with one line and no output, and admits one within it", () => {
+    const args = ["--density", "0.1", "--backend", "diffusion", "--mask", "grid"];
+    expectCleanFailure(
+      cli("encode", "photo.png", "-o", "capped.mgc", ...args, "--max-pixels", "1535"),
+      /too large: over the limit of 1535 pixels/,
+    );
+    expect(existsSync(join(dir, "capped.mgc"))).toBe(false);
+    expect(cli("encode", "photo.png", "-o", "capped.mgc", ...args, "--max-pixels", "1536").code).toBe(0);
+    expectCleanFailure(
+      cli("decode", "capped.mgc", "-o", "capped.png", "--max-pixels", "1535"),
+      /48×32 \(1536 pixels\), over the limit of 1535 pixels/,
+    );
+    expect(existsSync(join(dir, "capped.png"))).toBe(false);
+    expect(cli("decode", "capped.mgc", "-o", "capped.png", "--max-pixels", "1536").code).toBe(0);
+    for (const bad of ["0", "-5", "1.5", "x", String(3 * 2 ** 22 + 1)]) {
+      expectCleanFailure(cli("decode", "capped.mgc", "--max-pixels", bad), /max-pixels/);
+    }
+  });
+
   it("a density outside (0, 1] is refused, naming the value", () => {
     for (const density of ["0", "1.5", "-0.1", "abc"]) {
       expectCleanFailure(cli("encode", "photo.png", "-o", "d.mgc", "--density", density), /density/);

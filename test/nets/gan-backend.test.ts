@@ -130,6 +130,17 @@ describe("the gan backend", () => {
     }
   });
 
+  it("tonal optimisation refuses an image over its pixel limit before any work", async () => {
+    const { GAN_TONAL_MAX_PIXELS } = await import("../../src/nets/gan-tonal.ts");
+    const { createMask } = await import("../../src/image/types.ts");
+    const width = 1024;
+    const height = GAN_TONAL_MAX_PIXELS / width + 1;
+    const big = createImage(width, height, 1);
+    const mask = createMask(width, height);
+    mask.data[0] = 1;
+    await expect(model.tonalOptimiser().optimise(big, mask)).rejects.toThrow(/up to 131072 pixels/);
+  });
+
   it("encodes with --tonal on the gan backend, and the stream decodes without it", async () => {
     const { encoderSetup } = await import("../../src/backends.ts");
     const { decodeBytes, encodeImage } = await import("../../src/codec/codec.ts");
