@@ -19,7 +19,7 @@ import {
   diffusionInpainter,
   inpaintDiffusion,
   toPadded,
-} from "../src/baselines/diffusion.ts";
+} from "../src/baselines/multigrid.ts";
 import { randomMask } from "../src/baselines/selectors.ts";
 import { decodeBytes, encodeImage } from "../src/codec/codec.ts";
 import { readImage } from "../src/image/io.ts";

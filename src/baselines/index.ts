@@ -5,6 +5,7 @@
 export { analyticScores, analyticSelector, analyticSigma, greyOf } from "../mask/analytic.ts";
 export { densityMap, ditherScores } from "../mask/dither.ts";
 export { createRng, type Rng } from "../mask/rng.ts";
+export { LocalInpainting } from "./local.ts";
 export {
   type DiffusionOptions,
   type DiffusionResult,
@@ -12,8 +13,7 @@ export {
   DiffusionSystem,
   diffusionInpainter,
   inpaintDiffusion,
-} from "./diffusion.ts";
-export { LocalInpainting } from "./local.ts";
+} from "./multigrid.ts";
 export {
   NLPE_DEFAULTS,
   type NlpeOptions,

@@ -12,7 +12,7 @@
  */
 import type { Image } from "../image/types.ts";
 import { createImage } from "../image/types.ts";
-import { DiffusionSystem, solveWithSystem } from "./diffusion.ts";
+import { DiffusionSystem, solveWithSystem } from "./multigrid.ts";
 
 export class LocalInpainting {
   readonly width: number;

@@ -10,7 +10,7 @@ import { invalidParameter } from "../errors.ts";
 import type { TonalOptimiser } from "../image/seams.ts";
 import type { Image, Mask } from "../image/types.ts";
 import { createImage } from "../image/types.ts";
-import { checkInpaintingInput, DiffusionSystem, fromPadded, toPadded } from "./diffusion.ts";
+import { checkInpaintingInput, DiffusionSystem, fromPadded, toPadded } from "./multigrid.ts";
 
 export interface TonalOptions {
   /** Maximum CG iterations on the normal equations. Default 100. */

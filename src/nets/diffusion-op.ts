@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { DiffusionSystem, solveWithSystem, toPadded } from "../baselines/diffusion.ts";
+import { DiffusionSystem, solveWithSystem, toPadded } from "../baselines/multigrid.ts";
 import { createImage } from "../image/types.ts";
 
 /**

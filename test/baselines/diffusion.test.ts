@@ -9,7 +9,7 @@ import {
   inpaintDiffusion,
   inpaintPerChannel,
   toPadded,
-} from "../../src/baselines/diffusion.ts";
+} from "../../src/baselines/multigrid.ts";
 import { KEEP_ARENA_BYTES, kernelArena, setWasmKernels } from "../../src/baselines/wasm-kernels.ts";
 import { MaskcodecError } from "../../src/errors.ts";
 import { type Channels, createImage, createMask, type Image, type Mask } from "../../src/image/types.ts";
