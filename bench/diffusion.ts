@@ -14,12 +14,8 @@ import { readdirSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import {
-  DiffusionSystem,
-  diffusionInpainter,
-  inpaintDiffusion,
-  toPadded,
-} from "../src/baselines/multigrid.ts";
+import { diffusionInpainter, inpaintDiffusion } from "../src/baselines/diffusion.ts";
+import { DiffusionSystem, toPadded } from "../src/baselines/diffusion-system.ts";
 import { randomMask } from "../src/baselines/selectors.ts";
 import { decodeBytes, encodeImage } from "../src/codec/codec.ts";
 import { readImage } from "../src/image/io.ts";

@@ -339,7 +339,7 @@ async function levelsTradeOff(args: string[]): Promise<void> {
   const { join } = await import("node:path");
   const { readImage, centreCrop } = await import("../src/image/io.ts");
   const { psnr } = await import("../src/image/metrics.ts");
-  const { diffusionInpainter } = await import("../src/baselines/multigrid.ts");
+  const { diffusionInpainter } = await import("../src/baselines/diffusion.ts");
   const { gridSelector, randomSelector } = await import("../src/baselines/selectors.ts");
   const { psSelector } = await import("../src/baselines/ps.ts");
   const { encodeImage, decodeBytes } = await import("../src/codec/codec.ts");

@@ -5,15 +5,15 @@
 export { analyticScores, analyticSelector, analyticSigma, greyOf } from "../mask/analytic.ts";
 export { densityMap, ditherScores } from "../mask/dither.ts";
 export { createRng, type Rng } from "../mask/rng.ts";
-export { LocalInpainting } from "./local.ts";
 export {
   type DiffusionOptions,
   type DiffusionResult,
   type DiffusionSolveOptions,
-  DiffusionSystem,
   diffusionInpainter,
   inpaintDiffusion,
-} from "./multigrid.ts";
+} from "./diffusion.ts";
+export { DiffusionSystem } from "./diffusion-system.ts";
+export { LocalInpainting } from "./local.ts";
 export {
   NLPE_DEFAULTS,
   type NlpeOptions,

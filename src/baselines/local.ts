@@ -12,7 +12,8 @@
  */
 import type { Image } from "../image/types.ts";
 import { createImage } from "../image/types.ts";
-import { DiffusionSystem, solveWithSystem } from "./multigrid.ts";
+import { solveWithSystem } from "./diffusion.ts";
+import { DiffusionSystem } from "./diffusion-system.ts";
 
 export class LocalInpainting {
   readonly width: number;

@@ -10,7 +10,8 @@ import { invalidParameter } from "../errors.ts";
 import type { TonalOptimiser } from "../image/seams.ts";
 import type { Image, Mask } from "../image/types.ts";
 import { createImage } from "../image/types.ts";
-import { checkInpaintingInput, DiffusionSystem, fromPadded, toPadded } from "./multigrid.ts";
+import { checkInpaintingInput } from "./diffusion.ts";
+import { DiffusionSystem, fromPadded, toPadded } from "./diffusion-system.ts";
 
 export interface TonalOptions {
   /** Maximum CG iterations on the normal equations. Default 100. */

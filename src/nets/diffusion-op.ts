@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { DiffusionSystem, solveWithSystem, toPadded } from "../baselines/multigrid.ts";
+import { solveWithSystem } from "../baselines/diffusion.ts";
+import { DiffusionSystem, toPadded } from "../baselines/diffusion-system.ts";
 import { createImage } from "../image/types.ts";
 
 /**

@@ -3,13 +3,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  DiffusionSystem,
-  diffusionInpainter,
-  inpaintDiffusion,
-  inpaintPerChannel,
-  toPadded,
-} from "../../src/baselines/multigrid.ts";
+import { diffusionInpainter, inpaintDiffusion, inpaintPerChannel } from "../../src/baselines/diffusion.ts";
+import { DiffusionSystem, toPadded } from "../../src/baselines/diffusion-system.ts";
 import { KEEP_ARENA_BYTES, kernelArena, setWasmKernels } from "../../src/baselines/wasm-kernels.ts";
 import { MaskcodecError } from "../../src/errors.ts";
 import { type Channels, createImage, createMask, type Image, type Mask } from "../../src/image/types.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { inpaintDiffusion } from "../../src/baselines/diffusion.ts";
 import { LocalInpainting } from "../../src/baselines/local.ts";
-import { inpaintDiffusion } from "../../src/baselines/multigrid.ts";
 import { nlpe, psNlpe, psNlpeSelector } from "../../src/baselines/nlpe.ts";
 import { probabilisticSparsification, psSelector } from "../../src/baselines/ps.ts";
 import { randomMask } from "../../src/baselines/selectors.ts";

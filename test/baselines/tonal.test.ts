@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { inpaintDiffusion } from "../../src/baselines/multigrid.ts";
+import { inpaintDiffusion } from "../../src/baselines/diffusion.ts";
 import { randomMask } from "../../src/baselines/selectors.ts";
 import { optimiseTonal, tonalOptimiser } from "../../src/baselines/tonal.ts";
 import { createMask } from "../../src/image/types.ts";

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { inpaintDiffusion } from "../../src/baselines/multigrid.ts";
+import { inpaintDiffusion } from "../../src/baselines/diffusion.ts";
 import { gridSelector } from "../../src/baselines/selectors.ts";
 import { mae } from "../../src/image/metrics.ts";
 import { createImage, maskCount, targetCount } from "../../src/image/types.ts";

@@ -45,7 +45,7 @@ describe("the gan backend", () => {
 
   it("gan+nlpe: the network's mask improved by NLPE, same count, lower diffusion error", async () => {
     const { encoderSetup } = await import("../../src/backends.ts");
-    const { inpaintDiffusion } = await import("../../src/baselines/multigrid.ts");
+    const { inpaintDiffusion } = await import("../../src/baselines/diffusion.ts");
     const img = image(40, 32, 3, 4);
     const setup = (mask: "gan" | "gan+nlpe") =>
       encoderSetup({ backend: "gan", mask, density: 0.08, seed: 1, model: modelDir });

@@ -1,0 +1,195 @@
+/**
+ * Homogeneous diffusion inpainting as a linear system: the Laplace equation Δu = 0 on the unknown pixels, the
+ * known pixels as Dirichlet data, reflecting (Neumann) image boundaries, the 5-point stencil. `DiffusionSystem`
+ * assembles the operator of one mask and solves it by multigrid-preconditioned conjugate gradients (cg.ts,
+ * multigrid.ts), on the WebAssembly kernels when they are available and the system fits their memory
+ * (kernel-binding.ts), else on the TypeScript loops, which compute the same values (MASKCODEC_WASM=0 forces
+ * those).
+ */
+import { invalidParameter, MaskcodecError } from "../errors.ts";
+import type { Image } from "../image/types.ts";
+import { applyDot, conjugateGradients } from "./cg.ts";
+import { bindSolve, solveBytes, unbindSolve } from "./kernel-binding.ts";
+import { buildLevels, finishLevel, type Level, newLevel, residualOf } from "./multigrid.ts";
+import { kernelArena } from "./wasm-kernels.ts";
+
+/**
+ * Largest system (bytes of its WebAssembly copy, see solveBytes) solved on the WebAssembly kernels: about
+ * 6 MP for one channel, 2.5 MP for three. Larger solves run on the TypeScript loops (about half the speed)
+ * so that a 12 MP decode stays within 1.5 GB (measured with `npm run bench -- photos`, docs/notes/photos.md).
+ */
+const WASM_SOLVE_MAX_BYTES = 512 * 2 ** 20;
+
+/**
+ * The linear system of one mask, reusable for every channel and every right-hand side (PS, NLPE and tonal
+ * optimisation solve many with the same mask). Vectors are padded grids ((w+2)·(h+2) pixels, a ring of
+ * zeros around the image) with `channels` values per pixel, interleaved.
+ */
+export class DiffusionSystem {
+  readonly width: number;
+  readonly height: number;
+  readonly channels: number;
+  /** Padded row stride in pixels. */
+  readonly stride: number;
+  /** Padded vector length in values: (w+2)·(h+2)·channels. */
+  readonly length: number;
+  /** 1 where the pixel is known (unpadded, as the mask). */
+  readonly mask: Uint8Array;
+  readonly unknownCount: number;
+  private readonly levels: Level[];
+  /** CG work vectors r, z, p, q of solves on the TypeScript loops (allocated on first use). */
+  private bufs: Float64Array[] | undefined;
+
+  constructor(width: number, height: number, mask: Uint8Array, channels = 1) {
+    if (channels !== 1 && channels !== 3) throw invalidParameter("channels", "1 or 3", channels);
+    this.width = width;
+    this.height = height;
+    this.channels = channels;
+    this.stride = width + 2;
+    this.length = (width + 2) * (height + 2) * channels;
+    this.mask = mask;
+    let known = 0;
+    for (let i = 0; i < mask.length; i++) known += mask[i] ? 1 : 0;
+    if (known === 0) {
+      throw new MaskcodecError("Diffusion inpainting needs at least one known pixel", "ERR_EMPTY_MASK");
+    }
+    this.unknownCount = width * height - known;
+    const fine = newLevel(width, height);
+    const s = fine.s;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const i = y * width + x;
+        if (mask[i]) continue;
+        const p = (y + 1) * s + x + 1;
+        fine.diag[p] = (x > 0 ? 1 : 0) + (x < width - 1 ? 1 : 0) + (y > 0 ? 1 : 0) + (y < height - 1 ? 1 : 0);
+        if (x < width - 1 && !mask[i + 1]) fine.wE[p] = 1;
+        if (y < height - 1 && !mask[i + width]) fine.wS[p] = 1;
+      }
+    }
+    finishLevel(fine);
+    this.levels = buildLevels(fine, channels);
+  }
+
+  /** Padded pixel index of (x, y); multiply by channels for the vector offset. */
+  index(x: number, y: number): number {
+    return (y + 1) * this.stride + x + 1;
+  }
+
+  /** out = A x on the unknowns (0 elsewhere). */
+  apply(x: Float64Array, out: Float64Array): void {
+    applyDot(this.levels[0], this.channels, x, out);
+  }
+
+  /**
+   * Right-hand side b from padded known values (read only where the mask is set): for an unknown pixel, the
+   * sum of its known neighbours' values.
+   */
+  rhs(known: Float64Array, out: Float64Array): void {
+    const { width: w, height: h, stride: s, mask, channels: C } = this;
+    out.fill(0);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const i = y * w + x;
+        if (mask[i]) continue;
+        const q = ((y + 1) * s + x + 1) * C;
+        for (let c = 0; c < C; c++) {
+          let v = 0;
+          if (x > 0 && mask[i - 1]) v += known[q - C + c];
+          if (x < w - 1 && mask[i + 1]) v += known[q + C + c];
+          if (y > 0 && mask[i - w]) v += known[q - s * C + c];
+          if (y < h - 1 && mask[i + w]) v += known[q + s * C + c];
+          out[q + c] = v;
+        }
+      }
+    }
+  }
+
+  /**
+   * Solves A x = b by preconditioned CG, all channels at once (one set of CG scalars per channel, a channel
+   * stops moving once it has converged). `b` must be 0 on known pixels (as `rhs` makes it). `x` holds the
+   * initial guess on the unknowns and receives the solution; its entries at known pixels and on the ring are
+   * set to 0. Returns the iterations and the final relative residual per channel.
+   *
+   * `scratchRhs`: the caller no longer needs b, so a solve on the TypeScript loops may use it as a work
+   * vector once the initial residual is formed (one vector less: 100 MB at 12 MP).
+   */
+  solve(
+    b: Float64Array,
+    x: Float64Array,
+    tolerance = 1e-6,
+    maxIterations = 500,
+    scratchRhs = false,
+  ): { iterations: number[]; residuals: number[] } {
+    // Large solves stay on the TypeScript loops: binding copies the whole system into the kernels' memory,
+    // which doubles the solver's footprint and, WebAssembly memory never shrinking, keeps it for the rest of
+    // the process (see WASM_SOLVE_MAX_BYTES).
+    const { levels, channels: C } = this;
+    const bytes = solveBytes(levels, this.length);
+    const arena = bytes <= WASM_SOLVE_MAX_BYTES ? kernelArena(bytes) : null;
+    const bound = arena ? bindSolve(arena, levels, C, this.length) : null;
+    if (!bound) {
+      this.bufs ??= [];
+      return conjugateGradients(levels, C, this.bufs, b, x, tolerance, maxIterations, scratchRhs);
+    }
+    // a bound solve works on vectors in the kernels' memory; any left from a solve on the TypeScript loops go
+    this.bufs = undefined;
+    try {
+      const [bw, xw] = bound.io;
+      bw.set(b);
+      xw.set(x);
+      const result = conjugateGradients(levels, C, bound.bufs, bw, xw, tolerance, maxIterations);
+      x.set(xw);
+      return result;
+    } finally {
+      unbindSolve(levels);
+    }
+  }
+
+  /** Relative residual ‖b − Ax‖ / ‖b‖ per channel, computed afresh (for tests and checks). */
+  residual(b: Float64Array, x: Float64Array): number[] {
+    const C = this.channels;
+    const q = new Float64Array(this.length);
+    residualOf(this.levels[0], C, x, b, q);
+    const rr = new Float64Array(C);
+    const bb = new Float64Array(C);
+    for (let i = 0; i < q.length; i++) {
+      rr[i % C] += q[i] * q[i];
+      bb[i % C] += b[i] * b[i];
+    }
+    return Array.from(rr, (v, c) => (bb[c] === 0 ? Math.sqrt(v) : Math.sqrt(v / bb[c])));
+  }
+}
+
+/** Copies an Image into a padded interleaved vector of a system (values at every pixel). */
+export function toPadded(system: DiffusionSystem, image: Image, out?: Float64Array): Float64Array {
+  const { width: w, height: h, stride: s, channels: C } = system;
+  const v = out ?? new Float64Array(system.length);
+  const d = image.data;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const q = ((y + 1) * s + x + 1) * C;
+      const i = (y * w + x) * C;
+      for (let c = 0; c < C; c++) v[q + c] = d[i + c];
+    }
+  }
+  return v;
+}
+
+/** Writes a padded vector into an Image; `onlyUnknown` leaves the mask's pixels alone. */
+export function fromPadded(
+  system: DiffusionSystem,
+  v: Float64Array,
+  image: Image,
+  onlyUnknown = false,
+): void {
+  const { width: w, height: h, stride: s, channels: C, mask } = system;
+  const d = image.data;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      if (onlyUnknown && mask[y * w + x]) continue;
+      const q = ((y + 1) * s + x + 1) * C;
+      const i = (y * w + x) * C;
+      for (let c = 0; c < C; c++) d[i + c] = v[q + c];
+    }
+  }
+}
