@@ -1,4 +1,4 @@
-import { checkDensity, invalidParameter } from "../errors.ts";
+import { invalidParameter } from "../errors.ts";
 import type { Inpainter, MaskSelector, TonalOptimiser } from "../image/seams.ts";
 import type { Image, Mask } from "../image/types.ts";
 import { storedLevels } from "./quantiser.ts";
@@ -13,6 +13,10 @@ import type { BackendId, ColourTransform, QuantiserParams, StreamHeader, StreamS
 
 export interface EncodeOptions {
   selector: MaskSelector;
+  /**
+   * In (0, 1], validated by the callers' front doors (src/api.ts resolveEncodeOptions, the rd toolkit's
+   * planPoints); passed on to the selector as it is.
+   */
   density: number;
   backend: BackendId;
   modelId?: string;
@@ -60,7 +64,6 @@ export function defaultColour(channels: number): ColourTransform {
 }
 
 export async function encodeImage(image: Image, options: EncodeOptions): Promise<EncodeResult> {
-  const density = checkDensity(options.density);
   if (!image || (image.channels !== 1 && image.channels !== 3)) {
     throw invalidParameter("image", "an image with 1 or 3 channels", image?.channels);
   }
@@ -80,7 +83,7 @@ export async function encodeImage(image: Image, options: EncodeOptions): Promise
   if (options.modelId !== undefined) header.modelId = options.modelId;
   if (options.weightHash !== undefined) header.weightHash = options.weightHash;
 
-  const mask = await options.selector.select(image, density);
+  const mask = await options.selector.select(image, options.density);
   const values = options.tonal
     ? await options.tonal.optimise(
         image,

@@ -1,6 +1,6 @@
 import { MASK_SELECTORS } from "../backends.ts";
 import { DEFAULT_SWEEP_DIFFUSION_MASKS } from "../defaults.ts";
-import { invalidParameter } from "../errors.ts";
+import { checkDensity, invalidParameter } from "../errors.ts";
 import {
   type CodecConfig,
   type CodecName,
@@ -56,7 +56,13 @@ export function masksFor(backend: "diffusion" | "gan", masks: readonly string[] 
   return [...new Set(out)];
 }
 
+/**
+ * The sweep points of the rd options. The rd toolkit's front door for the mask codecs' parameters: runRd is
+ * a public entry point, and its densities go from here to the codec (encodeImage) and the model registry
+ * (defaultModel) unchecked.
+ */
 export function planPoints(options: PlanOptions): SweepPoint[] {
+  const densities = (options.densities ?? DEFAULT_DENSITIES).map((d) => checkDensity(d, "densities"));
   const points: SweepPoint[] = [];
   for (const codec of options.codecs) {
     if (isReferenceCodec(codec)) {
@@ -79,7 +85,7 @@ export function planPoints(options: PlanOptions): SweepPoint[] {
     for (const mask of masksFor(backend, options.masks)) {
       for (const tonal of tonalOptions) {
         for (const levels of options.levels ?? [undefined]) {
-          for (const density of options.densities ?? DEFAULT_DENSITIES) {
+          for (const density of densities) {
             const config: Record<string, string | number | boolean> = { mask, density };
             if (levels !== undefined) config.levels = levels;
             if (tonal) config.tonal = true;

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import { checkDensity, MaskcodecError } from "../errors.ts";
+import { MaskcodecError } from "../errors.ts";
 import type { Inpainter, MaskSelector, StoredLevels, TonalOptimiser } from "../image/seams.ts";
 import { createImage, createMask, type Image, type Mask, maskDensity, targetCount } from "../image/types.ts";
 import { analyticScores } from "../mask/analytic.ts";
@@ -248,7 +248,6 @@ async function loadGanModelUncached(
     density: number,
     geometry: TileGeometry = DECODER_TILING,
   ): Promise<Float32Array> {
-    checkDensity(density);
     checkGeometry(geometry, multiple);
     const { width: w, height: h } = image;
     const d = clampDensity(density);

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
-import { checkDensity, MaskcodecError } from "../errors.ts";
+import { MaskcodecError } from "../errors.ts";
 
 /**
  * The model zoo: `models/registry.json` lists every shipped gan model. It is the only thing that decides
@@ -99,7 +99,6 @@ export function registeredModel(id: string, root: string = MODELS_DIR): Register
 
 /** The registered model the defaults use for a density: the one with the largest defaultFrom <= density. */
 export function defaultModel(density: number, root: string = MODELS_DIR): RegisteredModel {
-  checkDensity(density);
   let best: RegisteredModel | undefined;
   for (const m of readRegistry(root)) {
     if (m.defaultFrom === undefined || m.defaultFrom > density) continue;

@@ -44,6 +44,21 @@ describe("bad arguments give clear errors", () => {
     expect(parseDensityList("0.1, 0.05,0.1")).toEqual([0.05, 0.1]);
   });
 
+  it("runRd checks the densities of a library call before it reads an image or loads a model", async () => {
+    expectError(() => planPoints({ codecs: ["gan"], densities: [0.05, 0] }), /for densities but received 0/);
+    expectError(() => planPoints({ codecs: ["diffusion"], densities: [Number.NaN] }), /densities/);
+    const dir = tempDir();
+    await expect(
+      runRd({
+        inputs: [join(dir, "nope.png")],
+        out: join(dir, "o"),
+        codecs: ["gan"],
+        densities: [1.5],
+        jobs: 1,
+      }),
+    ).rejects.toThrow(/Expected a number in \(0, 1\] for densities but received 1.5/);
+  });
+
   it("levels, jobs and mask names are checked", () => {
     expectError(() => parseLevelsList("1,16"), /levels/);
     expectError(() => parseJobs("0"), /jobs/);
