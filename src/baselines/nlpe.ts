@@ -9,7 +9,7 @@
  * multigrid CG) removes the drift of the local updates; if the accurate error of the mask is above the
  * previous checkpoint's, the mask goes back to that checkpoint, so the accurate error never increases.
  */
-import { checkDensity, checkInteger, invalidParameter } from "../errors.ts";
+import { checkInteger, invalidParameter } from "../errors.ts";
 import type { MaskSelector } from "../image/seams.ts";
 import type { Image, Mask } from "../image/types.ts";
 import { createMask, targetCount } from "../image/types.ts";
@@ -188,7 +188,6 @@ export interface PsNlpeOptions extends NlpeOptions {
 
 /** PS followed by NLPE, on one engine (NLPE continues from PS's reconstruction). */
 export function psNlpe(image: Image, density: number, options: PsNlpeOptions = {}): NlpeResult {
-  checkDensity(density);
   checkNlpeOptions(options);
   const psOptions = { ...options.ps, seed: options.seed, progress: options.progress };
   checkPsOptions(psOptions);

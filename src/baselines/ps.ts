@@ -13,7 +13,7 @@
  * back changed, so the reconstruction is updated by worklist relaxation from those pixels
  * (`LocalInpainting`), to an update threshold `eps` far below what changes a ranking.
  */
-import { checkDensity, checkInteger, invalidParameter } from "../errors.ts";
+import { checkInteger, invalidParameter } from "../errors.ts";
 import type { MaskSelector } from "../image/seams.ts";
 import type { Image, Mask } from "../image/types.ts";
 import { createMask, targetCount } from "../image/types.ts";
@@ -145,7 +145,6 @@ export function runPs(engine: LocalInpainting, target: number, options: PsOption
 
 /** PS for an image at a density: the mask of exactly targetCount(pixels, density) pixels. */
 export function probabilisticSparsification(image: Image, density: number, options: PsOptions = {}): Mask {
-  checkDensity(density);
   checkPsOptions(options);
   const engine = new LocalInpainting(image);
   runPs(engine, targetCount(image.width * image.height, density), options);

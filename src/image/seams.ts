@@ -9,6 +9,10 @@ import type { Image, Mask } from "./types.ts";
 export interface MaskSelector {
   /** Stable id used on the command line and in results, e.g. "grid", "random", "ps", "ps+nlpe", "gan". */
   readonly id: string;
+  /**
+   * `density` is in (0, 1]: the front doors check it (src/api.ts resolveEncodeOptions, the rd toolkit's
+   * planPoints), so selectors take it as it is.
+   */
   select(image: Image, density: number): Promise<Mask>;
 }
 

@@ -13,7 +13,6 @@
  * Used as the `analytic` mask selector of the diffusion backend (milliseconds instead of PS's seconds) and
  * as the prior the mask generator starts from in training (src/nets/train.ts, maskPriorUntil).
  */
-import { checkDensity } from "../errors.ts";
 import type { MaskSelector } from "../image/seams.ts";
 import { createMask, type Image, targetCount } from "../image/types.ts";
 import { ditherScores } from "./dither.ts";
@@ -145,7 +144,6 @@ export function analyticSelector(): MaskSelector {
   return {
     id: "analytic",
     async select(image: Image, density: number) {
-      checkDensity(density);
       const { width, height, channels } = image;
       const pixels = width * height;
       const scores = analyticScores(greyOf(image.data, pixels, channels), width, height, density);
