@@ -46,6 +46,8 @@ export async function openPage(options: { build?: WebBuild } = {}): Promise<Page
   const browser = await puppeteer.launch({
     executablePath,
     headless: true,
+    // a 12-megapixel encode keeps the page busy for minutes on a slow machine
+    protocolTimeout: 900_000,
     args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
   });
   const problems: string[] = [];

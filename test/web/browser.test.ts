@@ -75,6 +75,8 @@ beforeAll(async () => {
   mkdirSync(dir, { recursive: true });
   await makePicture(join(dir, "colour.png"), 160, 112);
   await makePicture(join(dir, "grey.png"), 128, 96, true);
+  // wider than one tile of the networks' tiled inference
+  await makePicture(join(dir, "wide.png"), 640, 144);
   session = await openPage();
 }, 60_000);
 
@@ -87,6 +89,7 @@ const cases: Array<{ file: string; backend: BackendId; density: number }> = [
   { file: "colour.png", backend: "gan", density: 0.05 },
   { file: "colour.png", backend: "gan", density: 0.1 },
   { file: "colour.png", backend: "gan", density: 0.2 },
+  { file: "wide.png", backend: "gan", density: 0.05 },
   { file: "colour.png", backend: "diffusion", density: 0.05 },
   { file: "grey.png", backend: "diffusion", density: 0.1 },
 ];

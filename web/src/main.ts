@@ -1,5 +1,5 @@
 import type { BackendId } from "../../src/codec/types.ts";
-import type { Compared, Decoded, Encoded, Picture, Request, Response } from "./protocol.ts";
+import type { Compared, Decoded, Encoded, Preview, Request, Response } from "./protocol.ts";
 
 /**
  * The page: hands files to the codec's worker and shows what comes back. Everything heavy (decoding images,
@@ -92,35 +92,35 @@ async function handle(file: File): Promise<void> {
   finish("done");
 }
 
-function canvasOf(picture: Picture): HTMLCanvasElement {
+function canvasOf(bitmap: ImageBitmap): HTMLCanvasElement {
   const canvas = document.createElement("canvas");
-  canvas.width = picture.width;
-  canvas.height = picture.height;
-  canvas.getContext("2d")?.putImageData(new ImageData(picture.rgba, picture.width, picture.height), 0, 0);
+  canvas.width = bitmap.width;
+  canvas.height = bitmap.height;
+  canvas.getContext("bitmaprenderer")?.transferFromImageBitmap(bitmap);
   return canvas;
 }
 
 /** The stored pixels as red dots over the decoded image. */
-function maskOverlay(width: number, height: number, mask: Uint8Array): HTMLCanvasElement {
-  const overlay = new ImageData(width, height);
-  for (let i = 0; i < mask.length; i++) {
-    if (!mask[i]) continue;
-    overlay.data[4 * i] = 255;
-    overlay.data[4 * i + 3] = 200;
-  }
-  const canvas = canvasOf({ width, height, rgba: overlay.data });
+function maskOverlay(mask: ImageBitmap): HTMLCanvasElement {
+  const canvas = canvasOf(mask);
   canvas.className = "overlay";
   canvas.hidden = !showMask.checked;
   return canvas;
 }
 
-function panel(title: string, picture: Picture, caption: string, id: string, mask?: Uint8Array): HTMLElement {
+function panel(
+  title: string,
+  picture: Preview,
+  caption: string,
+  id: string,
+  mask?: ImageBitmap,
+): HTMLElement {
   const figure = document.createElement("figure");
   figure.id = id;
   const frame = document.createElement("div");
   frame.className = "frame";
-  frame.append(canvasOf(picture));
-  if (mask) frame.append(maskOverlay(picture.width, picture.height, mask));
+  frame.append(canvasOf(picture.bitmap));
+  if (mask) frame.append(maskOverlay(mask));
   const text = document.createElement("figcaption");
   text.textContent = `${title}: ${caption}`;
   figure.append(frame, text);

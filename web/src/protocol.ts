@@ -2,11 +2,14 @@ import type { BackendId } from "../../src/codec/types.ts";
 
 /** Messages between the page (main.ts) and the codec's worker (worker.ts). */
 
-export interface Picture {
+/**
+ * A picture as the page shows it: the full size, and a bitmap of at most PREVIEW_SIDE pixels a side (the full
+ * picture when it fits), so that a large image's pixels stay in the worker, once.
+ */
+export interface Preview {
   width: number;
   height: number;
-  /** 8-bit RGBA, opaque (grey images replicated into R, G and B). */
-  rgba: Uint8ClampedArray<ArrayBuffer>;
+  bitmap: ImageBitmap;
 }
 
 /** One reconstruction of the original at (about) the same file size, with its figures. */
@@ -16,7 +19,7 @@ export interface Compared {
   bpp: number;
   psnr: number;
   ssim: number;
-  picture: Picture;
+  picture: Preview;
   /** The encoded file (the page offers it as a download). */
   file: Blob;
 }
@@ -33,9 +36,9 @@ export interface StreamSummary {
 
 export interface Decoded {
   summary: StreamSummary;
-  picture: Picture;
-  /** 1 where a pixel is stored in the stream, row by row. */
-  mask: Uint8Array<ArrayBuffer>;
+  picture: Preview;
+  /** The stored pixels in red (in a preview: the blocks holding any), transparent elsewhere. */
+  mask: ImageBitmap;
   /** SHA-256 (hex) of the decoded RGBA bytes: the figure Node's decoder is compared on. */
   rgbaSha256: string;
   png: Blob;
@@ -43,7 +46,7 @@ export interface Decoded {
 }
 
 export interface Encoded {
-  original: Picture;
+  original: Preview;
   mgc: Uint8Array<ArrayBuffer>;
   decoded: Decoded;
   /** maskcodec, then the browser's JPEG and WebP at the largest quality that is not larger. */

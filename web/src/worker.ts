@@ -8,7 +8,7 @@ import { type Channels, createImage, type Image, maskDensity } from "../../src/i
 import type { Progress } from "../../src/util/progress.ts";
 import { imageDimensions } from "./image-size.ts";
 import { MAX_PAGE_PIXELS } from "./limits.ts";
-import type { Compared, Decoded, Encoded, Picture, Request, Response } from "./protocol.ts";
+import type { Compared, Decoded, Encoded, Preview, Request, Response } from "./protocol.ts";
 import { loadedBytes, mountAssets } from "./vfs.ts";
 
 /**
@@ -31,10 +31,14 @@ self.onmessage = async (event: MessageEvent<Request>) => {
   try {
     if (request.type === "encode") {
       const result = await encode(request, progressOf(request.id));
-      post({ id: request.id, type: "encoded", result }, transfers(result.decoded, result.mgc.buffer));
+      const bitmaps = [result.original.bitmap, ...result.compared.map((c) => c.picture.bitmap)];
+      post(
+        { id: request.id, type: "encoded", result },
+        transfers(result.decoded, result.mgc.buffer, ...bitmaps),
+      );
     } else {
       const start = performance.now();
-      const result = await decode(new Uint8Array(request.file), start);
+      const { result } = await decode(new Uint8Array(request.file), start);
       post({ id: request.id, type: "decoded", result }, transfers(result));
     }
   } catch (error) {
@@ -42,8 +46,9 @@ self.onmessage = async (event: MessageEvent<Request>) => {
   }
 };
 
-function transfers(decoded: Decoded, ...more: ArrayBuffer[]): Transferable[] {
-  return [decoded.picture.rgba.buffer, decoded.mask.buffer, ...more];
+/** Everything a result hands over rather than copies, each once. */
+function transfers(decoded: Decoded, ...more: Transferable[]): Transferable[] {
+  return [...new Set([decoded.picture.bitmap, decoded.mask, ...more])];
 }
 
 /** The message a user sees: a MaskcodecError's as it is, anything else's first line. */
@@ -83,7 +88,7 @@ async function encode(request: Extract<Request, { type: "encode" }>, report: Rep
   checkPixels(width, height, request.name);
   report(0.02, "reading the image");
   const start = performance.now();
-  const image = await decodeImageFile(bytes, request.name);
+  const { image, bitmap } = await decodeImageFile(bytes, request.name);
   const backend: BackendId = request.backend;
   report(0.05, backend === "gan" ? "loading the networks" : "choosing the mask");
   const setup = await encoderSetup({
@@ -107,16 +112,20 @@ async function encode(request: Extract<Request, { type: "encode" }>, report: Rep
   const encodeSeconds = (performance.now() - start) / 1000;
   report(0.6, "decoding the stream");
   const mgc = encoded.bytes as Uint8Array<ArrayBuffer>;
-  const decoded = await decode(mgc, performance.now());
+  const decoded = await decode(mgc, performance.now(), image);
   report(0.8, "JPEG and WebP at the same size");
-  const original = toPicture(image);
+  const original = await preview(bitmap, width, height);
+  const canvas = new OffscreenCanvas(width, height);
+  context2d(canvas).drawImage(bitmap, 0, 0);
+  bitmap.close();
   const compared: Compared[] = [
     {
       label: "maskcodec",
       bytes: mgc.length,
       bpp: (mgc.length * 8) / (width * height),
-      ...figures(image, decoded.picture),
-      picture: decoded.picture,
+      psnr: decoded.figures.psnr,
+      ssim: decoded.figures.ssim,
+      picture: decoded.result.picture,
       file: new Blob([mgc], { type: "application/octet-stream" }),
     },
   ];
@@ -124,37 +133,52 @@ async function encode(request: Extract<Request, { type: "encode" }>, report: Rep
     ["JPEG", "image/jpeg"],
     ["WebP", "image/webp"],
   ] as const) {
-    compared.push(await atSameSize(original, image, mgc.length, label, type));
+    compared.push(await atSameSize(canvas, image, mgc.length, label, type));
   }
   report(1, "done");
-  return { original, mgc, decoded, compared, encodeSeconds };
+  return { original, mgc, decoded: decoded.result, compared, encodeSeconds };
 }
 
-async function decode(bytes: Uint8Array, start: number): Promise<Decoded> {
-  const result = await decodeBytes(bytes, (header) => inpainterFor(header), { maxPixels: MAX_PAGE_PIXELS });
-  const picture = toPicture(result.image);
+async function decode(
+  bytes: Uint8Array,
+  start: number,
+  reference?: Image,
+): Promise<{ result: Decoded; figures: { psnr: number; ssim: number } }> {
+  const { image, header, mask } = await decodeBytes(bytes, (h) => inpainterFor(h), {
+    maxPixels: MAX_PAGE_PIXELS,
+  });
   const seconds = (performance.now() - start) / 1000;
-  const { header } = result;
+  const figures = reference ? quality(reference, image) : { psnr: Number.NaN, ssim: Number.NaN };
+  const rgba = toRgba(image);
+  const { width, height } = header;
+  const canvas = new OffscreenCanvas(width, height);
+  context2d(canvas).putImageData(new ImageData(rgba, width, height), 0, 0);
   return {
-    summary: {
-      width: header.width,
-      height: header.height,
-      channels: header.channels,
-      backend: header.backend,
-      model: header.modelId,
-      density: maskDensity(result.mask),
-      bytes: bytes.length,
+    result: {
+      summary: {
+        width,
+        height,
+        channels: header.channels,
+        backend: header.backend,
+        model: header.modelId,
+        density: maskDensity(mask),
+        bytes: bytes.length,
+      },
+      picture: await preview(canvas, width, height),
+      mask: await maskOverlay(mask.data, width, height),
+      rgbaSha256: await sha256Hex(rgba),
+      png: await canvas.convertToBlob({ type: "image/png" }),
+      seconds,
     },
-    picture,
-    mask: result.mask.data as Uint8Array<ArrayBuffer>,
-    rgbaSha256: await sha256Hex(picture.rgba),
-    png: await encodePicture(picture, "image/png"),
-    seconds,
+    figures,
   };
 }
 
 /** An image file to an Image: grey (one channel) when R = G = B everywhere, as the codec stores it cheaper. */
-async function decodeImageFile(bytes: Uint8Array<ArrayBuffer>, name: string): Promise<Image> {
+async function decodeImageFile(
+  bytes: Uint8Array<ArrayBuffer>,
+  name: string,
+): Promise<{ image: Image; bitmap: ImageBitmap }> {
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(new Blob([bytes]), {
@@ -167,27 +191,32 @@ async function decodeImageFile(bytes: Uint8Array<ArrayBuffer>, name: string): Pr
   const rgba = pixelsOf(bitmap);
   const n = bitmap.width * bitmap.height;
   let grey = true;
-  for (let i = 0; i < n && grey; i++)
+  for (let i = 0; i < n && grey; i++) {
     grey = rgba[4 * i] === rgba[4 * i + 1] && rgba[4 * i] === rgba[4 * i + 2];
+  }
   const channels: Channels = grey ? 1 : 3;
   const image = createImage(bitmap.width, bitmap.height, channels);
   for (let i = 0; i < n; i++) {
     for (let c = 0; c < channels; c++) image.data[i * channels + c] = rgba[4 * i + c];
   }
-  bitmap.close();
-  return image;
+  return { image, bitmap };
 }
 
-function pixelsOf(source: ImageBitmap): Uint8ClampedArray {
-  const canvas = new OffscreenCanvas(source.width, source.height);
+function context2d(canvas: OffscreenCanvas): OffscreenCanvasRenderingContext2D {
   const context = canvas.getContext("2d", { willReadFrequently: true });
   if (!context) throw new MaskcodecError("The browser gave no 2D canvas", "ERR_BACKEND");
+  return context;
+}
+
+function pixelsOf(source: ImageBitmap): Uint8ClampedArray<ArrayBuffer> {
+  const canvas = new OffscreenCanvas(source.width, source.height);
+  const context = context2d(canvas);
   context.drawImage(source, 0, 0);
   return context.getImageData(0, 0, source.width, source.height).data;
 }
 
 /** 8-bit RGBA of an Image: samples rounded and clamped as every 8-bit output of the codec (toBytes). */
-function toPicture(image: Image): Picture {
+function toRgba(image: Image): Uint8ClampedArray<ArrayBuffer> {
   const { width, height, channels, data } = image;
   const rgba = new Uint8ClampedArray(width * height * 4);
   for (let i = 0; i < width * height; i++) {
@@ -197,48 +226,75 @@ function toPicture(image: Image): Picture {
     }
     rgba[4 * i + 3] = 255;
   }
-  return { width, height, rgba };
+  return rgba;
 }
 
-function fromPicture(picture: Picture, channels: Channels): Image {
-  const image = createImage(picture.width, picture.height, channels);
-  const n = picture.width * picture.height;
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < channels; c++) image.data[i * channels + c] = picture.rgba[4 * i + c];
+function fromRgba(rgba: Uint8ClampedArray, width: number, height: number, channels: Channels): Image {
+  const image = createImage(width, height, channels);
+  for (let i = 0; i < width * height; i++) {
+    for (let c = 0; c < channels; c++) image.data[i * channels + c] = rgba[4 * i + c];
   }
   return image;
 }
 
-function figures(reference: Image, picture: Picture): { psnr: number; ssim: number } {
-  const q = quality(reference, fromPicture(picture, reference.channels as Channels));
-  return { psnr: q.psnr, ssim: q.ssim };
+/** Longest side of the bitmaps the page shows. */
+const PREVIEW_SIDE = 1600;
+
+function previewSize(width: number, height: number): { width: number; height: number } {
+  const scale = Math.min(1, PREVIEW_SIDE / Math.max(width, height));
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
 }
 
-async function encodePicture(picture: Picture, type: string, q?: number): Promise<Blob> {
-  const canvas = new OffscreenCanvas(picture.width, picture.height);
-  const context = canvas.getContext("2d");
-  if (!context) throw new MaskcodecError("The browser gave no 2D canvas", "ERR_BACKEND");
-  context.putImageData(new ImageData(picture.rgba, picture.width, picture.height), 0, 0);
-  return canvas.convertToBlob({ type, quality: q });
+async function preview(
+  source: ImageBitmap | OffscreenCanvas,
+  width: number,
+  height: number,
+): Promise<Preview> {
+  const size = previewSize(width, height);
+  const bitmap =
+    size.width === width
+      ? await createImageBitmap(source)
+      : await createImageBitmap(source, {
+          resizeWidth: size.width,
+          resizeHeight: size.height,
+          resizeQuality: "medium",
+        });
+  return { width, height, bitmap };
+}
+
+/** The stored pixels in red at preview size: a preview pixel is red when its block holds any. */
+function maskOverlay(mask: Uint8Array, width: number, height: number): Promise<ImageBitmap> {
+  const size = previewSize(width, height);
+  const overlay = new ImageData(size.width, size.height);
+  for (let y = 0; y < height; y++) {
+    const row = Math.floor((y * size.height) / height) * size.width;
+    for (let x = 0; x < width; x++) {
+      if (!mask[y * width + x]) continue;
+      const p = 4 * (row + Math.floor((x * size.width) / width));
+      overlay.data[p] = 255;
+      overlay.data[p + 3] = 200;
+    }
+  }
+  return createImageBitmap(overlay);
 }
 
 /**
  * The browser's encoder of `type` at the highest quality whose file is not larger than `budget` bytes
- * (bisection over quality), else at its lowest quality.
+ * (bisection over quality), else at its lowest quality. `canvas` holds the original.
  */
 async function atSameSize(
-  original: Picture,
+  canvas: OffscreenCanvas,
   reference: Image,
   budget: number,
   label: string,
   type: string,
 ): Promise<Compared> {
-  let best = await encodePicture(original, type, 0);
+  let best = await canvas.convertToBlob({ type, quality: 0 });
   let lo = 0;
   let hi = 1;
-  for (let step = 0; step < 10 && best.size <= budget; step++) {
+  for (let step = 0; step < 8 && best.size <= budget; step++) {
     const mid = (lo + hi) / 2;
-    const blob = await encodePicture(original, type, mid);
+    const blob = await canvas.convertToBlob({ type, quality: mid });
     if (blob.size <= budget) {
       best = blob;
       lo = mid;
@@ -246,16 +302,16 @@ async function atSameSize(
       hi = mid;
     }
   }
-  const picture = {
-    ...original,
-    rgba: pixelsOf(await createImageBitmap(best)) as Uint8ClampedArray<ArrayBuffer>,
-  };
+  const bitmap = await createImageBitmap(best);
+  const { width, height } = bitmap;
+  const q = quality(reference, fromRgba(pixelsOf(bitmap), width, height, reference.channels));
   return {
     label,
     bytes: best.size,
-    bpp: (best.size * 8) / (original.width * original.height),
-    ...figures(reference, picture),
-    picture,
+    bpp: (best.size * 8) / (width * height),
+    psnr: q.psnr,
+    ssim: q.ssim,
+    picture: await preview(bitmap, width, height),
     file: best,
   };
 }
