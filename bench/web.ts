@@ -76,6 +76,10 @@ export async function run(argv: string[]): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const build = await buildWeb();
   const rows: string[][] = [];
+  const add = (row: string[]) => {
+    rows.push(row);
+    process.stderr.write(`${row.join("  ")}\n`);
+  };
 
   const weight = Object.values(build.weights).reduce((a, b) => a + b, 0);
   const part = (test: (f: string) => boolean) =>
@@ -85,7 +89,7 @@ export async function run(argv: string[]): Promise<void> {
   const js = part((f) => f.endsWith(".js") || f.endsWith(".html"));
   const wasm = part((f) => f.endsWith(".wasm"));
   const models = part((f) => f.startsWith("fs/models/"));
-  rows.push([
+  add([
     "page weight",
     `${(weight / MB).toFixed(2)} MB (HTML+JS ${(js / MB).toFixed(2)}, wasm ${(wasm / MB).toFixed(2)}, models ${(models / MB).toFixed(2)})`,
     "≤ 6 MB",
@@ -121,7 +125,7 @@ export async function run(argv: string[]): Promise<void> {
       ["decode, first after load", first],
       ["decode, again", again],
     ] as const) {
-      rows.push([
+      add([
         `${label} (${width}×${height})`,
         r.result.state === "done"
           ? `${r.wall.toFixed(2)} s (worker ${r.result.decodeSeconds?.toFixed(2)} s)`
@@ -140,7 +144,7 @@ export async function run(argv: string[]): Promise<void> {
       ["encode gan, first after load", first],
       ["encode gan, again", again],
     ] as const) {
-      rows.push([
+      add([
         `${label} (${width}×${height}, d ${density})`,
         r.result.state === "done"
           ? `${r.wall.toFixed(2)} s (worker: encode ${r.result.encodeSeconds?.toFixed(2)} s, decode ${r.result.decodeSeconds?.toFixed(2)} s; the rest is JPEG/WebP matching and metrics)`
@@ -163,7 +167,7 @@ export async function run(argv: string[]): Promise<void> {
     const peak = rendererPeakBytes(pid);
     await session.close();
     const refused = r.result.state !== "done";
-    rows.push([
+    add([
       `tab peak memory, encode gan ${w}×${h} (${((w * h) / MB).toFixed(1)} MP)`,
       refused
         ? `refused: ${r.result.error} (peak ${(peak / 2 ** 20).toFixed(0)} MiB)`
