@@ -100,7 +100,8 @@ async function encode(request: Extract<Request, { type: "encode" }>, report: Rep
   });
   report(0.3, "choosing the mask");
   const colour = image.channels === 3 ? "ycbcr" : "none";
-  const encoded = await encodeImage(image, {
+  // only the bytes are kept: the encoder's other outputs are image-sized
+  const { bytes: stream } = await encodeImage(image, {
     selector: setup.selector,
     density: request.density,
     backend,
@@ -111,7 +112,7 @@ async function encode(request: Extract<Request, { type: "encode" }>, report: Rep
   });
   const encodeSeconds = (performance.now() - start) / 1000;
   report(0.6, "decoding the stream");
-  const mgc = encoded.bytes as Uint8Array<ArrayBuffer>;
+  const mgc = stream as Uint8Array<ArrayBuffer>;
   const decoded = await decode(mgc, performance.now(), image);
   report(0.8, "JPEG and WebP at the same size");
   const original = await preview(bitmap, width, height);
