@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, wr
 import { createRequire } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { build, type Plugin } from "esbuild";
-import { defaultModelDir } from "../src/nets/gan-backend.ts";
+import { MODELS_DIR, readRegistry } from "../src/nets/registry.ts";
 import type { AssetIndex } from "./src/vfs.ts";
 
 /**
@@ -49,12 +49,12 @@ const browserPlugin: Plugin = {
   },
 };
 
-/** The gan models some density chooses by default, with every shard their manifests name. */
+/** The registry and the gan models it makes defaults, with every shard their manifests name. */
 export function defaultModelFiles(): string[] {
-  const dirs = new Set<string>();
-  for (let i = 0; i <= 150; i++) dirs.add(defaultModelDir(10 ** (-3 + i / 50)));
-  const files = new Set<string>();
-  if (existsSync(join(ROOT, "models", "registry.json"))) files.add(join(ROOT, "models", "registry.json"));
+  const dirs = readRegistry()
+    .filter((m) => m.defaultFrom !== undefined)
+    .map((m) => join(MODELS_DIR, m.id));
+  const files = new Set<string>([join(MODELS_DIR, "registry.json")]);
   for (const dir of dirs) {
     const json = JSON.parse(readFileSync(join(dir, "model.json"), "utf8")) as {
       weightsManifest: Array<{ paths: string[] }>;

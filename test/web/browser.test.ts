@@ -4,8 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultMaskSelector, encoderSetup, inpainterFor } from "../../src/backends.ts";
-import { decodeBytes, defaultQuantiser, encodeImage } from "../../src/codec/codec.ts";
+import { decode, encode } from "../../src/api.ts";
 import type { BackendId } from "../../src/codec/types.ts";
 import type { MaskcodecError } from "../../src/errors.ts";
 import { readImage, toBytes } from "../../src/image/io.ts";
@@ -50,24 +49,13 @@ function rgbaSha256(image: Image): string {
 }
 
 async function nodeDecode(bytes: Uint8Array): Promise<{ sha: string; model?: string }> {
-  const decoded = await decodeBytes(bytes, (header) => inpainterFor(header));
+  const decoded = await decode(bytes);
   return { sha: rgbaSha256(decoded.image), model: decoded.header.modelId };
 }
 
 /** What `maskcodec encode FILE -d D -b BACKEND` writes, in process. */
 async function nodeEncode(file: string, density: number, backend: BackendId): Promise<Uint8Array> {
-  const image = await readImage(file);
-  const setup = await encoderSetup({ backend, mask: defaultMaskSelector(backend), density, seed: 1 });
-  const colour = image.channels === 3 ? "ycbcr" : "none";
-  const encoded = await encodeImage(image, {
-    selector: setup.selector,
-    density,
-    backend,
-    modelId: setup.modelId,
-    weightHash: setup.weightHash,
-    colour,
-    quantiser: defaultQuantiser(colour),
-  });
+  const encoded = await encode(await readImage(file), { density, backend });
   return encoded.bytes;
 }
 
@@ -131,7 +119,7 @@ describe("the page in Chromium", () => {
     const bad = good.slice(0, Math.floor(good.length / 2));
     const file = join(dir, "damaged.mgc");
     writeFileSync(file, bad);
-    const cli = await decodeBytes(bad, (header) => inpainterFor(header)).then(
+    const cli = await decode(bad).then(
       () => "",
       (error: MaskcodecError) => error.message,
     );

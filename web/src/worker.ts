@@ -1,6 +1,5 @@
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
-import { defaultMaskSelector, encoderSetup, inpainterFor } from "../../src/backends.ts";
-import { decodeBytes, defaultQuantiser, encodeImage } from "../../src/codec/codec.ts";
+import { decode as decodeStream, encode as encodeStream } from "../../src/api.ts";
 import type { BackendId } from "../../src/codec/types.ts";
 import { MaskcodecError } from "../../src/errors.ts";
 import { quality } from "../../src/image/metrics.ts";
@@ -91,24 +90,11 @@ async function encode(request: Extract<Request, { type: "encode" }>, report: Rep
   const { image, bitmap } = await decodeImageFile(bytes, request.name);
   const backend: BackendId = request.backend;
   report(0.05, backend === "gan" ? "loading the networks" : "choosing the mask");
-  const setup = await encoderSetup({
-    backend,
-    mask: defaultMaskSelector(backend),
-    density: request.density,
-    seed: 1,
-    onProgress: stepProgress(report, 0.05, 0.6, "choosing the mask"),
-  });
-  report(0.3, "choosing the mask");
-  const colour = image.channels === 3 ? "ycbcr" : "none";
   // only the bytes are kept: the encoder's other outputs are image-sized
-  const { bytes: stream } = await encodeImage(image, {
-    selector: setup.selector,
+  const { bytes: stream } = await encodeStream(image, {
     density: request.density,
     backend,
-    modelId: setup.modelId,
-    weightHash: setup.weightHash,
-    colour,
-    quantiser: defaultQuantiser(colour),
+    onProgress: stepProgress(report, 0.05, 0.6, "choosing the mask"),
   });
   const encodeSeconds = (performance.now() - start) / 1000;
   report(0.6, "decoding the stream");
@@ -145,9 +131,7 @@ async function decode(
   start: number,
   reference?: Image,
 ): Promise<{ result: Decoded; figures: { psnr: number; ssim: number } }> {
-  const { image, header, mask } = await decodeBytes(bytes, (h) => inpainterFor(h), {
-    maxPixels: MAX_PAGE_PIXELS,
-  });
+  const { image, header, mask } = await decodeStream(bytes, { maxPixels: MAX_PAGE_PIXELS });
   const seconds = (performance.now() - start) / 1000;
   const figures = reference ? quality(reference, image) : { psnr: Number.NaN, ssim: Number.NaN };
   const rgba = toRgba(image);
