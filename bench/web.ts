@@ -14,12 +14,13 @@
  *
  *   npm run bench -- web [--image kodim23.png] [--sizes 0.4,2,4,12] [--density 0.05]
  */
-import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import sharp from "sharp";
+import { encode } from "../src/api.ts";
+import { readImage } from "../src/image/io.ts";
 import { buildWeb } from "../web/build.ts";
 import { openPage, runFile } from "../web/harness.ts";
 import { MAX_PAGE_PIXELS } from "../web/src/limits.ts";
@@ -101,20 +102,7 @@ export async function run(argv: string[]): Promise<void> {
   const { width, height } = await sharp(source).metadata();
   await sharp(source).png().toFile(png);
   const mgc = join(dir, "kodak.mgc");
-  execFileSync(
-    "node",
-    [
-      join(import.meta.dirname, "..", "bin", "maskcodec.js"),
-      "encode",
-      png,
-      "-o",
-      mgc,
-      "-d",
-      String(density),
-      "--force",
-    ],
-    { stdio: "ignore" },
-  );
+  writeFileSync(mgc, (await encode(await readImage(png), { density })).bytes);
 
   {
     const session = await openPage({ build });
