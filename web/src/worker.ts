@@ -11,7 +11,7 @@ import type { Compared, Decoded, Encoded, Preview, Request, Response } from "./p
 import { loadedBytes, mountAssets } from "./vfs.ts";
 
 /**
- * The codec in a Web Worker: the same encoder and decoder as the CLI (src/backends.ts, src/codec), with tfjs
+ * The codec in a Web Worker: the library's encode and decode (src/api.ts, as the CLI uses them), with tfjs
  * on its wasm backend and the diffusion solver on its wasm kernels. Images come in and go out through
  * OffscreenCanvas; JPEG and WebP are the browser's own encoders.
  */
@@ -24,9 +24,13 @@ const ready = mountAssets(`${here}fs`).then(
   (error: unknown) => post({ type: "failed-to-start", message: oneLine(error) }),
 );
 
-self.onmessage = async (event: MessageEvent<Request>) => {
-  const request = event.data;
-  await ready;
+/** Requests run one after the other, in the order they came. */
+let queue: Promise<void> = ready;
+self.onmessage = (event: MessageEvent<Request>) => {
+  queue = queue.then(() => handle(event.data));
+};
+
+async function handle(request: Request): Promise<void> {
   try {
     if (request.type === "encode") {
       const result = await encode(request, progressOf(request.id));
@@ -43,7 +47,7 @@ self.onmessage = async (event: MessageEvent<Request>) => {
   } catch (error) {
     post({ id: request.id, type: "error", message: oneLine(error) });
   }
-};
+}
 
 /** Everything a result hands over rather than copies, each once. */
 function transfers(decoded: Decoded, ...more: Transferable[]): Transferable[] {
