@@ -61,9 +61,11 @@ async function useWasm(): Promise<void> {
   // The wasm backend's Emscripten runtime installs process handlers that rethrow any uncaught error from
   // inside the handler: Node then prints the one minified line of tfjs-backend-wasm.js it came from (a
   // screenful) and exits with code 7. Those handlers are removed again once the backend is up (below).
+  // In a browser (web/) there is no process and nothing to remove.
+  const node = typeof process === "object" && typeof process.listeners === "function";
   const before = {
-    uncaughtException: process.listeners("uncaughtException"),
-    unhandledRejection: process.listeners("unhandledRejection"),
+    uncaughtException: node ? process.listeners("uncaughtException") : [],
+    unhandledRejection: node ? process.listeners("unhandledRejection") : [],
   };
   const wasm = await import("@tensorflow/tfjs-backend-wasm");
   // One thread: in Node the wasm backend has no worker pool, and training uses one core by design.
@@ -78,6 +80,7 @@ async function useWasm(): Promise<void> {
     throw new MaskcodecError("Could not initialise the tfjs wasm backend", "ERR_BACKEND");
   }
   await tf.ready();
+  if (!node) return;
   for (const handler of process.listeners("uncaughtException")) {
     if (!before.uncaughtException.includes(handler)) process.removeListener("uncaughtException", handler);
   }
