@@ -127,6 +127,7 @@ export async function run(argv: string[]): Promise<void> {
     const session = await openPage({ build });
     const first = await timed(() => runFile(session.page, png, { density, backend: "gan" }));
     const again = await timed(() => runFile(session.page, png, { density, backend: "gan" }));
+    const peak = rendererPeakBytes(session.browser.process()?.pid ?? 0);
     await session.close();
     for (const [label, r] of [
       ["encode gan, first after load", first],
@@ -141,6 +142,12 @@ export async function run(argv: string[]): Promise<void> {
         r.result.state === "done" && r.wall <= 6 ? "yes" : "no",
       ]);
     }
+    add([
+      `tab peak memory, the two encodes of ${width}×${height}`,
+      `${(peak / 2 ** 20).toFixed(0)} MiB`,
+      "≤ 1.5 GB",
+      peak <= 1.5 * 2 ** 30 ? "yes" : "no",
+    ]);
   }
 
   for (const mp of (values.sizes as string).split(",").map(Number)) {

@@ -64,7 +64,7 @@ beforeAll(async () => {
   await makePicture(join(dir, "colour.png"), 160, 112);
   await makePicture(join(dir, "grey.png"), 128, 96, true);
   // wider than one tile of the networks' tiled inference
-  await makePicture(join(dir, "wide.png"), 640, 144);
+  await makePicture(join(dir, "wide.png"), 1040, 96);
   session = await openPage();
 }, 60_000);
 
