@@ -6,3 +6,10 @@ import { MAX_PIXELS } from "../../src/codec/limits.ts";
  * before anything image-sized is allocated. `npm run bench -- web` measures the tab's peak memory.
  */
 export const MAX_PAGE_PIXELS = MAX_PIXELS;
+
+/**
+ * Largest image the page compares with JPEG and WebP (and measures PSNR and SSIM for): the comparison holds
+ * the original and each candidate as float images beside the networks' memory, which at 12 MP took the tab to
+ * 1.64 GB (`npm run bench -- web`). Larger images are encoded and decoded without it.
+ */
+export const COMPARE_MAX_PIXELS = 4_000_000;

@@ -1,4 +1,5 @@
 import type { BackendId } from "../../src/codec/types.ts";
+import { COMPARE_MAX_PIXELS } from "./limits.ts";
 import type { Compared, Decoded, Encoded, Preview, Request, Response } from "./protocol.ts";
 
 /**
@@ -138,7 +139,10 @@ function link(blob: Blob, name: string, label: string, id: string): HTMLAnchorEl
 
 const base = (name: string) => name.replace(/\.[^.]*$/, "");
 const describe = (c: Compared) =>
-  `${c.bytes} bytes, ${c.bpp.toFixed(3)} bpp, PSNR ${c.psnr.toFixed(2)} dB, SSIM ${c.ssim.toFixed(4)}`;
+  `${c.bytes} bytes, ${c.bpp.toFixed(3)} bpp` +
+  (Number.isNaN(c.psnr)
+    ? ` (no JPEG/WebP comparison above ${COMPARE_MAX_PIXELS / 1e6} megapixels)`
+    : `, PSNR ${c.psnr.toFixed(2)} dB, SSIM ${c.ssim.toFixed(4)}`);
 
 function showStream(decoded: Decoded): void {
   const s = decoded.summary;

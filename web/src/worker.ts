@@ -6,7 +6,7 @@ import { quality } from "../../src/image/metrics.ts";
 import { type Channels, createImage, type Image, maskDensity } from "../../src/image/types.ts";
 import type { Progress } from "../../src/util/progress.ts";
 import { imageDimensions } from "./image-size.ts";
-import { MAX_PAGE_PIXELS } from "./limits.ts";
+import { COMPARE_MAX_PIXELS, MAX_PAGE_PIXELS } from "./limits.ts";
 import type { Compared, Decoded, Encoded, Preview, Request, Response } from "./protocol.ts";
 import { loadedBytes, mountAssets } from "./vfs.ts";
 
@@ -101,6 +101,33 @@ async function encode(request: Extract<Request, { type: "encode" }>, report: Rep
   const encodeSeconds = (performance.now() - start) / 1000;
   report(0.6, "decoding the stream");
   const decoded = await decode(mgc, performance.now());
+  const codec: Compared = {
+    label: "maskcodec",
+    bytes: mgc.length,
+    bpp: (mgc.length * 8) / (width * height),
+    psnr: Number.NaN,
+    ssim: Number.NaN,
+    picture: decoded.result.picture,
+    file: new Blob([mgc], { type: "application/octet-stream" }),
+  };
+  if (width * height > COMPARE_MAX_PIXELS) {
+    // the original only as a preview, decoded at that size
+    const small = previewSize(width, height);
+    const bitmap = await createImageBitmap(new Blob([bytes]), {
+      colorSpaceConversion: "none",
+      resizeWidth: small.width,
+      resizeHeight: small.height,
+      resizeQuality: "medium",
+    });
+    report(1, "done");
+    return {
+      original: { width, height, bitmap },
+      mgc,
+      decoded: decoded.result,
+      compared: [codec],
+      encodeSeconds,
+    };
+  }
   report(0.8, "JPEG and WebP at the same size");
   const { image, bitmap } = await decodeImageFile(bytes, request.name);
   const original = await preview(bitmap, width, height);
@@ -108,17 +135,7 @@ async function encode(request: Extract<Request, { type: "encode" }>, report: Rep
   context2d(canvas).drawImage(bitmap, 0, 0);
   bitmap.close();
   const figures = quality(image, fromRgba(decoded.rgba, width, height, image.channels));
-  const compared: Compared[] = [
-    {
-      label: "maskcodec",
-      bytes: mgc.length,
-      bpp: (mgc.length * 8) / (width * height),
-      psnr: figures.psnr,
-      ssim: figures.ssim,
-      picture: decoded.result.picture,
-      file: new Blob([mgc], { type: "application/octet-stream" }),
-    },
-  ];
+  const compared: Compared[] = [{ ...codec, psnr: figures.psnr, ssim: figures.ssim }];
   for (const [label, type] of [
     ["JPEG", "image/jpeg"],
     ["WebP", "image/webp"],
