@@ -230,22 +230,22 @@ function concatChannels(parts: tf.Tensor4D[]): tf.Tensor4D {
 function concatChannelsWasm(parts: tf.Tensor4D[]): tf.Tensor4D {
   const [n, h, w, c] = parts[0].shape;
   if (parts.some((p) => p.shape[3] !== c)) {
-    // unequal channel counts (the networks' inputs): zero-pad each to its place and add, all native kernels
+    // unequal channel counts (the networks' inputs, 1-3 channels per part): copied out and interleaved in
+    // JS, about half the time of zero-padding each part to its place and adding them natively (60 -> 32 ms
+    // for the generator's 11 channels at 768×512), and a plain copy of the values
+    const pixels = n * h * w;
     const total = parts.reduce((sum, p) => sum + p.shape[3], 0);
-    let before = 0;
-    let sum: tf.Tensor4D | undefined;
-    for (const p of parts) {
-      const k = p.shape[3];
-      const placed = tf.pad(p, [
-        [0, 0],
-        [0, 0],
-        [0, 0],
-        [before, total - before - k],
-      ]) as tf.Tensor4D;
-      sum = sum ? (tf.add(sum, placed) as tf.Tensor4D) : placed;
-      before += k;
+    const out = new Float32Array(pixels * total);
+    let offset = 0;
+    for (const part of parts) {
+      const k = part.shape[3];
+      const data = part.dataSync() as Float32Array;
+      for (let i = 0, o = offset, s = 0; i < pixels; i++, o += total, s += k) {
+        for (let j = 0; j < k; j++) out[o + j] = data[s + j];
+      }
+      offset += k;
     }
-    return sum as tf.Tensor4D;
+    return tf.tensor4d(out, [n, h, w, total]);
   }
   return tf.reshape(tf.transpose(tf.stack(parts, 0), [1, 2, 3, 0, 4]), [n, h, w, parts.length * c]);
 }
