@@ -21,10 +21,11 @@ const NODE_SHIMS: Record<string, string> = {
   "node:path": "path.ts",
   "node:crypto": "crypto.ts",
   "node:timers/promises": "timers-promises.ts",
+  "node:module": "module.ts",
 };
 
 /** Node built-ins the codec imports only inside functions the page never calls (training, CLI). */
-const NEVER_CALLED = ["node:module", "esbuild"];
+const NEVER_CALLED = ["esbuild"];
 
 /**
  * Node modules to their browser versions; `import.meta.dirname` in src/ to the file's folder under the

@@ -1,5 +1,5 @@
-import * as tf from "@tensorflow/tfjs-core";
 import type { Weights } from "./models.ts";
+import { tf } from "./tf.ts";
 
 /**
  * Adam (Kingma & Ba) over a subset of named weights, with its state as named tensors so that checkpoints

@@ -1,5 +1,5 @@
-import * as tf from "@tensorflow/tfjs-core";
 import { invalidParameter, MaskcodecError } from "../errors.ts";
+import { requireWasmBackend, tf } from "./tf.ts";
 
 /**
  * Chooses the tfjs backend at run time, behind the one tfjs-core API the networks are written against.
@@ -67,7 +67,7 @@ async function useWasm(): Promise<void> {
     uncaughtException: node ? process.listeners("uncaughtException") : [],
     unhandledRejection: node ? process.listeners("unhandledRejection") : [],
   };
-  const wasm = await import("@tensorflow/tfjs-backend-wasm");
+  const wasm = requireWasmBackend();
   // One thread: in Node the wasm backend has no worker pool, and training uses one core by design.
   if (typeof wasm.setThreadsCount === "function") {
     try {

@@ -1,4 +1,4 @@
-import * as tf from "@tensorflow/tfjs-core";
+import { tf } from "./tf.ts";
 
 /**
  * 2-D convolution (NHWC, kernel [k, k, Cin, Cout]) with its own gradient, so that training works on every

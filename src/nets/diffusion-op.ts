@@ -1,7 +1,7 @@
-import * as tf from "@tensorflow/tfjs-core";
 import { solveWithSystem } from "../baselines/diffusion.ts";
 import { DiffusionSystem, toPadded } from "../baselines/diffusion-system.ts";
 import { createImage } from "../image/types.ts";
+import { tf } from "./tf.ts";
 
 /**
  * Homogeneous diffusion inpainting as a tfjs op, with the exact gradient with respect to the mask.

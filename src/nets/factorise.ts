@@ -1,5 +1,5 @@
-import * as tf from "@tensorflow/tfjs-core";
 import { DILATIONS, type Weights, type WeightsView } from "./models.ts";
+import { tf } from "./tf.ts";
 
 /**
  * Fitting a rank-k bottleneck (ArchOptions.bottleneck) into a trained model, so that a model with the

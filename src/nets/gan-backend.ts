@@ -1,6 +1,5 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import * as tf from "@tensorflow/tfjs-core";
 import { MaskcodecError } from "../errors.ts";
 import type { Inpainter, MaskSelector, StoredLevels, TonalOptimiser } from "../image/seams.ts";
 import { createImage, createMask, type Image, type Mask, maskDensity, targetCount } from "../image/types.ts";
@@ -19,6 +18,7 @@ import {
 } from "./models.ts";
 import { Rng } from "./ops.ts";
 import { padReflect, reflect } from "./padding.ts";
+import { tf } from "./tf.ts";
 import { checkGeometry, DECODER_TILING, type Tile, type TileGeometry, tileGrid } from "./tiling.ts";
 import { loadWeights } from "./weights.ts";
 

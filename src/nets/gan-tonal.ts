@@ -1,4 +1,3 @@
-import * as tf from "@tensorflow/tfjs-core";
 import { DEFAULT_GAN_TONAL_STEPS } from "../defaults.ts";
 import { invalidParameter, MaskcodecError } from "../errors.ts";
 import type { StoredLevels, TonalOptimiser } from "../image/seams.ts";
@@ -6,6 +5,7 @@ import { createImage, type Image, type Mask } from "../image/types.ts";
 import { type Progress, silentProgress } from "../util/progress.ts";
 import { loadGradients } from "./backend.ts";
 import { padReflect, reflect } from "./padding.ts";
+import { tf } from "./tf.ts";
 
 /**
  * Tonal optimisation for the gan backend: the encoder knows the inpainting generator the decoder will run,

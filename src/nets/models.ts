@@ -1,4 +1,3 @@
-import * as tf from "@tensorflow/tfjs-core";
 import type { StoredLevels } from "../image/seams.ts";
 import { analyticScoresBatch } from "../mask/analytic.ts";
 import { Rng } from "../mask/rng.ts";
@@ -13,6 +12,7 @@ import {
   upsample2,
 } from "./ops.ts";
 import { pullPush } from "./pullpush.ts";
+import { tf } from "./tf.ts";
 
 /**
  * The three networks of the paper as plain functions of named weights (a Map of tf.Variables), written

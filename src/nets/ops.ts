@@ -1,4 +1,4 @@
-import * as tf from "@tensorflow/tfjs-core";
+import { tf } from "./tf.ts";
 
 /** Hard sigmoid as in Keras/tfjs: clip(0.2 x + 0.5, 0, 1). */
 export function hardSigmoid(x: tf.Tensor): tf.Tensor {

@@ -1,4 +1,4 @@
-import * as tf from "@tensorflow/tfjs-core";
+import { tf } from "./tf.ts";
 
 /**
  * Pull-push interpolation of scattered known values (Gortler et al. 1996; a fast relative of normalised

@@ -1,6 +1,6 @@
-import * as tf from "@tensorflow/tfjs-core";
 import { gaussianKernel } from "../image/metrics.ts";
 import { conv2d } from "./conv.ts";
+import { tf } from "./tf.ts";
 
 /**
  * SSIM per image as a differentiable tfjs expression: the measure of `ssim` in src/image/metrics.ts (Wang et

@@ -1,4 +1,3 @@
-import * as tf from "@tensorflow/tfjs-core";
 import { targetCount } from "../image/types.ts";
 import { analyticScoresBatch } from "../mask/analytic.ts";
 import { densityMap, ditherScores } from "../mask/dither.ts";
@@ -7,6 +6,7 @@ import type { Adam } from "./adam.ts";
 import { critic, inpaintingGenerator, maskGenerator, type Weights } from "./models.ts";
 import { scaleGradient } from "./ops.ts";
 import { ssimPerImage } from "./ssim.ts";
+import { tf } from "./tf.ts";
 import type { TrainOptions } from "./train.ts";
 
 /**

@@ -1,10 +1,10 @@
-import * as tf from "@tensorflow/tfjs-core";
 import { targetCount } from "../image/types.ts";
 import { ditherScores } from "../mask/dither.ts";
 import { topCountMask } from "../mask/topk.ts";
 import { inpaintingGenerator, maskGenerator, type Weights } from "./models.ts";
 import { Rng } from "./ops.ts";
 import { ssimPerImage } from "./ssim.ts";
+import { tf } from "./tf.ts";
 import type { TrainOptions } from "./train.ts";
 
 /**

@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { appendFile, cp, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import * as tf from "@tensorflow/tfjs-core";
 import { MaskcodecError } from "../errors.ts";
 import { type Progress, silentProgress } from "../util/progress.ts";
 import { Adam } from "./adam.ts";
@@ -19,6 +18,7 @@ import {
   type WeightsView,
 } from "./models.ts";
 import { Rng } from "./ops.ts";
+import { tf } from "./tf.ts";
 import { exportModel } from "./train-export.ts";
 import {
   ditherMaskStraightThrough,

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
-import * as tf from "@tensorflow/tfjs-core";
 import { MaskcodecError } from "../errors.ts";
 import { writeFileAtomic } from "../util/files.ts";
+import { tf } from "./tf.ts";
 
 /**
  * Weights in the tfjs weights-manifest format: `model.json` with a `weightsManifest` (one group, one shard
