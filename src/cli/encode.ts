@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { ColourTransform } from "../codec/types.ts";
 import { invalidParameter, MaskcodecError } from "../errors.ts";
+import { parseBppOption, parseSizeOption, runLowrateEncode } from "./encode-lowrate.ts";
 import { integerParser, parseDensityOption, parseNumber, replaceExtension, secondsSince } from "./options.ts";
 
 /** NLPE cycles: a number in [0, 100] (fractions allowed: 0.5 cycles = |mask| / 2 exchange attempts). */
@@ -14,8 +15,10 @@ function parseCycles(value: string): number {
 
 interface EncodeFlags {
   output?: string;
-  density: number;
-  backend: string;
+  density?: number;
+  bpp?: number;
+  size?: number;
+  backend?: string;
   mask?: string;
   levels?: number;
   chromaLevels?: number;
@@ -35,11 +38,20 @@ export function register(program: Command): void {
     .description("compress an image: choose the known pixels, quantise and entropy-code them")
     .argument("<input>", "image file (PNG, JPEG, WebP, AVIF, TIFF)")
     .option("-o, --output <file>", "output .mgc file (default: input with .mgc)")
-    .requiredOption("-d, --density <d>", "fraction of pixels to keep, in (0, 1]", parseDensityOption)
-    .option("-b, --backend <name>", "gan (mask + inpainting networks) or diffusion", "gan")
+    .option("-d, --density <d>", "fraction of pixels to keep, in (0, 1]", parseDensityOption)
+    .option(
+      "--bpp <b>",
+      "target rate in bits per pixel: the file is at most this (mask tree)",
+      parseBppOption,
+    )
+    .option("--size <n>", "target file size in bytes, k = 1000, M = 10^6 (mask tree)", parseSizeOption)
+    .option(
+      "-b, --backend <name>",
+      "gan (mask + inpainting networks) or diffusion (default: gan; diffusion for mask tree)",
+    )
     .option(
       "-m, --mask <name>",
-      "mask selector: gan, gan+nlpe (the network's mask + 5 NLPE cycles), grid, random, analytic, ps, ps+nlpe (default: gan for gan, ps for diffusion)",
+      "mask selector: tree (subdivision trees for luma and chroma, the low-rate mode; default with --bpp/--size), gan, gan+nlpe (the network's mask + 5 NLPE cycles), grid, random, analytic, ps, ps+nlpe (default: gan for gan, ps for diffusion)",
     )
     .option(
       "-l, --levels <n>",
@@ -76,6 +88,28 @@ export function register(program: Command): void {
 }
 
 async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
+  if (flags.mask === "tree" || flags.bpp !== undefined || flags.size !== undefined) {
+    if (flags.mask !== undefined && flags.mask !== "tree") {
+      throw invalidParameter("mask", "tree (or none) with --bpp or --size", flags.mask);
+    }
+    if (flags.backend !== undefined && flags.backend !== "diffusion") {
+      throw invalidParameter("backend", "diffusion (or none) for the tree mask", flags.backend);
+    }
+    for (const [flag, set] of [
+      ["--colour", flags.colour],
+      ["--tonal-steps", flags.tonalSteps],
+      ["--model", flags.model],
+      ["--refine", flags.refine],
+    ] as const) {
+      if (set !== undefined)
+        throw new MaskcodecError(`${flag} does not apply to the tree mask`, "ERR_INVALID_PARAMETER");
+    }
+    return runLowrateEncode(input, flags);
+  }
+  if (flags.density === undefined) {
+    throw new MaskcodecError("encode needs --density, --bpp or --size", "ERR_INVALID_PARAMETER");
+  }
+  const density = flags.density;
   const { checkOutputPath, writeFileAtomic } = await import("../util/files.ts");
   const { encoderSetup, parseBackend, parseMaskSelector, defaultMaskSelector } = await import(
     "../backends.ts"
@@ -88,7 +122,7 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
   const { terminalProgress } = await import("../util/progress.ts");
 
   // Validate everything before any work, so that a mistake costs nothing and leaves nothing behind.
-  const backend = parseBackend(flags.backend);
+  const backend = parseBackend(flags.backend ?? "gan");
   const mask = parseMaskSelector(flags.mask ?? defaultMaskSelector(backend));
   if (flags.colour !== undefined && flags.colour !== "ycbcr" && flags.colour !== "none") {
     throw invalidParameter("colour", "ycbcr or none", flags.colour);
@@ -114,7 +148,7 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
   const setup = await encoderSetup({
     backend,
     mask,
-    density: flags.density,
+    density,
     seed: flags.seed,
     model: flags.model,
     tonal: flags.tonal,
@@ -124,7 +158,7 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
   });
   const encoded = await encodeImage(image, {
     selector: setup.selector,
-    density: flags.density,
+    density,
     backend,
     modelId: setup.modelId,
     weightHash: setup.weightHash,
@@ -165,7 +199,7 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
     height: image.height,
     channels: image.channels,
     density: maskDensity(encoded.mask),
-    requested_density: flags.density,
+    requested_density: density,
     backend,
     mask,
     refine_cycles: flags.refine ?? 0,

@@ -1,0 +1,230 @@
+/**
+ * The low-rate codec mode end to end. Encoder: split the image into planes (Y, Cb, Cr or grey), grow one
+ * subdivision tree for luma and one for chroma to their point budgets, choose the stored values by least
+ * squares for the decoder's diffusion (tonal optimisation), quantise, write a version-2 stream. Decoder:
+ * parse, place the dequantised values at the trees' points, inpaint each plane by homogeneous diffusion,
+ * convert back to RGB.
+ */
+import { inpaintDiffusion } from "../baselines/diffusion.ts";
+import { optimiseTonal } from "../baselines/tonal.ts";
+import type { DecodeResult } from "../codec/codec.ts";
+import { dequantise, quantise } from "../codec/quantiser.ts";
+import type { StreamHeader } from "../codec/types.ts";
+import { checkInteger, invalidParameter } from "../errors.ts";
+import { createImage, createMask, type Image } from "../image/types.ts";
+import { type GrownTree, growTree, prefixTree } from "./grow.ts";
+import { fromPlanes, PLANE_WEIGHTS, toPlanes } from "./planes.ts";
+import {
+  LOWRATE_VERSION,
+  type LowrateContent,
+  type ParsedGroup,
+  parseLowrate,
+  writeLowrate,
+} from "./stream.ts";
+import { treeLayout } from "./tree.ts";
+
+export interface LowrateSettings {
+  /** Known pixels for luma (or the grey plane). */
+  lumaPoints: number;
+  /** Known pixels for chroma (ignored for grey images). */
+  chromaPoints: number;
+  lumaLevels: number;
+  chromaLevels: number;
+  /** Side of the root cells of the luma tree, and of the chroma tree. */
+  lumaRoot: number;
+  chromaRoot: number;
+  /** Least-squares values for the decoder (default true). */
+  tonal?: boolean;
+}
+
+export interface LowrateEncoded {
+  bytes: Uint8Array;
+  /** The decoded image, exactly as decodeLowrate will produce it (when asked for). */
+  decoded?: Image;
+  lumaCount: number;
+  chromaCount: number;
+}
+
+function checkSettings(s: LowrateSettings): void {
+  checkInteger(s.lumaPoints, "luma points", 1, 1 << 26);
+  checkInteger(s.chromaPoints, "chroma points", 1, 1 << 26);
+  checkInteger(s.lumaLevels, "luma levels", 2, 256);
+  checkInteger(s.chromaLevels, "chroma levels", 2, 256);
+  checkInteger(s.lumaRoot, "luma root size", 2, 4096);
+  checkInteger(s.chromaRoot, "chroma root size", 2, 4096);
+}
+
+/** Values to store at a mask's points for one plane: least squares for diffusion, or the plane itself. */
+function storedValues(plane: Image, mask: Uint8Array, tonal: boolean): Float32Array {
+  if (!tonal) return plane.data;
+  return optimiseTonal(plane, createMask(plane.width, plane.height, mask), { tolerance: 0.05 }).values.data;
+}
+
+function quantiseAt(mask: Uint8Array, planes: readonly Float32Array[], levels: number): Uint8Array {
+  let count = 0;
+  for (let i = 0; i < mask.length; i++) count += mask[i];
+  const q = new Uint8Array(count * planes.length);
+  let j = 0;
+  for (let i = 0; i < mask.length; i++) {
+    if (!mask[i]) continue;
+    for (const p of planes) q[j++] = quantise(p[i], levels);
+  }
+  return q;
+}
+
+/** Inpaints the planes of a parsed group from its dequantised values. */
+function inpaintGroup(width: number, height: number, g: ParsedGroup, planes: number): Image[] {
+  const mask = createMask(width, height, g.mask);
+  const out: Image[] = [];
+  for (let p = 0; p < planes; p++) {
+    const known = createImage(width, height, 1);
+    let j = 0;
+    for (let i = 0; i < g.mask.length; i++) {
+      if (!g.mask[i]) continue;
+      known.data[i] = dequantise(g.indices[j * planes + p], g.levels);
+      j++;
+    }
+    out.push(inpaintDiffusion(known, mask).image);
+  }
+  return out;
+}
+
+export function decodeLowrate(
+  bytes: Uint8Array,
+  options: { maxPixels?: number } = {},
+): {
+  image: Image;
+  parsed: ReturnType<typeof parseLowrate>;
+} {
+  const parsed = parseLowrate(bytes, options);
+  const { width, height, channels } = parsed;
+  const planes = inpaintGroup(width, height, parsed.luma, 1);
+  if (parsed.chroma) planes.push(...inpaintGroup(width, height, parsed.chroma, 2));
+  return { image: fromPlanes(planes, channels), parsed };
+}
+
+/**
+ * An image prepared for low-rate encoding at many settings (what the rate search needs): the planes, one
+ * tree per plane group and root size grown once to the largest budget asked so far (smaller budgets are
+ * its prefixes), and the stored values per tree.
+ */
+export class LowrateEncoder {
+  readonly planes: Image[];
+  private readonly grown = new Map<string, { tree: GrownTree; budget: number }>();
+  private readonly stored = new Map<string, Float32Array[]>();
+
+  constructor(readonly image: Image) {
+    if (image.channels !== 1 && image.channels !== 3) {
+      throw invalidParameter("image", "an image with 1 or 3 channels", image.channels);
+    }
+    this.planes = toPlanes(image);
+  }
+
+  private tree(chroma: boolean, root: number, points: number): GrownTree {
+    const { width, height } = this.image;
+    const layout = treeLayout(width, height, root);
+    const key = `${chroma}:${root}`;
+    let grown = this.grown.get(key);
+    if (!grown || grown.budget < points) {
+      // Grow a little beyond the request: the rate search usually asks for a bit more next.
+      const budget = grown ? Math.max(points, Math.ceil(grown.budget * 1.5)) : points;
+      const planes = chroma ? this.planes.slice(1) : [this.planes[0]];
+      const weights = chroma ? PLANE_WEIGHTS.slice(1) : [PLANE_WEIGHTS[0]];
+      grown = { tree: growTree(layout, planes, weights, budget), budget };
+      this.grown.set(key, grown);
+    }
+    // A tree that stopped short of its budget could not split further: it serves every larger request.
+    return grown.tree.count <= points ? grown.tree : prefixTree(layout, grown.tree, points);
+  }
+
+  private values(chroma: boolean, root: number, tree: GrownTree, tonal: boolean): Float32Array[] {
+    const key = `${chroma}:${root}:${tree.count}:${tonal}`;
+    let stored = this.stored.get(key);
+    if (!stored) {
+      const planes = chroma ? this.planes.slice(1) : [this.planes[0]];
+      stored = planes.map((p) => storedValues(p, tree.mask, tonal));
+      this.stored.set(key, stored);
+    }
+    return stored;
+  }
+
+  /** The stream for these settings; `decode` also returns the decoded image (one diffusion per plane). */
+  encode(settings: LowrateSettings, options: { decode?: boolean } = {}): LowrateEncoded {
+    checkSettings(settings);
+    const image = this.image;
+    const tonal = settings.tonal ?? true;
+    const luma = this.tree(false, settings.lumaRoot, settings.lumaPoints);
+    const content: LowrateContent = {
+      width: image.width,
+      height: image.height,
+      channels: image.channels,
+      luma: {
+        rootSize: settings.lumaRoot,
+        splits: luma.splits,
+        levels: settings.lumaLevels,
+        indices: quantiseAt(
+          luma.mask,
+          this.values(false, settings.lumaRoot, luma, tonal),
+          settings.lumaLevels,
+        ),
+      },
+    };
+    let chromaCount = 0;
+    if (image.channels === 3) {
+      const chroma = this.tree(true, settings.chromaRoot, settings.chromaPoints);
+      chromaCount = chroma.count;
+      content.chroma = {
+        rootSize: settings.chromaRoot,
+        splits: chroma.splits,
+        levels: settings.chromaLevels,
+        indices: quantiseAt(
+          chroma.mask,
+          this.values(true, settings.chromaRoot, chroma, tonal),
+          settings.chromaLevels,
+        ),
+      };
+    }
+    const bytes = writeLowrate(content);
+    const decoded = options.decode ? decodeLowrate(bytes).image : undefined;
+    return { bytes, decoded, lumaCount: luma.count, chromaCount };
+  }
+}
+
+/** Encodes an image in the low-rate mode with fixed settings, and decodes it. */
+export function encodeLowrate(image: Image, settings: LowrateSettings): Required<LowrateEncoded> {
+  const encoded = new LowrateEncoder(image).encode(settings, { decode: true });
+  return encoded as Required<LowrateEncoded>;
+}
+
+/** Version-2 header fields in the shape of a version-1 header, for the CLI and the eval toolkit. */
+export function lowrateHeader(parsed: ReturnType<typeof parseLowrate>): StreamHeader {
+  return {
+    version: LOWRATE_VERSION,
+    width: parsed.width,
+    height: parsed.height,
+    channels: parsed.channels,
+    colour: parsed.channels === 3 ? "ycbcr" : "none",
+    backend: "diffusion",
+    quantiser: { lumaLevels: parsed.luma.levels, chromaLevels: parsed.chroma?.levels ?? parsed.luma.levels },
+  };
+}
+
+/**
+ * decodeBytes' answer for a version-2 stream: the image, a version-1-shaped header, the luma points as the
+ * mask, and the sizes (trees and values share one range-coded payload, reported as the values).
+ */
+export function decodeLowrateResult(bytes: Uint8Array, options: { maxPixels?: number } = {}): DecodeResult {
+  const { image, parsed } = decodeLowrate(bytes, options);
+  return {
+    image,
+    header: lowrateHeader(parsed),
+    mask: createMask(parsed.width, parsed.height, parsed.luma.mask),
+    sizes: {
+      total: parsed.sizes.total,
+      header: parsed.sizes.header,
+      mask: 0,
+      values: parsed.sizes.payload,
+      other: 4,
+    },
+  };
+}
