@@ -8,7 +8,6 @@
 import { inpaintDiffusion } from "../baselines/diffusion.ts";
 import { optimiseTonal } from "../baselines/tonal.ts";
 import type { DecodeResult } from "../codec/codec.ts";
-import { dequantise, quantise } from "../codec/quantiser.ts";
 import type { StreamHeader } from "../codec/types.ts";
 import { checkInteger, invalidParameter } from "../errors.ts";
 import { createImage, createMask, type Image } from "../image/types.ts";
@@ -19,6 +18,8 @@ import {
   type LowrateContent,
   type ParsedGroup,
   parseLowrate,
+  rangeDequantise,
+  rangeQuantise,
   writeLowrate,
 } from "./stream.ts";
 import { treeLayout } from "./tree.ts";
@@ -60,14 +61,38 @@ function storedValues(plane: Image, mask: Uint8Array, tonal: boolean): Float32Ar
   return optimiseTonal(plane, createMask(plane.width, plane.height, mask), { tolerance: 0.05 }).values.data;
 }
 
-function quantiseAt(mask: Uint8Array, planes: readonly Float32Array[], levels: number): Uint8Array {
+/** Each plane's range at the mask: the stored values' extent, rounded outwards to integers in [0, 255]. */
+function rangesAt(mask: Uint8Array, planes: readonly Float32Array[]): Array<[number, number]> {
+  return planes.map((p) => {
+    let lo = 255;
+    let hi = 0;
+    for (let i = 0; i < mask.length; i++) {
+      if (!mask[i]) continue;
+      const v = p[i];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    lo = Math.max(0, Math.floor(lo));
+    hi = Math.min(255, Math.ceil(hi));
+    return hi < lo ? [lo, lo] : [lo, hi];
+  });
+}
+
+function quantiseAt(
+  mask: Uint8Array,
+  planes: readonly Float32Array[],
+  levels: number,
+  ranges: Array<[number, number]>,
+): Uint8Array {
   let count = 0;
   for (let i = 0; i < mask.length; i++) count += mask[i];
   const q = new Uint8Array(count * planes.length);
   let j = 0;
   for (let i = 0; i < mask.length; i++) {
     if (!mask[i]) continue;
-    for (const p of planes) q[j++] = quantise(p[i], levels);
+    planes.forEach((p, c) => {
+      q[j++] = rangeQuantise(p[i], levels, ranges[c][0], ranges[c][1]);
+    });
   }
   return q;
 }
@@ -81,7 +106,7 @@ function inpaintGroup(width: number, height: number, g: ParsedGroup, planes: num
     let j = 0;
     for (let i = 0; i < g.mask.length; i++) {
       if (!g.mask[i]) continue;
-      known.data[i] = dequantise(g.indices[j * planes + p], g.levels);
+      known.data[i] = rangeDequantise(g.indices[j * planes + p], g.levels, g.ranges[p][0], g.ranges[p][1]);
       j++;
     }
     out.push(inpaintDiffusion(known, mask).image);
@@ -154,6 +179,8 @@ export class LowrateEncoder {
     const image = this.image;
     const tonal = settings.tonal ?? true;
     const luma = this.tree(false, settings.lumaRoot, settings.lumaPoints);
+    const lumaValues = this.values(false, settings.lumaRoot, luma, tonal);
+    const lumaRanges = rangesAt(luma.mask, lumaValues);
     const content: LowrateContent = {
       width: image.width,
       height: image.height,
@@ -162,26 +189,22 @@ export class LowrateEncoder {
         rootSize: settings.lumaRoot,
         splits: luma.splits,
         levels: settings.lumaLevels,
-        indices: quantiseAt(
-          luma.mask,
-          this.values(false, settings.lumaRoot, luma, tonal),
-          settings.lumaLevels,
-        ),
+        ranges: lumaRanges,
+        indices: quantiseAt(luma.mask, lumaValues, settings.lumaLevels, lumaRanges),
       },
     };
     let chromaCount = 0;
     if (image.channels === 3) {
       const chroma = this.tree(true, settings.chromaRoot, settings.chromaPoints);
       chromaCount = chroma.count;
+      const chromaValues = this.values(true, settings.chromaRoot, chroma, tonal);
+      const chromaRanges = rangesAt(chroma.mask, chromaValues);
       content.chroma = {
         rootSize: settings.chromaRoot,
         splits: chroma.splits,
         levels: settings.chromaLevels,
-        indices: quantiseAt(
-          chroma.mask,
-          this.values(true, settings.chromaRoot, chroma, tonal),
-          settings.chromaLevels,
-        ),
+        ranges: chromaRanges,
+        indices: quantiseAt(chroma.mask, chromaValues, settings.chromaLevels, chromaRanges),
       };
     }
     const bytes = writeLowrate(content);

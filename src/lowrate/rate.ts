@@ -72,24 +72,33 @@ export function encodeToSize(
       if (root >= Math.max(image.width, image.height)) break;
       continue;
     }
-    // The optimised values change the size by a few percent: search again around the first answer.
-    // Its lower end: most of the first answer, less if that is already over the target.
-    let tonal: ReturnType<typeof searchBudget>;
-    for (const fraction of [0.85, 0.6, 0]) {
-      const low = Math.max(1, Math.floor(plain.count * fraction));
-      tonal = searchBudget(sizeAt(true), maxBytes, low, pixels, {
-        tolerance,
-        start: plain.count,
-        maxEvaluations: 10,
+    // The optimised values change the size by a few percent, nearly in proportion: measure the ratio at
+    // the first answer, search the cheap sizes again for the target scaled by it, and repeat.
+    let tonal: { count: number; size: number } | undefined;
+    let tonalEvaluations = 0;
+    let scale = 1;
+    let plainEvaluations = plain.evaluations;
+    let guess = plain;
+    for (let round = 0; round < 4; round++) {
+      const size = sizeAt(true)(guess.count);
+      tonalEvaluations++;
+      if (size <= maxBytes && (!tonal || size > tonal.size)) tonal = { count: guess.count, size };
+      if (tonal && tonal.size >= (1 - tolerance) * maxBytes) break;
+      scale = size / guess.size;
+      const next = searchBudget(sizeAt(false), Math.floor(maxBytes / scale), 1, pixels, {
+        tolerance: tolerance / 2,
+        start: Math.round(guess.count / scale),
       });
-      if (tonal || low === 1) break;
+      if (!next || next.count === guess.count) break;
+      plainEvaluations += next.evaluations;
+      guess = next;
     }
     const chosen = tonal ? { k: tonal.count, tonal: true } : { k: plain.count, tonal: false };
     const settings = { ...settingsFor(chosen.k, tuning), tonal: chosen.tonal };
     return {
       encoded: encoder.encode(settings, { decode: true }),
       settings,
-      evaluations: { plain: plain.evaluations, tonal: tonal?.evaluations ?? 0 },
+      evaluations: { plain: plainEvaluations, tonal: tonalEvaluations },
     };
   }
   throw new MaskcodecError(

@@ -3,13 +3,16 @@
  * luma and one for chroma, values reconstructed by homogeneous diffusion per plane.
  *
  *   "MGC" | version u8 (= 2) | width varint | height varint | channels u8 |
- *   luma root size varint | luma levels-1 u8 | [colour: chroma root size varint | chroma levels-1 u8] |
+ *   luma root size varint | luma levels-1 u8 | Y low u8 | Y high u8 |
+ *   [colour: chroma root size varint | chroma levels-1 u8 | Cb low u8 | Cb high u8 | Cr low u8 | Cr high u8] |
  *   payload | CRC-32 u32 BE
  *
  * The payload is one range-coded section: the luma tree's split bits (depth-first pre-order, tree.ts; one
  * adaptive context per depth), the chroma tree's, then the quantised luma values at the luma tree's points
  * and the Cb, Cr values at the chroma tree's points, both with the value coder of version 1
- * (src/codec/valuecoder.ts). Version-1 streams are untouched by this module.
+ * (src/codec/valuecoder.ts). Each plane's levels are spread evenly over its own range [low, high] (the
+ * stored values' extent) rather than over [0, 255]: chroma of a photo spans a fraction of the scale, so the
+ * same number of levels gives several times finer steps. Version-1 streams are untouched by this module.
  */
 
 import type { BitCoder } from "../codec/bitio.ts";
@@ -34,8 +37,10 @@ export interface PlaneGroup {
   rootSize: number;
   /** Keys (cellKey) of the split cells. */
   splits: Set<number>;
-  /** Uniform quantiser levels over [0, 255]. */
+  /** Uniform quantiser levels over each plane's range. */
   levels: number;
+  /** Per plane: the integer range [low, high] (0 <= low <= high <= 255) the levels span. */
+  ranges: Array<[number, number]>;
   /** Level indices at the tree's points, raster order, planes interleaved per point. */
   indices: Uint8Array;
 }
@@ -96,6 +101,14 @@ function checkGroup(name: string, g: PlaneGroup, planes: number, count: number):
   if (!Number.isInteger(g.levels) || g.levels < MIN_LEVELS || g.levels > MAX_LEVELS) {
     throw invalidParameter(`${name} levels`, `an integer between ${MIN_LEVELS} and ${MAX_LEVELS}`, g.levels);
   }
+  if (
+    g.ranges.length !== planes ||
+    !g.ranges.every(
+      ([lo, hi]) => Number.isInteger(lo) && Number.isInteger(hi) && lo >= 0 && lo <= hi && hi <= 255,
+    )
+  ) {
+    throw invalidParameter(`${name} ranges`, `${planes} integer ranges within [0, 255]`, g.ranges.length);
+  }
   if (g.indices.length !== count * planes) {
     throw invalidParameter(`${name} values`, `${count * planes} level indices`, g.indices.length);
   }
@@ -142,9 +155,11 @@ export function writeLowrate(content: LowrateContent): Uint8Array {
   w.u8(channels);
   w.varint(luma.rootSize);
   w.u8(luma.levels - 1);
+  for (const range of luma.ranges) for (const v of range) w.u8(v);
   if (chroma) {
     w.varint(chroma.rootSize);
     w.u8(chroma.levels - 1);
+    for (const range of chroma.ranges) for (const v of range) w.u8(v);
   }
   const io = new EncodingBitCoder(1024);
   codeTree(width, height, luma.rootSize, luma.splits, io, false);
@@ -189,18 +204,28 @@ export function parseLowrate(bytes: Uint8Array, options: { maxPixels?: number } 
   }
   const channels = r.u8("channel count");
   if (channels !== 1 && channels !== 3) throw corruptStream(`invalid channel count ${channels}`);
-  const readGroup = (name: string) => {
+  const readGroup = (name: string, planes: number) => {
     const rootSize = r.varint(`${name} root size`);
     if (rootSize < 1 || rootSize > MAX_SIDE) throw corruptStream(`invalid ${name} root size ${rootSize}`);
     const levels = r.u8(`${name} levels`) + 1;
     if (levels < MIN_LEVELS) throw corruptStream(`${name} quantiser with fewer than 2 levels`);
-    return { rootSize, levels };
+    const ranges: Array<[number, number]> = [];
+    for (let p = 0; p < planes; p++) {
+      const lo = r.u8(`${name} range`);
+      const hi = r.u8(`${name} range`);
+      if (hi < lo) throw corruptStream(`${name} range ${lo}..${hi} is empty`);
+      ranges.push([lo, hi]);
+    }
+    return { rootSize, levels, ranges };
   };
-  const lumaHead = readGroup("luma");
-  const chromaHead = channels === 3 ? readGroup("chroma") : undefined;
+  const lumaHead = readGroup("luma", 1);
+  const chromaHead = channels === 3 ? readGroup("chroma", 2) : undefined;
   const headerSize = r.pos;
   const io = new DecodingBitCoder(bytes, headerSize, end, "payload");
-  const decodeGroup = (head: { rootSize: number; levels: number }, planes: number): ParsedGroup => {
+  const decodeGroup = (
+    head: { rootSize: number; levels: number; ranges: Array<[number, number]> },
+    planes: number,
+  ): ParsedGroup => {
     const splits = new Set<number>();
     const leaves = codeTree(width, height, head.rootSize, splits, io, true);
     const mask = leavesMask(width, height, leaves).data;
@@ -224,4 +249,16 @@ export function parseLowrate(bytes: Uint8Array, options: { maxPixels?: number } 
   };
   if (chroma) result.chroma = chroma;
   return result;
+}
+
+/** Level index of v for `levels` levels spread over [lo, hi] (clamped). */
+export function rangeQuantise(v: number, levels: number, lo: number, hi: number): number {
+  if (hi <= lo) return 0;
+  const t = Math.round(((v - lo) * (levels - 1)) / (hi - lo));
+  return t < 0 ? 0 : Math.min(t, levels - 1);
+}
+
+/** The value of level `index` over [lo, hi]. */
+export function rangeDequantise(index: number, levels: number, lo: number, hi: number): number {
+  return lo + (index * (hi - lo)) / (levels - 1);
 }
