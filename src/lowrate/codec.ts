@@ -7,18 +7,15 @@
  */
 import { inpaintDiffusion } from "../baselines/diffusion.ts";
 import { optimiseTonal } from "../baselines/tonal.ts";
-import type { DecodeResult } from "../codec/codec.ts";
-import type { StreamHeader } from "../codec/types.ts";
 import { checkInteger, invalidParameter } from "../errors.ts";
-import { createImage, createMask, type Image } from "../image/types.ts";
+import { createMask, type Image } from "../image/types.ts";
+import { assemblePlanes, inpaintingJobs } from "./decode.ts";
 import { type GrownTree, growTree, prefixTree } from "./grow.ts";
-import { fromPlanes, PLANE_WEIGHTS, toPlanes } from "./planes.ts";
+import { PLANE_WEIGHTS, toPlanes } from "./planes.ts";
 import {
-  LOWRATE_VERSION,
   type LowrateContent,
-  type ParsedGroup,
+  type ParsedLowrate,
   parseLowrate,
-  rangeDequantise,
   rangeQuantise,
   writeLowrate,
 } from "./stream.ts";
@@ -97,35 +94,14 @@ function quantiseAt(
   return q;
 }
 
-/** Inpaints the planes of a parsed group from its dequantised values. */
-function inpaintGroup(width: number, height: number, g: ParsedGroup, planes: number): Image[] {
-  const mask = createMask(width, height, g.mask);
-  const out: Image[] = [];
-  for (let p = 0; p < planes; p++) {
-    const known = createImage(width, height, 1);
-    let j = 0;
-    for (let i = 0; i < g.mask.length; i++) {
-      if (!g.mask[i]) continue;
-      known.data[i] = rangeDequantise(g.indices[j * planes + p], g.levels, g.ranges[p][0], g.ranges[p][1]);
-      j++;
-    }
-    out.push(inpaintDiffusion(known, mask).image);
-  }
-  return out;
-}
-
+/** Decodes a version-2 stream with homogeneous diffusion (what decodeBytes does with the diffusion backend). */
 export function decodeLowrate(
   bytes: Uint8Array,
   options: { maxPixels?: number } = {},
-): {
-  image: Image;
-  parsed: ReturnType<typeof parseLowrate>;
-} {
+): { image: Image; parsed: ParsedLowrate } {
   const parsed = parseLowrate(bytes, options);
-  const { width, height, channels } = parsed;
-  const planes = inpaintGroup(width, height, parsed.luma, 1);
-  if (parsed.chroma) planes.push(...inpaintGroup(width, height, parsed.chroma, 2));
-  return { image: fromPlanes(planes, channels), parsed };
+  const planes = inpaintingJobs(parsed).map((job) => inpaintDiffusion(job.known, job.mask).image);
+  return { image: assemblePlanes(parsed, planes), parsed };
 }
 
 /**
@@ -217,37 +193,4 @@ export class LowrateEncoder {
 export function encodeLowrate(image: Image, settings: LowrateSettings): Required<LowrateEncoded> {
   const encoded = new LowrateEncoder(image).encode(settings, { decode: true });
   return encoded as Required<LowrateEncoded>;
-}
-
-/** Version-2 header fields in the shape of a version-1 header, for the CLI and the eval toolkit. */
-export function lowrateHeader(parsed: ReturnType<typeof parseLowrate>): StreamHeader {
-  return {
-    version: LOWRATE_VERSION,
-    width: parsed.width,
-    height: parsed.height,
-    channels: parsed.channels,
-    colour: parsed.channels === 3 ? "ycbcr" : "none",
-    backend: "diffusion",
-    quantiser: { lumaLevels: parsed.luma.levels, chromaLevels: parsed.chroma?.levels ?? parsed.luma.levels },
-  };
-}
-
-/**
- * decodeBytes' answer for a version-2 stream: the image, a version-1-shaped header, the luma points as the
- * mask, and the sizes (trees and values share one range-coded payload, reported as the values).
- */
-export function decodeLowrateResult(bytes: Uint8Array, options: { maxPixels?: number } = {}): DecodeResult {
-  const { image, parsed } = decodeLowrate(bytes, options);
-  return {
-    image,
-    header: lowrateHeader(parsed),
-    mask: createMask(parsed.width, parsed.height, parsed.luma.mask),
-    sizes: {
-      total: parsed.sizes.total,
-      header: parsed.sizes.header,
-      mask: 0,
-      values: parsed.sizes.payload,
-      other: 4,
-    },
-  };
 }

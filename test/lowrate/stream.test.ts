@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { diffusionInpainter } from "../../src/baselines/diffusion.ts";
 import { decodeBytes } from "../../src/codec/codec.ts";
 import { MaskcodecError } from "../../src/errors.ts";
 import { psnr } from "../../src/image/metrics.ts";
@@ -21,8 +22,9 @@ describe("low-rate streams (version 2)", () => {
     const encoded = encodeLowrate(image, settings);
     expect(encoded.bytes[3]).toBe(LOWRATE_VERSION);
     expect(isLowrateStream(encoded.bytes)).toBe(true);
-    const decoded = await decodeBytes(encoded.bytes, async () => {
-      throw new Error("a version-2 stream needs no inpainter from the caller");
+    const decoded = await decodeBytes(encoded.bytes, async (header) => {
+      expect(header.backend).toBe("diffusion");
+      return diffusionInpainter();
     });
     expect(Array.from(decoded.image.data)).toEqual(Array.from(encoded.decoded.data));
     expect(decoded.header.version).toBe(LOWRATE_VERSION);
@@ -44,9 +46,7 @@ describe("low-rate streams (version 2)", () => {
     const encoded = encodeLowrate(image, { ...settings, lumaPoints: 200 });
     const parsed = parseLowrate(encoded.bytes);
     expect(parsed.chroma).toBeUndefined();
-    const decoded = await decodeBytes(encoded.bytes, async () => {
-      throw new Error("unused");
-    });
+    const decoded = await decodeBytes(encoded.bytes, async () => diffusionInpainter());
     expect(decoded.image.channels).toBe(1);
     expect(Array.from(decoded.image.data)).toEqual(Array.from(encoded.decoded.data));
   });
