@@ -6,23 +6,25 @@
  * JPEG file size, with the size given to the rate control).
  *
  *   npm run bench -- lowrate [--dir DIR] [--limit N] [--densities 0.006,...] [--grid] [--rate-check N] [--out FILE]
+ *   npm run bench -- lowrate --from FILE      # the tables again from a (possibly partial) --out file
  *
- * --grid adds the version-1 diffusion codec with the grid mask (default quantiser) for comparison.
+ * --grid adds the version-1 diffusion codec with the grid mask (default quantiser) for comparison. --out is
+ * rewritten after every image, so an interrupted run still has its curves.
  */
 import { readdirSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { diffusionInpainter } from "../src/baselines/diffusion.ts";
 import { gridSelector } from "../src/baselines/selectors.ts";
 import { decodeBytes, defaultQuantiser, encodeImage } from "../src/codec/codec.ts";
 import { referenceCodec } from "../src/eval/codecs.ts";
-import { bjontegaard, interpolateAt, normaliseCurve, type RdPoint } from "../src/eval/curves.ts";
+import { bjontegaard, interpolateAt, logGrid, normaliseCurve, type RdPoint } from "../src/eval/curves.ts";
 import { readImage } from "../src/image/io.ts";
 import { psnr, ssim } from "../src/image/metrics.ts";
 import { createImage, type Image } from "../src/image/types.ts";
 import { LowrateEncoder } from "../src/lowrate/codec.ts";
-import { encodeToSize, LOWRATE_DEFAULTS, settingsFor } from "../src/lowrate/rate.ts";
+import { encodeToSize, LEVEL_CANDIDATES, LOWRATE_DEFAULTS, settingsFor } from "../src/lowrate/rate.ts";
 
 const KODAK_DIR = join(import.meta.dirname, "..", "..", "shared", "datasets", "kodak");
 const RATES = [0.1, 0.15, 0.25];
@@ -47,13 +49,14 @@ async function jpegCurve(image: Image): Promise<Point[]> {
   return out;
 }
 
-function treeCurve(image: Image, densities: number[]): Point[] {
+function treeCurve(encoder: LowrateEncoder, densities: number[], levels: readonly [number, number]): Point[] {
+  const image = encoder.image;
   const n = image.width * image.height;
-  const encoder = new LowrateEncoder(image);
   // Grow the trees once, to the largest budget; the smaller ones are their prefixes.
   const sorted = [...densities].sort((a, b) => b - a);
+  const tuning = { ...LOWRATE_DEFAULTS, lumaLevels: levels[0], chromaLevels: levels[1] };
   return sorted.map((d) => {
-    const e = encoder.encode(settingsFor(Math.max(1, Math.round(d * n))), { decode: true });
+    const e = encoder.encode(settingsFor(Math.max(1, Math.round(d * n)), tuning), { decode: true });
     const decoded = e.decoded as Image;
     return { bpp: (e.bytes.length * 8) / n, psnr: psnr(image, decoded), ssim: ssim(image, decoded) };
   });
@@ -71,6 +74,26 @@ async function gridCurve(image: Image, densities: number[]): Promise<Point[]> {
     });
     const decoded = (await decodeBytes(encoded.bytes, async () => diffusionInpainter())).image;
     out.push({ bpp: (encoded.bytes.length * 8) / n, psnr: psnr(image, decoded), ssim: ssim(image, decoded) });
+  }
+  return out;
+}
+
+/**
+ * The upper envelope of one image's curves (one per quantiser) on a log grid of rates: what the rate
+ * control does, which encodes a target with every candidate quantiser and keeps the best.
+ */
+function envelope(curves: Point[][]): Point[] {
+  const lo = Math.max(...curves.map((c) => Math.min(...c.map((p) => p.bpp))));
+  const hi = Math.max(...curves.map((c) => Math.max(...c.map((p) => p.bpp))));
+  const out: Point[] = [];
+  for (const bpp of logGrid(Math.min(lo, hi), hi, 24)) {
+    let best: Point | undefined;
+    for (const c of curves) {
+      const p = interpolateAt(curveOf(c, "psnr"), bpp);
+      const q = interpolateAt(curveOf(c, "ssim"), bpp);
+      if (p !== undefined && q !== undefined && (!best || p > best.psnr)) best = { bpp, psnr: p, ssim: q };
+    }
+    if (best) out.push(best);
   }
   return out;
 }
@@ -98,47 +121,20 @@ function mean(xs: number[]): number {
   return xs.reduce((s, x) => s + x, 0) / xs.length;
 }
 
-export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      dir: { type: "string", default: KODAK_DIR },
-      limit: { type: "string", default: "24" },
-      densities: { type: "string", default: "0.004,0.006,0.009,0.013,0.019,0.028,0.042,0.065" },
-      grid: { type: "boolean", default: false },
-      "grid-densities": { type: "string", default: "0.01,0.02,0.03,0.05,0.08,0.12,0.2" },
-      "rate-check": { type: "string", default: "4" },
-      out: { type: "string" },
-    },
-  });
-  const files = readdirSync(values.dir)
-    .filter((f) => /\.(png|jpe?g)$/i.test(f))
-    .sort()
-    .slice(0, Number(values.limit));
-  const densities = values.densities.split(",").map(Number);
-  const modes: Record<string, Point[][]> = { jpeg: [], tree: [] };
-  if (values.grid) modes["grid (v1)"] = [];
-  const t0 = performance.now();
-  for (const file of files) {
-    const image = await readImage(join(values.dir, file));
-    const t = performance.now();
-    modes.jpeg.push(await jpegCurve(image));
-    modes.tree.push(treeCurve(image, densities));
-    if (values.grid)
-      modes["grid (v1)"].push(await gridCurve(image, values["grid-densities"].split(",").map(Number)));
-    const at = (c: Point[]) => interpolateAt(curveOf(c, "psnr"), 0.15)?.toFixed(2) ?? "—";
-    process.stderr.write(
-      `${file}: PSNR@0.15 jpeg ${at(modes.jpeg.at(-1) as Point[])}, tree ${at(modes.tree.at(-1) as Point[])} (${((performance.now() - t) / 1000).toFixed(1)} s)\n`,
-    );
-  }
-
+/** The PSNR/SSIM table at the matched rates and the BD figures against JPEG; returns the means. */
+function printCurves(
+  files: string[],
+  densities: number[],
+  modes: Record<string, Point[][]>,
+  source: string,
+): Record<string, unknown> {
+  const summary: Record<string, unknown> = {};
   console.log(
-    `\n${files.length} images from ${values.dir}; tree mode ${JSON.stringify(LOWRATE_DEFAULTS)}, densities ${densities.join(", ")}\n`,
+    `\n${files.length} images from ${source}; tree mode ${JSON.stringify(LOWRATE_DEFAULTS)}, densities ${densities.join(", ")}\n`,
   );
   const head = RATES.map((r) => `PSNR@${r}`).concat(RATES.map((r) => `SSIM@${r}`));
   console.log(`| mode | ${head.join(" | ")} | BD-rate vs JPEG | BD-PSNR vs JPEG |`);
   console.log(`|---|${head.map(() => "---:").join("|")}|---:|---:|`);
-  const summary: Record<string, unknown> = {};
   for (const [mode, curves] of Object.entries(modes)) {
     const cells: string[] = [];
     const row: Record<string, number | undefined> = {};
@@ -177,8 +173,62 @@ export async function run(args: string[]): Promise<void> {
     console.log(`| ${mode} | ${cells.join(" | ")} | ${bd} | ${bdq} |`);
   }
 
+  return summary;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      dir: { type: "string", default: KODAK_DIR },
+      limit: { type: "string", default: "24" },
+      densities: { type: "string", default: "0.004,0.007,0.011,0.017,0.026,0.04,0.06,0.09" },
+      grid: { type: "boolean", default: false },
+      "grid-densities": { type: "string", default: "0.01,0.02,0.03,0.05,0.08,0.12,0.2" },
+      "rate-check": { type: "string", default: "4" },
+      out: { type: "string" },
+      from: { type: "string" },
+    },
+  });
+  if (values.from) {
+    const saved = JSON.parse(await readFile(values.from, "utf8"));
+    printCurves(saved.files, saved.densities, saved.modes, values.from);
+    return;
+  }
+  const all = readdirSync(values.dir)
+    .filter((f) => /\.(png|jpe?g)$/i.test(f))
+    .sort();
+  const files = all.slice(0, Number(values.limit));
+  const densities = values.densities.split(",").map(Number);
+  const modes: Record<string, Point[][]> = { jpeg: [] };
+  for (const [l, c] of LEVEL_CANDIDATES) modes[`tree ${l}/${c}`] = [];
+  modes["tree, best levels"] = [];
+  if (values.grid) modes["grid (v1)"] = [];
+  const t0 = performance.now();
+  for (const file of files) {
+    const image = await readImage(join(values.dir, file));
+    const t = performance.now();
+    modes.jpeg.push(await jpegCurve(image));
+    const encoder = new LowrateEncoder(image);
+    const own = LEVEL_CANDIDATES.map((levels) => treeCurve(encoder, densities, levels));
+    for (const [i, [l, c]] of LEVEL_CANDIDATES.entries()) modes[`tree ${l}/${c}`].push(own[i]);
+    modes["tree, best levels"].push(envelope(own));
+    if (values.grid)
+      modes["grid (v1)"].push(await gridCurve(image, values["grid-densities"].split(",").map(Number)));
+    if (values.out) {
+      const done = files.slice(0, modes.jpeg.length);
+      await writeFile(values.out, JSON.stringify({ files: done, densities, modes }, null, 1));
+    }
+    const at = (c: Point[]) => interpolateAt(curveOf(c, "psnr"), 0.15)?.toFixed(2) ?? "—";
+    process.stderr.write(
+      `${file}: PSNR@0.15 jpeg ${at(modes.jpeg.at(-1) as Point[])}, tree ${at(modes["tree, best levels"].at(-1) as Point[])} (${((performance.now() - t) / 1000).toFixed(1)} s)\n`,
+    );
+  }
+
+  const summary = files.length > 0 ? printCurves(files, densities, modes, values.dir) : {};
+
   // Rate control: the file never over the target, and within 5 % below it.
-  const checks = files.slice(0, Number(values["rate-check"]));
+  const checks = all.slice(0, Number(values["rate-check"]));
   const rateRows: Record<string, number | string>[] = [];
   if (checks.length > 0) {
     console.log("\nRate control (`encode --bpp B`):\n");

@@ -73,7 +73,12 @@ export async function runLowrateEncode(input: string, flags: LowrateFlags): Prom
     };
   } else {
     target = flags.size ?? Math.floor(((flags.bpp as number) * pixels) / 8);
-    result = encodeToSize(image, target, { tuning, encoder });
+    // --levels fixes the quantiser; otherwise the rate control chooses one.
+    const levels =
+      flags.levels !== undefined || flags.chromaLevels !== undefined
+        ? [[tuning.lumaLevels, tuning.chromaLevels] as const]
+        : undefined;
+    result = encodeToSize(image, target, { tuning, encoder, levels });
   }
   const { encoded, settings } = result;
   await writeFileAtomic(output, encoded.bytes);

@@ -6,20 +6,33 @@
  * over the target; it lands within `tolerance` below it whenever the point budget is fine enough to.
  */
 import { MaskcodecError } from "../errors.ts";
+import { mse } from "../image/metrics.ts";
 import type { Image } from "../image/types.ts";
 import { type LowrateEncoded, LowrateEncoder, type LowrateSettings } from "./codec.ts";
 import { searchBudget } from "./search.ts";
 
 /**
  * Settings of the low-rate mode, tuned on BSDS500 train/val full-size photos (docs/lowrate.md):
- * 12 levels for luma and chroma, chroma at 1/8 as many points as luma, root cells of 32 pixels.
+ * 8 levels for luma and chroma (each over its plane's range), chroma at 9 % as many points as luma, root
+ * cells of 32 pixels.
  */
 export const LOWRATE_DEFAULTS = {
-  lumaLevels: 12,
-  chromaLevels: 12,
-  chromaRatio: 0.125,
+  lumaLevels: 8,
+  chromaLevels: 8,
+  chromaRatio: 0.09,
   rootSize: 32,
 } as const;
+
+/**
+ * The quantisers the rate control chooses from: the tuned one for textured photos at low rates, finer ones
+ * for smooth content or higher rates, where the quantisation error, not the inpainting, dominates (a smooth
+ * sky is worse with more points at coarse levels).
+ */
+export const LEVEL_CANDIDATES: ReadonlyArray<readonly [number, number]> = [
+  [8, 8],
+  [16, 12],
+  [32, 16],
+];
 
 export type LowrateTuning = { -readonly [K in keyof typeof LOWRATE_DEFAULTS]: number };
 
@@ -41,6 +54,8 @@ export interface RateControlOptions {
   tolerance?: number;
   /** An encoder already prepared for this image (its trees and values are reused). */
   encoder?: LowrateEncoder;
+  /** Quantisers to choose from, [luma levels, chroma levels] (default LEVEL_CANDIDATES). */
+  levels?: ReadonlyArray<readonly [number, number]>;
 }
 
 export interface RateControlResult {
@@ -50,33 +65,34 @@ export interface RateControlResult {
   evaluations: { plain: number; tonal: number };
 }
 
-/** The low-rate stream with the most known pixels whose size is at most `maxBytes`. */
-export function encodeToSize(
-  image: Image,
+/**
+ * The settings with the most known pixels whose stream is at most `maxBytes`, for one tuning (levels and
+ * root size fixed); larger root cells when even the coarsest tree of the tuned size is over the budget.
+ * Undefined when no root size fits; `smallest` then holds the smallest stream seen.
+ */
+function fitBudget(
+  encoder: LowrateEncoder,
+  base: LowrateTuning,
   maxBytes: number,
-  options: RateControlOptions = {},
-): RateControlResult {
-  const base = options.tuning ?? { ...LOWRATE_DEFAULTS };
-  const tolerance = options.tolerance ?? 0.05;
-  const encoder = options.encoder ?? new LowrateEncoder(image);
-  const pixels = image.width * image.height;
+  tolerance: number,
+): { settings: LowrateSettings; plain: number; tonal: number } | { smallest: number } {
+  const { width, height } = encoder.image;
+  const pixels = width * height;
   let smallest = Number.POSITIVE_INFINITY;
-  // Larger root cells when even the coarsest tree of the tuned size is over the budget (tiny targets).
   for (let root = base.rootSize; ; root *= 2) {
     const tuning = { ...base, rootSize: root };
     const sizeAt = (tonal: boolean) => (k: number) =>
       encoder.encode({ ...settingsFor(k, tuning), tonal }).bytes.length;
     const plain = searchBudget(sizeAt(false), maxBytes, 1, pixels, { tolerance });
     if (!plain) {
-      smallest = Math.min(smallest, encoder.encode({ ...settingsFor(1, tuning), tonal: false }).bytes.length);
-      if (root >= Math.max(image.width, image.height)) break;
+      smallest = Math.min(smallest, sizeAt(false)(1));
+      if (root >= Math.max(width, height)) return { smallest };
       continue;
     }
     // The optimised values change the size by a few percent, nearly in proportion: measure the ratio at
     // the first answer, search the cheap sizes again for the target scaled by it, and repeat.
     let tonal: { count: number; size: number } | undefined;
     let tonalEvaluations = 0;
-    let scale = 1;
     let plainEvaluations = plain.evaluations;
     let guess = plain;
     for (let round = 0; round < 4; round++) {
@@ -84,7 +100,7 @@ export function encodeToSize(
       tonalEvaluations++;
       if (size <= maxBytes && (!tonal || size > tonal.size)) tonal = { count: guess.count, size };
       if (tonal && tonal.size >= (1 - tolerance) * maxBytes) break;
-      scale = size / guess.size;
+      const scale = size / guess.size;
       const next = searchBudget(sizeAt(false), Math.floor(maxBytes / scale), 1, pixels, {
         tolerance: tolerance / 2,
         start: Math.round(guess.count / scale),
@@ -93,16 +109,47 @@ export function encodeToSize(
       plainEvaluations += next.evaluations;
       guess = next;
     }
-    const chosen = tonal ? { k: tonal.count, tonal: true } : { k: plain.count, tonal: false };
-    const settings = { ...settingsFor(chosen.k, tuning), tonal: chosen.tonal };
-    return {
-      encoded: encoder.encode(settings, { decode: true }),
-      settings,
-      evaluations: { plain: plainEvaluations, tonal: tonalEvaluations },
-    };
+    // Without optimised values that fit, the original values at the first answer do (never over the target).
+    const settings = tonal
+      ? { ...settingsFor(tonal.count, tuning), tonal: true }
+      : { ...settingsFor(plain.count, tuning), tonal: false };
+    return { settings, plain: plainEvaluations, tonal: tonalEvaluations };
   }
-  throw new MaskcodecError(
-    `A target of ${maxBytes} bytes is below the smallest stream for this image (${smallest} bytes)`,
-    "ERR_TARGET_TOO_SMALL",
-  );
+}
+
+/**
+ * The best low-rate stream of at most `maxBytes`: for each quantiser of `levels` (default
+ * LEVEL_CANDIDATES), the largest point budget that fits; of those, the one with the lowest squared error.
+ */
+export function encodeToSize(
+  image: Image,
+  maxBytes: number,
+  options: RateControlOptions = {},
+): RateControlResult {
+  const base = options.tuning ?? { ...LOWRATE_DEFAULTS };
+  const tolerance = options.tolerance ?? 0.05;
+  const encoder = options.encoder ?? new LowrateEncoder(image);
+  const candidates = options.levels ?? LEVEL_CANDIDATES;
+  let best: (RateControlResult & { error: number }) | undefined;
+  let smallest = Number.POSITIVE_INFINITY;
+  const evaluations = { plain: 0, tonal: 0 };
+  for (const [lumaLevels, chromaLevels] of candidates) {
+    const fit = fitBudget(encoder, { ...base, lumaLevels, chromaLevels }, maxBytes, tolerance);
+    if ("smallest" in fit) {
+      smallest = Math.min(smallest, fit.smallest);
+      continue;
+    }
+    evaluations.plain += fit.plain;
+    evaluations.tonal += fit.tonal;
+    const encoded = encoder.encode(fit.settings, { decode: true });
+    const error = mse(image, encoded.decoded as Image);
+    if (!best || error < best.error) best = { encoded, settings: fit.settings, evaluations, error };
+  }
+  if (!best) {
+    throw new MaskcodecError(
+      `A target of ${maxBytes} bytes is below the smallest stream for this image (${smallest} bytes)`,
+      "ERR_TARGET_TOO_SMALL",
+    );
+  }
+  return { encoded: best.encoded, settings: best.settings, evaluations };
 }
