@@ -52,20 +52,28 @@ function checkSettings(s: LowrateSettings): void {
   checkInteger(s.chromaRoot, "chroma root size", 2, 4096);
 }
 
-/** Values to store at a mask's points for one plane: least squares for diffusion, or the plane itself. */
+/**
+ * Values to store at a mask's points for one plane, in raster order of the points (kept compact: the rate
+ * search holds many of them): least squares for diffusion, or the plane's own values.
+ */
 function storedValues(plane: Image, mask: Uint8Array, tonal: boolean): Float32Array {
-  if (!tonal) return plane.data;
-  return optimiseTonal(plane, createMask(plane.width, plane.height, mask), { tolerance: 0.05 }).values.data;
+  const full = tonal
+    ? optimiseTonal(plane, createMask(plane.width, plane.height, mask), { tolerance: 0.05 }).values.data
+    : plane.data;
+  let count = 0;
+  for (let i = 0; i < mask.length; i++) count += mask[i];
+  const out = new Float32Array(count);
+  let j = 0;
+  for (let i = 0; i < mask.length; i++) if (mask[i]) out[j++] = full[i];
+  return out;
 }
 
-/** Each plane's range at the mask: the stored values' extent, rounded outwards to integers in [0, 255]. */
-function rangesAt(mask: Uint8Array, planes: readonly Float32Array[]): Array<[number, number]> {
+/** Each plane's range: the stored values' extent, rounded outwards to integers in [0, 255]. */
+function rangesOf(planes: readonly Float32Array[]): Array<[number, number]> {
   return planes.map((p) => {
     let lo = 255;
     let hi = 0;
-    for (let i = 0; i < mask.length; i++) {
-      if (!mask[i]) continue;
-      const v = p[i];
+    for (const v of p) {
       if (v < lo) lo = v;
       if (v > hi) hi = v;
     }
@@ -75,22 +83,18 @@ function rangesAt(mask: Uint8Array, planes: readonly Float32Array[]): Array<[num
   });
 }
 
-function quantiseAt(
-  mask: Uint8Array,
+/** Level indices of the stored values, points in raster order, planes interleaved per point. */
+function quantiseValues(
   planes: readonly Float32Array[],
   levels: number,
   ranges: Array<[number, number]>,
 ): Uint8Array {
-  let count = 0;
-  for (let i = 0; i < mask.length; i++) count += mask[i];
+  const count = planes[0].length;
   const q = new Uint8Array(count * planes.length);
-  let j = 0;
-  for (let i = 0; i < mask.length; i++) {
-    if (!mask[i]) continue;
-    planes.forEach((p, c) => {
-      q[j++] = rangeQuantise(p[i], levels, ranges[c][0], ranges[c][1]);
-    });
-  }
+  planes.forEach((p, c) => {
+    const [lo, hi] = ranges[c];
+    for (let j = 0; j < count; j++) q[j * planes.length + c] = rangeQuantise(p[j], levels, lo, hi);
+  });
   return q;
 }
 
@@ -156,7 +160,7 @@ export class LowrateEncoder {
     const tonal = settings.tonal ?? true;
     const luma = this.tree(false, settings.lumaRoot, settings.lumaPoints);
     const lumaValues = this.values(false, settings.lumaRoot, luma, tonal);
-    const lumaRanges = rangesAt(luma.mask, lumaValues);
+    const lumaRanges = rangesOf(lumaValues);
     const content: LowrateContent = {
       width: image.width,
       height: image.height,
@@ -166,7 +170,7 @@ export class LowrateEncoder {
         splits: luma.splits,
         levels: settings.lumaLevels,
         ranges: lumaRanges,
-        indices: quantiseAt(luma.mask, lumaValues, settings.lumaLevels, lumaRanges),
+        indices: quantiseValues(lumaValues, settings.lumaLevels, lumaRanges),
       },
     };
     let chromaCount = 0;
@@ -174,13 +178,13 @@ export class LowrateEncoder {
       const chroma = this.tree(true, settings.chromaRoot, settings.chromaPoints);
       chromaCount = chroma.count;
       const chromaValues = this.values(true, settings.chromaRoot, chroma, tonal);
-      const chromaRanges = rangesAt(chroma.mask, chromaValues);
+      const chromaRanges = rangesOf(chromaValues);
       content.chroma = {
         rootSize: settings.chromaRoot,
         splits: chroma.splits,
         levels: settings.chromaLevels,
         ranges: chromaRanges,
-        indices: quantiseAt(chroma.mask, chromaValues, settings.chromaLevels, chromaRanges),
+        indices: quantiseValues(chromaValues, settings.chromaLevels, chromaRanges),
       };
     }
     const bytes = writeLowrate(content);

@@ -45,6 +45,12 @@ describe("encode with a rate target", () => {
     const d = cli("decode", "b.mgc", "-o", "b.png", "--json");
     expect(d.code).toBe(0);
     expect(JSON.parse(d.stdout).width).toBe(96);
+    const info = cli("info", "b.mgc", "--json");
+    expect(info.code).toBe(0);
+    const fields = JSON.parse(info.stdout);
+    expect(fields.version).toBe(2);
+    expect(fields.mask).toBe("tree");
+    expect(fields.luma.points).toBeGreaterThan(fields.chroma.points);
   });
 
   it("--mask tree with --density encodes at a fixed point budget", () => {
