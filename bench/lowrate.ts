@@ -6,7 +6,9 @@
  * JPEG file size, with the size given to the rate control).
  *
  *   npm run bench -- lowrate [--dir DIR] [--limit N] [--densities 0.006,...] [--grid] [--rate-check N] [--out FILE]
- *   npm run bench -- lowrate --from FILE      # the tables again from a (possibly partial) --out file
+ *   npm run bench -- lowrate --from FILE[,FILE]   # the tables again from (possibly partial) --out files
+ *
+ * --skip N starts at the N+1-th image (sorted by name), so a long run can be split and joined with --from.
  *
  * --grid adds the version-1 diffusion codec with the grid mask (default quantiser) for comparison. --out is
  * rewritten after every image, so an interrupted run still has its curves.
@@ -182,6 +184,7 @@ export async function run(args: string[]): Promise<void> {
     options: {
       dir: { type: "string", default: KODAK_DIR },
       limit: { type: "string", default: "24" },
+      skip: { type: "string", default: "0" },
       densities: { type: "string", default: "0.004,0.007,0.011,0.017,0.026,0.04,0.06,0.09" },
       grid: { type: "boolean", default: false },
       "grid-densities": { type: "string", default: "0.01,0.02,0.03,0.05,0.08,0.12,0.2" },
@@ -191,14 +194,25 @@ export async function run(args: string[]): Promise<void> {
     },
   });
   if (values.from) {
-    const saved = JSON.parse(await readFile(values.from, "utf8"));
-    printCurves(saved.files, saved.densities, saved.modes, values.from);
+    // Several --out files (comma-separated, e.g. runs over --skip ranges) are joined image by image.
+    const parts = await Promise.all(
+      values.from.split(",").map(async (f) => JSON.parse(await readFile(f, "utf8"))),
+    );
+    const modes: Record<string, Point[][]> = {};
+    for (const part of parts)
+      for (const [m, curves] of Object.entries(part.modes)) (modes[m] ??= []).push(...(curves as Point[][]));
+    printCurves(
+      parts.flatMap((p) => p.files),
+      parts[0].densities,
+      modes,
+      values.from,
+    );
     return;
   }
   const all = readdirSync(values.dir)
     .filter((f) => /\.(png|jpe?g)$/i.test(f))
     .sort();
-  const files = all.slice(0, Number(values.limit));
+  const files = all.slice(Number(values.skip), Number(values.skip) + Number(values.limit));
   const densities = values.densities.split(",").map(Number);
   const modes: Record<string, Point[][]> = { jpeg: [] };
   for (const [l, c] of LEVEL_CANDIDATES) modes[`tree ${l}/${c}`] = [];
