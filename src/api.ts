@@ -263,3 +263,81 @@ export async function decode(bytes: Uint8Array, options: DecodeOptions = {}): Pr
 
 /** The mask selectors `encode` accepts. */
 export const MASKS: readonly MaskSelectorName[] = MASK_SELECTORS;
+
+export interface RateOptions {
+  /** Target file size in bytes: the stream is at most this. Exactly one of `bytes` and `bpp`. */
+  bytes?: number;
+  /** Target rate in bits per pixel: the stream is at most floor(bpp · pixels / 8) bytes. */
+  bpp?: number;
+  /** Fix the tree mode's quantiser instead of letting the rate control choose among three. */
+  levels?: number;
+  chromaLevels?: number;
+}
+
+export interface RateEncoded {
+  bytes: Uint8Array;
+  /** The byte budget the stream was fitted to. */
+  targetBytes: number;
+  /** The tree mode's settings the rate control chose (points, levels, root cells). */
+  settings: import("./lowrate/codec.ts").LowrateSettings;
+  /** The image a decoder will reconstruct from `bytes`. */
+  decoded: Image;
+  /** Known pixels stored for luma (or grey) and for chroma. */
+  lumaPoints: number;
+  chromaPoints: number;
+  /** Streams the search wrote to find this one. */
+  searchStreams: number;
+}
+
+/**
+ * Compresses an image into at most a given size, with the tree mode (src/lowrate, docs/lowrate.md): the
+ * rate control searches the number of known pixels and the quantiser for the lowest error within the target
+ * and lands within 5 % below it when the target is reachable. A target below the smallest possible stream
+ * is a MaskcodecError.
+ */
+export async function encodeToRate(image: Image, options: RateOptions): Promise<RateEncoded> {
+  if (!image || typeof image !== "object" || !(image.data instanceof Float32Array)) {
+    throw invalidParameter("image", "an Image ({ width, height, channels, data: Float32Array })", image);
+  }
+  if ((options.bytes === undefined) === (options.bpp === undefined)) {
+    throw invalidParameter("rate", "exactly one of bytes and bpp", JSON.stringify(options));
+  }
+  if (
+    options.bpp !== undefined &&
+    !(typeof options.bpp === "number" && options.bpp > 0 && options.bpp <= 64)
+  ) {
+    throw invalidParameter("bpp", "a number of bits per pixel in (0, 64]", options.bpp);
+  }
+  const pixels = image.width * image.height;
+  const targetBytes = options.bytes ?? Math.floor(((options.bpp as number) * pixels) / 8);
+  checkInteger(targetBytes, "size", 1, 2 ** 32);
+  const { LOWRATE_DEFAULTS, encodeToSize } = await import("./lowrate/rate.ts");
+  const lumaLevels =
+    options.levels === undefined ? undefined : checkInteger(options.levels, "levels", 2, 256);
+  const chromaLevels =
+    options.chromaLevels === undefined
+      ? lumaLevels
+      : checkInteger(options.chromaLevels, "chroma-levels", 2, 256);
+  const tuning = {
+    ...LOWRATE_DEFAULTS,
+    lumaLevels: lumaLevels ?? LOWRATE_DEFAULTS.lumaLevels,
+    chromaLevels: chromaLevels ?? LOWRATE_DEFAULTS.chromaLevels,
+  };
+  // --levels fixes the quantiser; otherwise the rate control chooses one.
+  const fixed = lumaLevels !== undefined || chromaLevels !== undefined;
+  const { encoded, settings, evaluations } = encodeToSize(image, targetBytes, {
+    tuning,
+    levels: fixed ? [[tuning.lumaLevels, tuning.chromaLevels] as const] : undefined,
+  });
+  const decoded = encoded.decoded;
+  if (!decoded) throw new Error("the rate control returned no decoded image");
+  return {
+    bytes: encoded.bytes,
+    targetBytes,
+    settings,
+    decoded,
+    lumaPoints: encoded.lumaCount,
+    chromaPoints: encoded.chromaCount,
+    searchStreams: evaluations.plain + evaluations.tonal,
+  };
+}

@@ -12,9 +12,12 @@ export {
   type Encoded,
   type EncodeOptions,
   encode,
+  encodeToRate,
   MASKS,
   type MaskSelectorName,
   type QuantiserParams,
+  type RateEncoded,
+  type RateOptions,
   type ResolvedEncodeOptions,
   resolveEncodeOptions,
 } from "./api.ts";

@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { defaultMaskSelector } from "../src/backends.ts";
 import { createImage, type Image } from "../src/image/types.ts";
-import { decode, ENCODE_DEFAULTS, encode, MaskcodecError, resolveEncodeOptions } from "../src/index.ts";
+import {
+  decode,
+  ENCODE_DEFAULTS,
+  encode,
+  encodeToRate,
+  MaskcodecError,
+  resolveEncodeOptions,
+} from "../src/index.ts";
 
 function image(channels: 1 | 3): Image {
   const img = createImage(24, 16, channels);
@@ -66,5 +73,35 @@ describe("the library API", () => {
       /colour/,
     );
     await expect(decode("abc" as never)).rejects.toThrow(/Uint8Array/);
+  });
+});
+
+describe("encodeToRate", () => {
+  function photoLike(): Image {
+    const img = createImage(96, 64, 3);
+    for (let y = 0; y < 64; y++)
+      for (let x = 0; x < 96; x++)
+        for (let c = 0; c < 3; c++)
+          img.data[(y * 96 + x) * 3 + c] =
+            128 + 60 * Math.sin(x / (7 + c)) * Math.cos(y / 9) + (x > 50 ? 30 : 0);
+    return img;
+  }
+
+  it("fits a stream within a byte target, at most the target and within 5 % below it, that decode() reproduces", async () => {
+    const image = photoLike();
+    const target = 400;
+    const rated = await encodeToRate(image, { bytes: target });
+    expect(rated.targetBytes).toBe(target);
+    expect(rated.bytes.length).toBeLessThanOrEqual(target);
+    expect(rated.bytes.length).toBeGreaterThanOrEqual(0.95 * target);
+    const decoded = await decode(rated.bytes);
+    expect(decoded.image.data).toEqual(rated.decoded.data);
+  });
+
+  it("refuses a missing or doubled target, and a bad bpp, with a MaskcodecError", async () => {
+    const image = photoLike();
+    for (const options of [{}, { bytes: 400, bpp: 0.5 }, { bpp: -1 }, { bpp: 100 }, { bytes: 0.5 }]) {
+      await expect(encodeToRate(image, options)).rejects.toBeInstanceOf(MaskcodecError);
+    }
   });
 });

@@ -3,8 +3,9 @@ import type { Command } from "commander";
 import type { MaskSelectorName } from "../backends.ts";
 import { MAX_PIXELS } from "../codec/limits.ts";
 import type { BackendId, ColourTransform } from "../codec/types.ts";
-import { invalidParameter } from "../errors.ts";
+import { invalidParameter, MaskcodecError } from "../errors.ts";
 import type { Image } from "../image/types.ts";
+import { parseBppOption, parseSizeOption, runLowrateEncode } from "./encode-lowrate.ts";
 import { integerParser, parseDensityOption, parseNumber, replaceExtension, secondsSince } from "./options.ts";
 
 /** NLPE cycles: a number in [0, 100] (fractions allowed: 0.5 cycles = |mask| / 2 exchange attempts). */
@@ -17,7 +18,9 @@ function parseCycles(value: string): number {
 
 interface EncodeFlags {
   output?: string;
-  density: number;
+  density?: number;
+  bpp?: number;
+  size?: number;
   backend?: string;
   mask?: string;
   levels?: number;
@@ -39,11 +42,20 @@ export function register(program: Command): void {
     .description("compress an image: choose the known pixels, quantise and entropy-code them")
     .argument("<input>", "image file (PNG, JPEG, WebP, AVIF, TIFF)")
     .option("-o, --output <file>", "output .mgc file (default: input with .mgc)")
-    .requiredOption("-d, --density <d>", "fraction of pixels to keep, in (0, 1]", parseDensityOption)
-    .option("-b, --backend <name>", "gan (mask + inpainting networks; default) or diffusion")
+    .option("-d, --density <d>", "fraction of pixels to keep, in (0, 1]", parseDensityOption)
+    .option(
+      "--bpp <b>",
+      "target rate in bits per pixel: the file is at most this (mask tree)",
+      parseBppOption,
+    )
+    .option("--size <n>", "target file size in bytes, k = 1000, M = 10^6 (mask tree)", parseSizeOption)
+    .option(
+      "-b, --backend <name>",
+      "gan (mask + inpainting networks) or diffusion (default: gan; diffusion for mask tree)",
+    )
     .option(
       "-m, --mask <name>",
-      "mask selector: gan, gan+nlpe (the network's mask + 5 NLPE cycles), grid, random, analytic, ps, ps+nlpe (default: gan for gan; for diffusion ps up to 512×512 pixels, analytic above)",
+      "mask selector: tree (subdivision trees for luma and chroma, the low-rate mode; default with --bpp/--size), gan, gan+nlpe (the network's mask + 5 NLPE cycles), grid, random, analytic, ps, ps+nlpe (default: gan for gan; for diffusion ps up to 512×512 pixels, analytic above)",
     )
     .option(
       "-l, --levels <n>",
@@ -79,12 +91,38 @@ export function register(program: Command): void {
       `refuse an image with more pixels than this, before decoding it (default and most: ${MAX_PIXELS})`,
       integerParser("max-pixels", 1, MAX_PIXELS),
     )
-    .action(async (input: string, flags: EncodeFlags) => {
+    .action(async (input: string, flags: EncodeFlags, command: Command) => {
+      // a usage error like commander's own missing required option (exit code 2), since one of three will do
+      if (flags.density === undefined && flags.bpp === undefined && flags.size === undefined) {
+        command.error("error: required option '--density <d>', '--bpp <b>' or '--size <n>' not specified", {
+          exitCode: 2,
+          code: "commander.missingMandatoryOptionValue",
+        });
+      }
       await runEncode(input, flags);
     });
 }
 
 async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
+  if (flags.mask === "tree" || flags.bpp !== undefined || flags.size !== undefined) {
+    if (flags.mask !== undefined && flags.mask !== "tree") {
+      throw invalidParameter("mask", "tree (or none) with --bpp or --size", flags.mask);
+    }
+    if (flags.backend !== undefined && flags.backend !== "diffusion") {
+      throw invalidParameter("backend", "diffusion (or none) for the tree mask", flags.backend);
+    }
+    for (const [flag, set] of [
+      ["--colour", flags.colour],
+      ["--tonal-steps", flags.tonalSteps],
+      ["--model", flags.model],
+      ["--refine", flags.refine],
+    ] as const) {
+      if (set !== undefined)
+        throw new MaskcodecError(`${flag} does not apply to the tree mask`, "ERR_INVALID_PARAMETER");
+    }
+    return runLowrateEncode(input, flags);
+  }
+  const density = flags.density as number; // the action checked that one of the three is given
   const { checkOutputPath, writeFileAtomic } = await import("../util/files.ts");
   const { encode, resolveEncodeOptions } = await import("../api.ts");
   const { readImage } = await import("../image/io.ts");
@@ -94,7 +132,7 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
 
   // Validate everything before any work, so that a mistake costs nothing and leaves nothing behind.
   const options = resolveEncodeOptions({
-    density: flags.density,
+    density,
     backend: flags.backend as BackendId | undefined,
     mask: flags.mask as MaskSelectorName | undefined,
     refine: flags.refine,
@@ -153,7 +191,7 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
     height,
     channels,
     density: maskDensity(encoded.mask),
-    requested_density: flags.density,
+    requested_density: density,
     backend,
     mask,
     refine_cycles: options.refine,

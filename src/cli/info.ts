@@ -14,6 +14,11 @@ export function register(program: Command): void {
       const { maskCount } = await import("../image/types.ts");
       if (!existsSync(input)) throw new MaskcodecError(`No such file: ${input}`, "ERR_INPUT_MISSING");
       const bytes = new Uint8Array(await readFile(input));
+      const { isLowrateStream } = await import("../lowrate/stream.ts");
+      if (isLowrateStream(bytes)) {
+        const { printLowrateInfo } = await import("./info-lowrate.ts");
+        return printLowrateInfo(input, bytes, Boolean(flags.json));
+      }
       const { header, mask, sizes } = parseStream(bytes);
       const pixels = header.width * header.height;
       const known = maskCount(mask);

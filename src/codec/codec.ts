@@ -1,6 +1,8 @@
 import { invalidParameter } from "../errors.ts";
 import type { Inpainter, MaskSelector, TonalOptimiser } from "../image/seams.ts";
 import type { Image, Mask } from "../image/types.ts";
+import { decodeLowrateWith } from "../lowrate/decode.ts";
+import { isLowrateStream } from "../lowrate/stream.ts";
 import { storedLevels } from "./quantiser.ts";
 import { FORMAT_VERSION, parseStream, quantiseValues, writeStream } from "./stream.ts";
 import type { BackendId, ColourTransform, QuantiserParams, StreamHeader, StreamSizes } from "./types.ts";
@@ -102,6 +104,8 @@ export async function decodeBytes(
   inpainterFor: (header: StreamHeader) => Promise<Inpainter>,
   options: { maxPixels?: number } = {},
 ): Promise<DecodeResult> {
+  // Version 2 (tree mode: subdivision trees, one inpainting per plane) has its own parser.
+  if (isLowrateStream(bytes)) return decodeLowrateWith(bytes, inpainterFor, options);
   const { header, mask, known, sizes } = parseStream(bytes, options);
   const inpainter = await inpainterFor(header);
   const image = await inpainter.inpaint(known, mask, storedLevels(header.quantiser, header.colour));

@@ -120,7 +120,7 @@ export function checkHeader(header: StreamHeader): void {
   }
 }
 
-class ByteWriter {
+export class ByteWriter {
   private buf = new Uint8Array(64);
   length = 0;
   private ensure(extra: number): void {
@@ -161,7 +161,7 @@ class ByteWriter {
   }
 }
 
-class ByteReader {
+export class ByteReader {
   pos: number;
   constructor(
     private readonly bytes: Uint8Array,

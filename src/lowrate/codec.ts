@@ -1,0 +1,200 @@
+/**
+ * The low-rate codec mode end to end. Encoder: split the image into planes (Y, Cb, Cr or grey), grow one
+ * subdivision tree for luma and one for chroma to their point budgets, choose the stored values by least
+ * squares for the decoder's diffusion (tonal optimisation), quantise, write a version-2 stream. Decoder:
+ * parse, place the dequantised values at the trees' points, inpaint each plane by homogeneous diffusion,
+ * convert back to RGB.
+ */
+import { inpaintDiffusion } from "../baselines/diffusion.ts";
+import { optimiseTonal } from "../baselines/tonal.ts";
+import { checkInteger, invalidParameter } from "../errors.ts";
+import { createMask, type Image } from "../image/types.ts";
+import { assemblePlanes, inpaintingJobs } from "./decode.ts";
+import { type GrownTree, growTree, prefixTree } from "./grow.ts";
+import { PLANE_WEIGHTS, toPlanes } from "./planes.ts";
+import {
+  type LowrateContent,
+  type ParsedLowrate,
+  parseLowrate,
+  rangeQuantise,
+  writeLowrate,
+} from "./stream.ts";
+import { treeLayout } from "./tree.ts";
+
+export interface LowrateSettings {
+  /** Known pixels for luma (or the grey plane). */
+  lumaPoints: number;
+  /** Known pixels for chroma (ignored for grey images). */
+  chromaPoints: number;
+  lumaLevels: number;
+  chromaLevels: number;
+  /** Side of the root cells of the luma tree, and of the chroma tree. */
+  lumaRoot: number;
+  chromaRoot: number;
+  /** Least-squares values for the decoder (default true). */
+  tonal?: boolean;
+}
+
+export interface LowrateEncoded {
+  bytes: Uint8Array;
+  /** The decoded image, exactly as decodeLowrate will produce it (when asked for). */
+  decoded?: Image;
+  lumaCount: number;
+  chromaCount: number;
+}
+
+function checkSettings(s: LowrateSettings): void {
+  checkInteger(s.lumaPoints, "luma points", 1, 1 << 26);
+  checkInteger(s.chromaPoints, "chroma points", 1, 1 << 26);
+  checkInteger(s.lumaLevels, "luma levels", 2, 256);
+  checkInteger(s.chromaLevels, "chroma levels", 2, 256);
+  checkInteger(s.lumaRoot, "luma root size", 2, 4096);
+  checkInteger(s.chromaRoot, "chroma root size", 2, 4096);
+}
+
+/**
+ * Values to store at a mask's points for one plane, in raster order of the points (kept compact: the rate
+ * search holds many of them): least squares for diffusion, or the plane's own values.
+ */
+function storedValues(plane: Image, mask: Uint8Array, tonal: boolean): Float32Array {
+  const full = tonal
+    ? optimiseTonal(plane, createMask(plane.width, plane.height, mask), { tolerance: 0.05 }).values.data
+    : plane.data;
+  let count = 0;
+  for (let i = 0; i < mask.length; i++) count += mask[i];
+  const out = new Float32Array(count);
+  let j = 0;
+  for (let i = 0; i < mask.length; i++) if (mask[i]) out[j++] = full[i];
+  return out;
+}
+
+/** Each plane's range: the stored values' extent, rounded outwards to integers in [0, 255]. */
+function rangesOf(planes: readonly Float32Array[]): Array<[number, number]> {
+  return planes.map((p) => {
+    let lo = 255;
+    let hi = 0;
+    for (const v of p) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    lo = Math.max(0, Math.floor(lo));
+    hi = Math.min(255, Math.ceil(hi));
+    return hi < lo ? [lo, lo] : [lo, hi];
+  });
+}
+
+/** Level indices of the stored values, points in raster order, planes interleaved per point. */
+function quantiseValues(
+  planes: readonly Float32Array[],
+  levels: number,
+  ranges: Array<[number, number]>,
+): Uint8Array {
+  const count = planes[0].length;
+  const q = new Uint8Array(count * planes.length);
+  planes.forEach((p, c) => {
+    const [lo, hi] = ranges[c];
+    for (let j = 0; j < count; j++) q[j * planes.length + c] = rangeQuantise(p[j], levels, lo, hi);
+  });
+  return q;
+}
+
+/** Decodes a version-2 stream with homogeneous diffusion (what decodeBytes does with the diffusion backend). */
+export function decodeLowrate(
+  bytes: Uint8Array,
+  options: { maxPixels?: number } = {},
+): { image: Image; parsed: ParsedLowrate } {
+  const parsed = parseLowrate(bytes, options);
+  const planes = inpaintingJobs(parsed).map((job) => inpaintDiffusion(job.known, job.mask).image);
+  return { image: assemblePlanes(parsed, planes), parsed };
+}
+
+/**
+ * An image prepared for low-rate encoding at many settings (what the rate search needs): the planes, one
+ * tree per plane group and root size grown once to the largest budget asked so far (smaller budgets are
+ * its prefixes), and the stored values per tree.
+ */
+export class LowrateEncoder {
+  readonly planes: Image[];
+  private readonly grown = new Map<string, { tree: GrownTree; budget: number }>();
+  private readonly stored = new Map<string, Float32Array[]>();
+
+  constructor(readonly image: Image) {
+    if (image.channels !== 1 && image.channels !== 3) {
+      throw invalidParameter("image", "an image with 1 or 3 channels", image.channels);
+    }
+    this.planes = toPlanes(image);
+  }
+
+  private tree(chroma: boolean, root: number, points: number): GrownTree {
+    const { width, height } = this.image;
+    const layout = treeLayout(width, height, root);
+    const key = `${chroma}:${root}`;
+    let grown = this.grown.get(key);
+    if (!grown || grown.budget < points) {
+      // Grow a little beyond the request: the rate search usually asks for a bit more next.
+      const budget = grown ? Math.max(points, Math.ceil(grown.budget * 1.5)) : points;
+      const planes = chroma ? this.planes.slice(1) : [this.planes[0]];
+      const weights = chroma ? PLANE_WEIGHTS.slice(1) : [PLANE_WEIGHTS[0]];
+      grown = { tree: growTree(layout, planes, weights, budget), budget };
+      this.grown.set(key, grown);
+    }
+    // A tree that stopped short of its budget could not split further: it serves every larger request.
+    return grown.tree.count <= points ? grown.tree : prefixTree(layout, grown.tree, points);
+  }
+
+  private values(chroma: boolean, root: number, tree: GrownTree, tonal: boolean): Float32Array[] {
+    const key = `${chroma}:${root}:${tree.count}:${tonal}`;
+    let stored = this.stored.get(key);
+    if (!stored) {
+      const planes = chroma ? this.planes.slice(1) : [this.planes[0]];
+      stored = planes.map((p) => storedValues(p, tree.mask, tonal));
+      this.stored.set(key, stored);
+    }
+    return stored;
+  }
+
+  /** The stream for these settings; `decode` also returns the decoded image (one diffusion per plane). */
+  encode(settings: LowrateSettings, options: { decode?: boolean } = {}): LowrateEncoded {
+    checkSettings(settings);
+    const image = this.image;
+    const tonal = settings.tonal ?? true;
+    const luma = this.tree(false, settings.lumaRoot, settings.lumaPoints);
+    const lumaValues = this.values(false, settings.lumaRoot, luma, tonal);
+    const lumaRanges = rangesOf(lumaValues);
+    const content: LowrateContent = {
+      width: image.width,
+      height: image.height,
+      channels: image.channels,
+      luma: {
+        rootSize: settings.lumaRoot,
+        splits: luma.splits,
+        levels: settings.lumaLevels,
+        ranges: lumaRanges,
+        indices: quantiseValues(lumaValues, settings.lumaLevels, lumaRanges),
+      },
+    };
+    let chromaCount = 0;
+    if (image.channels === 3) {
+      const chroma = this.tree(true, settings.chromaRoot, settings.chromaPoints);
+      chromaCount = chroma.count;
+      const chromaValues = this.values(true, settings.chromaRoot, chroma, tonal);
+      const chromaRanges = rangesOf(chromaValues);
+      content.chroma = {
+        rootSize: settings.chromaRoot,
+        splits: chroma.splits,
+        levels: settings.chromaLevels,
+        ranges: chromaRanges,
+        indices: quantiseValues(chromaValues, settings.chromaLevels, chromaRanges),
+      };
+    }
+    const bytes = writeLowrate(content);
+    const decoded = options.decode ? decodeLowrate(bytes).image : undefined;
+    return { bytes, decoded, lumaCount: luma.count, chromaCount };
+  }
+}
+
+/** Encodes an image in the low-rate mode with fixed settings, and decodes it. */
+export function encodeLowrate(image: Image, settings: LowrateSettings): Required<LowrateEncoded> {
+  const encoded = new LowrateEncoder(image).encode(settings, { decode: true });
+  return encoded as Required<LowrateEncoded>;
+}

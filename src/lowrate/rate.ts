@@ -1,0 +1,155 @@
+/**
+ * Rate control for the low-rate mode: the best stream within a byte budget. The luma point budget is
+ * searched (chroma gets a fixed fraction of it, the quantiser and root sizes are fixed by tuning), first
+ * with the original values, whose sizes cost only a tree growth and the entropy coder, then with the
+ * least-squares values the stream will carry, starting from the first search's answer. The stream is never
+ * over the target; it lands within `tolerance` below it whenever the point budget is fine enough to.
+ */
+import { MaskcodecError } from "../errors.ts";
+import { mse } from "../image/metrics.ts";
+import type { Image } from "../image/types.ts";
+import { type LowrateEncoded, LowrateEncoder, type LowrateSettings } from "./codec.ts";
+import { searchBudget } from "./search.ts";
+
+/**
+ * Settings of the low-rate mode, tuned on BSDS500 train/val full-size photos (docs/lowrate.md):
+ * 8 levels for luma and chroma (each over its plane's range), chroma at 9 % as many points as luma, root
+ * cells of 32 pixels.
+ */
+export const LOWRATE_DEFAULTS = {
+  lumaLevels: 8,
+  chromaLevels: 8,
+  chromaRatio: 0.09,
+  rootSize: 32,
+} as const;
+
+/**
+ * The quantisers the rate control chooses from: the tuned one for textured photos at low rates, finer ones
+ * for smooth content or higher rates, where the quantisation error, not the inpainting, dominates (a smooth
+ * sky is worse with more points at coarse levels).
+ */
+export const LEVEL_CANDIDATES: ReadonlyArray<readonly [number, number]> = [
+  [8, 8],
+  [16, 12],
+  [32, 16],
+];
+
+export type LowrateTuning = { -readonly [K in keyof typeof LOWRATE_DEFAULTS]: number };
+
+/** Settings for a luma point budget under a tuning (chroma: the tuning's fraction, at least 1). */
+export function settingsFor(lumaPoints: number, tuning: LowrateTuning = LOWRATE_DEFAULTS): LowrateSettings {
+  return {
+    lumaPoints,
+    chromaPoints: Math.max(1, Math.round(lumaPoints * tuning.chromaRatio)),
+    lumaLevels: tuning.lumaLevels,
+    chromaLevels: tuning.chromaLevels,
+    lumaRoot: tuning.rootSize,
+    chromaRoot: tuning.rootSize,
+  };
+}
+
+export interface RateControlOptions {
+  tuning?: LowrateTuning;
+  /** Accepted shortfall below the target, as a fraction. Default 0.05. */
+  tolerance?: number;
+  /** An encoder already prepared for this image (its trees and values are reused). */
+  encoder?: LowrateEncoder;
+  /** Quantisers to choose from, [luma levels, chroma levels] (default LEVEL_CANDIDATES). */
+  levels?: ReadonlyArray<readonly [number, number]>;
+}
+
+export interface RateControlResult {
+  encoded: LowrateEncoded;
+  settings: LowrateSettings;
+  /** Streams written during the search (with original values, then with optimised ones). */
+  evaluations: { plain: number; tonal: number };
+}
+
+/**
+ * The settings with the most known pixels whose stream is at most `maxBytes`, for one tuning (levels and
+ * root size fixed); larger root cells when even the coarsest tree of the tuned size is over the budget.
+ * Undefined when no root size fits; `smallest` then holds the smallest stream seen.
+ */
+function fitBudget(
+  encoder: LowrateEncoder,
+  base: LowrateTuning,
+  maxBytes: number,
+  tolerance: number,
+): { settings: LowrateSettings; plain: number; tonal: number } | { smallest: number } {
+  const { width, height } = encoder.image;
+  const pixels = width * height;
+  let smallest = Number.POSITIVE_INFINITY;
+  for (let root = base.rootSize; ; root *= 2) {
+    const tuning = { ...base, rootSize: root };
+    const sizeAt = (tonal: boolean) => (k: number) =>
+      encoder.encode({ ...settingsFor(k, tuning), tonal }).bytes.length;
+    const plain = searchBudget(sizeAt(false), maxBytes, 1, pixels, { tolerance });
+    if (!plain) {
+      smallest = Math.min(smallest, sizeAt(false)(1));
+      if (root >= Math.max(width, height)) return { smallest };
+      continue;
+    }
+    // The optimised values change the size by a few percent, nearly in proportion: measure the ratio at
+    // the first answer, search the cheap sizes again for the target scaled by it, and repeat.
+    let tonal: { count: number; size: number } | undefined;
+    let tonalEvaluations = 0;
+    let plainEvaluations = plain.evaluations;
+    let guess = plain;
+    for (let round = 0; round < 4; round++) {
+      const size = sizeAt(true)(guess.count);
+      tonalEvaluations++;
+      if (size <= maxBytes && (!tonal || size > tonal.size)) tonal = { count: guess.count, size };
+      if (tonal && tonal.size >= (1 - tolerance) * maxBytes) break;
+      const scale = size / guess.size;
+      const next = searchBudget(sizeAt(false), Math.floor(maxBytes / scale), 1, pixels, {
+        tolerance: tolerance / 2,
+        start: Math.round(guess.count / scale),
+      });
+      if (!next || next.count === guess.count) break;
+      plainEvaluations += next.evaluations;
+      guess = next;
+    }
+    // Without optimised values that fit, the original values at the first answer do (never over the target).
+    const settings = tonal
+      ? { ...settingsFor(tonal.count, tuning), tonal: true }
+      : { ...settingsFor(plain.count, tuning), tonal: false };
+    return { settings, plain: plainEvaluations, tonal: tonalEvaluations };
+  }
+}
+
+/**
+ * The best low-rate stream of at most `maxBytes`: for each quantiser of `levels` (default
+ * LEVEL_CANDIDATES), the largest point budget that fits; of those, the one with the lowest squared error.
+ */
+export function encodeToSize(
+  image: Image,
+  maxBytes: number,
+  options: RateControlOptions = {},
+): RateControlResult {
+  const base = options.tuning ?? { ...LOWRATE_DEFAULTS };
+  const tolerance = options.tolerance ?? 0.05;
+  const encoder = options.encoder ?? new LowrateEncoder(image);
+  const candidates = options.levels ?? LEVEL_CANDIDATES;
+  let best: (RateControlResult & { error: number }) | undefined;
+  let smallest = Number.POSITIVE_INFINITY;
+  const evaluations = { plain: 0, tonal: 0 };
+  for (const [lumaLevels, chromaLevels] of candidates) {
+    const fit = fitBudget(encoder, { ...base, lumaLevels, chromaLevels }, maxBytes, tolerance);
+    if ("smallest" in fit) {
+      smallest = Math.min(smallest, fit.smallest);
+      continue;
+    }
+    evaluations.plain += fit.plain;
+    evaluations.tonal += fit.tonal;
+    const encoded = encoder.encode(fit.settings, { decode: true });
+    const error = mse(image, encoded.decoded as Image);
+    if (!best || error < best.error) best = { encoded, settings: fit.settings, evaluations, error };
+  }
+  if (!best) {
+    throw new MaskcodecError(
+      `A target of ${maxBytes} bytes is below the smallest stream for this image (${smallest} bytes)`,
+      "ERR_TARGET_TOO_SMALL",
+    );
+  }
+  return { encoded: best.encoded, settings: best.settings, evaluations };
+}

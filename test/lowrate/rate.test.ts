@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import { MaskcodecError } from "../../src/errors.ts";
+import { encodeToSize } from "../../src/lowrate/rate.ts";
+import { searchBudget } from "../../src/lowrate/search.ts";
+import { syntheticImage } from "../codec/helpers.ts";
+
+describe("the rate search", () => {
+  it("finds the largest budget within the target on a noisy increasing size curve", () => {
+    const size = (k: number) => 40 + 3 * k + ((k * 7919) % 5);
+    for (const target of [100, 517, 2000, 9001]) {
+      const r = searchBudget(size, target, 1, 10_000);
+      expect(r).toBeDefined();
+      expect(r?.size).toBeLessThanOrEqual(target);
+      expect(r?.size).toBeGreaterThanOrEqual(0.95 * target);
+    }
+  });
+
+  it("reports an unreachable target as undefined", () => {
+    expect(searchBudget((k) => 100 + k, 50, 1, 100)).toBeUndefined();
+  });
+
+  it("stops at the largest budget when the target is beyond reach", () => {
+    const r = searchBudget((k) => 10 + k, 1e6, 1, 300);
+    expect(r?.count).toBe(300);
+  });
+});
+
+describe("rate control on generated images", () => {
+  const image = syntheticImage(96, 64, 3, 11);
+  const pixels = 96 * 64;
+  for (const bpp of [0.1, 0.2, 0.4, 0.8]) {
+    it(`a target of ${bpp} bpp gives a file of at most that and within 5 % below it`, () => {
+      const target = Math.floor((bpp * pixels) / 8);
+      const r = encodeToSize(image, target);
+      expect(r.encoded.bytes.length).toBeLessThanOrEqual(target);
+      expect(r.encoded.bytes.length).toBeGreaterThanOrEqual(0.95 * target);
+      expect(r.settings.lumaPoints).toBeGreaterThan(0);
+    });
+  }
+
+  it("a grey image meets its target too", () => {
+    const grey = syntheticImage(80, 60, 1, 12);
+    const r = encodeToSize(grey, 300);
+    expect(r.encoded.bytes.length).toBeLessThanOrEqual(300);
+    expect(r.encoded.bytes.length).toBeGreaterThanOrEqual(285);
+  });
+
+  it("refuses a target below the smallest possible stream", () => {
+    expect(() => encodeToSize(image, 10)).toThrow(MaskcodecError);
+  });
+});
