@@ -41,6 +41,8 @@ import { codeValues, valueModelFor } from "./valuecoder.ts";
  */
 
 export const FORMAT_VERSION = 1;
+/** The tree mode's stream (src/lowrate/stream.ts parses it; decodeBytes dispatches on this byte). */
+export const LOWRATE_VERSION = 2;
 const MAGIC = [0x4d, 0x47, 0x43]; // "MGC"
 const COLOURS: readonly ColourTransform[] = COLOUR_CODES;
 const BACKENDS: readonly BackendId[] = BACKEND_CODES;
@@ -375,7 +377,9 @@ export function parseLayout(bytes: Uint8Array, options: ParseOptions = {}): Stre
   if (bytes.length < MIN_STREAM) throw corruptStream(`truncated: ${bytes.length} bytes is too short`);
   const version = bytes[3];
   if (version !== FORMAT_VERSION) {
-    throw corruptStream(`unknown format version ${version} (this build reads version ${FORMAT_VERSION})`);
+    throw corruptStream(
+      `unknown format version ${version} (this build reads versions ${FORMAT_VERSION} and ${LOWRATE_VERSION})`,
+    );
   }
   const end = bytes.length - 4;
   const stored = ((bytes[end] << 24) | (bytes[end + 1] << 16) | (bytes[end + 2] << 8) | bytes[end + 3]) >>> 0;

@@ -21,13 +21,13 @@ import { crc32 } from "../codec/crc32.ts";
 import { MAX_PIXELS, MAX_SIDE } from "../codec/limits.ts";
 import { MAX_LEVELS, MIN_LEVELS } from "../codec/quantiser.ts";
 import { BinaryContexts } from "../codec/rangecoder.ts";
-import { ByteReader, ByteWriter } from "../codec/stream.ts";
+import { ByteReader, ByteWriter, LOWRATE_VERSION } from "../codec/stream.ts";
 import { codeValues, DEFAULT_VALUE_MODEL } from "../codec/valuecoder.ts";
 import { corruptStream, invalidParameter } from "../errors.ts";
 import type { Channels } from "../image/types.ts";
 import { type Cell, cellKey, leavesMask, treeLayout, walkTree } from "./tree.ts";
 
-export const LOWRATE_VERSION = 2;
+export { LOWRATE_VERSION };
 const MAGIC = [0x4d, 0x47, 0x43];
 const DEPTH_CONTEXTS = 12;
 

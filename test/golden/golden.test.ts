@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { inpainterFor } from "../../src/backends.ts";
 import { decodeBytes } from "../../src/codec/codec.ts";
 import { crc32 } from "../../src/codec/crc32.ts";
-import { FORMAT_VERSION, parseStream } from "../../src/codec/stream.ts";
+import { FORMAT_VERSION, LOWRATE_VERSION, parseStream } from "../../src/codec/stream.ts";
 import { toBytes } from "../../src/image/io.ts";
 import { fixCrc } from "../codec/helpers.ts";
 import { type GoldenManifest, pixelsSha256 } from "./manifest.ts";
@@ -28,6 +28,9 @@ const versions = readdirSync(ROOT)
     return { folder: join(ROOT, name), manifest };
   });
 
+/** The versions this build decodes: version 1, and the tree mode's version 2 (src/lowrate). */
+const READABLE = [FORMAT_VERSION, LOWRATE_VERSION];
+
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
 describe("golden streams", () => {
@@ -46,7 +49,7 @@ describe("golden streams", () => {
     for (const entry of manifest.streams) {
       const read = () => new Uint8Array(readFileSync(join(folder, entry.file)));
 
-      if (manifest.version !== FORMAT_VERSION) {
+      if (!READABLE.includes(manifest.version)) {
         it(`v${manifest.version}/${entry.file} is refused by its version`, () => {
           expect(() => parseStream(read())).toThrow(`unknown format version ${manifest.version}`);
         });
@@ -87,14 +90,22 @@ describe("golden streams", () => {
     }
   }
 
-  it("a stream claiming the next format version is refused by name", () => {
+  it("the tree mode's format version has its golden streams, colour and grey", () => {
+    const tree = versions.find((v) => v.manifest.version === LOWRATE_VERSION);
+    expect(tree, `no test/golden/v${LOWRATE_VERSION}: run npx tsx test/golden/make-tree.ts`).toBeDefined();
+    expect(new Set(tree?.manifest.streams.map((s) => s.channels))).toEqual(new Set([1, 3]));
+  });
+
+  it("a stream claiming the next format version is refused by name", async () => {
+    const next = Math.max(...READABLE) + 1;
     const current = versions.find((v) => v.manifest.version === FORMAT_VERSION);
     for (const entry of current?.manifest.streams ?? []) {
       const bytes = new Uint8Array(readFileSync(join(current?.folder ?? "", entry.file)));
-      bytes[3] = FORMAT_VERSION + 1;
-      expect(() => parseStream(fixCrc(bytes, crc32))).toThrow(
-        `unknown format version ${FORMAT_VERSION + 1} (this build reads version ${FORMAT_VERSION})`,
-      );
+      bytes[3] = next;
+      const stream = fixCrc(bytes, crc32);
+      const message = `unknown format version ${next} (this build reads versions ${FORMAT_VERSION} and ${LOWRATE_VERSION})`;
+      expect(() => parseStream(stream)).toThrow(message);
+      await expect(decodeBytes(stream, (header) => inpainterFor(header))).rejects.toThrow(message);
     }
   });
 });

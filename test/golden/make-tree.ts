@@ -1,0 +1,93 @@
+/**
+ * Writes the golden streams of the tree mode's format (version 2, src/lowrate): test/golden/v2/*.mgc and
+ * manifest.json, as test/golden/make.ts does for version 1. Run it only when that format changes version:
+ *
+ *   npx tsx test/golden/make-tree.ts [--force]
+ *
+ * Inputs are small synthetic images and the tree mode is deterministic, so two runs write the same bytes.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { encodeToRate } from "../../src/api.ts";
+import { inpainterFor } from "../../src/backends.ts";
+import { decodeBytes } from "../../src/codec/codec.ts";
+import { LOWRATE_VERSION } from "../../src/codec/stream.ts";
+import { toBytes } from "../../src/image/io.ts";
+import type { Channels } from "../../src/image/types.ts";
+import { LowrateEncoder } from "../../src/lowrate/codec.ts";
+import { settingsFor } from "../../src/lowrate/rate.ts";
+import { syntheticImage } from "../codec/helpers.ts";
+import { type GoldenEntry, type GoldenManifest, pixelsSha256 } from "./manifest.ts";
+
+interface TreeCase {
+  name: string;
+  channels: Channels;
+  size: [number, number];
+  /** A fixed luma point budget (`--mask tree --density`), or a byte target (`--size`). */
+  density?: number;
+  bytes?: number;
+}
+
+const CASES: TreeCase[] = [
+  { name: "tree-rgb-d0.05", channels: 3, size: [64, 48], density: 0.05 },
+  { name: "tree-grey-d0.05", channels: 1, size: [64, 48], density: 0.05 },
+  { name: "tree-rgb-size300", channels: 3, size: [96, 64], bytes: 300 },
+];
+
+async function make(c: TreeCase): Promise<{ bytes: Uint8Array; entry: GoldenEntry }> {
+  const [width, height] = c.size;
+  const image = syntheticImage(width, height, c.channels, c.channels === 3 ? 11 : 12);
+  const bytes =
+    c.bytes !== undefined
+      ? (await encodeToRate(image, { bytes: c.bytes })).bytes
+      : new LowrateEncoder(image).encode(settingsFor(Math.round((c.density as number) * width * height)))
+          .bytes;
+  const decoded = await decodeBytes(bytes, (header) => inpainterFor(header));
+  const h = decoded.header;
+  return {
+    bytes,
+    entry: {
+      file: `${c.name}.mgc`,
+      backend: h.backend,
+      mask: "tree",
+      density: c.density ?? 0,
+      width: h.width,
+      height: h.height,
+      channels: h.channels,
+      colour: h.colour,
+      lumaLevels: h.quantiser.lumaLevels,
+      chromaLevels: h.quantiser.chromaLevels,
+      bytes: bytes.length,
+      sha256: createHash("sha256").update(bytes).digest("hex"),
+      pixelsSha256: pixelsSha256(toBytes(decoded.image)),
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const folder = join(import.meta.dirname, `v${LOWRATE_VERSION}`);
+  if (existsSync(folder)) {
+    if (!process.argv.includes("--force")) {
+      throw new Error(
+        `${folder} exists: golden streams of a released version stay as they are (--force replaces them)`,
+      );
+    }
+    rmSync(folder, { recursive: true });
+  }
+  mkdirSync(folder);
+  const manifest: GoldenManifest = {
+    version: LOWRATE_VERSION,
+    pixels: "SHA-256 of the decoded image as 8-bit samples (rounded, clamped), row-major, RGB or grey",
+    streams: [],
+  };
+  for (const c of CASES) {
+    const { bytes, entry } = await make(c);
+    writeFileSync(join(folder, entry.file), bytes);
+    manifest.streams.push(entry);
+    console.log(`${entry.file}: ${entry.bytes} bytes`);
+  }
+  writeFileSync(join(folder, "manifest.json"), `${JSON.stringify(manifest, null, 1)}\n`);
+}
+
+await main();
