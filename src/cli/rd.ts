@@ -11,6 +11,7 @@ import {
   parseLevelsList,
   parseQualityList,
   parseRateList,
+  parseTargetList,
 } from "../eval/inputs.ts";
 import { integerParser } from "./options.ts";
 
@@ -21,6 +22,7 @@ interface RdFlags {
   levels?: number[];
   masks?: string;
   qualities?: number[];
+  targets?: number[];
   tonal?: boolean;
   jobs?: number;
   limit?: number;
@@ -44,7 +46,7 @@ export function register(program: Command): void {
     .requiredOption("-o, --out <dir>", "output folder (created; its cache/ makes re-runs resume)")
     .option(
       "-c, --codecs <list>",
-      "comma-separated: gan, diffusion, jpeg, webp, avif (default: all, gan only if a model is shipped)",
+      "comma-separated: gan, diffusion, tree, jpeg, webp, avif (default: all but tree, gan only if a model is shipped)",
       parseCodecList,
     )
     .option(
@@ -61,6 +63,11 @@ export function register(program: Command): void {
       "-q, --qualities <list>",
       "quality settings for jpeg/webp/avif (default: a spread per codec)",
       parseQualityList,
+    )
+    .option(
+      "-t, --targets <list>",
+      "target rates (bpp) for tree (default: 0.05,0.075,0.1,0.15,0.2,0.25,0.35,0.5)",
+      parseTargetList,
     )
     .option(
       "--tonal",
@@ -129,6 +136,7 @@ async function runRdCommand(images: string[], flags: RdFlags): Promise<void> {
       levels: flags.levels,
       masks,
       qualities: flags.qualities,
+      targets: flags.targets,
       tonal: flags.tonal,
       seed: flags.seed,
       jobs: flags.jobs ?? availableParallelism(),

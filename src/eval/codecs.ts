@@ -28,9 +28,9 @@ export interface CodecRun {
 }
 
 export interface EvalCodec {
-  /** Name as typed in --codecs: "jpeg", "webp", "avif", "diffusion", "gan". */
+  /** Name as typed in --codecs: "jpeg", "webp", "avif", "diffusion", "gan", "tree". */
   readonly name: string;
-  /** The configuration key swept along one curve ("quality" or "density"). */
+  /** The configuration key swept along one curve ("quality", "density" or the tree mode's target "bpp"). */
   readonly sweepKey: string;
   run(image: Image, config: CodecConfig): Promise<CodecRun>;
 }
@@ -38,7 +38,9 @@ export interface EvalCodec {
 export const REFERENCE_CODECS = ["jpeg", "webp", "avif"] as const;
 /** The mask codecs are the format's backends. */
 export const MASK_CODECS = BACKEND_CODES;
-export const ALL_CODECS = [...MASK_CODECS, ...REFERENCE_CODECS] as const;
+/** The tree mode (src/lowrate, format version 2), swept by its rate control's target rate. */
+export const TREE_CODEC = "tree";
+export const ALL_CODECS = [...MASK_CODECS, TREE_CODEC, ...REFERENCE_CODECS] as const;
 export type CodecName = (typeof ALL_CODECS)[number];
 export type ReferenceCodecName = (typeof REFERENCE_CODECS)[number];
 
@@ -59,6 +61,7 @@ export function parseCodecName(value: string): CodecName {
 
 /** The configuration key a codec's curves sweep. */
 export function sweepKeyFor(name: string): string {
+  if (name === TREE_CODEC) return "bpp";
   return isReferenceCodec(name) ? "quality" : "density";
 }
 
@@ -241,7 +244,49 @@ export function maskCodec(backend: "diffusion" | "gan", options: { model?: strin
   };
 }
 
+/**
+ * The tree mode through its rate control: encodeToRate fits the stream into the target rate (config key
+ * bpp), decodeBytes parses the version 2 stream and inpaints with the inpainter its header names.
+ */
+export function treeCodec(): EvalCodec {
+  return {
+    name: TREE_CODEC,
+    sweepKey: "bpp",
+    async run(image, config) {
+      const { encodeToRate } = await import("../api.ts");
+      const { inpainterFor } = await import("../backends.ts");
+      const { decodeBytes } = await import("../codec/codec.ts");
+      const t0 = performance.now();
+      const encoded = await encodeToRate(image, { bpp: config.bpp as number });
+      const encode_s = seconds(t0);
+      const t1 = performance.now();
+      const decoded = await decodeBytes(encoded.bytes, (header) => inpainterFor(header));
+      const decode_s = seconds(t1);
+      const { settings } = encoded;
+      if (decoded.image.width !== image.width || decoded.image.height !== image.height) {
+        throw new MaskcodecError("tree decoded to a different size", "ERR_EVAL");
+      }
+      return {
+        bytes: encoded.bytes,
+        decoded: decoded.image,
+        encode_s,
+        decode_s,
+        mask: decoded.mask,
+        details: {
+          bytes_target: encoded.targetBytes,
+          luma_points: encoded.lumaPoints,
+          chroma_points: encoded.chromaPoints,
+          luma_levels: settings.lumaLevels,
+          chroma_levels: settings.chromaLevels,
+          search_streams: encoded.searchStreams,
+        },
+      };
+    },
+  };
+}
+
 /** The codec registry the sweep uses by default. */
 export function createCodec(name: CodecName, options: { model?: string } = {}): EvalCodec {
+  if (name === TREE_CODEC) return treeCodec();
   return isReferenceCodec(name) ? referenceCodec(name) : maskCodec(name, options);
 }

@@ -68,13 +68,22 @@ export function parseQualityList(value: string): number[] {
   return [...new Set(list)].sort((a, b) => a - b);
 }
 
-export function parseRateList(value: string): number[] {
-  const list = splitList("rates", value).map((s) => {
-    const n = number("rates", s, value);
-    if (!(n > 0)) throw invalidParameter("rates", "positive numbers (bits per pixel)", value);
+function bppList(name: string, value: string): number[] {
+  const list = splitList(name, value).map((s) => {
+    const n = number(name, s, value);
+    if (!(n > 0)) throw invalidParameter(name, "positive numbers (bits per pixel)", value);
     return n;
   });
   return [...new Set(list)].sort((a, b) => a - b);
+}
+
+export function parseRateList(value: string): number[] {
+  return bppList("rates", value);
+}
+
+/** Target rates of the tree mode's rate control. */
+export function parseTargetList(value: string): number[] {
+  return bppList("targets", value);
 }
 
 export function parseJobs(value: string): number {

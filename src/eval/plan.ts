@@ -8,6 +8,7 @@ import {
   isReferenceCodec,
   QUALITY_RANGE,
   type ReferenceCodecName,
+  TREE_CODEC,
 } from "./codecs.ts";
 import type { SweepPoint } from "./sweep.ts";
 
@@ -21,6 +22,8 @@ export const DEFAULT_QUALITIES: Record<ReferenceCodecName, number[]> = {
 };
 
 export const DEFAULT_DENSITIES = [0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3];
+/** Target rates (bpp) of the tree mode's rate control. */
+export const DEFAULT_TARGETS = [0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.35, 0.5];
 export const DEFAULT_DIFFUSION_MASKS: readonly string[] = DEFAULT_SWEEP_DIFFUSION_MASKS;
 
 export interface PlanOptions {
@@ -31,6 +34,8 @@ export interface PlanOptions {
   /** Mask selectors: "NAME" applies to diffusion, "BACKEND:NAME" to that backend. */
   masks?: string[];
   qualities?: number[];
+  /** Target rates (bpp) for the tree mode. */
+  targets?: number[];
   /** Also sweep diffusion and gan with tonal optimisation of the stored values (in addition to without). */
   tonal?: boolean;
   seed?: number;
@@ -78,6 +83,10 @@ export function planPoints(options: PlanOptions): SweepPoint[] {
         );
       }
       for (const quality of qualities) points.push({ codec, config: { quality } });
+      continue;
+    }
+    if (codec === TREE_CODEC) {
+      for (const bpp of options.targets ?? DEFAULT_TARGETS) points.push({ codec, config: { bpp } });
       continue;
     }
     const backend = codec as "diffusion" | "gan";

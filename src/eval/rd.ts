@@ -96,7 +96,8 @@ export function hashTree(dirs: readonly string[]): string {
 
 /**
  * Version of each codec, part of every cache key: library versions for the reference codecs; for the
- * mask codecs a hash of the codec and backend sources (and, for gan, the files of the models the run uses:
+ * mask codecs a hash of the codec and backend sources (for tree also src/lowrate and its rate control in
+ * src/api.ts; for gan, the files of the models the run uses:
  * `modelFiles`), so a changed implementation or model never serves stale cached points, and a model the run
  * does not use never invalidates them.
  */
@@ -116,7 +117,9 @@ async function codecVersions(modelFiles: readonly string[]): Promise<(codec: Cod
       const dirs =
         codec === "gan"
           ? [...shared, join(src, "baselines"), join(src, "nets"), ...modelFiles]
-          : [...shared, join(src, "baselines")];
+          : codec === "tree"
+            ? [...shared, join(src, "baselines"), join(src, "lowrate"), join(src, "api.ts")]
+            : [...shared, join(src, "baselines")];
       version = `mgc ${codec} ${hashTree(dirs)}`;
       versions.set(codec, version);
     }

@@ -30,7 +30,7 @@ describe("bad arguments give clear errors", () => {
   it("an unknown codec is named, with the valid ones", () => {
     expectError(
       () => parseCodecList("jpeg,jpeg2000"),
-      /Expected one of diffusion, gan, jpeg, webp, avif for codec but received "jpeg2000"/,
+      /Expected one of diffusion, gan, tree, jpeg, webp, avif for codec but received "jpeg2000"/,
     );
   });
 
