@@ -28,6 +28,7 @@ import type { Channels } from "../image/types.ts";
 import { type Cell, cellKey, leavesMask, treeLayout, walkTree } from "./tree.ts";
 
 export { LOWRATE_VERSION };
+
 const MAGIC = [0x4d, 0x47, 0x43];
 const DEPTH_CONTEXTS = 12;
 
