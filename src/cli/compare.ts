@@ -69,6 +69,15 @@ async function runCompare(imagePath: string, flags: CompareFlags): Promise<void>
   masksFor("diffusion", masks);
   checkOutputPath(flags.out, { force: flags.force, inputs: [imagePath] });
   const codecs: CodecName[] = flags.codecs ?? defaultCodecNames(MODELS_DIR);
+  // the figure compares at one density; the tree mode is swept by rate in `maskcodec rd --codecs tree`
+  const unsupported = codecs.filter((c) => !isMaskCodec(c) && !isReferenceCodec(c));
+  if (unsupported.length > 0) {
+    throw invalidParameter(
+      "codecs",
+      "gan, diffusion, jpeg, webp or avif (compare works at one density; rd --codecs tree sweeps the tree mode)",
+      unsupported.join(","),
+    );
+  }
   if (!codecs.some(isMaskCodec)) {
     throw new MaskcodecError(
       "compare needs at least one mask codec (gan or diffusion) in --codecs: the reference codecs are matched to it",

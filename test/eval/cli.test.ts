@@ -105,6 +105,12 @@ describe("maskcodec compare", () => {
     expect(code).toBe(1);
     expect(err).toMatch(/needs at least one mask codec/);
   });
+
+  it("refuses the tree codec, which rd sweeps by rate, instead of leaving it out silently", async () => {
+    const { code, err } = await cli("compare", png, "--out", join(dir, "y.png"), "--codecs", "tree,jpeg");
+    expect(code).toBe(1);
+    expect(err).toMatch(/for codecs but received "tree"/);
+  });
 });
 
 describe("maskcodec rd --from", () => {
