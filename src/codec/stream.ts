@@ -364,6 +364,28 @@ export interface StreamLayout {
   valuesEnd: number;
 }
 
+/**
+ * Checks a stream's trailing CRC-32 (every version ends with one) and returns where the body before it ends.
+ */
+export function checkedEnd(bytes: Uint8Array): number {
+  const end = bytes.length - 4;
+  const stored = ((bytes[end] << 24) | (bytes[end + 1] << 16) | (bytes[end + 2] << 8) | bytes[end + 3]) >>> 0;
+  if (crc32(bytes, 0, end) !== stored) {
+    throw corruptStream("checksum mismatch: the file is truncated or corrupt");
+  }
+  return end;
+}
+
+/** Reads the image size that follows the version byte in every version, checked against MAX_SIDE. */
+export function readImageSize(r: ByteReader): { width: number; height: number } {
+  const width = r.varint("width");
+  const height = r.varint("height");
+  if (width < 1 || height < 1 || width > MAX_SIDE || height > MAX_SIDE) {
+    throw corruptStream(`invalid image size ${width}×${height}`);
+  }
+  return { width, height };
+}
+
 /** Reads and validates the header and section bounds (and the CRC) without decoding the sections. */
 export function parseLayout(bytes: Uint8Array, options: ParseOptions = {}): StreamLayout {
   if (!(bytes instanceof Uint8Array)) throw invalidParameter("bytes", "a Uint8Array", bytes);
@@ -381,18 +403,9 @@ export function parseLayout(bytes: Uint8Array, options: ParseOptions = {}): Stre
       `unknown format version ${version} (this build reads versions ${FORMAT_VERSION} and ${LOWRATE_VERSION})`,
     );
   }
-  const end = bytes.length - 4;
-  const stored = ((bytes[end] << 24) | (bytes[end + 1] << 16) | (bytes[end + 2] << 8) | bytes[end + 3]) >>> 0;
-  if (crc32(bytes, 0, end) !== stored) {
-    throw corruptStream("checksum mismatch: the file is truncated or corrupt");
-  }
-
+  const end = checkedEnd(bytes);
   const r = new ByteReader(bytes, 4, end);
-  const width = r.varint("width");
-  const height = r.varint("height");
-  if (width < 1 || height < 1 || width > MAX_SIDE || height > MAX_SIDE) {
-    throw corruptStream(`invalid image size ${width}×${height}`);
-  }
+  const { width, height } = readImageSize(r);
   if (width * height > MAX_PIXELS) {
     throw corruptStream(`image size ${width}×${height} is over the limit of ${MAX_PIXELS} pixels`);
   }

@@ -21,7 +21,7 @@ import { crc32 } from "../codec/crc32.ts";
 import { MAX_PIXELS, MAX_SIDE } from "../codec/limits.ts";
 import { MAX_LEVELS, MIN_LEVELS } from "../codec/quantiser.ts";
 import { BinaryContexts } from "../codec/rangecoder.ts";
-import { ByteReader, ByteWriter, LOWRATE_VERSION } from "../codec/stream.ts";
+import { ByteReader, ByteWriter, checkedEnd, LOWRATE_VERSION, readImageSize } from "../codec/stream.ts";
 import { codeValues, DEFAULT_VALUE_MODEL } from "../codec/valuecoder.ts";
 import { corruptStream, invalidParameter } from "../errors.ts";
 import type { Channels } from "../image/types.ts";
@@ -190,16 +190,9 @@ export function parseLowrate(bytes: Uint8Array, options: { maxPixels?: number } 
   const maxPixels = Math.min(MAX_PIXELS, options.maxPixels ?? MAX_PIXELS);
   if (!isLowrateStream(bytes)) throw corruptStream("not a version-2 .mgc stream");
   if (bytes.length < 4 + 3 + 1 + 2 + 4) throw corruptStream(`truncated: ${bytes.length} bytes is too short`);
-  const end = bytes.length - 4;
-  const stored = ((bytes[end] << 24) | (bytes[end + 1] << 16) | (bytes[end + 2] << 8) | bytes[end + 3]) >>> 0;
-  if (crc32(bytes, 0, end) !== stored)
-    throw corruptStream("checksum mismatch: the file is truncated or corrupt");
+  const end = checkedEnd(bytes);
   const r = new ByteReader(bytes, 4, end);
-  const width = r.varint("width");
-  const height = r.varint("height");
-  if (width < 1 || height < 1 || width > MAX_SIDE || height > MAX_SIDE) {
-    throw corruptStream(`invalid image size ${width}×${height}`);
-  }
+  const { width, height } = readImageSize(r);
   if (width * height > maxPixels) {
     throw corruptStream(`image size ${width}×${height} is over the limit of ${maxPixels} pixels`);
   }
