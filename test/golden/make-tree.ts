@@ -7,8 +7,6 @@
  * Inputs are small synthetic images and the tree mode is deterministic, so two runs write the same bytes.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { encodeToRate } from "../../src/api.ts";
 import { inpainterFor } from "../../src/backends.ts";
 import { decodeBytes } from "../../src/codec/codec.ts";
@@ -18,7 +16,7 @@ import type { Channels } from "../../src/image/types.ts";
 import { LowrateEncoder } from "../../src/lowrate/codec.ts";
 import { settingsFor } from "../../src/lowrate/rate.ts";
 import { syntheticImage } from "../codec/helpers.ts";
-import { type GoldenEntry, type GoldenManifest, pixelsSha256 } from "./manifest.ts";
+import { type GoldenEntry, pixelsSha256, writeGoldenFolder } from "./manifest.ts";
 
 interface TreeCase {
   name: string;
@@ -66,28 +64,12 @@ async function make(c: TreeCase): Promise<{ bytes: Uint8Array; entry: GoldenEntr
 }
 
 async function main(): Promise<void> {
-  const folder = join(import.meta.dirname, `v${LOWRATE_VERSION}`);
-  if (existsSync(folder)) {
-    if (!process.argv.includes("--force")) {
-      throw new Error(
-        `${folder} exists: golden streams of a released version stay as they are (--force replaces them)`,
-      );
-    }
-    rmSync(folder, { recursive: true });
-  }
-  mkdirSync(folder);
-  const manifest: GoldenManifest = {
-    version: LOWRATE_VERSION,
-    pixels: "SHA-256 of the decoded image as 8-bit samples (rounded, clamped), row-major, RGB or grey",
-    streams: [],
-  };
-  for (const c of CASES) {
-    const { bytes, entry } = await make(c);
-    writeFileSync(join(folder, entry.file), bytes);
-    manifest.streams.push(entry);
-    console.log(`${entry.file}: ${entry.bytes} bytes`);
-  }
-  writeFileSync(join(folder, "manifest.json"), `${JSON.stringify(manifest, null, 1)}\n`);
+  await writeGoldenFolder(
+    LOWRATE_VERSION,
+    "SHA-256 of the decoded image as 8-bit samples (rounded, clamped), row-major, RGB or grey",
+    CASES,
+    make,
+  );
 }
 
 await main();

@@ -8,8 +8,6 @@
  * Inputs are small synthetic images, so the script is deterministic: run twice, it writes the same bytes.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { encoderSetup, inpainterFor, type MaskSelectorName } from "../../src/backends.ts";
 import { decodeBytes, defaultQuantiser, encodeImage } from "../../src/codec/codec.ts";
 import { FORMAT_VERSION } from "../../src/codec/stream.ts";
@@ -18,7 +16,7 @@ import { toBytes } from "../../src/image/io.ts";
 import type { Channels, Image } from "../../src/image/types.ts";
 import { defaultModelDir } from "../../src/nets/gan-backend.ts";
 import { syntheticImage } from "../codec/helpers.ts";
-import { type GoldenEntry, type GoldenManifest, pixelsSha256 } from "./manifest.ts";
+import { type GoldenEntry, pixelsSha256, writeGoldenFolder } from "./manifest.ts";
 
 interface Case {
   name: string;
@@ -164,29 +162,12 @@ async function make(c: Case): Promise<{ bytes: Uint8Array; entry: GoldenEntry }>
 
 async function main(): Promise<void> {
   process.env.MASKCODEC_TF_BACKEND = "wasm";
-  const folder = join(import.meta.dirname, `v${FORMAT_VERSION}`);
-  if (existsSync(folder)) {
-    if (!process.argv.includes("--force")) {
-      throw new Error(
-        `${folder} exists: golden streams of a released version stay as they are (--force replaces them)`,
-      );
-    }
-    rmSync(folder, { recursive: true });
-  }
-  mkdirSync(folder);
-  const manifest: GoldenManifest = {
-    version: FORMAT_VERSION,
-    pixels:
-      "SHA-256 of the decoded image as 8-bit samples (rounded, clamped), row-major, RGB or grey; gan on the tfjs wasm backend",
-    streams: [],
-  };
-  for (const c of [...DIFFUSION, ...ganCases()]) {
-    const { bytes, entry } = await make(c);
-    writeFileSync(join(folder, entry.file), bytes);
-    manifest.streams.push(entry);
-    console.log(`${entry.file}: ${entry.bytes} bytes${entry.model ? `, ${entry.model}` : ""}`);
-  }
-  writeFileSync(join(folder, "manifest.json"), `${JSON.stringify(manifest, null, 1)}\n`);
+  await writeGoldenFolder(
+    FORMAT_VERSION,
+    "SHA-256 of the decoded image as 8-bit samples (rounded, clamped), row-major, RGB or grey; gan on the tfjs wasm backend",
+    [...DIFFUSION, ...ganCases()],
+    make,
+  );
 }
 
 await main();

@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 /** The manifest of one format version's golden streams (test/golden/v<N>/manifest.json). */
 export interface GoldenManifest {
@@ -31,4 +33,35 @@ export interface GoldenEntry {
 
 export function pixelsSha256(samples: Uint8Array): string {
   return createHash("sha256").update(samples).digest("hex");
+}
+
+/**
+ * Writes one version's golden folder (test/golden/v<N>/): each case's stream and the manifest. An existing
+ * folder is kept unless `--force` is on the command line: golden streams of a released version stay as they
+ * are.
+ */
+export async function writeGoldenFolder<C>(
+  version: number,
+  pixels: string,
+  cases: readonly C[],
+  make: (c: C) => Promise<{ bytes: Uint8Array; entry: GoldenEntry }>,
+): Promise<void> {
+  const folder = join(import.meta.dirname, `v${version}`);
+  if (existsSync(folder)) {
+    if (!process.argv.includes("--force")) {
+      throw new Error(
+        `${folder} exists: golden streams of a released version stay as they are (--force replaces them)`,
+      );
+    }
+    rmSync(folder, { recursive: true });
+  }
+  mkdirSync(folder);
+  const manifest: GoldenManifest = { version, pixels, streams: [] };
+  for (const c of cases) {
+    const { bytes, entry } = await make(c);
+    writeFileSync(join(folder, entry.file), bytes);
+    manifest.streams.push(entry);
+    console.log(`${entry.file}: ${entry.bytes} bytes${entry.model ? `, ${entry.model}` : ""}`);
+  }
+  writeFileSync(join(folder, "manifest.json"), `${JSON.stringify(manifest, null, 1)}\n`);
 }
