@@ -69,6 +69,15 @@ export function inpaintDiffusion(
   return solveWithSystem(system, known, options);
 }
 
+/** The solve's stopping rule from the options (defaults 1e-6 relative residual, 500 iterations), checked. */
+function solveLimits(options: DiffusionSolveOptions): { tolerance: number; maxIterations: number } {
+  const tolerance = options.tolerance ?? 1e-6;
+  const maxIterations = options.maxIterations ?? 500;
+  if (!(tolerance > 0 && tolerance < 1)) throw invalidParameter("tolerance", "a number in (0, 1)", tolerance);
+  checkInteger(maxIterations, "maxIterations", 1, 1e6);
+  return { tolerance, maxIterations };
+}
+
 /**
  * inpaintDiffusion of a colour image as three single-channel solves with one system (PER_CHANNEL_PIXELS),
  * lean on memory: each solution goes straight from the solver's vector into the output, and the right-hand
@@ -79,10 +88,7 @@ export function inpaintPerChannel(
   mask: Mask,
   options: DiffusionSolveOptions = {},
 ): DiffusionResult {
-  const tolerance = options.tolerance ?? 1e-6;
-  const maxIterations = options.maxIterations ?? 500;
-  if (!(tolerance > 0 && tolerance < 1)) throw invalidParameter("tolerance", "a number in (0, 1)", tolerance);
-  checkInteger(maxIterations, "maxIterations", 1, 1e6);
+  const { tolerance, maxIterations } = solveLimits(options);
   const { width: w, height: h } = known;
   const n = w * h;
   const system = new DiffusionSystem(w, h, mask.data, 1);
@@ -126,10 +132,7 @@ export function solveWithSystem(
   known: Image,
   options: DiffusionSolveOptions = {},
 ): DiffusionResult {
-  const tolerance = options.tolerance ?? 1e-6;
-  const maxIterations = options.maxIterations ?? 500;
-  if (!(tolerance > 0 && tolerance < 1)) throw invalidParameter("tolerance", "a number in (0, 1)", tolerance);
-  checkInteger(maxIterations, "maxIterations", 1, 1e6);
+  const { tolerance, maxIterations } = solveLimits(options);
   const b = new Float64Array(system.length);
   let x: Float64Array;
   if (options.initial) {

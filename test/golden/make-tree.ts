@@ -1,12 +1,3 @@
-/**
- * Writes the golden streams of the tree mode's format (version 2, src/lowrate): test/golden/v2/*.mgc and
- * manifest.json, as test/golden/make.ts does for version 1. Run it only when that format changes version:
- *
- *   npx tsx test/golden/make-tree.ts [--force]
- *
- * Inputs are small synthetic images and the tree mode is deterministic, so two runs write the same bytes.
- */
-import { createHash } from "node:crypto";
 import { encodeToRate } from "../../src/api.ts";
 import { inpainterFor } from "../../src/backends.ts";
 import { decodeBytes } from "../../src/codec/codec.ts";
@@ -16,7 +7,7 @@ import type { Channels } from "../../src/image/types.ts";
 import { LowrateEncoder } from "../../src/lowrate/codec.ts";
 import { settingsFor } from "../../src/lowrate/rate.ts";
 import { syntheticImage } from "../codec/helpers.ts";
-import { type GoldenEntry, pixelsSha256, writeGoldenFolder } from "./manifest.ts";
+import { type GoldenEntry, goldenEntry, pixelsSha256, writeGoldenFolder } from "./manifest.ts";
 
 interface TreeCase {
   name: string;
@@ -42,24 +33,10 @@ async function make(c: TreeCase): Promise<{ bytes: Uint8Array; entry: GoldenEntr
       : new LowrateEncoder(image).encode(settingsFor(Math.round((c.density as number) * width * height)))
           .bytes;
   const decoded = await decodeBytes(bytes, (header) => inpainterFor(header));
-  const h = decoded.header;
+  const pixels = pixelsSha256(toBytes(decoded.image));
   return {
     bytes,
-    entry: {
-      file: `${c.name}.mgc`,
-      backend: h.backend,
-      mask: "tree",
-      density: c.density ?? 0,
-      width: h.width,
-      height: h.height,
-      channels: h.channels,
-      colour: h.colour,
-      lumaLevels: h.quantiser.lumaLevels,
-      chromaLevels: h.quantiser.chromaLevels,
-      bytes: bytes.length,
-      sha256: createHash("sha256").update(bytes).digest("hex"),
-      pixelsSha256: pixelsSha256(toBytes(decoded.image)),
-    },
+    entry: goldenEntry(c.name, { mask: "tree", density: c.density ?? 0 }, decoded.header, bytes, pixels),
   };
 }
 

@@ -1,13 +1,3 @@
-/**
- * Writes the golden streams of the current format version: test/golden/v<N>/*.mgc and manifest.json with
- * each stream's SHA-256 and the SHA-256 of its decoded pixels. Run it only for a new format version (the
- * committed streams of older versions stay as they are; test/golden/golden.test.ts checks them all):
- *
- *   npx tsx test/golden/make.ts [--force]
- *
- * Inputs are small synthetic images, so the script is deterministic: run twice, it writes the same bytes.
- */
-import { createHash } from "node:crypto";
 import { encoderSetup, inpainterFor, type MaskSelectorName } from "../../src/backends.ts";
 import { decodeBytes, defaultQuantiser, encodeImage } from "../../src/codec/codec.ts";
 import { FORMAT_VERSION } from "../../src/codec/stream.ts";
@@ -16,7 +6,7 @@ import { toBytes } from "../../src/image/io.ts";
 import type { Channels, Image } from "../../src/image/types.ts";
 import { defaultModelDir } from "../../src/nets/gan-backend.ts";
 import { syntheticImage } from "../codec/helpers.ts";
-import { type GoldenEntry, pixelsSha256, writeGoldenFolder } from "./manifest.ts";
+import { type GoldenEntry, goldenEntry, pixelsSha256, writeGoldenFolder } from "./manifest.ts";
 
 interface Case {
   name: string;
@@ -138,25 +128,9 @@ async function make(c: Case): Promise<{ bytes: Uint8Array; entry: GoldenEntry }>
   const pixels = pixelsSha256(toBytes(decoded.image));
   if (pixelsSha256(toBytes(again.image)) !== pixels)
     throw new Error(`${c.name}: decoding is not deterministic`);
-  const h = encoded.header;
   return {
     bytes: encoded.bytes,
-    entry: {
-      file: `${c.name}.mgc`,
-      backend: h.backend,
-      mask: c.mask,
-      density: c.density,
-      model: h.modelId,
-      width: h.width,
-      height: h.height,
-      channels: h.channels,
-      colour: h.colour,
-      lumaLevels: h.quantiser.lumaLevels,
-      chromaLevels: h.quantiser.chromaLevels,
-      bytes: encoded.bytes.length,
-      sha256: createHash("sha256").update(encoded.bytes).digest("hex"),
-      pixelsSha256: pixels,
-    },
+    entry: goldenEntry(c.name, c, encoded.header, encoded.bytes, pixels),
   };
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { StreamHeader } from "../../src/codec/types.ts";
 
 /** The manifest of one format version's golden streams (test/golden/v<N>/manifest.json). */
 export interface GoldenManifest {
@@ -29,6 +30,32 @@ export interface GoldenEntry {
   sha256: string;
   /** SHA-256 of the decoded pixels (see GoldenManifest.pixels). */
   pixelsSha256: string;
+}
+
+/** A manifest entry for a stream, from the header its decoder read (what the golden test compares). */
+export function goldenEntry(
+  name: string,
+  encodedWith: { mask: string; density: number },
+  header: StreamHeader,
+  bytes: Uint8Array,
+  pixels: string,
+): GoldenEntry {
+  return {
+    file: `${name}.mgc`,
+    backend: header.backend,
+    mask: encodedWith.mask,
+    density: encodedWith.density,
+    model: header.modelId,
+    width: header.width,
+    height: header.height,
+    channels: header.channels,
+    colour: header.colour,
+    lumaLevels: header.quantiser.lumaLevels,
+    chromaLevels: header.quantiser.chromaLevels,
+    bytes: bytes.length,
+    sha256: createHash("sha256").update(bytes).digest("hex"),
+    pixelsSha256: pixels,
+  };
 }
 
 export function pixelsSha256(samples: Uint8Array): string {
