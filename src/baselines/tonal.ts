@@ -20,6 +20,10 @@ export interface TonalOptions {
   tolerance?: number;
   /** Relative residual of the inner inpaintings. Default 1e-6. */
   innerTolerance?: number;
+  /** Values to start from at the mask's pixels (default: the image's own). */
+  start?: Image;
+  /** 1 at mask pixels whose start value is kept as it is: only the others are optimised. */
+  fixed?: Uint8Array;
 }
 
 export interface TonalResult {
@@ -103,8 +107,19 @@ export function optimiseTonal(image: Image, mask: Mask, options: TonalOptions = 
     }
     return e;
   };
+  const start = options.start ? toPadded(system, options.start) : f;
+  const frozen = new Uint8Array(n);
+  if (options.fixed) {
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        if (!options.fixed[y * w + x]) continue;
+        const q = ((y + 1) * stride + x + 1) * C;
+        for (let c = 0; c < C; c++) frozen[q + c] = 1;
+      }
+    }
+  }
   const g = new Float64Array(n);
-  for (let i = 0; i < n; i++) g[i] = isKnown[i] ? f[i] : 0;
+  for (let i = 0; i < n; i++) g[i] = isKnown[i] ? start[i] : 0;
   const u0 = new Float64Array(n);
   forward(g, u0);
   const sseBefore = sse(u0);
@@ -113,6 +128,8 @@ export function optimiseTonal(image: Image, mask: Mask, options: TonalOptions = 
   for (let i = 0; i < n; i++) res[i] = f[i] - u0[i];
   const r = new Float64Array(n);
   adjoint(res, r);
+  // Fixed values take no part: their gradient is zero, so no search direction moves them.
+  for (let i = 0; i < n; i++) if (frozen[i]) r[i] = 0;
   const p = new Float64Array(r);
   const mp = new Float64Array(n);
   const q = new Float64Array(n);
@@ -133,6 +150,7 @@ export function optimiseTonal(image: Image, mask: Mask, options: TonalOptions = 
     const pq = new Float64Array(C);
     for (let i = 0; i < n; i++) pq[i % C] += mp[i] * mp[i];
     adjoint(mp, q);
+    for (let i = 0; i < n; i++) if (frozen[i]) q[i] = 0;
     const alpha = new Float64Array(C);
     for (let c = 0; c < C; c++) alpha[c] = done[c] || pq[c] <= 0 ? 0 : rr[c] / pq[c];
     const rrNew = new Float64Array(C);
@@ -155,6 +173,12 @@ export function optimiseTonal(image: Image, mask: Mask, options: TonalOptions = 
   const sseAfter = sse(u1);
   const improved = sseAfter < sseBefore;
   const values = createImage(w, h, C, new Float32Array(image.data));
+  if (options.start) {
+    for (let i = 0; i < w * h; i++) {
+      if (!mask.data[i]) continue;
+      for (let c = 0; c < C; c++) values.data[i * C + c] = options.start.data[i * C + c];
+    }
+  }
   const reconstruction = createImage(w, h, C);
   if (improved) {
     // Only the mask's values change; the rest of `values` stays the original.

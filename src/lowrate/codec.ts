@@ -8,7 +8,7 @@
 import { inpaintDiffusion } from "../baselines/diffusion.ts";
 import { optimiseTonal } from "../baselines/tonal.ts";
 import { checkInteger, invalidParameter } from "../errors.ts";
-import { createMask, type Image } from "../image/types.ts";
+import { createImage, createMask, type Image } from "../image/types.ts";
 import { assemblePlanes, inpaintingJobs } from "./decode.ts";
 import { type GrownTree, growTree, prefixTree } from "./grow.ts";
 import { PLANE_WEIGHTS, toPlanes } from "./planes.ts";
@@ -16,6 +16,7 @@ import {
   type LowrateContent,
   type ParsedLowrate,
   parseLowrate,
+  rangeDequantise,
   rangeQuantise,
   writeLowrate,
 } from "./stream.ts";
@@ -33,6 +34,12 @@ export interface LowrateSettings {
   chromaRoot: number;
   /** Least-squares values for the decoder (default true). */
   tonal?: boolean;
+  /**
+   * With tonal values: quantise in closed loop (closedLoop.ts): after each share of the points is quantised,
+   * the values still free are optimised again to make up for its error. Default false (the rate search's
+   * trial streams); the final stream of a search uses it.
+   */
+  closedLoop?: boolean;
 }
 
 export interface LowrateEncoded {
@@ -98,6 +105,56 @@ function quantiseValues(
   return q;
 }
 
+/**
+ * Closed-loop quantisation of the least-squares values (after Peter et al., "Evaluating the true potential of
+ * diffusion-based inpainting in a compression context", 2016): the points are quantised in three shares
+ * (every other point in raster order, then every fourth, then the rest); before each later share the values
+ * still free are optimised again with the quantised ones fixed, so they make up for the quantisation error
+ * around them. Returns level indices laid out like quantiseValues'.
+ */
+function closedLoopIndices(
+  planes: readonly Image[],
+  mask: Uint8Array,
+  values: readonly Float32Array[],
+  levels: number,
+  ranges: Array<[number, number]>,
+): Uint8Array {
+  const count = values[0].length;
+  const np = planes.length;
+  const q = new Uint8Array(count * np);
+  const share = (j: number) => (j % 2 === 0 ? 0 : j % 4 === 1 ? 1 : 2);
+  planes.forEach((plane, c) => {
+    const { width, height } = plane;
+    const [lo, hi] = ranges[c];
+    const current = Float32Array.from(values[c]);
+    const maskImage = createMask(width, height, mask);
+    for (let round = 0; round < 3; round++) {
+      if (round > 0) {
+        // Optimise the free values again, those of earlier shares fixed at their levels.
+        const start = createImage(width, height, 1);
+        const fixed = new Uint8Array(width * height);
+        let j = 0;
+        for (let i = 0; i < mask.length; i++) {
+          if (!mask[i]) continue;
+          start.data[i] = current[j];
+          if (share(j) < round) fixed[i] = 1;
+          j++;
+        }
+        const again = optimiseTonal(plane, maskImage, { tolerance: 0.05, start, fixed }).values.data;
+        j = 0;
+        for (let i = 0; i < mask.length; i++) if (mask[i]) current[j++] = again[i];
+      }
+      for (let j = 0; j < count; j++) {
+        if (share(j) !== round) continue;
+        const level = rangeQuantise(current[j], levels, lo, hi);
+        q[j * np + c] = level;
+        current[j] = rangeDequantise(level, levels, lo, hi);
+      }
+    }
+  });
+  return q;
+}
+
 /** Decodes a version-2 stream with homogeneous diffusion (what decodeBytes does with the diffusion backend). */
 export function decodeLowrate(
   bytes: Uint8Array,
@@ -158,6 +215,7 @@ export class LowrateEncoder {
     checkSettings(settings);
     const image = this.image;
     const tonal = settings.tonal ?? true;
+    const closed = tonal && (settings.closedLoop ?? false);
     const luma = this.tree(false, settings.lumaRoot, settings.lumaPoints);
     const lumaValues = this.values(false, settings.lumaRoot, luma, tonal);
     const lumaRanges = rangesOf(lumaValues);
@@ -170,7 +228,9 @@ export class LowrateEncoder {
         splits: luma.splits,
         levels: settings.lumaLevels,
         ranges: lumaRanges,
-        indices: quantiseValues(lumaValues, settings.lumaLevels, lumaRanges),
+        indices: closed
+          ? closedLoopIndices([this.planes[0]], luma.mask, lumaValues, settings.lumaLevels, lumaRanges)
+          : quantiseValues(lumaValues, settings.lumaLevels, lumaRanges),
       },
     };
     let chromaCount = 0;
@@ -184,7 +244,15 @@ export class LowrateEncoder {
         splits: chroma.splits,
         levels: settings.chromaLevels,
         ranges: chromaRanges,
-        indices: quantiseValues(chromaValues, settings.chromaLevels, chromaRanges),
+        indices: closed
+          ? closedLoopIndices(
+              this.planes.slice(1),
+              chroma.mask,
+              chromaValues,
+              settings.chromaLevels,
+              chromaRanges,
+            )
+          : quantiseValues(chromaValues, settings.chromaLevels, chromaRanges),
       };
     }
     const bytes = writeLowrate(content);

@@ -141,9 +141,15 @@ export function encodeToSize(
     }
     evaluations.plain += fit.plain;
     evaluations.tonal += fit.tonal;
-    const encoded = encoder.encode(fit.settings, { decode: true });
+    // The final stream quantises in closed loop (a little more accurate, a few bytes longer: kept if it fits).
+    let settings: LowrateSettings = { ...fit.settings, closedLoop: fit.settings.tonal === true };
+    let encoded = encoder.encode(settings, { decode: true });
+    if (encoded.bytes.length > maxBytes) {
+      settings = fit.settings;
+      encoded = encoder.encode(settings, { decode: true });
+    }
     const error = mse(image, encoded.decoded as Image);
-    if (!best || error < best.error) best = { encoded, settings: fit.settings, evaluations, error };
+    if (!best || error < best.error) best = { encoded, settings, evaluations, error };
   }
   if (!best) {
     throw new MaskcodecError(
