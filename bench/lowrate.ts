@@ -58,7 +58,9 @@ function treeCurve(encoder: LowrateEncoder, densities: number[], levels: readonl
   const sorted = [...densities].sort((a, b) => b - a);
   const tuning = { ...LOWRATE_DEFAULTS, lumaLevels: levels[0], chromaLevels: levels[1] };
   return sorted.map((d) => {
-    const e = encoder.encode(settingsFor(Math.max(1, Math.round(d * n)), tuning), { decode: true });
+    // Closed-loop quantisation, as the rate control's final stream.
+    const settings = { ...settingsFor(Math.max(1, Math.round(d * n)), tuning), closedLoop: true };
+    const e = encoder.encode(settings, { decode: true });
     const decoded = e.decoded as Image;
     return { bpp: (e.bytes.length * 8) / n, psnr: psnr(image, decoded), ssim: ssim(image, decoded) };
   });
