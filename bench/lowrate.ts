@@ -8,6 +8,9 @@
  *   npm run bench -- lowrate [--dir DIR] [--limit N] [--densities 0.006,...] [--grid] [--rate-check N] [--out FILE]
  *   npm run bench -- lowrate --from FILE[,FILE]   # the tables again from (possibly partial) --out files
  *
+ * --plot PREFIX writes PREFIX-psnr.svg/.png and PREFIX-ssim.svg/.png: the tree mode's, JPEG's and the grid
+ * mode's mean curves.
+ *
  * --skip N starts at the N+1-th image (sorted by name), so a long run can be split and joined with --from.
  *
  * --grid adds the version-1 diffusion codec with the grid mask (default quantiser) for comparison. --out is
@@ -22,6 +25,8 @@ import { gridSelector } from "../src/baselines/selectors.ts";
 import { decodeBytes, defaultQuantiser, encodeImage } from "../src/codec/codec.ts";
 import { referenceCodec } from "../src/eval/codecs.ts";
 import { bjontegaard, interpolateAt, logGrid, normaliseCurve, type RdPoint } from "../src/eval/curves.ts";
+import { rdSpec, renderSvg, svgToPng } from "../src/eval/plot.ts";
+import type { RdRecord } from "../src/eval/records.ts";
 import { readImage } from "../src/image/io.ts";
 import { psnr, ssim } from "../src/image/metrics.ts";
 import { createImage, type Image } from "../src/image/types.ts";
@@ -121,6 +126,51 @@ export function skyGradient(width: number, height: number): Image {
   return image;
 }
 
+/** Labels of the plotted modes (the others stay in the tables only). */
+const PLOTTED: Record<string, string> = {
+  "tree, best levels": "tree mode (--bpp)",
+  jpeg: "JPEG (mozjpeg)",
+  "grid (v1)": "diffusion, grid",
+};
+
+/** PSNR and SSIM plots (SVG and PNG) of the mean curves, as `maskcodec rd` draws them. */
+async function plotCurves(files: string[], modes: Record<string, Point[][]>, prefix: string): Promise<void> {
+  const records: RdRecord[] = [];
+  for (const [mode, curves] of Object.entries(modes)) {
+    const label = PLOTTED[mode];
+    if (!label) continue;
+    curves.forEach((points, i) => {
+      for (const [k, p] of points.entries()) {
+        records.push({
+          codec: label,
+          curve: label,
+          config: { point: k },
+          image: files[i],
+          image_hash: files[i],
+          width: 0,
+          height: 0,
+          channels: 3,
+          bytes: 0,
+          bpp: p.bpp,
+          psnr: p.psnr,
+          ssim: p.ssim,
+          mae: Number.NaN,
+          encode_s: 0,
+          decode_s: 0,
+        });
+      }
+    });
+  }
+  for (const metric of ["psnr", "ssim"] as const) {
+    const svg = await renderSvg(
+      rdSpec(records, metric, `Full-size Kodak (${files.length} images): ${metric.toUpperCase()}`),
+    );
+    await writeFile(`${prefix}-${metric}.svg`, svg);
+    await writeFile(`${prefix}-${metric}.png`, await svgToPng(svg));
+    console.log(`wrote ${prefix}-${metric}.svg and .png`);
+  }
+}
+
 function mean(xs: number[]): number {
   return xs.reduce((s, x) => s + x, 0) / xs.length;
 }
@@ -193,6 +243,7 @@ export async function run(args: string[]): Promise<void> {
       "rate-check": { type: "string", default: "4" },
       out: { type: "string" },
       from: { type: "string" },
+      plot: { type: "string" },
     },
   });
   if (values.from) {
@@ -203,12 +254,9 @@ export async function run(args: string[]): Promise<void> {
     const modes: Record<string, Point[][]> = {};
     for (const part of parts)
       for (const [m, curves] of Object.entries(part.modes)) (modes[m] ??= []).push(...(curves as Point[][]));
-    printCurves(
-      parts.flatMap((p) => p.files),
-      parts[0].densities,
-      modes,
-      values.from,
-    );
+    const files = parts.flatMap((p) => p.files);
+    printCurves(files, parts[0].densities, modes, values.from);
+    if (values.plot) await plotCurves(files, modes, values.plot);
     return;
   }
   const all = readdirSync(values.dir)
@@ -242,6 +290,7 @@ export async function run(args: string[]): Promise<void> {
   }
 
   const summary = files.length > 0 ? printCurves(files, densities, modes, values.dir) : {};
+  if (values.plot && files.length > 0) await plotCurves(files, modes, values.plot);
 
   // Rate control: the file never over the target, and within 5 % below it.
   const checks = all.slice(0, Number(values["rate-check"]));
