@@ -1,0 +1,64 @@
+import { promisify } from "node:util";
+import { deflate } from "node:zlib";
+import { crc32 } from "../codec/crc32.ts";
+import { type WriteOptions, writeFileAtomic } from "../util/files.ts";
+import type { Image } from "./types.ts";
+
+/**
+ * PNG output without sharp: 8-bit grey or RGB, every row with filter type 0 (none) and zlib level 6 — what
+ * sharp's `png({ compressionLevel: 6 })` writes. Loading sharp (libvips and its bindings) takes about as long
+ * as a whole 768×512 diffusion decode's inpainting set-up, so the decoder writes its PNG here; reading images
+ * and the other formats stay with sharp (io.ts).
+ */
+
+const deflateAsync = promisify(deflate);
+const SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
+
+/** Samples rounded and clamped to bytes, the form every 8-bit output takes. */
+export function toBytes(image: Image): Uint8Array {
+  const out = new Uint8Array(image.data.length);
+  for (let i = 0; i < out.length; i++) {
+    const v = Math.round(image.data[i]);
+    out[i] = Math.min(255, Math.max(0, v));
+  }
+  return out;
+}
+
+/** One chunk: length, type, data, CRC-32 of type and data. */
+function chunk(type: string, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + data.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, data.length);
+  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+  out.set(data, 8);
+  view.setUint32(8 + data.length, crc32(out, 4, 8 + data.length));
+  return out;
+}
+
+/** The image's samples (rounded, clamped) as PNG file bytes. */
+export async function encodePng(image: Image): Promise<Buffer> {
+  const { width: w, height: h, channels: c } = image;
+  const samples = toBytes(image);
+  const row = w * c;
+  const filtered = new Uint8Array((row + 1) * h); // each row: filter byte 0, then its samples
+  for (let y = 0; y < h; y++) filtered.set(samples.subarray(y * row, (y + 1) * row), y * (row + 1) + 1);
+  const header = new Uint8Array(13);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, w);
+  view.setUint32(4, h);
+  header[8] = 8; // bit depth
+  header[9] = c === 3 ? 2 : 0; // colour type: truecolour or greyscale
+  // compression, filter method and interlace: 0
+  const data = await deflateAsync(filtered, { level: 6 });
+  return Buffer.concat([
+    SIGNATURE,
+    chunk("IHDR", header),
+    chunk("IDAT", data),
+    chunk("IEND", new Uint8Array(0)),
+  ]);
+}
+
+/** Writes a PNG atomically (writeFileAtomic: a new file unless `overwrite`). */
+export async function writePng(image: Image, path: string, options: WriteOptions = {}): Promise<void> {
+  await writeFileAtomic(path, await encodePng(image), options);
+}
