@@ -9,16 +9,28 @@
 import { invalidParameter, MaskcodecError } from "../errors.ts";
 import type { Image } from "../image/types.ts";
 import { applyDot, conjugateGradients } from "./cg.ts";
-import { bindSolve, solveBytes, unbindSolve } from "./kernel-binding.ts";
-import { buildLevels, finishLevel, type Level, newLevel, residualOf } from "./multigrid.ts";
-import { kernelArena } from "./wasm-kernels.ts";
+import { bindResident, bindSolve, residentBytes, solveBytes, unbindSolve } from "./kernel-binding.ts";
+import {
+  buildLevels,
+  finishLevel,
+  HEAP,
+  type Level,
+  type LevelMemory,
+  newLevel,
+  residualOf,
+} from "./multigrid.ts";
+import { type KernelArena, kernelArena } from "./wasm-kernels.ts";
 
 /**
  * Largest system (bytes of its WebAssembly copy, see solveBytes) solved on the WebAssembly kernels: about
  * 6 MP for one channel, 2.5 MP for three. Larger solves run on the TypeScript loops (about half the speed)
  * so that a 12 MP decode stays within 1.5 GB (measured with `npm run bench -- photos`, docs/notes/photos.md).
+ * A system built in the kernels' memory (DiffusionSystem.resident) has no copy and no such limit.
  */
 const WASM_SOLVE_MAX_BYTES = 512 * 2 ** 20;
+
+/** Vectors of the finest grid a resident system can hand out and solve with: b, x and CG's r, z, p, q. */
+const RESIDENT_VECTORS = 6;
 
 /**
  * The linear system of one mask, reusable for every channel and every right-hand side (PS, NLPE and tonal
@@ -39,8 +51,27 @@ export class DiffusionSystem {
   private readonly levels: Level[];
   /** CG work vectors r, z, p, q of solves on the TypeScript loops (allocated on first use). */
   private bufs: Float64Array[] | undefined;
+  /** A resident system's memory (see `resident`), and the layout of it that holds this system. */
+  private readonly arena: KernelArena | undefined;
+  private readonly generation: number;
 
-  constructor(width: number, height: number, mask: Uint8Array, channels = 1) {
+  /**
+   * A system built in the WebAssembly kernels' memory and solved there, with none of the copying in and out
+   * that `solve` does otherwise: half the memory, so that the largest images (PER_CHANNEL_PIXELS and up)
+   * are solved on the kernels too. Same values as any other system of the mask. Null where the kernels are
+   * unavailable or their memory cannot hold it. The system and the vectors it hands out (`vector`) live
+   * until the next solve of another system, which may reuse that memory: build it for one sequence of solves
+   * (a refused solve says so, rather than computing with overwritten arrays).
+   */
+  static resident(width: number, height: number, mask: Uint8Array, channels = 1): DiffusionSystem | null {
+    const bytes = residentBytes(width, height, channels, RESIDENT_VECTORS);
+    const arena = kernelArena(bytes);
+    if (!arena?.reset(bytes)) return null;
+    return new DiffusionSystem(width, height, mask, channels, arena);
+  }
+
+  /** `arena`: build in the kernels' memory (see `resident`, which sets the memory up). */
+  constructor(width: number, height: number, mask: Uint8Array, channels = 1, arena?: KernelArena) {
     if (channels !== 1 && channels !== 3) throw invalidParameter("channels", "1 or 3", channels);
     this.width = width;
     this.height = height;
@@ -54,7 +85,12 @@ export class DiffusionSystem {
       throw new MaskcodecError("Diffusion inpainting needs at least one known pixel", "ERR_EMPTY_MASK");
     }
     this.unknownCount = width * height - known;
-    const fine = newLevel(width, height);
+    this.arena = arena;
+    this.generation = arena?.generation ?? 0;
+    const memory: LevelMemory = arena
+      ? { f32: (n) => arena.f32(n, true), f64: (n) => arena.f64(n, true) }
+      : HEAP;
+    const fine = newLevel(width, height, memory);
     const s = fine.s;
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
@@ -67,7 +103,12 @@ export class DiffusionSystem {
       }
     }
     finishLevel(fine);
-    this.levels = buildLevels(fine, channels);
+    this.levels = buildLevels(fine, channels, memory);
+  }
+
+  /** A zeroed padded vector for this system's solves (in the kernels' memory for a resident system). */
+  vector(): Float64Array {
+    return this.arena ? this.arena.f64(this.length, true) : new Float64Array(this.length);
   }
 
   /** Padded pixel index of (x, y); multiply by channels for the vector offset. */
@@ -110,8 +151,8 @@ export class DiffusionSystem {
    * initial guess on the unknowns and receives the solution; its entries at known pixels and on the ring are
    * set to 0. Returns the iterations and the final relative residual per channel.
    *
-   * `scratchRhs`: the caller no longer needs b, so a solve on the TypeScript loops may use it as a work
-   * vector once the initial residual is formed (one vector less: 100 MB at 12 MP).
+   * `scratchRhs`: the caller no longer needs b, so a solve on the TypeScript loops or of a resident system
+   * may use it as a work vector once the initial residual is formed (one vector less: 100 MB at 12 MP).
    */
   solve(
     b: Float64Array,
@@ -124,6 +165,7 @@ export class DiffusionSystem {
     // which doubles the solver's footprint and, WebAssembly memory never shrinking, keeps it for the rest of
     // the process (see WASM_SOLVE_MAX_BYTES).
     const { levels, channels: C } = this;
+    if (this.arena) return this.solveResident(this.arena, b, x, tolerance, maxIterations, scratchRhs);
     const bytes = solveBytes(levels, this.length);
     const arena = bytes <= WASM_SOLVE_MAX_BYTES ? kernelArena(bytes) : null;
     const bound = arena ? bindSolve(arena, levels, C, this.length) : null;
@@ -142,6 +184,43 @@ export class DiffusionSystem {
       return result;
     } finally {
       unbindSolve(levels);
+    }
+  }
+
+  /** solve() of a resident system: b and x must be its own vectors (`vector`). */
+  private solveResident(
+    arena: KernelArena,
+    b: Float64Array,
+    x: Float64Array,
+    tolerance: number,
+    maxIterations: number,
+    scratchRhs: boolean,
+  ): { iterations: number[]; residuals: number[] } {
+    if (arena.generation !== this.generation) {
+      throw new Error(
+        "This resident DiffusionSystem's memory has been reused by another solve; build it anew",
+      );
+    }
+    if (b.buffer !== arena.memory.buffer || x.buffer !== arena.memory.buffer) {
+      throw new Error("A resident DiffusionSystem solves with its own vectors (vector())");
+    }
+    // the CG work vectors, zeroed (their padding rings must be) and kept for the next solve
+    this.bufs ??= [];
+    while (this.bufs.length < (scratchRhs ? 3 : 4)) this.bufs.push(this.vector());
+    bindResident(arena);
+    try {
+      return conjugateGradients(
+        this.levels,
+        this.channels,
+        this.bufs,
+        b,
+        x,
+        tolerance,
+        maxIterations,
+        scratchRhs,
+      );
+    } finally {
+      unbindSolve(this.levels);
     }
   }
 

@@ -91,15 +91,17 @@ export function inpaintPerChannel(
   const { tolerance, maxIterations } = solveLimits(options);
   const { width: w, height: h } = known;
   const n = w * h;
-  const system = new DiffusionSystem(w, h, mask.data, 1);
+  // built in the WebAssembly kernels' memory where it can be: a copy there (DiffusionSystem.solve) would
+  // double the solver's memory, so large systems would otherwise run on the slower TypeScript loops
+  const system = DiffusionSystem.resident(w, h, mask.data) ?? new DiffusionSystem(w, h, mask.data, 1);
   const out = createImage(w, h, 3, new Float32Array(known.data));
   const plane = createImage(w, h, 1);
   const iterations: number[] = [];
   const residuals: number[] = [];
   // one b and x for the three solves: fresh ones per channel would leave 200 MB of garbage per channel at
   // 12 MP for the collector to find
-  const b = new Float64Array(system.length);
-  const x = new Float64Array(system.length);
+  const b = system.vector();
+  const x = system.vector();
   for (let c = 0; c < 3; c++) {
     for (let i = 0; i < n; i++) plane.data[i] = known.data[3 * i + c];
     b.fill(0);

@@ -102,8 +102,12 @@ export const MAX_ARENA_BYTES = 3.5 * 2 ** 30;
 export class KernelArena {
   readonly memory: WebAssembly.Memory;
   readonly k: DiffusionKernels;
+  /** Counts the layouts (reset): arrays of an earlier one may have been overwritten. */
+  generation = 0;
   private readonly base: number;
   private top: number;
+  /** Memory from here up has never been handed out: still zero, as WebAssembly memory grows. */
+  private untouched: number;
 
   constructor(module: WebAssembly.Module) {
     this.memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
@@ -112,6 +116,7 @@ export class KernelArena {
     const heapBase = (instance.exports.__heap_base as WebAssembly.Global).value as number;
     this.base = (heapBase + 7) & ~7;
     this.top = this.base;
+    this.untouched = this.base;
   }
 
   /**
@@ -130,19 +135,29 @@ export class KernelArena {
       }
     }
     this.top = this.base;
+    this.generation++;
     return true;
   }
 
-  f64(length: number): Float64Array {
+  /** `zero`: the array must start zeroed (cleared only where an earlier layout may have written). */
+  f64(length: number, zero = false): Float64Array {
     const v = new Float64Array(this.memory.buffer, this.top, length);
-    this.top += length * 8;
+    this.advance(length * 8, zero ? v : null);
     return v;
   }
 
-  f32(length: number): Float32Array {
+  f32(length: number, zero = false): Float32Array {
     const v = new Float32Array(this.memory.buffer, this.top, length);
-    this.top += ((length * 4 + 7) >> 3) << 3;
+    this.advance(((length * 4 + 7) >> 3) << 3, zero ? v : null);
     return v;
+  }
+
+  private advance(bytes: number, zero: Float64Array | Float32Array | null): void {
+    if (zero && this.top < this.untouched) {
+      zero.fill(0, 0, Math.min(zero.length, Math.ceil((this.untouched - this.top) / zero.BYTES_PER_ELEMENT)));
+    }
+    this.top += bytes;
+    this.untouched = Math.max(this.untouched, this.top);
   }
 
   /** The reduction results of the last kernel call (valid until the memory grows). */

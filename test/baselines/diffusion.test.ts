@@ -274,6 +274,45 @@ describe("WebAssembly kernels", () => {
     expect(Math.max(...system.residual(b, x))).toBeLessThanOrEqual(1e-6);
   });
 
+  it("a resident system (built in the kernels' memory) solves to the same bits, reusing its dirty memory", () => {
+    for (const [w, h, C, seed] of [
+      [37, 29, 1, 7],
+      [23, 17, 3, 8],
+    ] as const) {
+      const img = randomImage(w, h, C, seed);
+      const mask = randomMaskOf(w, h, 0.08, seed + 1);
+      const system = new DiffusionSystem(w, h, mask.data, C);
+      const b = new Float64Array(system.length);
+      system.rhs(toPadded(system, img), b);
+      const expected = new Float64Array(system.length);
+      const reference = system.solve(b, expected, 1e-8);
+      // twice: the second layout reuses memory the first one wrote, which must come back zeroed
+      for (let k = 0; k < 2; k++) {
+        const resident = DiffusionSystem.resident(w, h, mask.data, C);
+        expect(resident).not.toBeNull();
+        const rb = resident?.vector() ?? b;
+        const x = resident?.vector() ?? expected;
+        rb.set(b);
+        expect(resident?.solve(rb, x, 1e-8, 500, k === 1)).toEqual(reference);
+        expect(x).toEqual(expected);
+        // leaves other values all over the kernels' memory
+        inpaintDiffusion(randomImage(w, h, 3, seed + 2), randomMaskOf(w, h, 0.3, seed + 3));
+      }
+    }
+  });
+
+  it("a resident system refuses a solve once another solve has reused its memory, and vectors not its own", () => {
+    const mask = randomMaskOf(20, 15, 0.1, 9);
+    const resident = DiffusionSystem.resident(20, 15, mask.data) as DiffusionSystem;
+    const b = resident.vector();
+    b[30] = 1;
+    expect(() => resident.solve(new Float64Array(resident.length), resident.vector())).toThrow(
+      "solves with its own vectors",
+    );
+    inpaintDiffusion(randomImage(20, 15, 3, 10), mask);
+    expect(() => resident.solve(b, resident.vector())).toThrow("reused by another solve");
+  });
+
   it("replaces an arena beyond the keep size when a solve needs less than a quarter of it", () => {
     const first = kernelArena();
     expect(first).not.toBeNull();
