@@ -17,13 +17,27 @@ double *result(void) { return out; }
 
 /* ---------------- Gauss–Seidel sweeps ---------------- */
 
+/* One pixel of the first forward sweep, from e = 0 (only the west and north neighbours are read). */
+#define GZ1(p) (e[p] = invDiag[p] * (r[p] + wE[p - 1] * e[p - 1] + wS[p - s] * e[p - s]))
+
+/* Two rows at a time, the second one pixel behind (see smooth_forward1 below): the same values. */
 void smooth_from_zero1(int w, int h, int s, const float *invDiag, const float *wE, const float *wS,
                        const double *r, double *e) {
-  for (int y = 1; y <= h; y++) {
-    int end = y * s + w;
-    for (int p = y * s + 1; p <= end; p++) {
-      e[p] = invDiag[p] * (r[p] + wE[p - 1] * e[p - 1] + wS[p - s] * e[p - s]);
+  int y = 1;
+  for (; y + 1 <= h; y += 2) {
+    int a = y * s + 1;
+    int b = a + s;
+    GZ1(a);
+    for (int j = 1; j < w; j++) {
+      a++;
+      GZ1(a);
+      GZ1(b);
+      b++;
     }
+    GZ1(b);
+  }
+  if (y == h) {
+    for (int p = y * s + 1; p <= y * s + w; p++) GZ1(p);
   }
 }
 
@@ -44,25 +58,54 @@ void smooth_from_zero3(int w, int h, int s, const float *invDiag, const float *w
   }
 }
 
+/* One pixel of a full Gauss–Seidel sweep (either direction): the TypeScript loops' expression. */
+#define GS1(p)                                                                                              \
+  (e[p] = invDiag[p] *                                                                                      \
+          (r[p] + wE[p] * e[p + 1] + wE[p - 1] * e[p - 1] + wS[p] * e[p + s] + wS[p - s] * e[p - s]))
+
+/*
+ * Full sweeps two rows at a time, the second row one pixel behind the first (a wavefront): every pixel still
+ * reads the neighbours before it in the sweep's order updated and those after it not yet, so every value is
+ * the lexicographic sweep's, bit for bit; but the two rows' dependency chains (each pixel waits for the one
+ * before it) interleave, and a sweep is bound by that latency, not by memory. (Four rows: slower again.)
+ */
 void smooth_forward1(int w, int h, int s, const float *invDiag, const float *wE, const float *wS,
                      const double *r, double *e) {
-  for (int y = 1; y <= h; y++) {
-    int end = y * s + w;
-    for (int p = y * s + 1; p <= end; p++) {
-      e[p] = invDiag[p] *
-             (r[p] + wE[p] * e[p + 1] + wE[p - 1] * e[p - 1] + wS[p] * e[p + s] + wS[p - s] * e[p - s]);
+  int y = 1;
+  for (; y + 1 <= h; y += 2) {
+    int a = y * s + 1; /* row y, leading */
+    int b = a + s;     /* row y + 1, one pixel behind */
+    GS1(a);
+    for (int j = 1; j < w; j++) {
+      a++;
+      GS1(a);
+      GS1(b);
+      b++;
     }
+    GS1(b);
+  }
+  if (y == h) {
+    for (int p = y * s + 1; p <= y * s + w; p++) GS1(p);
   }
 }
 
 void smooth_backward1(int w, int h, int s, const float *invDiag, const float *wE, const float *wS,
                       const double *r, double *e) {
-  for (int y = h; y >= 1; y--) {
-    int start = y * s + 1;
-    for (int p = y * s + w; p >= start; p--) {
-      e[p] = invDiag[p] *
-             (r[p] + wE[p] * e[p + 1] + wE[p - 1] * e[p - 1] + wS[p] * e[p + s] + wS[p - s] * e[p - s]);
+  int y = h;
+  for (; y >= 2; y -= 2) {
+    int a = y * s + w; /* row y, leading */
+    int b = a - s;     /* row y - 1, one pixel behind */
+    GS1(a);
+    for (int j = 1; j < w; j++) {
+      a--;
+      GS1(a);
+      GS1(b);
+      b--;
     }
+    GS1(b);
+  }
+  if (y == 1) {
+    for (int p = s + w; p >= s + 1; p--) GS1(p);
   }
 }
 
@@ -257,17 +300,44 @@ void prolong(int C, int s, const float *act, int cw, int ch, int sc, const doubl
 /* ---------------- CG steps ---------------- */
 
 /* x += a p, r -= a q (per channel), r·r into out, fused with the from-zero forward sweep on the new r into e */
+/* One pixel of update_and_sweep1; v is its new residual. */
+#define GU1(i, v)                                                                                           \
+  do {                                                                                                      \
+    x[i] += a * p[i];                                                                                       \
+    v = r[i] - a * q[i];                                                                                    \
+    r[i] = v;                                                                                               \
+    e[i] = invDiag[i] * (v + wE[i - 1] * e[i - 1] + wS[i - s] * e[i - s]);                                  \
+  } while (0)
+
+/*
+ * Two rows at a time, the second one pixel behind, as smooth_from_zero1. r·r is summed in raster order all
+ * the same: the leading row's terms as they come, the second row's from r once the pair is done (the row
+ * is still in cache), so the sum is the one-row loop's, bit for bit.
+ */
 void update_and_sweep1(int w, int h, int s, const float *invDiag, const float *wE, const float *wS, double *x,
                        double *r, const double *p, const double *q, double a, double *e) {
   double acc = 0;
-  for (int y = 1; y <= h; y++) {
-    int end = y * s + w;
-    for (int i = y * s + 1; i <= end; i++) {
-      x[i] += a * p[i];
-      double v = r[i] - a * q[i];
-      r[i] = v;
+  double v;
+  int y = 1;
+  for (; y + 1 <= h; y += 2) {
+    int i = y * s + 1; /* row y, leading */
+    int k = i + s;     /* row y + 1, one pixel behind */
+    GU1(i, v);
+    acc += v * v;
+    for (int j = 1; j < w; j++) {
+      i++;
+      GU1(i, v);
       acc += v * v;
-      e[i] = invDiag[i] * (v + wE[i - 1] * e[i - 1] + wS[i - s] * e[i - s]);
+      GU1(k, v);
+      k++;
+    }
+    GU1(k, v);
+    for (int m = (y + 1) * s + 1; m <= (y + 1) * s + w; m++) acc += r[m] * r[m];
+  }
+  if (y == h) {
+    for (int i = y * s + 1; i <= y * s + w; i++) {
+      GU1(i, v);
+      acc += v * v;
     }
   }
   out[0] = acc;
