@@ -95,7 +95,6 @@ export function inpaintPerChannel(
   // double the solver's memory, so large systems would otherwise run on the slower TypeScript loops
   const system = DiffusionSystem.resident(w, h, mask.data) ?? new DiffusionSystem(w, h, mask.data, 1);
   const out = createImage(w, h, 3, new Float32Array(known.data));
-  const plane = createImage(w, h, 1);
   const iterations: number[] = [];
   const residuals: number[] = [];
   // one b and x for the three solves: fresh ones per channel would leave 200 MB of garbage per channel at
@@ -103,16 +102,17 @@ export function inpaintPerChannel(
   const b = system.vector();
   const x = system.vector();
   for (let c = 0; c < 3; c++) {
-    for (let i = 0; i < n; i++) plane.data[i] = known.data[3 * i + c];
     b.fill(0);
     x.fill(0);
     if (options.initial) {
+      const plane = createImage(w, h, 1);
+      for (let i = 0; i < n; i++) plane.data[i] = known.data[3 * i + c];
       system.rhs(toPadded(system, plane), b);
       const start = createImage(w, h, 1);
       for (let i = 0; i < n; i++) start.data[i] = options.initial.data[3 * i + c];
       toPadded(system, start, x);
     } else {
-      prepareColdStart(system, plane, b, x);
+      prepareColdStart(system, known.data, 3, c, b, x);
     }
     const result = system.solve(b, x, tolerance, maxIterations, true);
     const s = system.stride;
@@ -142,7 +142,7 @@ export function solveWithSystem(
     x = toPadded(system, options.initial);
   } else {
     x = new Float64Array(system.length);
-    prepareColdStart(system, known, b, x);
+    prepareColdStart(system, known.data, system.channels, 0, b, x);
   }
   const { iterations, residuals } = system.solve(b, x, tolerance, maxIterations);
   const out = createImage(known.width, known.height, known.channels, new Float32Array(known.data));
@@ -152,16 +152,24 @@ export function solveWithSystem(
 
 /**
  * The right-hand side and the starting guess of a cold solve in one pass over the image (instead of a
- * padded copy of it, rhs and initialGuess: a few percent of a 768×512 decode). Same values as those.
+ * padded copy of it, rhs and initialGuess: a few percent of a 768×512 decode). Same values as those. The
+ * system's C channels of pixel i are data[i · step + first …]: the image's own channels, or one channel of
+ * a colour image solved per channel (step 3), read in place.
  */
-function prepareColdStart(system: DiffusionSystem, known: Image, b: Float64Array, x: Float64Array): void {
+function prepareColdStart(
+  system: DiffusionSystem,
+  data: Float32Array,
+  step: number,
+  first: number,
+  b: Float64Array,
+  x: Float64Array,
+): void {
   const { width: w, height: h, stride: s, mask, channels: C } = system;
-  const d = known.data;
   const mean = new Float64Array(C);
   let n = 0;
   for (let i = 0; i < w * h; i++) {
     if (!mask[i]) continue;
-    for (let c = 0; c < C; c++) mean[c] += d[i * C + c];
+    for (let c = 0; c < C; c++) mean[c] += data[i * step + first + c];
     n++;
   }
   for (let c = 0; c < C; c++) mean[c] /= n;
@@ -176,10 +184,10 @@ function prepareColdStart(system: DiffusionSystem, known: Image, b: Float64Array
       const south = y < h - 1 && mask[i + w] !== 0;
       for (let c = 0; c < C; c++) {
         let v = 0;
-        if (west) v += d[(i - 1) * C + c];
-        if (east) v += d[(i + 1) * C + c];
-        if (north) v += d[(i - w) * C + c];
-        if (south) v += d[(i + w) * C + c];
+        if (west) v += data[(i - 1) * step + first + c];
+        if (east) v += data[(i + 1) * step + first + c];
+        if (north) v += data[(i - w) * step + first + c];
+        if (south) v += data[(i + w) * step + first + c];
         b[q + c] = v;
         x[q + c] = mean[c];
       }
