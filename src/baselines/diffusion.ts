@@ -13,6 +13,7 @@ import type { Inpainter } from "../image/seams.ts";
 import type { Image, Mask } from "../image/types.ts";
 import { createImage } from "../image/types.ts";
 import { DiffusionSystem, fromPadded, toPadded } from "./diffusion-system.ts";
+import { releaseLargeArena } from "./wasm-kernels.ts";
 
 export interface DiffusionOptions {
   /** Relative residual at which the solver stops. Default 1e-6. */
@@ -125,6 +126,7 @@ export function inpaintPerChannel(
     iterations.push(result.iterations[0]);
     residuals.push(result.residuals[0]);
   }
+  releaseLargeArena(); // the resident system is done with
   return { image: out, iterations, residuals };
 }
 

@@ -199,6 +199,16 @@ export function kernelArena(need = 0): KernelArena | null {
   return arena;
 }
 
+/**
+ * Lets the shared arena go when it is over KEEP_ARENA_BYTES (the next solve makes a fresh one): after a one-off
+ * solve of a large image, whose gigabyte would otherwise stay with the process until a smaller solve replaces
+ * it (the caller's next steps, say reading the image again for the figures of `encode --json`, then stack
+ * on top of it).
+ */
+export function releaseLargeArena(): void {
+  if (arena && arena.memory.buffer.byteLength > KEEP_ARENA_BYTES) arena = undefined;
+}
+
 /** For tests and benchmarks: switch the WebAssembly kernels on or off for later solves. */
 export function setWasmKernels(enabled: boolean): void {
   arena = enabled ? undefined : null;
