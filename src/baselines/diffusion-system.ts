@@ -54,6 +54,7 @@ export class DiffusionSystem {
   /** A resident system's memory (see `resident`), and the layout of it that holds this system. */
   private readonly arena: KernelArena | undefined;
   private readonly generation: number;
+  private vectorsOut = 0;
 
   /**
    * A system built in the WebAssembly kernels' memory and solved there, with none of the copying in and out
@@ -106,9 +107,16 @@ export class DiffusionSystem {
     this.levels = buildLevels(fine, channels, memory);
   }
 
-  /** A zeroed padded vector for this system's solves (in the kernels' memory for a resident system). */
+  /**
+   * A zeroed padded vector for this system's solves (in the kernels' memory for a resident system, which
+   * has room for RESIDENT_VECTORS of them, the CG work vectors included).
+   */
   vector(): Float64Array {
-    return this.arena ? this.arena.f64(this.length, true) : new Float64Array(this.length);
+    if (!this.arena) return new Float64Array(this.length);
+    if (++this.vectorsOut > RESIDENT_VECTORS) {
+      throw new Error("A resident DiffusionSystem has handed out all the vectors it has room for");
+    }
+    return this.arena.f64(this.length, true);
   }
 
   /** Padded pixel index of (x, y); multiply by channels for the vector offset. */

@@ -66,8 +66,12 @@ export function inpaintDiffusion(
   if (known.channels === 3 && known.width * known.height > PER_CHANNEL_PIXELS) {
     return inpaintPerChannel(known, mask, options);
   }
-  const system = new DiffusionSystem(known.width, known.height, mask.data, known.channels);
-  return solveWithSystem(system, known, options);
+  const { width: w, height: h, channels: C } = known;
+  // built in the kernels' memory where it can be: no copy in and out (DiffusionSystem.solve)
+  const system = DiffusionSystem.resident(w, h, mask.data, C) ?? new DiffusionSystem(w, h, mask.data, C);
+  const result = solveWithSystem(system, known, options);
+  releaseLargeArena();
+  return result;
 }
 
 /** The solve's stopping rule from the options (defaults 1e-6 relative residual, 500 iterations), checked. */
@@ -137,13 +141,12 @@ export function solveWithSystem(
   options: DiffusionSolveOptions = {},
 ): DiffusionResult {
   const { tolerance, maxIterations } = solveLimits(options);
-  const b = new Float64Array(system.length);
-  let x: Float64Array;
+  const b = system.vector();
+  const x = system.vector();
   if (options.initial) {
     system.rhs(toPadded(system, known), b);
-    x = toPadded(system, options.initial);
+    toPadded(system, options.initial, x);
   } else {
-    x = new Float64Array(system.length);
     prepareColdStart(system, known.data, system.channels, 0, b, x);
   }
   const { iterations, residuals } = system.solve(b, x, tolerance, maxIterations);
