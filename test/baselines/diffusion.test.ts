@@ -311,6 +311,9 @@ describe("WebAssembly kernels", () => {
     );
     inpaintDiffusion(randomImage(20, 15, 3, 10), mask);
     expect(() => resident.solve(b, resident.vector())).toThrow("reused by another solve");
+    const full = DiffusionSystem.resident(20, 15, mask.data) as DiffusionSystem;
+    for (let k = 0; k < 6; k++) full.vector(); // b, x and CG's four: the room it has
+    expect(() => full.vector()).toThrow("handed out all the vectors");
   });
 
   it("replaces an arena beyond the keep size when a solve needs less than a quarter of it", () => {
