@@ -22,10 +22,10 @@ import {
 import { type KernelArena, kernelArena } from "./wasm-kernels.ts";
 
 /**
- * Largest system (bytes of its WebAssembly copy, see solveBytes) solved on the WebAssembly kernels: about
- * 6 MP for one channel, 2.5 MP for three. Larger solves run on the TypeScript loops (about half the speed)
- * so that a 12 MP decode stays within 1.5 GB (measured with `npm run bench -- photos`, docs/notes/photos.md).
- * A system built in the kernels' memory (DiffusionSystem.resident) has no copy and no such limit.
+ * Largest system (bytes of its WebAssembly copy, see solveBytes) that `solve` copies to the WebAssembly
+ * kernels: about 6 MP for one channel, 2.5 MP for three. Larger ones run on the TypeScript loops (slower)
+ * rather than double their memory. A system built in the kernels' memory (DiffusionSystem.resident, what
+ * the decoder's inpainting uses) has no copy and no such limit.
  */
 const WASM_SOLVE_MAX_BYTES = 512 * 2 ** 20;
 
@@ -58,8 +58,8 @@ export class DiffusionSystem {
 
   /**
    * A system built in the WebAssembly kernels' memory and solved there, with none of the copying in and out
-   * that `solve` does otherwise: half the memory, so that the largest images (PER_CHANNEL_PIXELS and up)
-   * are solved on the kernels too. Same values as any other system of the mask. Null where the kernels are
+   * that `solve` does otherwise: less time, half the memory, and so the largest images solved on the kernels
+   * too (inpaintDiffusion). Same values as any other system of the mask. Null where the kernels are
    * unavailable or their memory cannot hold it. The system and the vectors it hands out (`vector`) live
    * until the next solve of another system, which may reuse that memory: build it for one sequence of solves
    * (a refused solve says so, rather than computing with overwritten arrays).

@@ -3,7 +3,9 @@
  * solve (every level's coefficients and work vectors, the CG vectors, b and x) into the kernels' memory for
  * its duration, and sets `bound`; the stencil loops (multigrid.ts, cg.ts) then call their WebAssembly twins
  * on the byte offsets of those views. `unbindSolve` restores the levels' own arrays, so no view into the
- * kernels' memory outlives a solve (growing that memory detaches them).
+ * kernels' memory outlives a solve (growing that memory detaches them). A resident system
+ * (DiffusionSystem.resident) lives in that memory instead: `residentBytes` sizes it, `bindResident` switches
+ * the kernels on for its solves, with nothing to copy.
  */
 import { type Level, levelSizes } from "./multigrid.ts";
 import type { DiffusionKernels, KernelArena } from "./wasm-kernels.ts";

@@ -5,11 +5,12 @@ import { join } from "node:path";
  * The WebAssembly build of the diffusion solver's inner loops (src/baselines/wasm/diffusion-kernels.c) and
  * the one memory they work in.
  *
- * A solve binds its vectors to this arena for its duration (kernel-binding.ts, DiffusionSystem.solve): the
- * arena grows to the largest solve seen and is reused, so no view into it outlives a solve (growing the
- * memory detaches them). WebAssembly memories are 32-bit: solves that need more than MAX_ARENA_BYTES (about
- * 20 megapixels in colour) run on the TypeScript loops, which compute the same values. Setting
- * MASKCODEC_WASM=0 forces those everywhere (benchmarks compare the two that way).
+ * A solve binds its vectors to this arena for its duration (kernel-binding.ts, DiffusionSystem.solve), or a
+ * resident system is laid out in it until the next layout (DiffusionSystem.resident): the arena grows to the
+ * largest layout seen and is reused, so no view into it outlives its layout (growing the memory detaches
+ * them). WebAssembly memories are 32-bit: solves that need more than MAX_ARENA_BYTES (about 20 megapixels in
+ * colour) run on the TypeScript loops, which compute the same values. Setting MASKCODEC_WASM=0 forces those
+ * everywhere (benchmarks compare the two that way).
  */
 
 /** A sweep over a level: w, h, row stride s, then pointers invDiag, wE, wS (float32), r, e (float64). */
