@@ -117,7 +117,7 @@ export function inpaintPerChannel(
       for (let i = 0; i < n; i++) start.data[i] = options.initial.data[3 * i + c];
       toPadded(system, start, x);
     } else {
-      prepareColdStart(system, known.data, 3, c, b, x);
+      system.coldStart(known.data, 3, c, b, x);
     }
     const result = system.solve(b, x, tolerance, maxIterations, true);
     const s = system.stride;
@@ -147,57 +147,12 @@ export function solveWithSystem(
     system.rhs(toPadded(system, known), b);
     toPadded(system, options.initial, x);
   } else {
-    prepareColdStart(system, known.data, system.channels, 0, b, x);
+    system.coldStart(known.data, system.channels, 0, b, x);
   }
   const { iterations, residuals } = system.solve(b, x, tolerance, maxIterations);
   const out = createImage(known.width, known.height, known.channels, new Float32Array(known.data));
   fromPadded(system, x, out, true);
   return { image: out, iterations, residuals };
-}
-
-/**
- * The right-hand side and the starting guess of a cold solve in one pass over the image (instead of a
- * padded copy of it, rhs and initialGuess: a few percent of a 768×512 decode). Same values as those. The
- * system's C channels of pixel i are data[i · step + first …]: the image's own channels, or one channel of
- * a colour image solved per channel (step 3), read in place.
- */
-function prepareColdStart(
-  system: DiffusionSystem,
-  data: Float32Array,
-  step: number,
-  first: number,
-  b: Float64Array,
-  x: Float64Array,
-): void {
-  const { width: w, height: h, stride: s, mask, channels: C } = system;
-  const mean = new Float64Array(C);
-  let n = 0;
-  for (let i = 0; i < w * h; i++) {
-    if (!mask[i]) continue;
-    for (let c = 0; c < C; c++) mean[c] += data[i * step + first + c];
-    n++;
-  }
-  for (let c = 0; c < C; c++) mean[c] /= n;
-  for (let y = 0; y < h; y++) {
-    for (let xx = 0; xx < w; xx++) {
-      const i = y * w + xx;
-      if (mask[i]) continue;
-      const q = ((y + 1) * s + xx + 1) * C;
-      const west = xx > 0 && mask[i - 1] !== 0;
-      const east = xx < w - 1 && mask[i + 1] !== 0;
-      const north = y > 0 && mask[i - w] !== 0;
-      const south = y < h - 1 && mask[i + w] !== 0;
-      for (let c = 0; c < C; c++) {
-        let v = 0;
-        if (west) v += data[(i - 1) * step + first + c];
-        if (east) v += data[(i + 1) * step + first + c];
-        if (north) v += data[(i - w) * step + first + c];
-        if (south) v += data[(i + w) * step + first + c];
-        b[q + c] = v;
-        x[q + c] = mean[c];
-      }
-    }
-  }
 }
 
 /** The `Inpainter` of the diffusion backend. */

@@ -18,7 +18,7 @@ import type { DiffusionKernels, KernelArena } from "./wasm-kernels.ts";
 export let bound: { k: DiffusionKernels; results: Float64Array } | null = null;
 
 /** The byte offset of a view into the kernels' memory. */
-export function at(v: Float64Array | Float32Array): number {
+export function at(v: Float64Array | Float32Array | Uint8Array): number {
   return v.byteOffset;
 }
 
@@ -109,12 +109,12 @@ export function bindSolve(
 
 /**
  * Bytes a system of w × h pixels and C channels takes when it is built in the kernels' memory
- * (DiffusionSystem.resident): its levels as buildLevels lays them out (coefficients; the coarse levels' work
- * vectors) and `vectors` solver vectors of the finest grid.
+ * (DiffusionSystem.resident): a copy of its mask, its levels as buildLevels lays them out (coefficients; the
+ * coarse levels' work vectors) and `vectors` solver vectors of the finest grid.
  */
 export function residentBytes(w: number, h: number, C: number, vectors: number): number {
   const sizes = levelSizes(w, h);
-  let bytes = vectors * (8 * (w + 2) * (h + 2) * C + 8);
+  let bytes = w * h + 8 + vectors * (8 * (w + 2) * (h + 2) * C + 8); // the mask's copy, the vectors
   for (const [l, [lw, lh]] of sizes.entries()) {
     const size = (lw + 2) * (lh + 2);
     const work = l > 0 ? 3 : sizes.length === 1 ? 1 : 0; // r, e, t (buildLevels)

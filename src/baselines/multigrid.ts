@@ -66,6 +66,8 @@ const empty = new Float64Array(0);
 export interface LevelMemory {
   f32(length: number): Float32Array;
   f64(length: number): Float64Array;
+  /** Fills a coarse level from the finer one in that memory's own code (the same values as `coarsen`'s). */
+  coarsen?(fine: Level, coarse: Level): void;
 }
 
 export const HEAP: LevelMemory = {
@@ -109,6 +111,10 @@ function coarsen(f: Level, memory: LevelMemory): Level {
   const wc = (f.w + 1) >> 1;
   const hc = (f.h + 1) >> 1;
   const c = newLevel(wc, hc, memory);
+  if (memory.coarsen) {
+    memory.coarsen(f, c);
+    return c;
+  }
   const s = f.s;
   const sc = c.s;
   const { diag, wE, wS } = f;

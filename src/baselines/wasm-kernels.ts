@@ -53,6 +53,22 @@ type Restriction = (
  */
 export interface DiffusionKernels {
   result(): number;
+  /** The finest level of a mask's system: w, h, pointers mask (bytes), diag, invDiag, wE, wS (zeroed). */
+  assemble(w: number, h: number, mask: number, diag: number, invDiag: number, wE: number, wS: number): void;
+  /** b and x of a cold solve: w, h, C, pointers mask (bytes), image (float32, C interleaved), b, x. */
+  cold_start(w: number, h: number, C: number, mask: number, data: number, b: number, x: number): void;
+  /** The next coarser level: fine w, h, pointers diag, wE, wS, then the coarse diag, invDiag, wE, wS. */
+  coarsen(
+    fw: number,
+    fh: number,
+    diag: number,
+    wE: number,
+    wS: number,
+    cdiag: number,
+    cinvDiag: number,
+    cwE: number,
+    cwS: number,
+  ): void;
   smooth_from_zero1: Sweep;
   smooth_from_zero3: Sweep;
   smooth_forward1: Sweep;
@@ -150,6 +166,12 @@ export class KernelArena {
   f32(length: number, zero = false): Float32Array {
     const v = new Float32Array(this.memory.buffer, this.top, length);
     this.advance(((length * 4 + 7) >> 3) << 3, zero ? v : null);
+    return v;
+  }
+
+  u8(length: number): Uint8Array {
+    const v = new Uint8Array(this.memory.buffer, this.top, length);
+    this.advance(((length + 7) >> 3) << 3, null);
     return v;
   }
 

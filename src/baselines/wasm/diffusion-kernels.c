@@ -15,6 +15,89 @@ static double out[3];
 
 double *result(void) { return out; }
 
+/* ---------------- set-up of a system built in this memory (DiffusionSystem.resident) ---------------- */
+
+/* invDiag = 1 / diag where diag > 0 (finishLevel), the division in double as in JavaScript */
+static void finish(int n, const float *diag, float *invDiag) {
+  for (int i = 0; i < n; i++) invDiag[i] = diag[i] > 0 ? (float)(1.0 / (double)diag[i]) : 0.0f;
+}
+
+/* The finest level of a mask's system (zeroed arrays in), as DiffusionSystem's constructor builds it. */
+void assemble(int w, int h, const unsigned char *mask, float *diag, float *invDiag, float *wE, float *wS) {
+  int s = w + 2;
+  for (int y = 0; y < h; y++) {
+    for (int x = 0; x < w; x++) {
+      int i = y * w + x;
+      if (mask[i]) continue;
+      int p = (y + 1) * s + x + 1;
+      diag[p] = (float)((x > 0) + (x < w - 1) + (y > 0) + (y < h - 1));
+      if (x < w - 1 && !mask[i + 1]) wE[p] = 1;
+      if (y < h - 1 && !mask[i + w]) wS[p] = 1;
+    }
+  }
+  finish(s * (h + 2), diag, invDiag);
+}
+
+/* The next coarser level of a fine one of fw x fh (multigrid.ts: coarsen), sums in double as there. */
+void coarsen(int fw, int fh, const float *diag, const float *wE, const float *wS, float *cdiag, float *cinvDiag,
+             float *cwE, float *cwS) {
+  int s = fw + 2;
+  int wc = (fw + 1) >> 1;
+  int hc = (fh + 1) >> 1;
+  int sc = wc + 2;
+  for (int Y = 0; Y < hc; Y++) {
+    for (int X = 0; X < wc; X++) {
+      int P = (Y + 1) * sc + X + 1;
+      int p00 = (2 * Y + 1) * s + 2 * X + 1;
+      int p01 = p00 + 1;
+      int p10 = p00 + s;
+      int p11 = p10 + 1;
+      double d = (double)diag[p00] + diag[p01] + diag[p10] + diag[p11] -
+                 2 * ((double)wE[p00] + wE[p10] + wS[p00] + wS[p01]);
+      cdiag[P] = d > 1e-9 ? (float)d : 0.0f;
+      cwE[P] = (float)((double)wE[p01] + wE[p11]);
+      cwS[P] = (float)((double)wS[p10] + wS[p11]);
+    }
+  }
+  finish(sc * (hc + 2), cdiag, cinvDiag);
+}
+
+/*
+ * The right-hand side and starting guess of a cold solve (DiffusionSystem.coldStart) of an image of C
+ * interleaved channels: b = the sum of an unknown pixel's known neighbours, x = the known pixels' mean.
+ */
+void cold_start(int w, int h, int C, const unsigned char *mask, const float *data, double *b, double *x) {
+  int s = w + 2;
+  double mean[3] = {0, 0, 0};
+  int n = 0;
+  for (int i = 0; i < w * h; i++) {
+    if (!mask[i]) continue;
+    for (int c = 0; c < C; c++) mean[c] += data[i * C + c];
+    n++;
+  }
+  for (int c = 0; c < C; c++) mean[c] /= n;
+  for (int y = 0; y < h; y++) {
+    for (int xx = 0; xx < w; xx++) {
+      int i = y * w + xx;
+      if (mask[i]) continue;
+      int q = ((y + 1) * s + xx + 1) * C;
+      int west = xx > 0 && mask[i - 1] != 0;
+      int east = xx < w - 1 && mask[i + 1] != 0;
+      int north = y > 0 && mask[i - w] != 0;
+      int south = y < h - 1 && mask[i + w] != 0;
+      for (int c = 0; c < C; c++) {
+        double v = 0;
+        if (west) v += data[(i - 1) * C + c];
+        if (east) v += data[(i + 1) * C + c];
+        if (north) v += data[(i - w) * C + c];
+        if (south) v += data[(i + w) * C + c];
+        b[q + c] = v;
+        x[q + c] = mean[c];
+      }
+    }
+  }
+}
+
 /* ---------------- Gauss–Seidel sweeps ---------------- */
 
 /* One pixel of the first forward sweep, from e = 0 (only the west and north neighbours are read). */
