@@ -189,7 +189,8 @@ async function selectorFor(
  */
 export async function inpainterFor(header: StreamHeader, modelDir?: string): Promise<Inpainter> {
   if (header.backend === "diffusion") {
-    const { diffusionInpainter } = await import("./baselines/index.ts");
+    // the solver's own module, not the baselines' index (PS, NLPE and the selectors are encoder-side)
+    const { diffusionInpainter } = await import("./baselines/diffusion.ts");
     return diffusionInpainter();
   }
   const { loadGanModel } = await import("./nets/gan-backend.ts");

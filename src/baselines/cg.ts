@@ -189,8 +189,8 @@ function finishVcycle(levels: Level[], C: number, r: Float64Array, z: Float64Arr
  * set to 0. `bufs`: the work vectors r, z, p, q, allocated here as far as missing (zero padding rings).
  * Returns the iterations and the final relative residual per channel.
  *
- * `scratchRhs`: the caller no longer needs b, so a solve on the TypeScript loops uses it as q once the
- * initial residual is formed (one vector less: 100 MB at 12 MP).
+ * `scratchRhs`: the caller no longer needs b, so the solve uses it as q once the initial residual is formed
+ * (one vector less: 100 MB at 12 MP).
  */
 export function conjugateGradients(
   levels: Level[],
@@ -205,10 +205,10 @@ export function conjugateGradients(
   const fine = levels[0];
   const invDiag = fine.invDiag;
   const n = (fine.w + 2) * (fine.h + 2) * C;
-  while (bufs.length < (scratchRhs && !bound ? 3 : 4)) bufs.push(new Float64Array(n));
+  while (bufs.length < (scratchRhs ? 3 : 4)) bufs.push(new Float64Array(n));
   const [r, z, p] = bufs;
   // q is first written after b's last read (the initial residual and its norm below)
-  const q = scratchRhs && !bound ? b : bufs[3];
+  const q = scratchRhs ? b : bufs[3];
   for (let j = 0, i = 0; j < invDiag.length; j++) {
     if (invDiag[j] === 0) for (let c = 0; c < C; c++) x[i + c] = 0;
     i += C;

@@ -9,16 +9,28 @@
 import { invalidParameter, MaskcodecError } from "../errors.ts";
 import type { Image } from "../image/types.ts";
 import { applyDot, conjugateGradients } from "./cg.ts";
-import { bindSolve, solveBytes, unbindSolve } from "./kernel-binding.ts";
-import { buildLevels, finishLevel, type Level, newLevel, residualOf } from "./multigrid.ts";
-import { kernelArena } from "./wasm-kernels.ts";
+import { at, bindResident, bindSolve, residentBytes, solveBytes, unbindSolve } from "./kernel-binding.ts";
+import {
+  buildLevels,
+  finishLevel,
+  HEAP,
+  type Level,
+  type LevelMemory,
+  newLevel,
+  residualOf,
+} from "./multigrid.ts";
+import { type KernelArena, kernelArena } from "./wasm-kernels.ts";
 
 /**
- * Largest system (bytes of its WebAssembly copy, see solveBytes) solved on the WebAssembly kernels: about
- * 6 MP for one channel, 2.5 MP for three. Larger solves run on the TypeScript loops (about half the speed)
- * so that a 12 MP decode stays within 1.5 GB (measured with `npm run bench -- photos`, docs/notes/photos.md).
+ * Largest system (bytes of its WebAssembly copy, see solveBytes) that `solve` copies to the WebAssembly
+ * kernels: about 6 MP for one channel, 2.5 MP for three. Larger ones run on the TypeScript loops (slower)
+ * rather than double their memory. A system built in the kernels' memory (DiffusionSystem.resident, what
+ * the decoder's inpainting uses) has no copy and no such limit.
  */
 const WASM_SOLVE_MAX_BYTES = 512 * 2 ** 20;
+
+/** Vectors of the finest grid a resident system can hand out and solve with: b, x and CG's r, z, p, q. */
+const RESIDENT_VECTORS = 6;
 
 /**
  * The linear system of one mask, reusable for every channel and every right-hand side (PS, NLPE and tonal
@@ -39,8 +51,33 @@ export class DiffusionSystem {
   private readonly levels: Level[];
   /** CG work vectors r, z, p, q of solves on the TypeScript loops (allocated on first use). */
   private bufs: Float64Array[] | undefined;
+  /** A resident system's memory (see `resident`), and the layout of it that holds this system. */
+  private readonly arena: KernelArena | undefined;
+  private readonly generation: number;
+  private vectorsOut = 0;
+  /** A resident system's copies of its mask and (coldStart) of the image, in the kernels' memory. */
+  private maskCopy: Uint8Array | undefined;
+  private imageCopy: Float32Array | undefined;
 
-  constructor(width: number, height: number, mask: Uint8Array, channels = 1) {
+  /**
+   * A system built in the WebAssembly kernels' memory and solved there, with none of the copying in and out
+   * that `solve` does otherwise: less time, half the memory, and so the largest images solved on the kernels
+   * too (inpaintDiffusion). Same values as any other system of the mask. Null where the kernels are
+   * unavailable or their memory cannot hold it. The system and the vectors it hands out (`vector`) live
+   * until the next solve of another system, which may reuse that memory: build it for one sequence of solves
+   * (a refused solve says so, rather than computing with overwritten arrays).
+   */
+  static resident(width: number, height: number, mask: Uint8Array, channels = 1): DiffusionSystem | null {
+    // and room for the image's copy (coldStart)
+    const bytes =
+      residentBytes(width, height, channels, RESIDENT_VECTORS) + 4 * width * height * channels + 8;
+    const arena = kernelArena(bytes);
+    if (!arena?.reset(bytes)) return null;
+    return new DiffusionSystem(width, height, mask, channels, arena);
+  }
+
+  /** `arena`: build in the kernels' memory (see `resident`, which sets the memory up). */
+  constructor(width: number, height: number, mask: Uint8Array, channels = 1, arena?: KernelArena) {
     if (channels !== 1 && channels !== 3) throw invalidParameter("channels", "1 or 3", channels);
     this.width = width;
     this.height = height;
@@ -54,20 +91,45 @@ export class DiffusionSystem {
       throw new MaskcodecError("Diffusion inpainting needs at least one known pixel", "ERR_EMPTY_MASK");
     }
     this.unknownCount = width * height - known;
-    const fine = newLevel(width, height);
-    const s = fine.s;
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const i = y * width + x;
-        if (mask[i]) continue;
-        const p = (y + 1) * s + x + 1;
-        fine.diag[p] = (x > 0 ? 1 : 0) + (x < width - 1 ? 1 : 0) + (y > 0 ? 1 : 0) + (y < height - 1 ? 1 : 0);
-        if (x < width - 1 && !mask[i + 1]) fine.wE[p] = 1;
-        if (y < height - 1 && !mask[i + width]) fine.wS[p] = 1;
+    this.arena = arena;
+    this.generation = arena?.generation ?? 0;
+    // a resident system is assembled by the kernels' twins of the loops below (the same values): in a fresh
+    // process these loops run before V8 has optimised them, a few percent of a 768×512 decode
+    const memory: LevelMemory = arena ? residentMemory(arena) : HEAP;
+    const fine = newLevel(width, height, memory);
+    if (arena) {
+      const copy = arena.u8(mask.length);
+      copy.set(mask);
+      this.maskCopy = copy;
+      arena.k.assemble(width, height, at(copy), at(fine.diag), at(fine.invDiag), at(fine.wE), at(fine.wS));
+    } else {
+      const s = fine.s;
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          const i = y * width + x;
+          if (mask[i]) continue;
+          const p = (y + 1) * s + x + 1;
+          fine.diag[p] =
+            (x > 0 ? 1 : 0) + (x < width - 1 ? 1 : 0) + (y > 0 ? 1 : 0) + (y < height - 1 ? 1 : 0);
+          if (x < width - 1 && !mask[i + 1]) fine.wE[p] = 1;
+          if (y < height - 1 && !mask[i + width]) fine.wS[p] = 1;
+        }
       }
+      finishLevel(fine);
     }
-    finishLevel(fine);
-    this.levels = buildLevels(fine, channels);
+    this.levels = buildLevels(fine, channels, memory);
+  }
+
+  /**
+   * A zeroed padded vector for this system's solves (in the kernels' memory for a resident system, which
+   * has room for RESIDENT_VECTORS of them, the CG work vectors included).
+   */
+  vector(): Float64Array {
+    if (!this.arena) return new Float64Array(this.length);
+    if (++this.vectorsOut > RESIDENT_VECTORS) {
+      throw new Error("A resident DiffusionSystem has handed out all the vectors it has room for");
+    }
+    return this.arena.f64(this.length, true);
   }
 
   /** Padded pixel index of (x, y); multiply by channels for the vector offset. */
@@ -105,13 +167,62 @@ export class DiffusionSystem {
   }
 
   /**
+   * The right-hand side and the starting guess of a cold solve in one pass over the image (instead of a
+   * padded copy of it, rhs and a separate guess: a few percent of a 768×512 decode): b as `rhs` makes it, x
+   * the mean of the known pixels on the unknowns. The system's C channels of pixel i are
+   * data[i · step + first …]: the image's own channels, or one channel of a colour image solved per channel
+   * (step 3), read in place. A resident system's own vectors and an image of its own layout take the
+   * kernels' twin of the loops (the same values; in a fresh process these loops run before V8 has
+   * optimised them).
+   */
+  coldStart(data: Float32Array, step: number, first: number, b: Float64Array, x: Float64Array): void {
+    const { width: w, height: h, stride: s, mask, channels: C, arena } = this;
+    const own = (v: Float64Array) => v.buffer === arena?.memory.buffer;
+    if (arena && this.maskCopy && step === C && first === 0 && own(b) && own(x)) {
+      const copy = this.imageCopy ?? arena.f32(w * h * C);
+      this.imageCopy = copy;
+      copy.set(data.subarray(0, w * h * C));
+      arena.k.cold_start(w, h, C, at(this.maskCopy), at(copy), at(b), at(x));
+      return;
+    }
+    const mean = new Float64Array(C);
+    let n = 0;
+    for (let i = 0; i < w * h; i++) {
+      if (!mask[i]) continue;
+      for (let c = 0; c < C; c++) mean[c] += data[i * step + first + c];
+      n++;
+    }
+    for (let c = 0; c < C; c++) mean[c] /= n;
+    for (let y = 0; y < h; y++) {
+      for (let xx = 0; xx < w; xx++) {
+        const i = y * w + xx;
+        if (mask[i]) continue;
+        const q = ((y + 1) * s + xx + 1) * C;
+        const west = xx > 0 && mask[i - 1] !== 0;
+        const east = xx < w - 1 && mask[i + 1] !== 0;
+        const north = y > 0 && mask[i - w] !== 0;
+        const south = y < h - 1 && mask[i + w] !== 0;
+        for (let c = 0; c < C; c++) {
+          let v = 0;
+          if (west) v += data[(i - 1) * step + first + c];
+          if (east) v += data[(i + 1) * step + first + c];
+          if (north) v += data[(i - w) * step + first + c];
+          if (south) v += data[(i + w) * step + first + c];
+          b[q + c] = v;
+          x[q + c] = mean[c];
+        }
+      }
+    }
+  }
+
+  /**
    * Solves A x = b by preconditioned CG, all channels at once (one set of CG scalars per channel, a channel
    * stops moving once it has converged). `b` must be 0 on known pixels (as `rhs` makes it). `x` holds the
    * initial guess on the unknowns and receives the solution; its entries at known pixels and on the ring are
    * set to 0. Returns the iterations and the final relative residual per channel.
    *
-   * `scratchRhs`: the caller no longer needs b, so a solve on the TypeScript loops may use it as a work
-   * vector once the initial residual is formed (one vector less: 100 MB at 12 MP).
+   * `scratchRhs`: the caller no longer needs b, so a solve on the TypeScript loops or of a resident system
+   * may use it as a work vector once the initial residual is formed (one vector less: 100 MB at 12 MP).
    */
   solve(
     b: Float64Array,
@@ -124,6 +235,7 @@ export class DiffusionSystem {
     // which doubles the solver's footprint and, WebAssembly memory never shrinking, keeps it for the rest of
     // the process (see WASM_SOLVE_MAX_BYTES).
     const { levels, channels: C } = this;
+    if (this.arena) return this.solveResident(this.arena, b, x, tolerance, maxIterations, scratchRhs);
     const bytes = solveBytes(levels, this.length);
     const arena = bytes <= WASM_SOLVE_MAX_BYTES ? kernelArena(bytes) : null;
     const bound = arena ? bindSolve(arena, levels, C, this.length) : null;
@@ -145,6 +257,43 @@ export class DiffusionSystem {
     }
   }
 
+  /** solve() of a resident system: b and x must be its own vectors (`vector`). */
+  private solveResident(
+    arena: KernelArena,
+    b: Float64Array,
+    x: Float64Array,
+    tolerance: number,
+    maxIterations: number,
+    scratchRhs: boolean,
+  ): { iterations: number[]; residuals: number[] } {
+    if (arena.generation !== this.generation) {
+      throw new Error(
+        "This resident DiffusionSystem's memory has been reused by another solve; build it anew",
+      );
+    }
+    if (b.buffer !== arena.memory.buffer || x.buffer !== arena.memory.buffer) {
+      throw new Error("A resident DiffusionSystem solves with its own vectors (vector())");
+    }
+    // the CG work vectors, zeroed (their padding rings must be) and kept for the next solve
+    this.bufs ??= [];
+    while (this.bufs.length < (scratchRhs ? 3 : 4)) this.bufs.push(this.vector());
+    bindResident(arena);
+    try {
+      return conjugateGradients(
+        this.levels,
+        this.channels,
+        this.bufs,
+        b,
+        x,
+        tolerance,
+        maxIterations,
+        scratchRhs,
+      );
+    } finally {
+      unbindSolve(this.levels);
+    }
+  }
+
   /** Relative residual ‖b − Ax‖ / ‖b‖ per channel, computed afresh (for tests and checks). */
   residual(b: Float64Array, x: Float64Array): number[] {
     const C = this.channels;
@@ -158,6 +307,26 @@ export class DiffusionSystem {
     }
     return Array.from(rr, (v, c) => (bb[c] === 0 ? Math.sqrt(v) : Math.sqrt(v / bb[c])));
   }
+}
+
+/** Arrays of a resident system: zeroed, in the kernels' memory, coarse levels filled by the kernels. */
+function residentMemory(arena: KernelArena): LevelMemory {
+  return {
+    f32: (n) => arena.f32(n, true),
+    f64: (n) => arena.f64(n, true),
+    coarsen: (f, c) =>
+      arena.k.coarsen(
+        f.w,
+        f.h,
+        at(f.diag),
+        at(f.wE),
+        at(f.wS),
+        at(c.diag),
+        at(c.invDiag),
+        at(c.wE),
+        at(c.wS),
+      ),
+  };
 }
 
 /** Copies an Image into a padded interleaved vector of a system (values at every pixel). */

@@ -13,6 +13,7 @@ import type { Inpainter } from "../image/seams.ts";
 import type { Image, Mask } from "../image/types.ts";
 import { createImage } from "../image/types.ts";
 import { DiffusionSystem, fromPadded, toPadded } from "./diffusion-system.ts";
+import { releaseLargeArena } from "./wasm-kernels.ts";
 
 export interface DiffusionOptions {
   /** Relative residual at which the solver stops. Default 1e-6. */
@@ -65,8 +66,12 @@ export function inpaintDiffusion(
   if (known.channels === 3 && known.width * known.height > PER_CHANNEL_PIXELS) {
     return inpaintPerChannel(known, mask, options);
   }
-  const system = new DiffusionSystem(known.width, known.height, mask.data, known.channels);
-  return solveWithSystem(system, known, options);
+  const { width: w, height: h, channels: C } = known;
+  // built in the kernels' memory where it can be: no copy in and out (DiffusionSystem.solve)
+  const system = DiffusionSystem.resident(w, h, mask.data, C) ?? new DiffusionSystem(w, h, mask.data, C);
+  const result = solveWithSystem(system, known, options);
+  releaseLargeArena();
+  return result;
 }
 
 /** The solve's stopping rule from the options (defaults 1e-6 relative residual, 500 iterations), checked. */
@@ -91,26 +96,28 @@ export function inpaintPerChannel(
   const { tolerance, maxIterations } = solveLimits(options);
   const { width: w, height: h } = known;
   const n = w * h;
-  const system = new DiffusionSystem(w, h, mask.data, 1);
+  // built in the WebAssembly kernels' memory where it can be: a copy there (DiffusionSystem.solve) would
+  // double the solver's memory, so large systems would otherwise run on the slower TypeScript loops
+  const system = DiffusionSystem.resident(w, h, mask.data) ?? new DiffusionSystem(w, h, mask.data, 1);
   const out = createImage(w, h, 3, new Float32Array(known.data));
-  const plane = createImage(w, h, 1);
   const iterations: number[] = [];
   const residuals: number[] = [];
   // one b and x for the three solves: fresh ones per channel would leave 200 MB of garbage per channel at
   // 12 MP for the collector to find
-  const b = new Float64Array(system.length);
-  const x = new Float64Array(system.length);
+  const b = system.vector();
+  const x = system.vector();
   for (let c = 0; c < 3; c++) {
-    for (let i = 0; i < n; i++) plane.data[i] = known.data[3 * i + c];
     b.fill(0);
     x.fill(0);
     if (options.initial) {
+      const plane = createImage(w, h, 1);
+      for (let i = 0; i < n; i++) plane.data[i] = known.data[3 * i + c];
       system.rhs(toPadded(system, plane), b);
       const start = createImage(w, h, 1);
       for (let i = 0; i < n; i++) start.data[i] = options.initial.data[3 * i + c];
       toPadded(system, start, x);
     } else {
-      prepareColdStart(system, plane, b, x);
+      system.coldStart(known.data, 3, c, b, x);
     }
     const result = system.solve(b, x, tolerance, maxIterations, true);
     const s = system.stride;
@@ -123,6 +130,7 @@ export function inpaintPerChannel(
     iterations.push(result.iterations[0]);
     residuals.push(result.residuals[0]);
   }
+  releaseLargeArena(); // the resident system is done with
   return { image: out, iterations, residuals };
 }
 
@@ -133,56 +141,18 @@ export function solveWithSystem(
   options: DiffusionSolveOptions = {},
 ): DiffusionResult {
   const { tolerance, maxIterations } = solveLimits(options);
-  const b = new Float64Array(system.length);
-  let x: Float64Array;
+  const b = system.vector();
+  const x = system.vector();
   if (options.initial) {
     system.rhs(toPadded(system, known), b);
-    x = toPadded(system, options.initial);
+    toPadded(system, options.initial, x);
   } else {
-    x = new Float64Array(system.length);
-    prepareColdStart(system, known, b, x);
+    system.coldStart(known.data, system.channels, 0, b, x);
   }
   const { iterations, residuals } = system.solve(b, x, tolerance, maxIterations);
   const out = createImage(known.width, known.height, known.channels, new Float32Array(known.data));
   fromPadded(system, x, out, true);
   return { image: out, iterations, residuals };
-}
-
-/**
- * The right-hand side and the starting guess of a cold solve in one pass over the image (instead of a
- * padded copy of it, rhs and initialGuess: a few percent of a 768×512 decode). Same values as those.
- */
-function prepareColdStart(system: DiffusionSystem, known: Image, b: Float64Array, x: Float64Array): void {
-  const { width: w, height: h, stride: s, mask, channels: C } = system;
-  const d = known.data;
-  const mean = new Float64Array(C);
-  let n = 0;
-  for (let i = 0; i < w * h; i++) {
-    if (!mask[i]) continue;
-    for (let c = 0; c < C; c++) mean[c] += d[i * C + c];
-    n++;
-  }
-  for (let c = 0; c < C; c++) mean[c] /= n;
-  for (let y = 0; y < h; y++) {
-    for (let xx = 0; xx < w; xx++) {
-      const i = y * w + xx;
-      if (mask[i]) continue;
-      const q = ((y + 1) * s + xx + 1) * C;
-      const west = xx > 0 && mask[i - 1] !== 0;
-      const east = xx < w - 1 && mask[i + 1] !== 0;
-      const north = y > 0 && mask[i - w] !== 0;
-      const south = y < h - 1 && mask[i + w] !== 0;
-      for (let c = 0; c < C; c++) {
-        let v = 0;
-        if (west) v += d[(i - 1) * C + c];
-        if (east) v += d[(i + 1) * C + c];
-        if (north) v += d[(i - w) * C + c];
-        if (south) v += d[(i + w) * C + c];
-        b[q + c] = v;
-        x[q + c] = mean[c];
-      }
-    }
-  }
 }
 
 /** The `Inpainter` of the diffusion backend. */

@@ -3,9 +3,11 @@
  * solve (every level's coefficients and work vectors, the CG vectors, b and x) into the kernels' memory for
  * its duration, and sets `bound`; the stencil loops (multigrid.ts, cg.ts) then call their WebAssembly twins
  * on the byte offsets of those views. `unbindSolve` restores the levels' own arrays, so no view into the
- * kernels' memory outlives a solve (growing that memory detaches them).
+ * kernels' memory outlives a solve (growing that memory detaches them). A resident system
+ * (DiffusionSystem.resident) lives in that memory instead: `residentBytes` sizes it, `bindResident` switches
+ * the kernels on for its solves, with nothing to copy.
  */
-import type { Level } from "./multigrid.ts";
+import { type Level, levelSizes } from "./multigrid.ts";
 import type { DiffusionKernels, KernelArena } from "./wasm-kernels.ts";
 
 /**
@@ -16,7 +18,7 @@ import type { DiffusionKernels, KernelArena } from "./wasm-kernels.ts";
 export let bound: { k: DiffusionKernels; results: Float64Array } | null = null;
 
 /** The byte offset of a view into the kernels' memory. */
-export function at(v: Float64Array | Float32Array): number {
+export function at(v: Float64Array | Float32Array | Uint8Array): number {
   return v.byteOffset;
 }
 
@@ -103,6 +105,27 @@ export function bindSolve(
   const io: [Float64Array, Float64Array] = [arena.f64(length), arena.f64(length)];
   bound = { k: arena.k, results: arena.results() };
   return { bufs, io };
+}
+
+/**
+ * Bytes a system of w × h pixels and C channels takes when it is built in the kernels' memory
+ * (DiffusionSystem.resident): a copy of its mask, its levels as buildLevels lays them out (coefficients; the
+ * coarse levels' work vectors) and `vectors` solver vectors of the finest grid.
+ */
+export function residentBytes(w: number, h: number, C: number, vectors: number): number {
+  const sizes = levelSizes(w, h);
+  let bytes = w * h + 8 + vectors * (8 * (w + 2) * (h + 2) * C + 8); // the mask's copy, the vectors
+  for (const [l, [lw, lh]] of sizes.entries()) {
+    const size = (lw + 2) * (lh + 2);
+    const work = l > 0 ? 3 : sizes.length === 1 ? 1 : 0; // r, e, t (buildLevels)
+    bytes += 4 * (4 * size + 8) + work * (8 * size * C + 8);
+  }
+  return bytes;
+}
+
+/** Switches the kernel functions to WebAssembly for a system that already lives in the arena's memory. */
+export function bindResident(arena: KernelArena): void {
+  bound = { k: arena.k, results: arena.results() };
 }
 
 /** Back to the levels' own arrays and the TypeScript loops. */

@@ -59,20 +59,47 @@ const COARSE_SWEEPS = 2;
 
 const empty = new Float64Array(0);
 
-export function newLevel(w: number, h: number): Level {
+/**
+ * Where the arrays of a hierarchy come from: the JavaScript heap, or the WebAssembly kernels' memory for a
+ * system that lives there (DiffusionSystem.resident). Arrays come zeroed.
+ */
+export interface LevelMemory {
+  f32(length: number): Float32Array;
+  f64(length: number): Float64Array;
+  /** Fills a coarse level from the finer one in that memory's own code (the same values as `coarsen`'s). */
+  coarsen?(fine: Level, coarse: Level): void;
+}
+
+export const HEAP: LevelMemory = {
+  f32: (length) => new Float32Array(length),
+  f64: (length) => new Float64Array(length),
+};
+
+export function newLevel(w: number, h: number, memory: LevelMemory = HEAP): Level {
   const size = (w + 2) * (h + 2);
   return {
     w,
     h,
     s: w + 2,
-    diag: new Float32Array(size),
-    invDiag: new Float32Array(size),
-    wE: new Float32Array(size),
-    wS: new Float32Array(size),
+    diag: memory.f32(size),
+    invDiag: memory.f32(size),
+    wE: memory.f32(size),
+    wS: memory.f32(size),
     r: empty,
     e: empty,
     t: empty,
   };
+}
+
+/** The grid sizes of the hierarchy buildLevels makes over a w × h finest grid, finest first. */
+export function levelSizes(w: number, h: number): Array<[number, number]> {
+  const sizes: Array<[number, number]> = [[w, h]];
+  while (w * h > COARSEST_NODES) {
+    w = (w + 1) >> 1;
+    h = (h + 1) >> 1;
+    sizes.push([w, h]);
+  }
+  return sizes;
 }
 
 export function finishLevel(level: Level): void {
@@ -80,10 +107,14 @@ export function finishLevel(level: Level): void {
   for (let i = 0; i < diag.length; i++) invDiag[i] = diag[i] > 0 ? 1 / diag[i] : 0;
 }
 
-function coarsen(f: Level): Level {
+function coarsen(f: Level, memory: LevelMemory): Level {
   const wc = (f.w + 1) >> 1;
   const hc = (f.h + 1) >> 1;
-  const c = newLevel(wc, hc);
+  const c = newLevel(wc, hc, memory);
+  if (memory.coarsen) {
+    memory.coarsen(f, c);
+    return c;
+  }
   const s = f.s;
   const sc = c.s;
   const { diag, wE, wS } = f;
@@ -508,14 +539,14 @@ export function smoothBackwardDot3(level: Level, r: Float64Array, e: Float64Arra
 
 /**
  * The levels of the hierarchy below `fine` (which the caller has filled and finished), coarsened until at
- * most COARSEST_NODES remain and the coarsest factorised, with the work vectors of `channels` interleaved
- * channels each level's V-cycle needs.
+ * most COARSEST_NODES remain (levelSizes) and the coarsest factorised, with the work vectors of `channels`
+ * interleaved channels each level's V-cycle needs, all from `memory` (but the coarsest's small factor).
  */
-export function buildLevels(fine: Level, channels: number): Level[] {
+export function buildLevels(fine: Level, channels: number, memory: LevelMemory = HEAP): Level[] {
   const levels = [fine];
   let last = fine;
-  while (last.w * last.h > COARSEST_NODES) {
-    last = coarsen(last);
+  for (let l = 1; l < levelSizes(fine.w, fine.h).length; l++) {
+    last = coarsen(last, memory);
     levels.push(last);
   }
   factorCoarsest(last);
@@ -523,12 +554,12 @@ export function buildLevels(fine: Level, channels: number): Level[] {
     const n = (level.w + 2) * (level.h + 2) * channels;
     // The finest level works on the CG vectors passed in; it needs only the residual buffer.
     if (l > 0) {
-      level.r = new Float64Array(n);
-      level.e = new Float64Array(n);
+      level.r = memory.f64(n);
+      level.e = memory.f64(n);
     }
     // the residual buffer; the finest level needs none when its single sweep's residual is restricted
     // directly (restrictSweepResidual)
-    if (l > 0 || FINE_SWEEPS !== 1 || levels.length === 1) level.t = new Float64Array(n);
+    if (l > 0 || FINE_SWEEPS !== 1 || levels.length === 1) level.t = memory.f64(n);
   }
   return levels;
 }

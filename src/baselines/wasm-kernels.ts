@@ -5,11 +5,12 @@ import { join } from "node:path";
  * The WebAssembly build of the diffusion solver's inner loops (src/baselines/wasm/diffusion-kernels.c) and
  * the one memory they work in.
  *
- * A solve binds its vectors to this arena for its duration (kernel-binding.ts, DiffusionSystem.solve): the
- * arena grows to the largest solve seen and is reused, so no view into it outlives a solve (growing the
- * memory detaches them). WebAssembly memories are 32-bit: solves that need more than MAX_ARENA_BYTES (about
- * 20 megapixels in colour) run on the TypeScript loops, which compute the same values. Setting
- * MASKCODEC_WASM=0 forces those everywhere (benchmarks compare the two that way).
+ * A solve binds its vectors to this arena for its duration (kernel-binding.ts, DiffusionSystem.solve), or a
+ * resident system is laid out in it until the next layout (DiffusionSystem.resident): the arena grows to the
+ * largest layout seen and is reused, so no view into it outlives its layout (growing the memory detaches
+ * them). WebAssembly memories are 32-bit: solves that need more than MAX_ARENA_BYTES (about 20 megapixels in
+ * colour) run on the TypeScript loops, which compute the same values. Setting MASKCODEC_WASM=0 forces those
+ * everywhere (benchmarks compare the two that way).
  */
 
 /** A sweep over a level: w, h, row stride s, then pointers invDiag, wE, wS (float32), r, e (float64). */
@@ -52,6 +53,22 @@ type Restriction = (
  */
 export interface DiffusionKernels {
   result(): number;
+  /** The finest level of a mask's system: w, h, pointers mask (bytes), diag, invDiag, wE, wS (zeroed). */
+  assemble(w: number, h: number, mask: number, diag: number, invDiag: number, wE: number, wS: number): void;
+  /** b and x of a cold solve: w, h, C, pointers mask (bytes), image (float32, C interleaved), b, x. */
+  cold_start(w: number, h: number, C: number, mask: number, data: number, b: number, x: number): void;
+  /** The next coarser level: fine w, h, pointers diag, wE, wS, then the coarse diag, invDiag, wE, wS. */
+  coarsen(
+    fw: number,
+    fh: number,
+    diag: number,
+    wE: number,
+    wS: number,
+    cdiag: number,
+    cinvDiag: number,
+    cwE: number,
+    cwS: number,
+  ): void;
   smooth_from_zero1: Sweep;
   smooth_from_zero3: Sweep;
   smooth_forward1: Sweep;
@@ -102,8 +119,12 @@ export const MAX_ARENA_BYTES = 3.5 * 2 ** 30;
 export class KernelArena {
   readonly memory: WebAssembly.Memory;
   readonly k: DiffusionKernels;
+  /** Counts the layouts (reset): arrays of an earlier one may have been overwritten. */
+  generation = 0;
   private readonly base: number;
   private top: number;
+  /** Memory from here up has never been handed out: still zero, as WebAssembly memory grows. */
+  private untouched: number;
 
   constructor(module: WebAssembly.Module) {
     this.memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
@@ -112,6 +133,7 @@ export class KernelArena {
     const heapBase = (instance.exports.__heap_base as WebAssembly.Global).value as number;
     this.base = (heapBase + 7) & ~7;
     this.top = this.base;
+    this.untouched = this.base;
   }
 
   /**
@@ -130,19 +152,35 @@ export class KernelArena {
       }
     }
     this.top = this.base;
+    this.generation++;
     return true;
   }
 
-  f64(length: number): Float64Array {
+  /** `zero`: the array must start zeroed (cleared only where an earlier layout may have written). */
+  f64(length: number, zero = false): Float64Array {
     const v = new Float64Array(this.memory.buffer, this.top, length);
-    this.top += length * 8;
+    this.advance(length * 8, zero ? v : null);
     return v;
   }
 
-  f32(length: number): Float32Array {
+  f32(length: number, zero = false): Float32Array {
     const v = new Float32Array(this.memory.buffer, this.top, length);
-    this.top += ((length * 4 + 7) >> 3) << 3;
+    this.advance(((length * 4 + 7) >> 3) << 3, zero ? v : null);
     return v;
+  }
+
+  u8(length: number): Uint8Array {
+    const v = new Uint8Array(this.memory.buffer, this.top, length);
+    this.advance(((length + 7) >> 3) << 3, null);
+    return v;
+  }
+
+  private advance(bytes: number, zero: Float64Array | Float32Array | null): void {
+    if (zero && this.top < this.untouched) {
+      zero.fill(0, 0, Math.min(zero.length, Math.ceil((this.untouched - this.top) / zero.BYTES_PER_ELEMENT)));
+    }
+    this.top += bytes;
+    this.untouched = Math.max(this.untouched, this.top);
   }
 
   /** The reduction results of the last kernel call (valid until the memory grows). */
@@ -182,6 +220,16 @@ export function kernelArena(need = 0): KernelArena | null {
     arena = null;
   }
   return arena;
+}
+
+/**
+ * Lets the shared arena go when it is over KEEP_ARENA_BYTES (the next solve makes a fresh one): after a one-off
+ * solve of a large image, whose gigabyte would otherwise stay with the process until a smaller solve replaces
+ * it (the caller's next steps, say reading the image again for the figures of `encode --json`, then stack
+ * on top of it).
+ */
+export function releaseLargeArena(): void {
+  if (arena && arena.memory.buffer.byteLength > KEEP_ARENA_BYTES) arena = undefined;
 }
 
 /** For tests and benchmarks: switch the WebAssembly kernels on or off for later solves. */

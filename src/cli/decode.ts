@@ -35,7 +35,7 @@ async function runDecode(input: string, flags: DecodeFlags): Promise<void> {
   const { existsSync } = await import("node:fs");
   const { checkOutputPath } = await import("../util/files.ts");
   const { decode } = await import("../api.ts");
-  const { writePng } = await import("../image/io.ts");
+  const { writePng } = await import("../image/png.ts");
   const { maskDensity } = await import("../image/types.ts");
 
   if (!existsSync(input)) throw new MaskcodecError(`No such file: ${input}`, "ERR_INPUT_MISSING");

@@ -12,19 +12,29 @@ interface CommandModule {
 }
 
 /**
- * One entry per subcommand file. Each file registers its options and imports heavy modules (tfjs, sharp)
- * lazily inside its action, so that `maskcodec info` stays fast.
+ * One entry per subcommand file, by the name it registers. Each file registers its options and imports heavy
+ * modules (tfjs, sharp) lazily inside its action, so that `maskcodec info` stays fast.
  */
-const COMMANDS: Array<() => Promise<CommandModule>> = [
-  () => import("./encode.ts"),
-  () => import("./decode.ts"),
-  () => import("./info.ts"),
-  () => import("./models.ts"),
-  () => import("./train.ts"),
-  () => import("./rd.ts"),
-  () => import("./compare.ts"),
-  () => import("./find-close.ts"),
-];
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  encode: () => import("./encode.ts"),
+  decode: () => import("./decode.ts"),
+  info: () => import("./info.ts"),
+  models: () => import("./models.ts"),
+  train: () => import("./train.ts"),
+  rd: () => import("./rd.ts"),
+  compare: () => import("./compare.ts"),
+  "find-close": () => import("./find-close.ts"),
+};
+
+/**
+ * The subcommand files a command line needs: only the named command's when argv names one (loading all of
+ * them, and what they import, is a noticeable part of a short decode), else all (help, version, and
+ * commander's errors for an unknown command, which suggest the closest name).
+ */
+function commandsFor(argv: string[]): Array<() => Promise<CommandModule>> {
+  const name = argv[2];
+  return Object.hasOwn(COMMANDS, name) ? [COMMANDS[name]] : Object.values(COMMANDS);
+}
 
 /**
  * Exit codes: 0 success (and --help, --version); 2 a command line that cannot be parsed (an unknown command
@@ -43,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
     .version(packageVersion(), "-V, --version")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const load of COMMANDS) (await load()).register(program);
+  for (const load of commandsFor(argv)) (await load()).register(program);
   try {
     await program.parseAsync(argv);
     return 0;

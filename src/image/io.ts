@@ -2,11 +2,13 @@ import { existsSync, statSync } from "node:fs";
 import sharp from "sharp";
 import { MAX_PIXELS } from "../codec/limits.ts";
 import { MaskcodecError } from "../errors.ts";
-import { type WriteOptions, writeFileAtomic } from "../util/files.ts";
+import { toBytes } from "./png.ts";
 import { type Channels, createImage, type Image } from "./types.ts";
 
+export { encodePng, toBytes, writePng } from "./png.ts";
+
 /**
- * Image input/output through sharp: PNG, JPEG, WebP, AVIF, TIFF (anything libvips reads) in, PNG out.
+ * Image input through sharp: PNG, JPEG, WebP, AVIF, TIFF (anything libvips reads); PNG out (png.ts).
  * Inputs become grey (1 channel) or RGB (3); alpha is dropped with a warning, since the codec does not
  * store it, and of an animated or multi-page image only the first frame is read, also with a warning.
  */
@@ -100,16 +102,6 @@ function shortReason(error: unknown): string {
   return message.split("\n")[0];
 }
 
-/** Samples rounded and clamped to bytes, the form every 8-bit output takes. */
-export function toBytes(image: Image): Uint8Array {
-  const out = new Uint8Array(image.data.length);
-  for (let i = 0; i < out.length; i++) {
-    const v = Math.round(image.data[i]);
-    out[i] = Math.min(255, Math.max(0, v));
-  }
-  return out;
-}
-
 /** A sharp pipeline reading the image's 8-bit samples (for encoding to any format). */
 export function toSharp(image: Image): sharp.Sharp {
   const pipeline = sharp(toBytes(image), {
@@ -117,15 +109,6 @@ export function toSharp(image: Image): sharp.Sharp {
   });
   // Without this sharp writes one-channel raw data as three-channel sRGB.
   return image.channels === 1 ? pipeline.toColourspace("b-w") : pipeline;
-}
-
-export async function encodePng(image: Image): Promise<Buffer> {
-  return toSharp(image).png({ compressionLevel: 6 }).toBuffer();
-}
-
-/** Writes a PNG atomically (writeFileAtomic: a new file unless `overwrite`). */
-export async function writePng(image: Image, path: string, options: WriteOptions = {}): Promise<void> {
-  await writeFileAtomic(path, await encodePng(image), options);
 }
 
 /** The centred size×size crop (or w×h), as in the paper's BSDS500 protocol. */

@@ -120,20 +120,34 @@ export function gaussianBlur(
     if (j < 0) j += period;
     return j < n ? j : period - 1 - j;
   };
+  // The same sums, tap by tap in the same order, as reading every tap through `reflect`; but a tap's
+  // source is reflected only within r of an edge (measured: 1.15 s of a 12 MP gan encode before, the
+  // per-tap index arithmetic).
   const tmp = new Float64Array(width * height);
   const out = new Float64Array(width * height);
+  const source = new Int32Array(2 * r + 1); // the taps' columns (or rows) near an edge
   for (let y = 0; y < height; y++) {
+    const row = y * width;
     for (let x = 0; x < width; x++) {
       let v = 0;
-      for (let i = -r; i <= r; i++) v += kernel[i + r] * g[y * width + reflect(x + i, width)];
-      tmp[y * width + x] = v;
+      if (x >= r && x + r < width) {
+        for (let i = -r, k = row + x - r; i <= r; i++, k++) v += kernel[i + r] * g[k];
+      } else {
+        for (let i = -r; i <= r; i++) v += kernel[i + r] * g[row + reflect(x + i, width)];
+      }
+      tmp[row + x] = v;
     }
   }
+  // vertical pass row by row: each output row is a weighted sum of 2r + 1 rows of tmp, added in order
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      let v = 0;
-      for (let i = -r; i <= r; i++) v += kernel[i + r] * tmp[reflect(y + i, height) * width + x];
-      out[y * width + x] = v;
+    for (let i = -r; i <= r; i++)
+      source[i + r] = (y >= r && y + r < height ? y + i : reflect(y + i, height)) * width;
+    const row = y * width;
+    for (let i = 0; i < source.length; i++) {
+      // out starts at 0, and each tap adds its term in turn: the same sum as one tap loop per pixel
+      const k = kernel[i];
+      const from = source[i];
+      for (let x = 0; x < width; x++) out[row + x] += k * tmp[from + x];
     }
   }
   return out;

@@ -247,7 +247,10 @@ function concatChannelsWasm(parts: tf.Tensor4D[]): tf.Tensor4D {
     }
     return tf.tensor4d(out, [n, h, w, total]);
   }
-  return tf.reshape(tf.transpose(tf.stack(parts, 0), [1, 2, 3, 0, 4]), [n, h, w, parts.length * c]);
+  // [parts, pixels, c] -> [pixels, parts, c]: a 3-D transpose, which the wasm backend does faster than the
+  // equivalent 5-D one of [parts, n, h, w, c]
+  const stacked = tf.reshape(tf.stack(parts, 0), [parts.length, n * h * w, c]);
+  return tf.reshape(tf.transpose(stacked, [1, 0, 2]), [n, h, w, parts.length * c]);
 }
 
 /**

@@ -227,7 +227,7 @@ describe("homogeneous diffusion inpainting", () => {
 });
 
 describe("WebAssembly kernels", () => {
-  it("give bit for bit the solution of the TypeScript loops (grey and colour, odd sizes, warm starts)", () => {
+  it("give bit for bit the solution of the TypeScript loops (grey and colour, odd sizes, cold and warm starts)", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 70 }),
@@ -235,14 +235,16 @@ describe("WebAssembly kernels", () => {
         fc.constantFrom<Channels>(1, 3),
         fc.double({ min: 0.005, max: 0.6, noNaN: true }),
         fc.integer({ min: 0, max: 1000 }),
-        (w, h, C, density, seed) => {
+        fc.boolean(),
+        (w, h, C, density, seed, warm) => {
           const img = randomImage(w, h, C, seed);
           const mask = randomMaskOf(w, h, density, seed + 1);
           const initial = randomImage(w, h, C, seed + 2);
           const run = (wasm: boolean) => {
             setWasmKernels(wasm);
             try {
-              return inpaintDiffusion(img, mask, { initial, tolerance: 1e-8 });
+              // with the kernels, the system is built (and a cold start prepared) by their twins too
+              return inpaintDiffusion(img, mask, warm ? { initial, tolerance: 1e-8 } : { tolerance: 1e-8 });
             } finally {
               setWasmKernels(true);
             }
@@ -254,7 +256,7 @@ describe("WebAssembly kernels", () => {
           expect(Buffer.from(wasm.image.data.buffer).equals(Buffer.from(js.image.data.buffer))).toBe(true);
         },
       ),
-      { numRuns: 40 },
+      { numRuns: 60 },
     );
   });
 
@@ -272,6 +274,48 @@ describe("WebAssembly kernels", () => {
     system.solve(b, x);
     expect(x.byteLength).toBe(system.length * 8);
     expect(Math.max(...system.residual(b, x))).toBeLessThanOrEqual(1e-6);
+  });
+
+  it("a resident system (built in the kernels' memory) solves to the same bits, reusing its dirty memory", () => {
+    for (const [w, h, C, seed] of [
+      [37, 29, 1, 7],
+      [23, 17, 3, 8],
+    ] as const) {
+      const img = randomImage(w, h, C, seed);
+      const mask = randomMaskOf(w, h, 0.08, seed + 1);
+      const system = new DiffusionSystem(w, h, mask.data, C);
+      const b = new Float64Array(system.length);
+      system.rhs(toPadded(system, img), b);
+      const expected = new Float64Array(system.length);
+      const reference = system.solve(b, expected, 1e-8);
+      // twice: the second layout reuses memory the first one wrote, which must come back zeroed
+      for (let k = 0; k < 2; k++) {
+        const resident = DiffusionSystem.resident(w, h, mask.data, C);
+        expect(resident).not.toBeNull();
+        const rb = resident?.vector() ?? b;
+        const x = resident?.vector() ?? expected;
+        rb.set(b);
+        expect(resident?.solve(rb, x, 1e-8, 500, k === 1)).toEqual(reference);
+        expect(x).toEqual(expected);
+        // leaves other values all over the kernels' memory
+        inpaintDiffusion(randomImage(w, h, 3, seed + 2), randomMaskOf(w, h, 0.3, seed + 3));
+      }
+    }
+  });
+
+  it("a resident system refuses a solve once another solve has reused its memory, and vectors not its own", () => {
+    const mask = randomMaskOf(20, 15, 0.1, 9);
+    const resident = DiffusionSystem.resident(20, 15, mask.data) as DiffusionSystem;
+    const b = resident.vector();
+    b[30] = 1;
+    expect(() => resident.solve(new Float64Array(resident.length), resident.vector())).toThrow(
+      "solves with its own vectors",
+    );
+    inpaintDiffusion(randomImage(20, 15, 3, 10), mask);
+    expect(() => resident.solve(b, resident.vector())).toThrow("reused by another solve");
+    const full = DiffusionSystem.resident(20, 15, mask.data) as DiffusionSystem;
+    for (let k = 0; k < 6; k++) full.vector(); // b, x and CG's four: the room it has
+    expect(() => full.vector()).toThrow("handed out all the vectors");
   });
 
   it("replaces an arena beyond the keep size when a solve needs less than a quarter of it", () => {

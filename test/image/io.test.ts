@@ -27,6 +27,23 @@ describe("image input and output", () => {
     }
   });
 
+  it("PNG output rounds and clamps the samples to 8 bits, and sharp reads it as such (1×1 to wide)", async () => {
+    for (const [w, h, channels] of [
+      [1, 1, 3],
+      [300, 2, 1],
+      [5, 7, 3],
+    ] as const) {
+      const image = createImage(w, h, channels);
+      for (let i = 0; i < image.data.length; i++) image.data[i] = ((i * 37) % 300) - 20 + 0.49;
+      const png = await encodePng(image);
+      const meta = await sharp(png).metadata();
+      expect([meta.width, meta.height, meta.channels, meta.depth]).toEqual([w, h, channels, "uchar"]);
+      const back = await decodeImageBuffer(png);
+      const expected = Array.from(image.data, (v) => Math.min(255, Math.max(0, Math.round(v))));
+      expect(Array.from(back.data)).toEqual(expected);
+    }
+  });
+
   it("reads JPEG, WebP, AVIF and TIFF through sharp", async () => {
     const raw = sharp({
       create: { width: 16, height: 8, channels: 3, background: { r: 200, g: 100, b: 50 } },

@@ -55,6 +55,46 @@ describe("analytic masks", () => {
     expect(analyticMae).toBeLessThan(0.7 * gridMae);
   });
 
+  it("the blur is the separable sum with reflected taps, bit for bit, at any size against its radius", () => {
+    // reference: every tap read through the reflection, summed tap by tap in order
+    const reflect = (i: number, n: number) => {
+      const j = ((i % (2 * n)) + 2 * n) % (2 * n);
+      return n === 1 ? 0 : j < n ? j : 2 * n - 1 - j;
+    };
+    const reference = (g: Float64Array, w: number, h: number, sigma: number) => {
+      const r = Math.max(1, Math.ceil(3 * sigma));
+      const k = Array.from({ length: 2 * r + 1 }, (_, i) => Math.exp(-((i - r) ** 2) / (2 * sigma * sigma)));
+      const sum = k.reduce((a, b) => a + b, 0);
+      const kn = k.map((v) => v / sum);
+      const tmp = new Float64Array(w * h);
+      const out = new Float64Array(w * h);
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) {
+          let v = 0;
+          for (let i = -r; i <= r; i++) v += kn[i + r] * g[y * w + reflect(x + i, w)];
+          tmp[y * w + x] = v;
+        }
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) {
+          let v = 0;
+          for (let i = -r; i <= r; i++) v += kn[i + r] * tmp[reflect(y + i, h) * w + x];
+          out[y * w + x] = v;
+        }
+      return out;
+    };
+    for (const [w, h, sigma] of [
+      [1, 1, 1.8],
+      [1, 9, 1.8],
+      [7, 1, 0.3],
+      [5, 4, 2.8],
+      [40, 23, 1.8],
+      [13, 31, 0.6],
+    ]) {
+      const g = Float64Array.from({ length: w * h }, (_, i) => ((i * 7919) % 255) + 0.37 * (i % 11));
+      expect(gaussianBlur(g, w, h, sigma)).toEqual(reference(g, w, h, sigma));
+    }
+  });
+
   it("scores are mean-free and the blur keeps constants", () => {
     const g = new Float64Array(30 * 20).fill(7);
     for (const v of gaussianBlur(g, 30, 20, 2.5)) expect(v).toBeCloseTo(7, 10);

@@ -15,15 +15,112 @@ static double out[3];
 
 double *result(void) { return out; }
 
+/* ---------------- set-up of a system built in this memory (DiffusionSystem.resident) ---------------- */
+
+/* invDiag = 1 / diag where diag > 0 (finishLevel), the division in double as in JavaScript */
+static void finish(int n, const float *diag, float *invDiag) {
+  for (int i = 0; i < n; i++) invDiag[i] = diag[i] > 0 ? (float)(1.0 / (double)diag[i]) : 0.0f;
+}
+
+/* The finest level of a mask's system (zeroed arrays in), as DiffusionSystem's constructor builds it. */
+void assemble(int w, int h, const unsigned char *mask, float *diag, float *invDiag, float *wE, float *wS) {
+  int s = w + 2;
+  for (int y = 0; y < h; y++) {
+    for (int x = 0; x < w; x++) {
+      int i = y * w + x;
+      if (mask[i]) continue;
+      int p = (y + 1) * s + x + 1;
+      diag[p] = (float)((x > 0) + (x < w - 1) + (y > 0) + (y < h - 1));
+      if (x < w - 1 && !mask[i + 1]) wE[p] = 1;
+      if (y < h - 1 && !mask[i + w]) wS[p] = 1;
+    }
+  }
+  finish(s * (h + 2), diag, invDiag);
+}
+
+/* The next coarser level of a fine one of fw x fh (multigrid.ts: coarsen), sums in double as there. */
+void coarsen(int fw, int fh, const float *diag, const float *wE, const float *wS, float *cdiag, float *cinvDiag,
+             float *cwE, float *cwS) {
+  int s = fw + 2;
+  int wc = (fw + 1) >> 1;
+  int hc = (fh + 1) >> 1;
+  int sc = wc + 2;
+  for (int Y = 0; Y < hc; Y++) {
+    for (int X = 0; X < wc; X++) {
+      int P = (Y + 1) * sc + X + 1;
+      int p00 = (2 * Y + 1) * s + 2 * X + 1;
+      int p01 = p00 + 1;
+      int p10 = p00 + s;
+      int p11 = p10 + 1;
+      double d = (double)diag[p00] + diag[p01] + diag[p10] + diag[p11] -
+                 2 * ((double)wE[p00] + wE[p10] + wS[p00] + wS[p01]);
+      cdiag[P] = d > 1e-9 ? (float)d : 0.0f;
+      cwE[P] = (float)((double)wE[p01] + wE[p11]);
+      cwS[P] = (float)((double)wS[p10] + wS[p11]);
+    }
+  }
+  finish(sc * (hc + 2), cdiag, cinvDiag);
+}
+
+/*
+ * The right-hand side and starting guess of a cold solve (DiffusionSystem.coldStart) of an image of C
+ * interleaved channels: b = the sum of an unknown pixel's known neighbours, x = the known pixels' mean.
+ */
+void cold_start(int w, int h, int C, const unsigned char *mask, const float *data, double *b, double *x) {
+  int s = w + 2;
+  double mean[3] = {0, 0, 0};
+  int n = 0;
+  for (int i = 0; i < w * h; i++) {
+    if (!mask[i]) continue;
+    for (int c = 0; c < C; c++) mean[c] += data[i * C + c];
+    n++;
+  }
+  for (int c = 0; c < C; c++) mean[c] /= n;
+  for (int y = 0; y < h; y++) {
+    for (int xx = 0; xx < w; xx++) {
+      int i = y * w + xx;
+      if (mask[i]) continue;
+      int q = ((y + 1) * s + xx + 1) * C;
+      int west = xx > 0 && mask[i - 1] != 0;
+      int east = xx < w - 1 && mask[i + 1] != 0;
+      int north = y > 0 && mask[i - w] != 0;
+      int south = y < h - 1 && mask[i + w] != 0;
+      for (int c = 0; c < C; c++) {
+        double v = 0;
+        if (west) v += data[(i - 1) * C + c];
+        if (east) v += data[(i + 1) * C + c];
+        if (north) v += data[(i - w) * C + c];
+        if (south) v += data[(i + w) * C + c];
+        b[q + c] = v;
+        x[q + c] = mean[c];
+      }
+    }
+  }
+}
+
 /* ---------------- Gauss–Seidel sweeps ---------------- */
 
+/* One pixel of the first forward sweep, from e = 0 (only the west and north neighbours are read). */
+#define GZ1(p) (e[p] = invDiag[p] * (r[p] + wE[p - 1] * e[p - 1] + wS[p - s] * e[p - s]))
+
+/* Two rows at a time, the second one pixel behind (see smooth_forward1 below): the same values. */
 void smooth_from_zero1(int w, int h, int s, const float *invDiag, const float *wE, const float *wS,
                        const double *r, double *e) {
-  for (int y = 1; y <= h; y++) {
-    int end = y * s + w;
-    for (int p = y * s + 1; p <= end; p++) {
-      e[p] = invDiag[p] * (r[p] + wE[p - 1] * e[p - 1] + wS[p - s] * e[p - s]);
+  int y = 1;
+  for (; y + 1 <= h; y += 2) {
+    int a = y * s + 1;
+    int b = a + s;
+    GZ1(a);
+    for (int j = 1; j < w; j++) {
+      a++;
+      GZ1(a);
+      GZ1(b);
+      b++;
     }
+    GZ1(b);
+  }
+  if (y == h) {
+    for (int p = y * s + 1; p <= y * s + w; p++) GZ1(p);
   }
 }
 
@@ -44,25 +141,54 @@ void smooth_from_zero3(int w, int h, int s, const float *invDiag, const float *w
   }
 }
 
+/* One pixel of a full Gauss–Seidel sweep (either direction): the TypeScript loops' expression. */
+#define GS1(p)                                                                                              \
+  (e[p] = invDiag[p] *                                                                                      \
+          (r[p] + wE[p] * e[p + 1] + wE[p - 1] * e[p - 1] + wS[p] * e[p + s] + wS[p - s] * e[p - s]))
+
+/*
+ * Full sweeps two rows at a time, the second row one pixel behind the first (a wavefront): every pixel still
+ * reads the neighbours before it in the sweep's order updated and those after it not yet, so every value is
+ * the lexicographic sweep's, bit for bit; but the two rows' dependency chains (each pixel waits for the one
+ * before it) interleave, and a sweep is bound by that latency, not by memory. (Four rows: slower again.)
+ */
 void smooth_forward1(int w, int h, int s, const float *invDiag, const float *wE, const float *wS,
                      const double *r, double *e) {
-  for (int y = 1; y <= h; y++) {
-    int end = y * s + w;
-    for (int p = y * s + 1; p <= end; p++) {
-      e[p] = invDiag[p] *
-             (r[p] + wE[p] * e[p + 1] + wE[p - 1] * e[p - 1] + wS[p] * e[p + s] + wS[p - s] * e[p - s]);
+  int y = 1;
+  for (; y + 1 <= h; y += 2) {
+    int a = y * s + 1; /* row y, leading */
+    int b = a + s;     /* row y + 1, one pixel behind */
+    GS1(a);
+    for (int j = 1; j < w; j++) {
+      a++;
+      GS1(a);
+      GS1(b);
+      b++;
     }
+    GS1(b);
+  }
+  if (y == h) {
+    for (int p = y * s + 1; p <= y * s + w; p++) GS1(p);
   }
 }
 
 void smooth_backward1(int w, int h, int s, const float *invDiag, const float *wE, const float *wS,
                       const double *r, double *e) {
-  for (int y = h; y >= 1; y--) {
-    int start = y * s + 1;
-    for (int p = y * s + w; p >= start; p--) {
-      e[p] = invDiag[p] *
-             (r[p] + wE[p] * e[p + 1] + wE[p - 1] * e[p - 1] + wS[p] * e[p + s] + wS[p - s] * e[p - s]);
+  int y = h;
+  for (; y >= 2; y -= 2) {
+    int a = y * s + w; /* row y, leading */
+    int b = a - s;     /* row y - 1, one pixel behind */
+    GS1(a);
+    for (int j = 1; j < w; j++) {
+      a--;
+      GS1(a);
+      GS1(b);
+      b--;
     }
+    GS1(b);
+  }
+  if (y == 1) {
+    for (int p = s + w; p >= s + 1; p--) GS1(p);
   }
 }
 
@@ -257,17 +383,44 @@ void prolong(int C, int s, const float *act, int cw, int ch, int sc, const doubl
 /* ---------------- CG steps ---------------- */
 
 /* x += a p, r -= a q (per channel), r·r into out, fused with the from-zero forward sweep on the new r into e */
+/* One pixel of update_and_sweep1; v is its new residual. */
+#define GU1(i, v)                                                                                           \
+  do {                                                                                                      \
+    x[i] += a * p[i];                                                                                       \
+    v = r[i] - a * q[i];                                                                                    \
+    r[i] = v;                                                                                               \
+    e[i] = invDiag[i] * (v + wE[i - 1] * e[i - 1] + wS[i - s] * e[i - s]);                                  \
+  } while (0)
+
+/*
+ * Two rows at a time, the second one pixel behind, as smooth_from_zero1. r·r is summed in raster order all
+ * the same: the leading row's terms as they come, the second row's from r once the pair is done (the row
+ * is still in cache), so the sum is the one-row loop's, bit for bit.
+ */
 void update_and_sweep1(int w, int h, int s, const float *invDiag, const float *wE, const float *wS, double *x,
                        double *r, const double *p, const double *q, double a, double *e) {
   double acc = 0;
-  for (int y = 1; y <= h; y++) {
-    int end = y * s + w;
-    for (int i = y * s + 1; i <= end; i++) {
-      x[i] += a * p[i];
-      double v = r[i] - a * q[i];
-      r[i] = v;
+  double v;
+  int y = 1;
+  for (; y + 1 <= h; y += 2) {
+    int i = y * s + 1; /* row y, leading */
+    int k = i + s;     /* row y + 1, one pixel behind */
+    GU1(i, v);
+    acc += v * v;
+    for (int j = 1; j < w; j++) {
+      i++;
+      GU1(i, v);
       acc += v * v;
-      e[i] = invDiag[i] * (v + wE[i - 1] * e[i - 1] + wS[i - s] * e[i - s]);
+      GU1(k, v);
+      k++;
+    }
+    GU1(k, v);
+    for (int m = (y + 1) * s + 1; m <= (y + 1) * s + w; m++) acc += r[m] * r[m];
+  }
+  if (y == h) {
+    for (int i = y * s + 1; i <= y * s + w; i++) {
+      GU1(i, v);
+      acc += v * v;
     }
   }
   out[0] = acc;
