@@ -8,6 +8,10 @@
  *   npm run bench -- lowrate [--dir DIR] [--limit N] [--densities 0.006,...] [--grid] [--rate-check N] [--out FILE]
  *   npm run bench -- lowrate --from FILE[,FILE]   # the tables again from (possibly partial) --out files
  *
+ * --levels 8/8,16/12 measures only these quantisers (default: the rate control's candidates); with --from the
+ * envelope is recomputed from the quantisers every joined part measured, and modes not measured for every
+ * image are left out.
+ *
  * --plot PREFIX writes PREFIX-psnr.svg/.png and PREFIX-ssim.svg/.png: the tree mode's, JPEG's and the grid
  * mode's mean curves.
  *
@@ -244,8 +248,17 @@ export async function run(args: string[]): Promise<void> {
       out: { type: "string" },
       from: { type: "string" },
       plot: { type: "string" },
+      levels: { type: "string" },
     },
   });
+  // The quantisers whose curves make the envelope (default: the rate control's candidates).
+  const candidates: ReadonlyArray<readonly [number, number]> = values.levels
+    ? values.levels.split(",").map((pair) => {
+        const [l, c] = pair.split("/").map(Number);
+        if (!(l >= 2 && l <= 256 && c >= 2 && c <= 256)) throw new Error(`--levels: bad quantiser ${pair}`);
+        return [l, c] as const;
+      })
+    : LEVEL_CANDIDATES;
   if (values.from) {
     // Several --out files (comma-separated, e.g. runs over --skip ranges) are joined image by image.
     const parts = await Promise.all(
@@ -255,6 +268,12 @@ export async function run(args: string[]): Promise<void> {
     for (const part of parts)
       for (const [m, curves] of Object.entries(part.modes)) (modes[m] ??= []).push(...(curves as Point[][]));
     const files = parts.flatMap((p) => p.files);
+    // The envelope of the quantisers every part measured (parts may have measured different sets).
+    const quantisers = Object.keys(modes).filter(
+      (m) => /^tree \d+\/\d+$/.test(m) && modes[m].length === files.length,
+    );
+    for (const m of Object.keys(modes)) if (modes[m].length !== files.length) delete modes[m];
+    modes["tree, best levels"] = files.map((_, i) => envelope(quantisers.map((m) => modes[m][i])));
     printCurves(files, parts[0].densities, modes, values.from);
     if (values.plot) await plotCurves(files, modes, values.plot);
     return;
@@ -265,7 +284,7 @@ export async function run(args: string[]): Promise<void> {
   const files = all.slice(Number(values.skip), Number(values.skip) + Number(values.limit));
   const densities = values.densities.split(",").map(Number);
   const modes: Record<string, Point[][]> = { jpeg: [] };
-  for (const [l, c] of LEVEL_CANDIDATES) modes[`tree ${l}/${c}`] = [];
+  for (const [l, c] of candidates) modes[`tree ${l}/${c}`] = [];
   modes["tree, best levels"] = [];
   if (values.grid) modes["grid (v1)"] = [];
   const t0 = performance.now();
@@ -274,8 +293,8 @@ export async function run(args: string[]): Promise<void> {
     const t = performance.now();
     modes.jpeg.push(await jpegCurve(image));
     const encoder = new LowrateEncoder(image);
-    const own = LEVEL_CANDIDATES.map((levels) => treeCurve(encoder, densities, levels));
-    for (const [i, [l, c]] of LEVEL_CANDIDATES.entries()) modes[`tree ${l}/${c}`].push(own[i]);
+    const own = candidates.map((levels) => treeCurve(encoder, densities, levels));
+    for (const [i, [l, c]] of candidates.entries()) modes[`tree ${l}/${c}`].push(own[i]);
     modes["tree, best levels"].push(envelope(own));
     if (values.grid)
       modes["grid (v1)"].push(await gridCurve(image, values["grid-densities"].split(",").map(Number)));

@@ -60,12 +60,19 @@ function checkSettings(s: LowrateSettings): void {
 }
 
 /**
+ * The least-squares solve's accuracy: stop when its residual has fallen 20-fold; inner diffusion solves to a
+ * relative residual of 1e-3. Inner solves to 1e-6 (the optimiser's default) cost 35 % more encoding time for
+ * 0.000–0.004 dB (two BSDS500 val photos at 0.1 and 0.25 bpp); 1e-2 lost 0.15–0.25 dB.
+ */
+const TONAL_ACCURACY = { tolerance: 0.05, innerTolerance: 1e-3 } as const;
+
+/**
  * Values to store at a mask's points for one plane, in raster order of the points (kept compact: the rate
  * search holds many of them): least squares for diffusion, or the plane's own values.
  */
 function storedValues(plane: Image, mask: Uint8Array, tonal: boolean): Float32Array {
   const full = tonal
-    ? optimiseTonal(plane, createMask(plane.width, plane.height, mask), { tolerance: 0.05 }).values.data
+    ? optimiseTonal(plane, createMask(plane.width, plane.height, mask), TONAL_ACCURACY).values.data
     : plane.data;
   let count = 0;
   for (let i = 0; i < mask.length; i++) count += mask[i];
@@ -140,7 +147,7 @@ function closedLoopIndices(
           if (share(j) < round) fixed[i] = 1;
           j++;
         }
-        const again = optimiseTonal(plane, maskImage, { tolerance: 0.05, start, fixed }).values.data;
+        const again = optimiseTonal(plane, maskImage, { ...TONAL_ACCURACY, start, fixed }).values.data;
         j = 0;
         for (let i = 0; i < mask.length; i++) if (mask[i]) current[j++] = again[i];
       }
