@@ -118,6 +118,32 @@ function fitBudget(
 }
 
 /**
+ * The stream of `settings` with closed-loop quantisation (codec.ts), which is a little more accurate and
+ * 0–1.5 % longer: when it no longer fits, the point budget shrinks in proportion (at most three tries).
+ * Undefined when no try lands within [(1 - tolerance) · maxBytes, maxBytes].
+ */
+function closedLoopFit(
+  encoder: LowrateEncoder,
+  settings: LowrateSettings,
+  maxBytes: number,
+  tolerance: number,
+): { settings: LowrateSettings; encoded: LowrateEncoded } | undefined {
+  let s: LowrateSettings = { ...settings, closedLoop: true };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const encoded = encoder.encode(s, { decode: true });
+    const size = encoded.bytes.length;
+    if (size <= maxBytes) return size >= (1 - tolerance) * maxBytes ? { settings: s, encoded } : undefined;
+    const scale = (maxBytes / size) * (1 - tolerance / 4);
+    s = {
+      ...s,
+      lumaPoints: Math.max(1, Math.floor(s.lumaPoints * scale)),
+      chromaPoints: Math.max(1, Math.floor(s.chromaPoints * scale)),
+    };
+  }
+  return undefined;
+}
+
+/**
  * The best low-rate stream of at most `maxBytes`: for each quantiser of `levels` (default
  * LEVEL_CANDIDATES), the largest point budget that fits; of those, the one with the lowest squared error.
  */
@@ -141,14 +167,16 @@ export function encodeToSize(
     }
     evaluations.plain += fit.plain;
     evaluations.tonal += fit.tonal;
-    // The final stream quantises in closed loop (a little more accurate, a few bytes longer: kept if it fits).
-    let settings: LowrateSettings = { ...fit.settings, closedLoop: fit.settings.tonal === true };
+    let settings: LowrateSettings = fit.settings;
     let encoded = encoder.encode(settings, { decode: true });
-    if (encoded.bytes.length > maxBytes) {
-      settings = fit.settings;
-      encoded = encoder.encode(settings, { decode: true });
+    let error = mse(image, encoded.decoded as Image);
+    if (settings.tonal) {
+      const closed = closedLoopFit(encoder, fit.settings, maxBytes, tolerance);
+      if (closed) {
+        const closedError = mse(image, closed.encoded.decoded as Image);
+        if (closedError < error) ({ settings, encoded, error } = { ...closed, error: closedError });
+      }
     }
-    const error = mse(image, encoded.decoded as Image);
     if (!best || error < best.error) best = { encoded, settings, evaluations, error };
   }
   if (!best) {
