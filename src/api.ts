@@ -272,6 +272,8 @@ export interface RateOptions {
   /** Fix the tree mode's quantiser instead of letting the rate control choose among three. */
   levels?: number;
   chromaLevels?: number;
+  /** Progress over the quantisers the rate control tries (minutes for a photo). */
+  onProgress?: Progress;
 }
 
 export interface RateEncoded {
@@ -328,6 +330,7 @@ export async function encodeToRate(image: Image, options: RateOptions): Promise<
   const { encoded, settings, evaluations } = encodeToSize(image, targetBytes, {
     tuning,
     levels: fixed ? [[tuning.lumaLevels, tuning.chromaLevels] as const] : undefined,
+    onProgress: options.onProgress,
   });
   const decoded = encoded.decoded;
   if (!decoded) throw new Error("the rate control returned no decoded image");

@@ -79,12 +79,15 @@ export async function runLowrateEncode(input: string, flags: LowrateFlags): Prom
       searchStreams: 0,
     };
   } else {
+    const { terminalProgress } = await import("../util/progress.ts");
+    const progress = terminalProgress("encode tree", { silent: flags.json });
     const rated = await encodeToRate(image, {
       bytes: flags.size,
       bpp: flags.size === undefined ? flags.bpp : undefined,
       levels: flags.levels,
       chromaLevels: flags.chromaLevels,
-    });
+      onProgress: progress,
+    }).finally(() => progress.done());
     target = rated.targetBytes;
     result = rated;
   }

@@ -8,6 +8,7 @@
 import { MaskcodecError } from "../errors.ts";
 import { mse } from "../image/metrics.ts";
 import type { Image } from "../image/types.ts";
+import type { Progress } from "../util/progress.ts";
 import { type LowrateEncoded, LowrateEncoder, type LowrateSettings } from "./codec.ts";
 import { searchBudget } from "./search.ts";
 
@@ -56,6 +57,8 @@ export interface RateControlOptions {
   encoder?: LowrateEncoder;
   /** Quantisers to choose from, [luma levels, chroma levels] (default LEVEL_CANDIDATES). */
   levels?: ReadonlyArray<readonly [number, number]>;
+  /** Progress over the quantisers tried (a search and a final stream each). */
+  onProgress?: Progress;
 }
 
 export interface RateControlResult {
@@ -159,7 +162,8 @@ export function encodeToSize(
   let best: (RateControlResult & { error: number }) | undefined;
   let smallest = Number.POSITIVE_INFINITY;
   const evaluations = { plain: 0, tonal: 0 };
-  for (const [lumaLevels, chromaLevels] of candidates) {
+  for (const [i, [lumaLevels, chromaLevels]] of candidates.entries()) {
+    options.onProgress?.update(i, candidates.length, `quantiser ${lumaLevels}/${chromaLevels}`);
     const fit = fitBudget(encoder, { ...base, lumaLevels, chromaLevels }, maxBytes, tolerance);
     if ("smallest" in fit) {
       smallest = Math.min(smallest, fit.smallest);
@@ -179,6 +183,7 @@ export function encodeToSize(
     }
     if (!best || error < best.error) best = { encoded, settings, evaluations, error };
   }
+  options.onProgress?.update(candidates.length, candidates.length);
   if (!best) {
     throw new MaskcodecError(
       `A target of ${maxBytes} bytes is below the smallest stream for this image (${smallest} bytes)`,

@@ -45,6 +45,15 @@ describe("rate control on generated images", () => {
     expect(r.encoded.bytes.length).toBeGreaterThanOrEqual(285);
   });
 
+  it("reports progress over the quantisers it tries, ending complete", () => {
+    const image = syntheticImage(64, 48, 3, 8);
+    const calls: Array<[number, number]> = [];
+    const onProgress = { update: (done: number, total: number) => calls.push([done, total]), done() {} };
+    encodeToSize(image, Math.floor((0.3 * 64 * 48) / 8), { onProgress });
+    expect(calls.map(([d]) => d)).toEqual([0, 1, 2, 3]);
+    expect(calls.every(([, t]) => t === 3)).toBe(true);
+  });
+
   it("refuses a target below the smallest possible stream", () => {
     expect(() => encodeToSize(image, 10)).toThrow(MaskcodecError);
   });
