@@ -35,7 +35,7 @@ export interface LowrateSettings {
   /** Least-squares values for the decoder (default true). */
   tonal?: boolean;
   /**
-   * With tonal values: quantise in closed loop (closedLoop.ts): after each share of the points is quantised,
+   * With tonal values: quantise in closed loop (closedLoopIndices): after each share of the points is quantised,
    * the values still free are optimised again to make up for its error. Default false (the rate search's
    * trial streams); the final stream of a search uses it.
    */
@@ -74,6 +74,11 @@ function storedValues(plane: Image, mask: Uint8Array, tonal: boolean): Float32Ar
   const full = tonal
     ? optimiseTonal(plane, createMask(plane.width, plane.height, mask), TONAL_ACCURACY).values.data
     : plane.data;
+  return atPoints(full, mask);
+}
+
+/** The values of a one-plane image at a mask's points, in raster order. */
+function atPoints(full: ArrayLike<number>, mask: Uint8Array): Float32Array {
   let count = 0;
   for (let i = 0; i < mask.length; i++) count += mask[i];
   const out = new Float32Array(count);
@@ -130,11 +135,11 @@ function closedLoopIndices(
   const np = planes.length;
   const q = new Uint8Array(count * np);
   const share = (j: number) => (j % 2 === 0 ? 0 : j % 4 === 1 ? 1 : 2);
+  const { width, height } = planes[0];
+  const maskImage = createMask(width, height, mask);
   planes.forEach((plane, c) => {
-    const { width, height } = plane;
     const [lo, hi] = ranges[c];
-    const current = Float32Array.from(values[c]);
-    const maskImage = createMask(width, height, mask);
+    let current: Float32Array = Float32Array.from(values[c]);
     for (let round = 0; round < 3; round++) {
       if (round > 0) {
         // Optimise the free values again, those of earlier shares fixed at their levels.
@@ -147,9 +152,10 @@ function closedLoopIndices(
           if (share(j) < round) fixed[i] = 1;
           j++;
         }
-        const again = optimiseTonal(plane, maskImage, { ...TONAL_ACCURACY, start, fixed }).values.data;
-        j = 0;
-        for (let i = 0; i < mask.length; i++) if (mask[i]) current[j++] = again[i];
+        current = atPoints(
+          optimiseTonal(plane, maskImage, { ...TONAL_ACCURACY, start, fixed }).values.data,
+          mask,
+        );
       }
       for (let j = 0; j < count; j++) {
         if (share(j) !== round) continue;

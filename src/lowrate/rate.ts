@@ -9,7 +9,7 @@ import { MaskcodecError } from "../errors.ts";
 import { mse } from "../image/metrics.ts";
 import type { Image } from "../image/types.ts";
 import type { Progress } from "../util/progress.ts";
-import { type LowrateEncoded, LowrateEncoder, type LowrateSettings } from "./codec.ts";
+import { decodeLowrate, type LowrateEncoded, LowrateEncoder, type LowrateSettings } from "./codec.ts";
 import { searchBudget } from "./search.ts";
 
 /**
@@ -133,15 +133,20 @@ function closedLoopFit(
 ): { settings: LowrateSettings; encoded: LowrateEncoded } | undefined {
   let s: LowrateSettings = { ...settings, closedLoop: true };
   for (let attempt = 0; attempt < 3; attempt++) {
-    const encoded = encoder.encode(s, { decode: true });
+    // Decoded only once it fits: a stream over the target is never used.
+    const encoded = encoder.encode(s);
     const size = encoded.bytes.length;
-    if (size <= maxBytes) return size >= (1 - tolerance) * maxBytes ? { settings: s, encoded } : undefined;
-    const scale = (maxBytes / size) * (1 - tolerance / 4);
-    s = {
-      ...s,
-      lumaPoints: Math.max(1, Math.floor(s.lumaPoints * scale)),
-      chromaPoints: Math.max(1, Math.floor(s.chromaPoints * scale)),
-    };
+    if (size > maxBytes) {
+      const scale = (maxBytes / size) * (1 - tolerance / 4);
+      s = {
+        ...s,
+        lumaPoints: Math.max(1, Math.floor(s.lumaPoints * scale)),
+        chromaPoints: Math.max(1, Math.floor(s.chromaPoints * scale)),
+      };
+      continue;
+    }
+    if (size < (1 - tolerance) * maxBytes) return undefined;
+    return { settings: s, encoded: { ...encoded, decoded: decodeLowrate(encoded.bytes).image } };
   }
   return undefined;
 }
