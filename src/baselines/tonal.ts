@@ -24,6 +24,50 @@ export interface TonalOptions {
   start?: Image;
   /** 1 at mask pixels whose start value is kept as it is: only the others are optimised. */
   fixed?: Uint8Array;
+  /** Scale of the Jacobi-like preconditioner (1 + κ · area of each point's nearest-pixel region); 0: none. */
+  precondition?: number;
+}
+
+/**
+ * For every mask pixel, the number of pixels nearer to it than to any other mask pixel (4-neighbour
+ * distance, ties to the first reached): a multi-source breadth-first search, O(pixels).
+ */
+export function nearestAreas(width: number, height: number, mask: Uint8Array): Int32Array {
+  const n = width * height;
+  const owner = new Int32Array(n).fill(-1);
+  const queue = new Int32Array(n);
+  let head = 0;
+  let tail = 0;
+  for (let i = 0; i < n; i++) {
+    if (mask[i]) {
+      owner[i] = i;
+      queue[tail++] = i;
+    }
+  }
+  while (head < tail) {
+    const i = queue[head++];
+    const o = owner[i];
+    const x = i % width;
+    if (x > 0 && owner[i - 1] < 0) {
+      owner[i - 1] = o;
+      queue[tail++] = i - 1;
+    }
+    if (x < width - 1 && owner[i + 1] < 0) {
+      owner[i + 1] = o;
+      queue[tail++] = i + 1;
+    }
+    if (i >= width && owner[i - width] < 0) {
+      owner[i - width] = o;
+      queue[tail++] = i - width;
+    }
+    if (i + width < n && owner[i + width] < 0) {
+      owner[i + width] = o;
+      queue[tail++] = i + width;
+    }
+  }
+  const area = new Int32Array(n);
+  for (let i = 0; i < n; i++) if (owner[i] >= 0) area[owner[i]]++;
+  return area;
 }
 
 export interface TonalResult {
@@ -130,7 +174,22 @@ export function optimiseTonal(image: Image, mask: Mask, options: TonalOptions = 
   adjoint(res, r);
   // Fixed values take no part: their gradient is zero, so no search direction moves them.
   for (let i = 0; i < n; i++) if (frozen[i]) r[i] = 0;
-  const p = new Float64Array(r);
+  const kappa = options.precondition ?? 0;
+  const invD = new Float64Array(n).fill(1);
+  if (kappa > 0) {
+    const area = nearestAreas(w, h, mask.data);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const q = ((y + 1) * stride + x + 1) * C;
+        for (let c = 0; c < C; c++) invD[q + c] = 1 / (1 + kappa * area[y * w + x]);
+      }
+    }
+  }
+  const z = new Float64Array(n);
+  for (let i = 0; i < n; i++) z[i] = invD[i] * r[i];
+  const p = new Float64Array(z);
+  const rz = new Float64Array(C);
+  for (let i = 0; i < n; i++) rz[i % C] += r[i] * z[i];
   const mp = new Float64Array(n);
   const q = new Float64Array(n);
   const rr = new Float64Array(C);
@@ -152,19 +211,25 @@ export function optimiseTonal(image: Image, mask: Mask, options: TonalOptions = 
     adjoint(mp, q);
     for (let i = 0; i < n; i++) if (frozen[i]) q[i] = 0;
     const alpha = new Float64Array(C);
-    for (let c = 0; c < C; c++) alpha[c] = done[c] || pq[c] <= 0 ? 0 : rr[c] / pq[c];
+    for (let c = 0; c < C; c++) alpha[c] = done[c] || pq[c] <= 0 ? 0 : rz[c] / pq[c];
     const rrNew = new Float64Array(C);
+    const rzNew = new Float64Array(C);
     for (let i = 0; i < n; i++) {
       const a = alpha[i % C];
       g[i] += a * p[i];
       r[i] -= a * q[i];
+      z[i] = invD[i] * r[i];
       rrNew[i % C] += r[i] * r[i];
+      rzNew[i % C] += r[i] * z[i];
     }
     for (let i = 0; i < n; i++) {
       const c = i % C;
-      p[i] = done[c] ? 0 : r[i] + (rrNew[c] / rr[c]) * p[i];
+      p[i] = done[c] ? 0 : z[i] + (rzNew[c] / rz[c]) * p[i];
     }
-    for (let c = 0; c < C; c++) rr[c] = rrNew[c];
+    for (let c = 0; c < C; c++) {
+      rr[c] = rrNew[c];
+      rz[c] = rzNew[c];
+    }
   }
   // Clip, and round to float32 as the stored Image will.
   for (let i = 0; i < n; i++) if (isKnown[i]) g[i] = Math.fround(Math.min(255, Math.max(0, g[i])));

@@ -70,8 +70,9 @@ export interface RateControlResult {
 
 /**
  * The settings with the most known pixels whose stream is at most `maxBytes`, for one tuning (levels and
- * root size fixed); larger root cells when even the coarsest tree of the tuned size is over the budget.
- * Undefined when no root size fits; `smallest` then holds the smallest stream seen.
+ * root size fixed), measured with estimated least-squares values (`estimate`); larger root cells when even
+ * the coarsest tree of the tuned size is over the budget. Undefined when no root size fits; `smallest` then
+ * holds the smallest stream seen.
  */
 function fitBudget(
   encoder: LowrateEncoder,
@@ -84,11 +85,12 @@ function fitBudget(
   let smallest = Number.POSITIVE_INFINITY;
   for (let root = base.rootSize; ; root *= 2) {
     const tuning = { ...base, rootSize: root };
-    const sizeAt = (tonal: boolean) => (k: number) =>
-      encoder.encode({ ...settingsFor(k, tuning), tonal }).bytes.length;
-    const plain = searchBudget(sizeAt(false), maxBytes, 1, pixels, { tolerance });
+    const plainSize = (k: number) => encoder.encode({ ...settingsFor(k, tuning), tonal: false }).bytes.length;
+    const estimateSize = (k: number) =>
+      encoder.encode({ ...settingsFor(k, tuning), tonal: true, estimate: true }).bytes.length;
+    const plain = searchBudget(plainSize, maxBytes, 1, pixels, { tolerance });
     if (!plain) {
-      smallest = Math.min(smallest, sizeAt(false)(1));
+      smallest = Math.min(smallest, plainSize(1));
       if (root >= Math.max(width, height)) return { smallest };
       continue;
     }
@@ -99,12 +101,12 @@ function fitBudget(
     let plainEvaluations = plain.evaluations;
     let guess = plain;
     for (let round = 0; round < 4; round++) {
-      const size = sizeAt(true)(guess.count);
+      const size = estimateSize(guess.count);
       tonalEvaluations++;
       if (size <= maxBytes && (!tonal || size > tonal.size)) tonal = { count: guess.count, size };
       if (tonal && tonal.size >= (1 - tolerance) * maxBytes) break;
       const scale = size / guess.size;
-      const next = searchBudget(sizeAt(false), Math.floor(maxBytes / scale), 1, pixels, {
+      const next = searchBudget(plainSize, Math.floor(maxBytes / scale), 1, pixels, {
         tolerance: tolerance / 2,
         start: Math.round(guess.count / scale),
       });
@@ -114,46 +116,53 @@ function fitBudget(
     }
     // Without optimised values that fit, the original values at the first answer do (never over the target).
     const settings = tonal
-      ? { ...settingsFor(tonal.count, tuning), tonal: true }
+      ? { ...settingsFor(tonal.count, tuning), tonal: true, estimate: true }
       : { ...settingsFor(plain.count, tuning), tonal: false };
     return { settings, plain: plainEvaluations, tonal: tonalEvaluations };
   }
 }
 
 /**
- * The stream of `settings` with closed-loop quantisation (codec.ts), which is a little more accurate and
- * 0–1.5 % longer: when it no longer fits, the point budget shrinks in proportion (at most three tries).
- * Undefined when no try lands within [(1 - tolerance) · maxBytes, maxBytes].
+ * The final stream for the point budget of `estimated` (a fitting stream with estimated values): full
+ * least-squares values, quantised in closed loop (codec.ts). Its size differs from the estimate's by a few
+ * percent, so the point budget is rescaled in proportion until the size lands within
+ * [(1 - tolerance) · maxBytes, maxBytes] (at most three tries). Of the fitting streams seen, and the
+ * estimate itself (which fits), the one with the lowest error is kept.
  */
-function closedLoopFit(
+function finalStream(
   encoder: LowrateEncoder,
-  settings: LowrateSettings,
+  estimated: { settings: LowrateSettings; encoded: LowrateEncoded; error: number },
   maxBytes: number,
   tolerance: number,
-): { settings: LowrateSettings; encoded: LowrateEncoded } | undefined {
-  let s: LowrateSettings = { ...settings, closedLoop: true };
+): { settings: LowrateSettings; encoded: LowrateEncoded; error: number } {
+  let best = estimated;
+  let s: LowrateSettings = { ...estimated.settings, estimate: false, closedLoop: true };
   for (let attempt = 0; attempt < 3; attempt++) {
     // Decoded only once it fits: a stream over the target is never used.
     const encoded = encoder.encode(s);
     const size = encoded.bytes.length;
-    if (size > maxBytes) {
-      const scale = (maxBytes / size) * (1 - tolerance / 4);
-      s = {
-        ...s,
-        lumaPoints: Math.max(1, Math.floor(s.lumaPoints * scale)),
-        chromaPoints: Math.max(1, Math.floor(s.chromaPoints * scale)),
-      };
-      continue;
+    if (size <= maxBytes) {
+      const decoded = decodeLowrate(encoded.bytes).image;
+      const error = mse(encoder.image, decoded);
+      if (error < best.error) best = { settings: s, encoded: { ...encoded, decoded }, error };
+      if (size >= (1 - tolerance) * maxBytes) break;
     }
-    if (size < (1 - tolerance) * maxBytes) return undefined;
-    return { settings: s, encoded: { ...encoded, decoded: decodeLowrate(encoded.bytes).image } };
+    const scale = (maxBytes / size) * (1 - tolerance / 4);
+    s = {
+      ...s,
+      lumaPoints: Math.max(1, Math.floor(s.lumaPoints * scale)),
+      chromaPoints: Math.max(1, Math.floor(s.chromaPoints * scale)),
+    };
   }
-  return undefined;
+  return best;
 }
 
 /**
- * The best low-rate stream of at most `maxBytes`: for each quantiser of `levels` (default
- * LEVEL_CANDIDATES), the largest point budget that fits; of those, the one with the lowest squared error.
+ * The best low-rate stream of at most `maxBytes`. For each quantiser of `levels` (default LEVEL_CANDIDATES),
+ * the largest point budget that fits, measured with estimated least-squares values; the quantiser whose
+ * estimated stream decodes with the lowest squared error is chosen, and only its stream gets full values
+ * and closed-loop quantisation (finalStream). The estimates rank the quantisers as the full values do
+ * (docs/lowrate.md, "Rate control") at a fraction of the cost.
  */
 export function encodeToSize(
   image: Image,
@@ -164,11 +173,12 @@ export function encodeToSize(
   const tolerance = options.tolerance ?? 0.05;
   const encoder = options.encoder ?? new LowrateEncoder(image);
   const candidates = options.levels ?? LEVEL_CANDIDATES;
-  let best: (RateControlResult & { error: number }) | undefined;
+  const steps = candidates.length + 1;
+  let best: { settings: LowrateSettings; encoded: LowrateEncoded; error: number } | undefined;
   let smallest = Number.POSITIVE_INFINITY;
   const evaluations = { plain: 0, tonal: 0 };
   for (const [i, [lumaLevels, chromaLevels]] of candidates.entries()) {
-    options.onProgress?.update(i, candidates.length, `quantiser ${lumaLevels}/${chromaLevels}`);
+    options.onProgress?.update(i, steps, `quantiser ${lumaLevels}/${chromaLevels}`);
     const fit = fitBudget(encoder, { ...base, lumaLevels, chromaLevels }, maxBytes, tolerance);
     if ("smallest" in fit) {
       smallest = Math.min(smallest, fit.smallest);
@@ -176,24 +186,20 @@ export function encodeToSize(
     }
     evaluations.plain += fit.plain;
     evaluations.tonal += fit.tonal;
-    let settings: LowrateSettings = fit.settings;
-    let encoded = encoder.encode(settings, { decode: true });
-    let error = mse(image, encoded.decoded as Image);
-    if (settings.tonal) {
-      const closed = closedLoopFit(encoder, fit.settings, maxBytes, tolerance);
-      if (closed) {
-        const closedError = mse(image, closed.encoded.decoded as Image);
-        if (closedError < error) ({ settings, encoded, error } = { ...closed, error: closedError });
-      }
-    }
-    if (!best || error < best.error) best = { encoded, settings, evaluations, error };
+    const encoded = encoder.encode(fit.settings, { decode: true });
+    const error = mse(image, encoded.decoded as Image);
+    if (!best || error < best.error) best = { settings: fit.settings, encoded, error };
   }
-  options.onProgress?.update(candidates.length, candidates.length);
   if (!best) {
     throw new MaskcodecError(
       `A target of ${maxBytes} bytes is below the smallest stream for this image (${smallest} bytes)`,
       "ERR_TARGET_TOO_SMALL",
     );
   }
+  if (best.settings.tonal) {
+    options.onProgress?.update(candidates.length, steps, "final values");
+    best = finalStream(encoder, best, maxBytes, tolerance);
+  }
+  options.onProgress?.update(steps, steps);
   return { encoded: best.encoded, settings: best.settings, evaluations };
 }

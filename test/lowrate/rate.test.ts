@@ -45,13 +45,13 @@ describe("rate control on generated images", () => {
     expect(r.encoded.bytes.length).toBeGreaterThanOrEqual(285);
   });
 
-  it("reports progress over the quantisers it tries, ending complete", () => {
+  it("reports progress over the quantisers it tries and the final values, ending complete", () => {
     const image = syntheticImage(64, 48, 3, 8);
     const calls: Array<[number, number]> = [];
     const onProgress = { update: (done: number, total: number) => calls.push([done, total]), done() {} };
     encodeToSize(image, Math.floor((0.3 * 64 * 48) / 8), { onProgress });
-    expect(calls.map(([d]) => d)).toEqual([0, 1, 2, 3]);
-    expect(calls.every(([, t]) => t === 3)).toBe(true);
+    expect(calls.map(([d]) => d)).toEqual([0, 1, 2, 3, 4]);
+    expect(calls.every(([, t]) => t === 4)).toBe(true);
   });
 
   it("refuses a target below the smallest possible stream", () => {
