@@ -19,7 +19,14 @@ import {
 import { Rng } from "./ops.ts";
 import { padReflect, reflect } from "./padding.ts";
 import { tf } from "./tf.ts";
-import { checkGeometry, DECODER_TILING, type Tile, type TileGeometry, tileGrid } from "./tiling.ts";
+import {
+  checkGeometry,
+  DECODER_TILING,
+  ENCODER_TILING,
+  type Tile,
+  type TileGeometry,
+  tileGrid,
+} from "./tiling.ts";
 import { loadWeights } from "./weights.ts";
 
 export { padReflect } from "./padding.ts";
@@ -38,8 +45,8 @@ export interface GanModel {
   /**
    * The mask generator as a MaskSelector. "threshold" keeps the targetCount highest logits (the exact-density
    * rule); "dither" error-diffuses a density map derived from them (spread-out masks). The
-   * default is the model card's `selection` (else "threshold"). Both networks run tiled (`geometry`, by
-   * default the decoder's fixed DECODER_TILING; src/nets/tiling.ts).
+   * default is the model card's `selection` (else "threshold"). The network runs tiled (`geometry`, by
+   * default ENCODER_TILING; src/nets/tiling.ts).
    */
   selector(method?: SelectionMethod, geometry?: TileGeometry): MaskSelector;
   readonly selection: SelectionMethod;
@@ -246,7 +253,7 @@ async function loadGanModelUncached(
   async function scores(
     image: Image,
     density: number,
-    geometry: TileGeometry = DECODER_TILING,
+    geometry: TileGeometry = ENCODER_TILING,
   ): Promise<Float32Array> {
     checkGeometry(geometry, multiple);
     const { width: w, height: h } = image;
@@ -359,7 +366,7 @@ async function loadGanModelUncached(
     arch,
     scores,
     selection,
-    selector(method: SelectionMethod = selection, geometry: TileGeometry = DECODER_TILING): MaskSelector {
+    selector(method: SelectionMethod = selection, geometry: TileGeometry = ENCODER_TILING): MaskSelector {
       if (method !== "threshold" && method !== "dither" && method !== "ordered") {
         throw new MaskcodecError(
           `Unknown gan mask selection ${JSON.stringify(method)}`,

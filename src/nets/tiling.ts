@@ -40,6 +40,17 @@ export interface TileGeometry {
  */
 export const DECODER_TILING: TileGeometry = { core: 512, margin: 128, span: 768 };
 
+/**
+ * The tiling of the gan backend's mask generator, which only the encoder runs (the mask it chooses is
+ * stored in the stream, so the decoded image does not depend on it): 640-pixel cores with 64 pixels of
+ * context in the same 768² windows, 1.40× the pixels of a 12 MP photo against the decoder tiling's 2.07×.
+ * The mask is a dithering of the scores, so any change to them reshuffles the mask; what matters is its
+ * quality: kodim01 upscaled to 1632 × 1224 at 5 %, decoded with DECODER_TILING, gave 25.94 dB from the
+ * untiled mask generator, 25.97 / 25.99 / 26.05 dB from cores and margins of 512/128, 640/64 and 704/32 (the
+ * spread of the dithering, no trend), and the encoder's time fell from 8.5 to 5.2 and 4.6 CPU s.
+ */
+export const ENCODER_TILING: TileGeometry = { core: 640, margin: 64, span: 768 };
+
 /** A single window over any image (untiled inference; for comparisons and tests). */
 export const UNTILED: TileGeometry = { core: Number.POSITIVE_INFINITY, margin: 0 };
 

@@ -4,7 +4,7 @@ import { gridSelector } from "../../src/baselines/index.ts";
 import { createImage, type Image, type Mask } from "../../src/image/types.ts";
 import { defaultModelDir, type GanModel, loadGanModel } from "../../src/nets/gan-backend.ts";
 import { Rng } from "../../src/nets/ops.ts";
-import { DECODER_TILING, tileGrid, UNTILED } from "../../src/nets/tiling.ts";
+import { DECODER_TILING, ENCODER_TILING, tileGrid, UNTILED } from "../../src/nets/tiling.ts";
 
 describe("tile geometry", () => {
   it("cores partition the image; windows hold their core, stay inside and start on the pooling grid", () => {
@@ -44,6 +44,14 @@ describe("tile geometry", () => {
     ]);
     expect(tall.every((t) => t.cx0 === 0 && t.cx1 === 768)).toBe(true);
     expect(tileGrid(4000, 3000, DECODER_TILING)).toHaveLength(48);
+  });
+
+  it("the mask generator's geometry keeps the decoder's 768² windows with 640-pixel cores", () => {
+    expect(tileGrid(768, 768, ENCODER_TILING)).toHaveLength(1);
+    const big = tileGrid(4000, 3000, ENCODER_TILING);
+    expect(big).toHaveLength(35);
+    expect(Math.max(...big.map((t) => t.x1 - t.x0))).toBe(768);
+    expect(Math.max(...big.map((t) => t.y1 - t.y0))).toBe(768);
   });
 
   it("untiled is one window over the whole image", () => {
