@@ -287,7 +287,7 @@ export interface RateEncoded {
   /** Known pixels stored for luma (or grey) and for chroma. */
   lumaPoints: number;
   chromaPoints: number;
-  /** Streams the search wrote to find this one. */
+  /** Streams the rate control wrote: its searches and its final streams (its cost). */
   searchStreams: number;
 }
 
@@ -341,6 +341,6 @@ export async function encodeToRate(image: Image, options: RateOptions): Promise<
     decoded,
     lumaPoints: encoded.lumaCount,
     chromaPoints: encoded.chromaCount,
-    searchStreams: evaluations.plain + evaluations.tonal,
+    searchStreams: evaluations.plain + evaluations.tonal + evaluations.final,
   };
 }
