@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MaskcodecError } from "../../src/errors.ts";
+import { LowrateEncoder } from "../../src/lowrate/codec.ts";
 import { encodeToSize } from "../../src/lowrate/rate.ts";
 import { searchBudget } from "../../src/lowrate/search.ts";
 import { syntheticImage } from "../codec/helpers.ts";
@@ -37,6 +38,16 @@ describe("rate control on generated images", () => {
       expect(r.settings.lumaPoints).toBeGreaterThan(0);
     });
   }
+
+  it("writes its final stream with full least-squares values quantised in closed loop", () => {
+    const target = Math.floor((0.3 * pixels) / 8);
+    const r = encodeToSize(image, target);
+    expect(r.settings).toMatchObject({ tonal: true, closedLoop: true, estimate: false });
+    expect(r.evaluations.final).toBeGreaterThanOrEqual(1);
+    // the same settings encoded again give the same stream: the result is what the settings say
+    const again = new LowrateEncoder(image).encode(r.settings);
+    expect(again.bytes).toEqual(r.encoded.bytes);
+  });
 
   it("a grey image meets its target too", () => {
     const grey = syntheticImage(80, 60, 1, 12);
