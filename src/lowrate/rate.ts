@@ -188,8 +188,10 @@ function finalStream(
 /**
  * Quantisers whose estimated stream's squared error is within this fraction of the best estimate's get a
  * final stream too. Closed-loop quantisation helps coarse quantisers more than fine ones, so the estimates
- * (plainly rounded) favour the finer of two close quantisers: on BSDS500 val photos the estimates of the
- * quantisers that won after closed loop were within ... of the best estimate.
+ * (plainly rounded) can favour the finer of two close quantisers: on six BSDS500 val photos at 0.1, 0.15 and
+ * 0.25 bpp the quantiser that won after closed loop had an estimate within 4.8 % of the best one in all 18
+ * cases, and taking the best estimate's quantiser alone would have lost 0.07–0.39 dB in 3 of them. About
+ * 1.7 final streams per target at 10 %.
  */
 const FINAL_MARGIN = 0.1;
 
