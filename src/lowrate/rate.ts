@@ -71,6 +71,11 @@ export interface RateControlResult {
   evaluations: { plain: number; tonal: number; final: number };
 }
 
+/** The size of a stream with estimated values over that with the original values, as last measured. */
+interface SizeHint {
+  ratio?: number;
+}
+
 /**
  * The settings with the most known pixels whose stream is at most `maxBytes`, for one tuning (levels and
  * root size fixed), measured with estimated least-squares values (`estimate`); larger root cells when even
@@ -82,6 +87,7 @@ function fitBudget(
   base: LowrateTuning,
   maxBytes: number,
   tolerance: number,
+  hint: SizeHint,
 ): { settings: LowrateSettings; plain: number; tonal: number } | { smallest: number } {
   const { width, height } = encoder.image;
   const pixels = width * height;
@@ -98,17 +104,29 @@ function fitBudget(
       continue;
     }
     // The optimised values change the size by a few percent, nearly in proportion: measure the ratio at
-    // the first answer, search the cheap sizes again for the target scaled by it, and repeat.
+    // the first answer (or take the last quantiser's), search the cheap sizes again for the target scaled by
+    // it, and repeat.
     let tonal: { count: number; size: number } | undefined;
     let tonalEvaluations = 0;
     let plainEvaluations = plain.evaluations;
     let guess = plain;
+    if (hint.ratio !== undefined) {
+      const scaled = searchBudget(plainSize, Math.floor(maxBytes / hint.ratio), 1, pixels, {
+        tolerance: tolerance / 2,
+        start: Math.round(plain.count / hint.ratio),
+      });
+      if (scaled) {
+        plainEvaluations += scaled.evaluations;
+        guess = scaled;
+      }
+    }
     for (let round = 0; round < 4; round++) {
       const size = estimateSize(guess.count);
       tonalEvaluations++;
+      const scale = size / guess.size;
+      hint.ratio = scale;
       if (size <= maxBytes && (!tonal || size > tonal.size)) tonal = { count: guess.count, size };
       if (tonal && tonal.size >= (1 - tolerance) * maxBytes) break;
-      const scale = size / guess.size;
       const next = searchBudget(plainSize, Math.floor(maxBytes / scale), 1, pixels, {
         tolerance: tolerance / 2,
         start: Math.round(guess.count / scale),
@@ -215,9 +233,10 @@ export function encodeToSize(
   const estimates: Candidate[] = [];
   let smallest = Number.POSITIVE_INFINITY;
   const evaluations = { plain: 0, tonal: 0 };
+  const hint: SizeHint = {};
   for (const [i, [lumaLevels, chromaLevels]] of candidates.entries()) {
     progress?.update(i, steps, `quantiser ${lumaLevels}/${chromaLevels}`);
-    const fit = fitBudget(encoder, { ...base, lumaLevels, chromaLevels }, maxBytes, tolerance);
+    const fit = fitBudget(encoder, { ...base, lumaLevels, chromaLevels }, maxBytes, tolerance, hint);
     if ("smallest" in fit) {
       smallest = Math.min(smallest, fit.smallest);
       continue;
