@@ -9,8 +9,11 @@
  * size of the process) the largest. RSS comes from `/usr/bin/time -v` where it exists, else from polling
  * /proc/PID/status (VmHWM). The networks and the diffusion solver use one thread.
  *
- *   npm run bench -- photos [--sizes 0.4,2,8,12,limit] [--backends gan,diffusion] [--density 0.05]
- *                           [--repeat 3] [--image kodim01] [--out FILE.json]
+ *   npm run bench -- photos [--sizes 0.4,2,8,12,limit] [--backends gan,diffusion,tree] [--density 0.05]
+ *                           [--bpp 0.15] [--repeat 3] [--image kodim01] [--out FILE.json]
+ *
+ * Backend `tree` is the tree mode with rate control (`encode --bpp`, not in the defaults: minutes per encode
+ * above Kodak size).
  *
  * `--seams SIZE` instead measures what tiling costs in quality at a size where untiled inference still fits
  * (0.4 or 2): the gan backend's reconstruction of the photo with the decoder's tiling against one untiled
@@ -205,6 +208,7 @@ export async function run(argv: string[]): Promise<void> {
       sizes: { type: "string", default: "0.4,2,8,12" },
       backends: { type: "string", default: "gan,diffusion" },
       density: { type: "string", default: "0.05" },
+      bpp: { type: "string", default: "0.15" },
       repeat: { type: "string", default: "3" },
       image: { type: "string", default: "kodim01" },
       out: { type: "string" },
@@ -224,7 +228,7 @@ export async function run(argv: string[]): Promise<void> {
   const work = join(ROOT, "runs", "photos-bench");
   mkdirSync(work, { recursive: true });
   console.log(
-    `# photos: ${values.image} and its upscales, density ${density}, median of ${repeat} (wall), peak RSS the largest`,
+    `# photos: ${values.image} and its upscales, density ${density} (tree: --bpp ${values.bpp}), median of ${repeat} (wall), peak RSS the largest`,
   );
   console.log(
     `# load average at start: ${loadavg()
@@ -245,19 +249,8 @@ export async function run(argv: string[]): Promise<void> {
       const enc: Measure[] = [];
       const dec: Measure[] = [];
       for (let k = 0; k < repeat; k++) {
-        enc.push(
-          await measure([
-            "encode",
-            input,
-            "-o",
-            stream,
-            "--density",
-            density,
-            "--backend",
-            backend,
-            "--force",
-          ]),
-        );
+        const how = backend === "tree" ? ["--bpp", values.bpp] : ["--density", density, "--backend", backend];
+        enc.push(await measure(["encode", input, "-o", stream, ...how, "--force"]));
         if (enc.at(-1)?.code !== 0) break;
         dec.push(await measure(["decode", stream, "-o", output, "--force"]));
         if (dec.at(-1)?.code !== 0) break;
@@ -304,7 +297,7 @@ export async function run(argv: string[]): Promise<void> {
   if (values.out) {
     await writeFile(
       values.out,
-      `${JSON.stringify({ density, repeat, image: values.image, rows }, null, 2)}\n`,
+      `${JSON.stringify({ density, bpp: values.bpp, repeat, image: values.image, rows }, null, 2)}\n`,
     );
   }
 }
