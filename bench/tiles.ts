@@ -2,8 +2,8 @@
  * The tree mode's least squares over tiles against one window over the whole image: for each photo, density
  * and tile geometry, the stream size and RGB PSNR of the decoded image at the same trees and quantiser, and
  * the CPU seconds of the encode after the trees are grown (the least-squares values, quantisation, stream).
- * The trees are grown once per photo and density (they do not depend on the values) and shared by every
- * geometry, so the geometries differ only in the stored values.
+ * The trees are grown once per photo and density over the whole image (as without tiles; they do not depend on
+ * the values) and shared by every geometry, so the geometries differ only in the stored values.
  *
  *   npm run bench -- tiles [--images A.png,B.png] [--bsds 101085,103070] [--upscale 3]
  *                          [--densities 0.01,0.03] [--geometries untiled,1024/64,768/64,512/32]
@@ -93,7 +93,7 @@ export async function run(args: string[]): Promise<void> {
         closedLoop,
       };
       // One encoder grows the trees (plain values, no least squares); each geometry's encoder reuses them.
-      const grower = new LowrateEncoder(image);
+      const grower = new LowrateEncoder(image, { tiling: UNTILED });
       grower.encode({ ...settings, tonal: false });
       let reference: number | undefined;
       for (const tiling of geometries) {

@@ -14,25 +14,9 @@
  */
 import { checkInteger } from "../errors.ts";
 import { createImage, createMask, type Image, type Mask } from "../image/types.ts";
-import { type Tile, type TileGeometry, tileGrid } from "../nets/tiling.ts";
+import { type Tile, type TileGeometry, tileGrid, windowOf } from "../nets/tiling.ts";
 import { checkInpaintingInput } from "./diffusion.ts";
 import { optimiseTonal, type TonalOptions } from "./tonal.ts";
-
-/** The window [x0, x1) × [y0, y1) of an interleaved raster with `channels` values per pixel. */
-function cutWindow<T extends Float32Array | Uint8Array>(
-  data: T,
-  width: number,
-  channels: number,
-  t: Tile,
-): T {
-  const w = t.x1 - t.x0;
-  const out = new (data.constructor as new (length: number) => T)(w * (t.y1 - t.y0) * channels);
-  for (let y = t.y0; y < t.y1; y++) {
-    const from = (y * width + t.x0) * channels;
-    out.set(data.subarray(from, from + w * channels), (y - t.y0) * w * channels);
-  }
-  return out;
-}
 
 /** True when some mask point inside the tile's core is free to change (not in `fixed`). */
 function coreHasFreePoints(mask: Uint8Array, fixed: Uint8Array | undefined, width: number, t: Tile): boolean {
@@ -72,12 +56,12 @@ export function optimiseTonalTiled(
     const ww = t.x1 - t.x0;
     const wh = t.y1 - t.y0;
     const solved = optimiseTonal(
-      createImage(ww, wh, C, cutWindow(image.data, w, C, t)),
-      createMask(ww, wh, cutWindow(mask.data, w, 1, t)),
+      createImage(ww, wh, C, windowOf(image.data, w, C, t)),
+      createMask(ww, wh, windowOf(mask.data, w, 1, t)),
       {
         ...options,
-        start: start && createImage(ww, wh, C, cutWindow(start.data, w, C, t)),
-        fixed: fixed && cutWindow(fixed, w, 1, t),
+        start: start && createImage(ww, wh, C, windowOf(start.data, w, C, t)),
+        fixed: fixed && windowOf(fixed, w, 1, t),
       },
     ).values.data;
     for (let y = t.cy0; y < t.cy1; y++) {

@@ -69,9 +69,10 @@ function checkSettings(s: LowrateSettings): void {
 const TONAL_ACCURACY = { tolerance: 0.05, innerTolerance: 1e-3 } as const;
 
 /**
- * The windows the least-squares values are computed in (optimiseTonalTiled): PLACEHOLDER
+ * The windows the least-squares values (optimiseTonalTiled) and the trees' error solves (growTree) are
+ * computed in: PLACEHOLDER
  */
-export const TONAL_TILING: TileGeometry = { core: 1024, margin: 64, span: 1024 };
+export const TONAL_TILING: TileGeometry = { core: 512, margin: 32, span: 768 };
 
 /** The least-squares values of one plane for a mask (the plane's own elsewhere), window by window. */
 function leastSquaresValues(
@@ -186,7 +187,7 @@ export function decodeLowrate(
   options: { maxPixels?: number } = {},
 ): { image: Image; parsed: ParsedLowrate } {
   const parsed = parseLowrate(bytes, options);
-  const planes = inpaintingJobs(parsed).map((job) => inpaintDiffusion(job.known, job.mask).image);
+  const planes = Array.from(inpaintingJobs(parsed), (job) => inpaintDiffusion(job.known, job.mask).image);
   return { image: assemblePlanes(parsed, planes), parsed };
 }
 
@@ -214,7 +215,7 @@ export class LowrateEncoder {
     this.planes = toPlanes(image);
   }
 
-  /** An encoder of the same image with other windows for the least squares, sharing the trees grown so far. */
+  /** An encoder of the same image with other windows for the least squares, sharing the trees grown so far (with this one's). */
   withTiling(tiling: TileGeometry): LowrateEncoder {
     const other = new LowrateEncoder(this.image, { tiling });
     for (const [key, grown] of this.grown) other.grown.set(key, grown);
@@ -231,7 +232,7 @@ export class LowrateEncoder {
       const budget = grown ? Math.max(points, Math.ceil(grown.budget * 1.5)) : points;
       const planes = chroma ? this.planes.slice(1) : [this.planes[0]];
       const weights = chroma ? PLANE_WEIGHTS.slice(1) : [PLANE_WEIGHTS[0]];
-      grown = { tree: growTree(layout, planes, weights, budget), budget };
+      grown = { tree: growTree(layout, planes, weights, budget, this.tiling), budget };
       this.grown.set(key, grown);
     }
     // A tree that stopped short of its budget could not split further: it serves every larger request.
