@@ -29,7 +29,10 @@ import { type KernelArena, kernelArena } from "./wasm-kernels.ts";
  */
 const WASM_SOLVE_MAX_BYTES = 512 * 2 ** 20;
 
-/** Vectors of the finest grid a resident system can hand out and solve with: b, x and CG's r, z, p, q. */
+/**
+ * Vectors of the finest grid a resident system can hand out and solve with by default: b, x and CG's r, z, p,
+ * q. One fewer (`resident`'s `vectors`) suffices for solves that use b as q (scratchRhs).
+ */
 const RESIDENT_VECTORS = 6;
 
 /**
@@ -55,6 +58,8 @@ export class DiffusionSystem {
   private readonly arena: KernelArena | undefined;
   private readonly generation: number;
   private vectorsOut = 0;
+  /** How many vectors a resident system has room for (`resident`). */
+  private room = RESIDENT_VECTORS;
   /** A resident system's copies of its mask and (coldStart) of the image, in the kernels' memory. */
   private maskCopy: Uint8Array | undefined;
   private imageCopy: Float32Array | undefined;
@@ -65,15 +70,23 @@ export class DiffusionSystem {
    * too (inpaintDiffusion). Same values as any other system of the mask. Null where the kernels are
    * unavailable or their memory cannot hold it. The system and the vectors it hands out (`vector`) live
    * until the next solve of another system, which may reuse that memory: build it for one sequence of solves
-   * (a refused solve says so, rather than computing with overwritten arrays).
+   * (a refused solve says so, rather than computing with overwritten arrays). `vectors`: room for that many
+   * vectors (RESIDENT_VECTORS; five where every solve uses b as q).
    */
-  static resident(width: number, height: number, mask: Uint8Array, channels = 1): DiffusionSystem | null {
+  static resident(
+    width: number,
+    height: number,
+    mask: Uint8Array,
+    channels = 1,
+    vectors = RESIDENT_VECTORS,
+  ): DiffusionSystem | null {
     // and room for the image's copy (coldStart)
-    const bytes =
-      residentBytes(width, height, channels, RESIDENT_VECTORS) + 4 * width * height * channels + 8;
+    const bytes = residentBytes(width, height, channels, vectors) + 4 * width * height * channels + 8;
     const arena = kernelArena(bytes);
     if (!arena?.reset(bytes)) return null;
-    return new DiffusionSystem(width, height, mask, channels, arena);
+    const system = new DiffusionSystem(width, height, mask, channels, arena);
+    system.room = vectors;
+    return system;
   }
 
   /** `arena`: build in the kernels' memory (see `resident`, which sets the memory up). */
@@ -122,11 +135,11 @@ export class DiffusionSystem {
 
   /**
    * A zeroed padded vector for this system's solves (in the kernels' memory for a resident system, which
-   * has room for RESIDENT_VECTORS of them, the CG work vectors included).
+   * has room for `resident`'s `vectors` of them, the CG work vectors included).
    */
   vector(): Float64Array {
     if (!this.arena) return new Float64Array(this.length);
-    if (++this.vectorsOut > RESIDENT_VECTORS) {
+    if (++this.vectorsOut > this.room) {
       throw new Error("A resident DiffusionSystem has handed out all the vectors it has room for");
     }
     return this.arena.f64(this.length, true);

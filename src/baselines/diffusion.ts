@@ -68,7 +68,8 @@ export function inpaintDiffusion(
   }
   const { width: w, height: h, channels: C } = known;
   // built in the kernels' memory where it can be: no copy in and out (DiffusionSystem.solve)
-  const system = DiffusionSystem.resident(w, h, mask.data, C) ?? new DiffusionSystem(w, h, mask.data, C);
+  // five vectors: b, x and CG's r, z, p (solveWithSystem's solve uses b as q)
+  const system = DiffusionSystem.resident(w, h, mask.data, C, 5) ?? new DiffusionSystem(w, h, mask.data, C);
   const result = solveWithSystem(system, known, options);
   releaseLargeArena();
   return result;
@@ -98,7 +99,7 @@ export function inpaintPerChannel(
   const n = w * h;
   // built in the WebAssembly kernels' memory where it can be: a copy there (DiffusionSystem.solve) would
   // double the solver's memory, so large systems would otherwise run on the slower TypeScript loops
-  const system = DiffusionSystem.resident(w, h, mask.data) ?? new DiffusionSystem(w, h, mask.data, 1);
+  const system = DiffusionSystem.resident(w, h, mask.data, 1, 5) ?? new DiffusionSystem(w, h, mask.data, 1);
   const out = createImage(w, h, 3, new Float32Array(known.data));
   const iterations: number[] = [];
   const residuals: number[] = [];
@@ -149,7 +150,8 @@ export function solveWithSystem(
   } else {
     system.coldStart(known.data, system.channels, 0, b, x);
   }
-  const { iterations, residuals } = system.solve(b, x, tolerance, maxIterations);
+  // b is not read after the solve: it serves as a work vector (a resident system has room for five)
+  const { iterations, residuals } = system.solve(b, x, tolerance, maxIterations, true);
   const out = createImage(known.width, known.height, known.channels, new Float32Array(known.data));
   fromPadded(system, x, out, true);
   return { image: out, iterations, residuals };

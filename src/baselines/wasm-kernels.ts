@@ -198,6 +198,12 @@ export class KernelArena {
 export const KEEP_ARENA_BYTES = 512 * 2 ** 20;
 
 let arena: KernelArena | null | undefined;
+/**
+ * The arena releaseLargeArena let go, while the collector has not yet taken it: a solve that needs about as
+ * much takes it back rather than making a second one beside it (the tree mode decodes three planes in turn,
+ * each of which lets the arena go; a fresh gigabyte per plane doubled the decoder's peak at 12 MP).
+ */
+let released: WeakRef<KernelArena> | undefined;
 
 /**
  * The shared arena, or null where WebAssembly is unavailable or switched off (MASKCODEC_WASM=0). `need`: the
@@ -207,6 +213,11 @@ export function kernelArena(need = 0): KernelArena | null {
   if (arena) {
     const size = arena.memory.buffer.byteLength;
     if (size > KEEP_ARENA_BYTES && need * 4 < size) arena = undefined;
+  }
+  if (arena === undefined && released) {
+    const kept = released.deref();
+    released = undefined;
+    if (kept && need * 4 >= kept.memory.buffer.byteLength) arena = kept;
   }
   if (arena !== undefined) return arena;
   if (process.env.MASKCODEC_WASM === "0" || typeof WebAssembly === "undefined") {
@@ -229,11 +240,15 @@ export function kernelArena(need = 0): KernelArena | null {
  * on top of it).
  */
 export function releaseLargeArena(): void {
-  if (arena && arena.memory.buffer.byteLength > KEEP_ARENA_BYTES) arena = undefined;
+  if (arena && arena.memory.buffer.byteLength > KEEP_ARENA_BYTES) {
+    released = new WeakRef(arena);
+    arena = undefined;
+  }
 }
 
 /** For tests and benchmarks: switch the WebAssembly kernels on or off for later solves. */
 export function setWasmKernels(enabled: boolean): void {
   arena = enabled ? undefined : null;
+  released = undefined;
   if (enabled && process.env.MASKCODEC_WASM === "0") arena = null;
 }

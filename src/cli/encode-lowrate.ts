@@ -44,7 +44,7 @@ export async function runLowrateEncode(input: string, flags: LowrateFlags): Prom
   const { checkOutputPath, writeFileAtomic } = await import("../util/files.ts");
   const { readImage } = await import("../image/io.ts");
   const { quality } = await import("../image/metrics.ts");
-  const { LowrateEncoder } = await import("../lowrate/codec.ts");
+  const { LowrateEncoder, decodeLowrate } = await import("../lowrate/codec.ts");
   const { settingsFor, LOWRATE_DEFAULTS } = await import("../lowrate/rate.ts");
   const { encodeToRate } = await import("../api.ts");
 
@@ -58,21 +58,24 @@ export async function runLowrateEncode(input: string, flags: LowrateFlags): Prom
     throw invalidParameter("output", "a path other than the input", output);
 
   const start = performance.now();
-  const image = await readImage(input, { maxPixels: flags.maxPixels });
-  const pixels = image.width * image.height;
+  let image: Image | undefined = await readImage(input, { maxPixels: flags.maxPixels });
+  const { width, height, channels } = image;
+  const pixels = width * height;
   const tuning = {
     ...LOWRATE_DEFAULTS,
     lumaLevels: flags.levels ?? LOWRATE_DEFAULTS.lumaLevels,
     chromaLevels: flags.chromaLevels ?? flags.levels ?? LOWRATE_DEFAULTS.chromaLevels,
   };
   let target: number | undefined;
-  let result: Omit<RateEncoded, "targetBytes">;
+  // the decoded image only for --json's figures (with --density it is decoded once the encoder is gone)
+  let result: Omit<RateEncoded, "targetBytes" | "decoded"> & { decoded?: Image };
   if (flags.density !== undefined) {
     const settings = settingsFor(Math.max(1, Math.round(flags.density * pixels)), tuning);
-    const encoded = new LowrateEncoder(image).encode(settings, { decode: true });
+    // no reference to the encoder outlives this call: its planes and trees (about 170 MB at 12 MP) can go
+    // before the decode, whose solver needs about a gigabyte there
+    const encoded = new LowrateEncoder(image).encode(settings);
     result = {
       bytes: encoded.bytes,
-      decoded: encoded.decoded as Image,
       settings,
       lumaPoints: encoded.lumaCount,
       chromaPoints: encoded.chromaCount,
@@ -99,12 +102,20 @@ export async function runLowrateEncode(input: string, flags: LowrateFlags): Prom
   if (!flags.json) {
     process.stdout.write(
       `${output}: ${bytes} bytes, ${bpp.toFixed(4)} bpp${target !== undefined ? ` (target ${target} bytes)` : ""}, ` +
-        `${image.width}×${image.height}, ${result.lumaPoints} luma / ${result.chromaPoints} chroma points, ` +
+        `${width}×${height}, ${result.lumaPoints} luma / ${result.chromaPoints} chroma points, ` +
         `diffusion/tree, ${seconds.toFixed(2)} s\n`,
     );
     return;
   }
-  const figures = quality(image, result.decoded);
+  let decoded = result.decoded;
+  if (!decoded) {
+    // as `encode --json` does: the original is let go during the decode and read again for the figures
+    // (144 MB at 12 MP beside the decoder's solver)
+    image = undefined;
+    decoded = decodeLowrate(result.bytes).image;
+    image = await readImage(input, { maxPixels: flags.maxPixels });
+  }
+  const figures = quality(image, decoded);
   process.stdout.write(
     `${JSON.stringify({
       input,
@@ -112,9 +123,9 @@ export async function runLowrateEncode(input: string, flags: LowrateFlags): Prom
       bytes,
       bpp,
       target_bytes: target ?? null,
-      width: image.width,
-      height: image.height,
-      channels: image.channels,
+      width,
+      height,
+      channels,
       backend: "diffusion",
       mask: "tree",
       density: result.lumaPoints / pixels,

@@ -22,9 +22,8 @@ export interface PlaneJob {
   mask: Mask;
 }
 
-function groupJobs(width: number, height: number, g: ParsedGroup, planes: number): PlaneJob[] {
+function* groupJobs(width: number, height: number, g: ParsedGroup, planes: number): Generator<PlaneJob> {
   const mask = createMask(width, height, g.mask);
-  const jobs: PlaneJob[] = [];
   for (let p = 0; p < planes; p++) {
     const known = createImage(width, height, 1);
     const [lo, hi] = g.ranges[p];
@@ -34,16 +33,17 @@ function groupJobs(width: number, height: number, g: ParsedGroup, planes: number
       known.data[i] = rangeDequantise(g.indices[j * planes + p], g.levels, lo, hi);
       j++;
     }
-    jobs.push({ known, mask });
+    yield { known, mask };
   }
-  return jobs;
 }
 
-/** The planes to inpaint, in order: Y (or grey), then Cb and Cr. */
-export function inpaintingJobs(parsed: ParsedLowrate): PlaneJob[] {
-  const jobs = groupJobs(parsed.width, parsed.height, parsed.luma, 1);
-  if (parsed.chroma) jobs.push(...groupJobs(parsed.width, parsed.height, parsed.chroma, 2));
-  return jobs;
+/**
+ * The planes to inpaint, in order: Y (or grey), then Cb and Cr; each made when asked for, so that a decoder
+ * holds one plane's known values at a time (48 MB each at 12 MP).
+ */
+export function* inpaintingJobs(parsed: ParsedLowrate): Generator<PlaneJob> {
+  yield* groupJobs(parsed.width, parsed.height, parsed.luma, 1);
+  if (parsed.chroma) yield* groupJobs(parsed.width, parsed.height, parsed.chroma, 2);
 }
 
 /** The image from its inpainted planes. */

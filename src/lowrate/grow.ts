@@ -2,11 +2,13 @@
  * Growing a subdivision tree for a target number of known pixels: rounds of "inpaint with the current mask,
  * measure each leaf's squared error, split the worst leaves", each round adding about half as many points
  * as the mask has, the last one stopping at the target. The error is that of homogeneous diffusion from
- * the original values (not yet optimised or quantised): cheap, and it ranks the leaves well enough.
+ * the original values (not yet optimised or quantised): cheap, and it ranks the leaves well enough. Large
+ * images are inpainted window by window for it (errorTable).
  */
 import { solveWithSystem } from "../baselines/diffusion.ts";
 import { DiffusionSystem } from "../baselines/diffusion-system.ts";
-import type { Image } from "../image/types.ts";
+import { createImage, type Image } from "../image/types.ts";
+import { type Tile, type TileGeometry, tileGrid, UNTILED, windowOf } from "../nets/tiling.ts";
 import { type Cell, canSplit, cellKey, children, markCorners, rootCells, type TreeLayout } from "./tree.ts";
 
 export interface GrownTree {
@@ -20,27 +22,63 @@ export interface GrownTree {
   count: number;
 }
 
-/** Per-pixel weighted squared error of diffusion inpainting of `planes` from `mask`. */
-function inpaintingError(
+/**
+ * Summed-area table (width w + 1, height h + 1) of the per-pixel weighted squared error of diffusion
+ * inpainting of `planes` from `mask`. Each pixel's error is first summed where its entry goes, and the table
+ * is then built in place: one array of the image's size rather than an error image and a table.
+ *
+ * On an image larger than one window of `tiling` (and whose every window holds a known pixel), each window
+ * is inpainted on its own and gives the error of its core: the diffusion system then has the size of a
+ * window, not of the image (at 12 MP the whole-image system and its solve needed about a gigabyte). The
+ * tree's root corners are known pixels every root cell, so a margin of a root cell or two gives each core
+ * nearly the inpainting of the whole image.
+ */
+function errorTable(
   planes: readonly Image[],
   weights: readonly number[],
   mask: Uint8Array,
+  tiling: TileGeometry,
 ): Float64Array {
-  const { width, height } = planes[0];
-  const system = new DiffusionSystem(width, height, mask, 1);
-  const err = new Float64Array(width * height);
-  planes.forEach((plane, p) => {
-    const u = solveWithSystem(system, plane, { tolerance: 1e-4 }).image.data;
-    const w = weights[p] ?? 1;
-    for (let i = 0; i < err.length; i++) {
-      const d = u[i] - plane.data[i];
-      err[i] += w * d * d;
+  const { width: w, height: h } = planes[0];
+  const s = w + 1;
+  const sat = new Float64Array(s * (h + 1));
+  const tiles = tileGrid(w, h, tiling);
+  const windowed = tiles.length > 1 && tiles.every((t) => holdsKnown(mask, w, t));
+  const whole: Tile = { x0: 0, y0: 0, x1: w, y1: h, cx0: 0, cy0: 0, cx1: w, cy1: h };
+  for (const t of windowed ? tiles : [whole]) {
+    const ww = t.x1 - t.x0;
+    const system = new DiffusionSystem(ww, t.y1 - t.y0, windowed ? windowOf(mask, w, 1, t) : mask, 1);
+    planes.forEach((plane, p) => {
+      const known = windowed ? createImage(ww, t.y1 - t.y0, 1, windowOf(plane.data, w, 1, t)) : plane;
+      const u = solveWithSystem(system, known, { tolerance: 1e-4 }).image.data;
+      const weight = weights[p] ?? 1;
+      for (let y = t.cy0; y < t.cy1; y++) {
+        for (let x = t.cx0; x < t.cx1; x++) {
+          const d = u[(y - t.y0) * ww + x - t.x0] - plane.data[y * w + x];
+          sat[(y + 1) * s + x + 1] += weight * d * d;
+        }
+      }
+    });
+  }
+  for (let y = 0; y < h; y++) {
+    let row = 0;
+    for (let x = 0; x < w; x++) {
+      const k = (y + 1) * s + x + 1;
+      row += sat[k];
+      sat[k] = sat[k - s] + row;
     }
-  });
-  return err;
+  }
+  return sat;
 }
 
-/** Sum of err over the closed rectangle of a cell, from a summed-area table of width w + 1. */
+function holdsKnown(mask: Uint8Array, width: number, t: Tile): boolean {
+  for (let y = t.y0; y < t.y1; y++) {
+    for (let i = y * width + t.x0; i < y * width + t.x1; i++) if (mask[i]) return true;
+  }
+  return false;
+}
+
+/** Sum of the error over the closed rectangle of a cell, from errorTable's table. */
 function cellSum(sat: Float64Array, w: number, c: Cell): number {
   const s = w + 1;
   return (
@@ -51,24 +89,12 @@ function cellSum(sat: Float64Array, w: number, c: Cell): number {
   );
 }
 
-function summedArea(err: Float64Array, w: number, h: number): Float64Array {
-  const s = w + 1;
-  const sat = new Float64Array((w + 1) * (h + 1));
-  for (let y = 0; y < h; y++) {
-    let row = 0;
-    for (let x = 0; x < w; x++) {
-      row += err[y * w + x];
-      sat[(y + 1) * s + x + 1] = sat[y * s + x + 1] + row;
-    }
-  }
-  return sat;
-}
-
 export function growTree(
   layout: TreeLayout,
   planes: readonly Image[],
   weights: readonly number[],
   target: number,
+  tiling: TileGeometry = UNTILED,
 ): GrownTree {
   const { width: w, height: h } = layout;
   let leaves = rootCells(layout);
@@ -78,8 +104,7 @@ export function growTree(
   let count = 0;
   for (const c of leaves) count += markCorners(mask, w, c);
   while (count < target) {
-    const err = inpaintingError(planes, weights, mask);
-    const sat = summedArea(err, w, h);
+    const sat = errorTable(planes, weights, mask, tiling);
     const ranked = leaves
       .filter(canSplit)
       .map((c) => ({ c, e: cellSum(sat, w, c) }))

@@ -102,3 +102,19 @@ export function checkGeometry(geometry: TileGeometry, multiple: number): void {
     throw new Error(`tile span ${geometry.span} must be at least the core ${core}`);
   }
 }
+
+/** A tile's window [x0, x1) × [y0, y1) cut out of an interleaved raster with `channels` values per pixel. */
+export function windowOf<T extends Float32Array | Uint8Array>(
+  data: T,
+  width: number,
+  channels: number,
+  t: Tile,
+): T {
+  const w = t.x1 - t.x0;
+  const out = new (data.constructor as new (length: number) => T)(w * (t.y1 - t.y0) * channels);
+  for (let y = t.y0; y < t.y1; y++) {
+    const from = (y * width + t.x0) * channels;
+    out.set(data.subarray(from, from + w * channels), (y - t.y0) * w * channels);
+  }
+  return out;
+}

@@ -1,0 +1,77 @@
+/**
+ * Tonal optimisation over overlapping windows, so that its memory no longer grows with the image: the
+ * least-squares values (optimiseTonal) are computed in each window of a tile grid (src/nets/tiling.ts, a
+ * dependency-free geometry module: cores on a grid from (0, 0), each inside a window extended by a margin and
+ * clipped to the image), and only the values at mask points inside the window's core are kept.
+ *
+ * Why this loses little: with homogeneous diffusion a stored value's influence on the reconstruction ends at
+ * the known pixels around it, so a value is determined by the image and the mask within a few of the mask's
+ * spacings. A margin of that reach gives the values in a core nearly the context of the whole image. The
+ * window's own border is a reflecting boundary; the margin keeps it away from the core.
+ *
+ * An image no larger than one core (or the geometry's `span`) on both sides is a single window: exactly
+ * optimiseTonal on the whole image.
+ */
+import { checkInteger } from "../errors.ts";
+import { createImage, createMask, type Image, type Mask } from "../image/types.ts";
+import { type Tile, type TileGeometry, tileGrid, windowOf } from "../nets/tiling.ts";
+import { checkInpaintingInput } from "./diffusion.ts";
+import { optimiseTonal, type TonalOptions } from "./tonal.ts";
+
+/** True when some mask point inside the tile's core is free to change (not in `fixed`). */
+function coreHasFreePoints(mask: Uint8Array, fixed: Uint8Array | undefined, width: number, t: Tile): boolean {
+  for (let y = t.cy0; y < t.cy1; y++) {
+    for (let i = y * width + t.cx0; i < y * width + t.cx1; i++) if (mask[i] && !fixed?.[i]) return true;
+  }
+  return false;
+}
+
+/**
+ * The values to store at the mask's points (the image's own elsewhere, `options.start` where given at
+ * the mask's points that no window changes), chosen by least squares for diffusion within each window of
+ * `geometry`. `start` and `fixed` apply as in optimiseTonal, cut to each window.
+ */
+export function optimiseTonalTiled(
+  image: Image,
+  mask: Mask,
+  geometry: TileGeometry,
+  options: TonalOptions = {},
+): Image {
+  checkInpaintingInput(image, mask);
+  const { width: w, height: h, channels: C } = image;
+  if (Number.isFinite(geometry.core)) checkInteger(geometry.core, "tile core", 1, 1 << 16);
+  checkInteger(geometry.margin, "tile margin", 0, 1 << 16);
+  const tiles = tileGrid(w, h, geometry);
+  if (tiles.length === 1) return optimiseTonal(image, mask, options).values;
+  const values = createImage(w, h, C, new Float32Array(image.data));
+  const { start, fixed } = options;
+  if (start) {
+    for (let i = 0; i < w * h; i++) {
+      if (!mask.data[i]) continue;
+      for (let c = 0; c < C; c++) values.data[i * C + c] = start.data[i * C + c];
+    }
+  }
+  for (const t of tiles) {
+    if (!coreHasFreePoints(mask.data, fixed, w, t)) continue;
+    const ww = t.x1 - t.x0;
+    const wh = t.y1 - t.y0;
+    const solved = optimiseTonal(
+      createImage(ww, wh, C, windowOf(image.data, w, C, t)),
+      createMask(ww, wh, windowOf(mask.data, w, 1, t)),
+      {
+        ...options,
+        start: start && createImage(ww, wh, C, windowOf(start.data, w, C, t)),
+        fixed: fixed && windowOf(fixed, w, 1, t),
+      },
+    ).values.data;
+    for (let y = t.cy0; y < t.cy1; y++) {
+      for (let x = t.cx0; x < t.cx1; x++) {
+        const i = y * w + x;
+        if (!mask.data[i]) continue;
+        const j = (y - t.y0) * ww + (x - t.x0);
+        for (let c = 0; c < C; c++) values.data[i * C + c] = solved[j * C + c];
+      }
+    }
+  }
+  return values;
+}
