@@ -6,10 +6,10 @@
  * over the target; it lands within `tolerance` below it whenever the point budget is fine enough to.
  */
 import { MaskcodecError } from "../errors.ts";
-import { mse } from "../image/metrics.ts";
 import type { Image } from "../image/types.ts";
 import type { Progress } from "../util/progress.ts";
 import { decodeLowrate, type LowrateEncoded, LowrateEncoder, type LowrateSettings } from "./codec.ts";
+import { streamError } from "./error.ts";
 import { searchBudget } from "./search.ts";
 
 /**
@@ -193,9 +193,8 @@ function finalStream(
     // sizes grow nearly in proportion to the budget
     if (attempt === 0) state.ratio = (size * estimated.settings.lumaPoints) / (estimatedSize * s.lumaPoints);
     if (size <= maxBytes) {
-      const decoded = decodeLowrate(encoded.bytes).image;
-      const error = mse(encoder.image, decoded);
-      if (error < best.error) best = { settings: s, encoded: { ...encoded, decoded }, error };
+      const error = streamError(encoder.image, encoded.bytes, encoder.tiling);
+      if (error < best.error) best = { settings: s, encoded, error };
       if (size >= (1 - tolerance) * maxBytes) break;
     }
     scale = aim / size;
@@ -226,7 +225,7 @@ export function encodeToSize(
 ): RateControlResult {
   const base = options.tuning ?? { ...LOWRATE_DEFAULTS };
   const tolerance = options.tolerance ?? 0.05;
-  const encoder = options.encoder ?? new LowrateEncoder(image);
+  let encoder: LowrateEncoder | undefined = options.encoder ?? new LowrateEncoder(image);
   const candidates = options.levels ?? LEVEL_CANDIDATES;
   const progress = options.onProgress;
   const steps = candidates.length + 1; // a search per quantiser, then the final streams
@@ -243,8 +242,12 @@ export function encodeToSize(
     }
     evaluations.plain += fit.plain;
     evaluations.tonal += fit.tonal;
-    const encoded = encoder.encode(fit.settings, { decode: true });
-    estimates.push({ settings: fit.settings, encoded, error: mse(image, encoded.decoded as Image) });
+    const encoded = encoder.encode(fit.settings);
+    estimates.push({
+      settings: fit.settings,
+      encoded,
+      error: streamError(image, encoded.bytes, encoder.tiling),
+    });
   }
   if (estimates.length === 0) {
     throw new MaskcodecError(
@@ -265,8 +268,12 @@ export function encodeToSize(
     if (final.error < best.error) best = final;
   }
   progress?.update(steps, steps);
+  // The chosen stream decoded once, after the encoder's planes and trees are let go (when it is ours): at
+  // 12 MP they and a decoder's solver would not fit in the memory bound together.
+  encoder = undefined;
+  const decoded = decodeLowrate(best.encoded.bytes).image;
   return {
-    encoded: best.encoded,
+    encoded: { ...best.encoded, decoded },
     settings: best.settings,
     evaluations: { ...evaluations, final: state.streams },
   };
