@@ -104,6 +104,20 @@ function couplingAdjoint(system: DiffusionSystem, z: Float64Array, out: Float64A
   }
 }
 
+/** The preconditioner's diagonal, padded like the system's vectors: 1 / (1 + κ · nearest-pixel area) at mask pixels. */
+function inverseAreaScaling(system: DiffusionSystem, mask: Uint8Array, kappa: number): Float64Array {
+  const { width: w, height: h, stride, channels: C } = system;
+  const invD = new Float64Array(system.length).fill(1);
+  const area = nearestAreas(w, h, mask);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const q = ((y + 1) * stride + x + 1) * C;
+      for (let c = 0; c < C; c++) invD[q + c] = 1 / (1 + kappa * area[y * w + x]);
+    }
+  }
+  return invD;
+}
+
 export function optimiseTonal(image: Image, mask: Mask, options: TonalOptions = {}): TonalResult {
   checkInpaintingInput(image, mask);
   const maxIterations = options.maxIterations ?? 100;
@@ -175,18 +189,10 @@ export function optimiseTonal(image: Image, mask: Mask, options: TonalOptions = 
   // Fixed values take no part: their gradient is zero, so no search direction moves them.
   for (let i = 0; i < n; i++) if (frozen[i]) r[i] = 0;
   const kappa = options.precondition ?? 0;
-  const invD = new Float64Array(n).fill(1);
-  if (kappa > 0) {
-    const area = nearestAreas(w, h, mask.data);
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        const q = ((y + 1) * stride + x + 1) * C;
-        for (let c = 0; c < C; c++) invD[q + c] = 1 / (1 + kappa * area[y * w + x]);
-      }
-    }
-  }
-  const z = new Float64Array(n);
-  for (let i = 0; i < n; i++) z[i] = invD[i] * r[i];
+  // Without a preconditioner z is r itself (no two more vectors of the image's size).
+  const invD = kappa > 0 ? inverseAreaScaling(system, mask.data, kappa) : undefined;
+  const z = invD ? new Float64Array(n) : r;
+  if (invD) for (let i = 0; i < n; i++) z[i] = invD[i] * r[i];
   const p = new Float64Array(z);
   const rz = new Float64Array(C);
   for (let i = 0; i < n; i++) rz[i % C] += r[i] * z[i];
@@ -218,7 +224,7 @@ export function optimiseTonal(image: Image, mask: Mask, options: TonalOptions = 
       const a = alpha[i % C];
       g[i] += a * p[i];
       r[i] -= a * q[i];
-      z[i] = invD[i] * r[i];
+      if (invD) z[i] = invD[i] * r[i];
       rrNew[i % C] += r[i] * r[i];
       rzNew[i % C] += r[i] * z[i];
     }

@@ -14,22 +14,17 @@ import { inpaintDiffusion } from "../baselines/diffusion.ts";
 import { ycbcrToRgbPixel } from "../image/colour.ts";
 import { mse } from "../image/metrics.ts";
 import { createImage, createMask, type Image } from "../image/types.ts";
-import { type Tile, type TileGeometry, tileGrid, windowOf } from "../nets/tiling.ts";
+import { type Tile, type TileGeometry, tileGrid, windowHoldsAny, windowOf } from "../nets/tiling.ts";
 import { decodeLowrate } from "./codec.ts";
 import { inpaintingJobs, type PlaneJob } from "./decode.ts";
 import { parseLowrate } from "./stream.ts";
-
-function holdsKnown(mask: Uint8Array): boolean {
-  for (let i = 0; i < mask.length; i++) if (mask[i]) return true;
-  return false;
-}
 
 /** One plane of one window, inpainted as the decoder would inpaint the whole plane; undefined without known pixels. */
 function windowPlane(job: PlaneJob, width: number, t: Tile): Float32Array | undefined {
   const ww = t.x1 - t.x0;
   const wh = t.y1 - t.y0;
+  if (!windowHoldsAny(job.mask.data, width, t)) return undefined;
   const mask = windowOf(job.mask.data, width, 1, t);
-  if (!holdsKnown(mask)) return undefined;
   const known = createImage(ww, wh, 1, windowOf(job.known.data, width, 1, t));
   return inpaintDiffusion(known, createMask(ww, wh, mask)).image.data;
 }

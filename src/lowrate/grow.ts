@@ -8,7 +8,7 @@
 import { solveWithSystem } from "../baselines/diffusion.ts";
 import { DiffusionSystem } from "../baselines/diffusion-system.ts";
 import { createImage, type Image } from "../image/types.ts";
-import { type Tile, type TileGeometry, tileGrid, UNTILED, windowOf } from "../nets/tiling.ts";
+import { type Tile, type TileGeometry, tileGrid, UNTILED, windowHoldsAny, windowOf } from "../nets/tiling.ts";
 import { type Cell, canSplit, cellKey, children, markCorners, rootCells, type TreeLayout } from "./tree.ts";
 
 export interface GrownTree {
@@ -43,7 +43,7 @@ function errorTable(
   const s = w + 1;
   const sat = new Float64Array(s * (h + 1));
   const tiles = tileGrid(w, h, tiling);
-  const windowed = tiles.length > 1 && tiles.every((t) => holdsKnown(mask, w, t));
+  const windowed = tiles.length > 1 && tiles.every((t) => windowHoldsAny(mask, w, t));
   const whole: Tile = { x0: 0, y0: 0, x1: w, y1: h, cx0: 0, cy0: 0, cx1: w, cy1: h };
   for (const t of windowed ? tiles : [whole]) {
     const ww = t.x1 - t.x0;
@@ -69,13 +69,6 @@ function errorTable(
     }
   }
   return sat;
-}
-
-function holdsKnown(mask: Uint8Array, width: number, t: Tile): boolean {
-  for (let y = t.y0; y < t.y1; y++) {
-    for (let i = y * width + t.x0; i < y * width + t.x1; i++) if (mask[i]) return true;
-  }
-  return false;
 }
 
 /** Sum of the error over the closed rectangle of a cell, from errorTable's table. */

@@ -57,7 +57,7 @@ export interface RateControlOptions {
   encoder?: LowrateEncoder;
   /** Quantisers to choose from, [luma levels, chroma levels] (default LEVEL_CANDIDATES). */
   levels?: ReadonlyArray<readonly [number, number]>;
-  /** Progress over the quantisers tried (a search and a final stream each). */
+  /** Progress: a step per quantiser's search, then one for the final streams. */
   onProgress?: Progress;
 }
 

@@ -103,6 +103,14 @@ export function checkGeometry(geometry: TileGeometry, multiple: number): void {
   }
 }
 
+/** True when `mask` (one channel, `width` wide) has a nonzero pixel in the tile's window. */
+export function windowHoldsAny(mask: Uint8Array, width: number, t: Tile): boolean {
+  for (let y = t.y0; y < t.y1; y++) {
+    for (let i = y * width + t.x0; i < y * width + t.x1; i++) if (mask[i]) return true;
+  }
+  return false;
+}
+
 /** A tile's window [x0, x1) × [y0, y1) cut out of an interleaved raster with `channels` values per pixel. */
 export function windowOf<T extends Float32Array | Uint8Array>(
   data: T,
