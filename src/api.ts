@@ -274,6 +274,11 @@ export interface RateOptions {
   chromaLevels?: number;
   /** Progress over the quantisers the rate control tries (minutes for a photo). */
   onProgress?: Progress;
+  /**
+   * Also return the decoded image (default true). Pass false when only the bytes are wanted: decoding a
+   * 12 MP result costs about 15 s and a gigabyte (decode the bytes later, with the original let go).
+   */
+  decode?: boolean;
 }
 
 export interface RateEncoded {
@@ -282,8 +287,8 @@ export interface RateEncoded {
   targetBytes: number;
   /** The tree mode's settings the rate control chose (points, levels, root cells). */
   settings: import("./lowrate/codec.ts").LowrateSettings;
-  /** The image a decoder will reconstruct from `bytes`. */
-  decoded: Image;
+  /** The image a decoder will reconstruct from `bytes`; absent with `decode: false`. */
+  decoded?: Image;
   /** Known pixels stored for luma (or grey) and for chroma. */
   lumaPoints: number;
   chromaPoints: number;
@@ -331,14 +336,13 @@ export async function encodeToRate(image: Image, options: RateOptions): Promise<
     tuning,
     levels: fixed ? [[tuning.lumaLevels, tuning.chromaLevels] as const] : undefined,
     onProgress: options.onProgress,
+    decode: options.decode !== false,
   });
-  const decoded = encoded.decoded;
-  if (!decoded) throw new Error("the rate control returned no decoded image");
   return {
     bytes: encoded.bytes,
     targetBytes,
     settings,
-    decoded,
+    decoded: encoded.decoded,
     lumaPoints: encoded.lumaCount,
     chromaPoints: encoded.chromaCount,
     searchStreams: evaluations.plain + evaluations.tonal + evaluations.final,

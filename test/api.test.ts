@@ -95,7 +95,11 @@ describe("encodeToRate", () => {
     expect(rated.bytes.length).toBeLessThanOrEqual(target);
     expect(rated.bytes.length).toBeGreaterThanOrEqual(0.95 * target);
     const decoded = await decode(rated.bytes);
-    expect(decoded.image.data).toEqual(rated.decoded.data);
+    expect(rated.decoded?.data).toEqual(decoded.image.data);
+    // without the decode: the same stream, no image
+    const bytesOnly = await encodeToRate(image, { bytes: target, decode: false });
+    expect(bytesOnly.decoded).toBeUndefined();
+    expect(bytesOnly.bytes).toEqual(rated.bytes);
   });
 
   it("refuses a missing or doubled target, and a bad bpp, with a MaskcodecError", async () => {

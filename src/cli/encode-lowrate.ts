@@ -67,8 +67,8 @@ export async function runLowrateEncode(input: string, flags: LowrateFlags): Prom
     chromaLevels: flags.chromaLevels ?? flags.levels ?? LOWRATE_DEFAULTS.chromaLevels,
   };
   let target: number | undefined;
-  // the decoded image only for --json's figures (with --density it is decoded once the encoder is gone)
-  let result: Omit<RateEncoded, "targetBytes" | "decoded"> & { decoded?: Image };
+  // The decoded image only for --json's figures, decoded once the encoder is gone and the original let go.
+  let result: Omit<RateEncoded, "targetBytes" | "decoded">;
   if (flags.density !== undefined) {
     const settings = settingsFor(Math.max(1, Math.round(flags.density * pixels)), tuning);
     // no reference to the encoder outlives this call: its planes and trees (about 170 MB at 12 MP) can go
@@ -90,6 +90,7 @@ export async function runLowrateEncode(input: string, flags: LowrateFlags): Prom
       levels: flags.levels,
       chromaLevels: flags.chromaLevels,
       onProgress: progress,
+      decode: false,
     }).finally(() => progress.done());
     target = rated.targetBytes;
     result = rated;
@@ -107,14 +108,11 @@ export async function runLowrateEncode(input: string, flags: LowrateFlags): Prom
     );
     return;
   }
-  let decoded = result.decoded;
-  if (!decoded) {
-    // as `encode --json` does: the original is let go during the decode and read again for the figures
-    // (144 MB at 12 MP beside the decoder's solver)
-    image = undefined;
-    decoded = decodeLowrate(result.bytes).image;
-    image = await readImage(input, { maxPixels: flags.maxPixels });
-  }
+  // as `encode --json` does: the original is let go during the decode and read again for the figures
+  // (144 MB at 12 MP beside the decoder's solver)
+  image = undefined;
+  const decoded = decodeLowrate(result.bytes).image;
+  image = await readImage(input, { maxPixels: flags.maxPixels });
   const figures = quality(image, decoded);
   process.stdout.write(
     `${JSON.stringify({

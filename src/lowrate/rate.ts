@@ -59,6 +59,11 @@ export interface RateControlOptions {
   levels?: ReadonlyArray<readonly [number, number]>;
   /** Progress: a step per quantiser's search, then one for the final streams. */
   onProgress?: Progress;
+  /**
+   * Decode the chosen stream into `encoded.decoded` (default true). A caller that only writes the stream,
+   * or decodes it later with less held in memory (the CLI at 12 MP), passes false.
+   */
+  decode?: boolean;
 }
 
 export interface RateControlResult {
@@ -268,10 +273,12 @@ export function encodeToSize(
     if (final.error < best.error) best = final;
   }
   progress?.update(steps, steps);
-  // The chosen stream decoded once, after the encoder's planes and trees are let go (when it is ours): at
-  // 12 MP they and a decoder's solver would not fit in the memory bound together.
+  // The chosen stream decoded once, after the encoder's planes and trees and the other candidates are let
+  // go (when they are ours): at 12 MP they and a decoder's solver would not fit in the memory bound together.
   encoder = undefined;
-  const decoded = decodeLowrate(best.encoded.bytes).image;
+  estimates.length = 0;
+  finalists.length = 0;
+  const decoded = options.decode === false ? undefined : decodeLowrate(best.encoded.bytes).image;
   return {
     encoded: { ...best.encoded, decoded },
     settings: best.settings,
