@@ -1,4 +1,5 @@
 import { MIN_WEIGHT_HASH_LENGTH } from "./codec/limits.ts";
+import { diffusionDecodeTolerance, FORMAT_VERSION } from "./codec/stream.ts";
 import { BACKEND_CODES, type BackendId, type StreamHeader } from "./codec/types.ts";
 import {
   DEFAULT_BACKEND,
@@ -142,7 +143,8 @@ export async function encoderSetup(options: EncoderOptions): Promise<EncoderSetu
   }
   return {
     selector,
-    inpainter: baselines.diffusionInpainter(),
+    // the decoder's solve for the streams this build writes (--json's figures are the decoded image's)
+    inpainter: baselines.diffusionInpainter({ tolerance: diffusionDecodeTolerance(FORMAT_VERSION) }),
     tonal: options.tonal ? baselines.tonalOptimiser() : undefined,
   };
 }
@@ -191,7 +193,8 @@ export async function inpainterFor(header: StreamHeader, modelDir?: string): Pro
   if (header.backend === "diffusion") {
     // the solver's own module, not the baselines' index (PS, NLPE and the selectors are encoder-side)
     const { diffusionInpainter } = await import("./baselines/diffusion.ts");
-    return diffusionInpainter();
+    // how far the solve goes is part of what the stream decodes to: its version says
+    return diffusionInpainter({ tolerance: diffusionDecodeTolerance(header.version) });
   }
   const { loadGanModel } = await import("./nets/gan-backend.ts");
   const hash = header.weightHash ?? "";
