@@ -1,11 +1,11 @@
-/** `info` for a version-2 (low-rate, tree mode) stream: header fields, the two trees' points, sizes. */
+/** `info` for a tree-mode (version 2 or 4) stream: header fields, the two trees' points, sizes. */
 export async function printLowrateInfo(input: string, bytes: Uint8Array, json: boolean): Promise<void> {
   const { parseLowrate } = await import("../lowrate/stream.ts");
   const parsed = parseLowrate(bytes);
   const pixels = parsed.width * parsed.height;
   const group = (g: typeof parsed.luma) => ({ root_size: g.rootSize, levels: g.levels, points: g.count });
   const info = {
-    version: 2,
+    version: parsed.version,
     width: parsed.width,
     height: parsed.height,
     channels: parsed.channels,
@@ -25,7 +25,7 @@ export async function printLowrateInfo(input: string, bytes: Uint8Array, json: b
   const c = parsed.chroma;
   const lines = [
     `file        ${input}`,
-    `format      .mgc version 2 (tree mode)`,
+    `format      .mgc version ${parsed.version} (tree mode)`,
     `size        ${parsed.width}×${parsed.height}, ${parsed.channels} channel${parsed.channels > 1 ? "s" : ""}`,
     `backend     diffusion, one plane at a time${c ? " (Y, Cb, Cr)" : ""}`,
     `luma        ${parsed.luma.count} points (root cells ${parsed.luma.rootSize} px), ${parsed.luma.levels} levels`,

@@ -8,6 +8,7 @@
 import { inpaintDiffusion } from "../baselines/diffusion.ts";
 import type { TonalOptions } from "../baselines/tonal.ts";
 import { optimiseTonalTiled } from "../baselines/tonal-tiled.ts";
+import { diffusionDecodeTolerance } from "../codec/stream.ts";
 import { checkInteger, invalidParameter } from "../errors.ts";
 import { createImage, createMask, type Image } from "../image/types.ts";
 import type { TileGeometry } from "../nets/tiling.ts";
@@ -208,13 +209,17 @@ function closedLoopIndices(
   return q;
 }
 
-/** Decodes a version-2 stream with homogeneous diffusion (what decodeBytes does with the diffusion backend). */
+/** Decodes a tree-mode stream with homogeneous diffusion (what decodeBytes does with the diffusion backend). */
 export function decodeLowrate(
   bytes: Uint8Array,
   options: { maxPixels?: number } = {},
 ): { image: Image; parsed: ParsedLowrate } {
   const parsed = parseLowrate(bytes, options);
-  const planes = Array.from(inpaintingJobs(parsed), (job) => inpaintDiffusion(job.known, job.mask).image);
+  const tolerance = diffusionDecodeTolerance(parsed.version);
+  const planes = Array.from(
+    inpaintingJobs(parsed),
+    (job) => inpaintDiffusion(job.known, job.mask, { tolerance }).image,
+  );
   return { image: assemblePlanes(parsed, planes), parsed };
 }
 

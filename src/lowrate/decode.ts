@@ -8,13 +8,7 @@ import type { StreamHeader } from "../codec/types.ts";
 import type { Inpainter } from "../image/seams.ts";
 import { createImage, createMask, type Image, type Mask } from "../image/types.ts";
 import { fromPlanes } from "./planes.ts";
-import {
-  LOWRATE_VERSION,
-  type ParsedGroup,
-  type ParsedLowrate,
-  parseLowrate,
-  rangeDequantise,
-} from "./stream.ts";
+import { type ParsedGroup, type ParsedLowrate, parseLowrate, rangeDequantise } from "./stream.ts";
 
 export interface PlaneJob {
   /** Dequantised values at the mask's points, 0 elsewhere; one channel. */
@@ -54,7 +48,7 @@ export function assemblePlanes(parsed: ParsedLowrate, planes: readonly Image[]):
 /** Version-2 header fields in the shape of a version-1 header, for the CLI and the eval toolkit. */
 export function lowrateHeader(parsed: ParsedLowrate): StreamHeader {
   return {
-    version: LOWRATE_VERSION,
+    version: parsed.version,
     width: parsed.width,
     height: parsed.height,
     channels: parsed.channels,

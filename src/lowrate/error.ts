@@ -11,6 +11,7 @@
  * exactly the error of decodeLowrate.
  */
 import { inpaintDiffusion } from "../baselines/diffusion.ts";
+import { diffusionDecodeTolerance, LOWRATE_VERSION } from "../codec/stream.ts";
 import { ycbcrToRgbPixel } from "../image/colour.ts";
 import { mse } from "../image/metrics.ts";
 import { createImage, createMask, type Image } from "../image/types.ts";
@@ -26,7 +27,10 @@ function windowPlane(job: PlaneJob, width: number, t: Tile): Float32Array | unde
   if (!windowHoldsAny(job.mask.data, width, t)) return undefined;
   const mask = windowOf(job.mask.data, width, 1, t);
   const known = createImage(ww, wh, 1, windowOf(job.known.data, width, 1, t));
-  return inpaintDiffusion(known, createMask(ww, wh, mask)).image.data;
+  // the decoder's stopping rule for the streams the encoder writes
+  return inpaintDiffusion(known, createMask(ww, wh, mask), {
+    tolerance: diffusionDecodeTolerance(LOWRATE_VERSION),
+  }).image.data;
 }
 
 /** Mean squared error over all samples of `image` against the decoded stream (see the module comment). */

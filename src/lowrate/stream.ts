@@ -21,13 +21,20 @@ import { crc32 } from "../codec/crc32.ts";
 import { MAX_PIXELS, MAX_SIDE } from "../codec/limits.ts";
 import { MAX_LEVELS, MIN_LEVELS } from "../codec/quantiser.ts";
 import { BinaryContexts } from "../codec/rangecoder.ts";
-import { ByteReader, ByteWriter, checkedEnd, LOWRATE_VERSION, readImageSize } from "../codec/stream.ts";
+import {
+  ByteReader,
+  ByteWriter,
+  checkedEnd,
+  LOWRATE_VERSION,
+  LOWRATE_VERSIONS,
+  readImageSize,
+} from "../codec/stream.ts";
 import { codeValues, DEFAULT_VALUE_MODEL } from "../codec/valuecoder.ts";
 import { corruptStream, invalidParameter } from "../errors.ts";
 import type { Channels } from "../image/types.ts";
 import { type Cell, cellKey, leavesMask, treeLayout, walkTree } from "./tree.ts";
 
-export { LOWRATE_VERSION };
+export { LOWRATE_VERSION, LOWRATE_VERSIONS };
 
 const MAGIC = [0x4d, 0x47, 0x43];
 const DEPTH_CONTEXTS = 12;
@@ -65,6 +72,8 @@ export interface ParsedLowrate {
   width: number;
   height: number;
   channels: Channels;
+  /** 2 or 4: how far the decoder's diffusion solves go (diffusionDecodeTolerance). */
+  version: number;
   luma: ParsedGroup;
   chroma?: ParsedGroup;
   /** Bytes of header, payload and CRC. */
@@ -175,20 +184,20 @@ export function writeLowrate(content: LowrateContent): Uint8Array {
   return w.result();
 }
 
-/** Whether a stream is a low-rate one (version 2); the version-1 parser handles the rest. */
+/** Whether a stream is a low-rate one (version 2 or 4); the version-1 parser handles the rest. */
 export function isLowrateStream(bytes: Uint8Array): boolean {
   return (
     bytes.length >= 4 &&
     bytes[0] === MAGIC[0] &&
     bytes[1] === MAGIC[1] &&
     bytes[2] === MAGIC[2] &&
-    bytes[3] === LOWRATE_VERSION
+    LOWRATE_VERSIONS.includes(bytes[3])
   );
 }
 
 export function parseLowrate(bytes: Uint8Array, options: { maxPixels?: number } = {}): ParsedLowrate {
   const maxPixels = Math.min(MAX_PIXELS, options.maxPixels ?? MAX_PIXELS);
-  if (!isLowrateStream(bytes)) throw corruptStream("not a version-2 .mgc stream");
+  if (!isLowrateStream(bytes)) throw corruptStream("not a tree-mode (version 2 or 4) .mgc stream");
   if (bytes.length < 4 + 3 + 1 + 2 + 4) throw corruptStream(`truncated: ${bytes.length} bytes is too short`);
   const end = checkedEnd(bytes);
   const r = new ByteReader(bytes, 4, end);
@@ -237,6 +246,7 @@ export function parseLowrate(bytes: Uint8Array, options: { maxPixels?: number } 
   const result: ParsedLowrate = {
     width,
     height,
+    version: bytes[3],
     channels: channels as Channels,
     luma,
     sizes: { total: bytes.length, header: headerSize, payload: end - headerSize },

@@ -48,7 +48,7 @@ describe("encode with a rate target", () => {
     const info = cli("info", "b.mgc", "--json");
     expect(info.code).toBe(0);
     const fields = JSON.parse(info.stdout);
-    expect(fields.version).toBe(2);
+    expect(fields.version).toBe(4);
     expect(fields.mask).toBe("tree");
     expect(fields.luma.points).toBeGreaterThan(fields.chroma.points);
   });

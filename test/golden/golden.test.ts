@@ -5,7 +5,13 @@ import { describe, expect, it } from "vitest";
 import { inpainterFor } from "../../src/backends.ts";
 import { decodeBytes } from "../../src/codec/codec.ts";
 import { crc32 } from "../../src/codec/crc32.ts";
-import { FORMAT_VERSION, LAYOUT_VERSIONS, LOWRATE_VERSION, parseStream } from "../../src/codec/stream.ts";
+import {
+  FORMAT_VERSION,
+  LAYOUT_VERSIONS,
+  LOWRATE_VERSION,
+  LOWRATE_VERSIONS,
+  parseStream,
+} from "../../src/codec/stream.ts";
 import { toBytes } from "../../src/image/io.ts";
 import { fixCrc } from "../codec/helpers.ts";
 import { type GoldenManifest, pixelsSha256 } from "./manifest.ts";
@@ -28,8 +34,8 @@ const versions = readdirSync(ROOT)
     return { folder: join(ROOT, name), manifest };
   });
 
-/** The versions this build decodes: 1 and 3 (one layout), and the tree mode's version 2 (src/lowrate). */
-const READABLE = [...LAYOUT_VERSIONS, LOWRATE_VERSION];
+/** The versions this build decodes: 1 and 3 (one layout), and the tree mode's 2 and 4 (src/lowrate). */
+const READABLE = [...LAYOUT_VERSIONS, ...LOWRATE_VERSIONS];
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
@@ -96,29 +102,35 @@ describe("golden streams", () => {
     expect(new Set(tree?.manifest.streams.map((s) => s.channels))).toEqual(new Set([1, 3]));
   });
 
-  it("versions 1 and 3 differ only in the diffusion solve's stopping rule: same mask, samples within a level", async () => {
-    const v1 = versions.find((v) => v.manifest.version === 1);
-    const diffusion = v1?.manifest.streams.filter((s) => s.backend === "diffusion") ?? [];
-    expect(diffusion.length).toBeGreaterThan(0);
-    let moved = 0;
-    for (const entry of diffusion) {
-      const bytes = new Uint8Array(readFileSync(join(v1?.folder ?? "", entry.file)));
-      const asV3 = new Uint8Array(bytes);
-      asV3[3] = 3;
-      const old = await decodeBytes(bytes, (header) => inpainterFor(header));
-      const now = await decodeBytes(fixCrc(asV3, crc32), (header) => inpainterFor(header));
-      expect(now.header.version).toBe(3);
-      expect(now.mask.data).toEqual(old.mask.data);
-      const a = toBytes(old.image);
-      const b = toBytes(now.image);
-      for (let i = 0; i < a.length; i++) {
-        expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(1);
-        if (a[i] !== b[i]) moved++;
+  it.each([
+    [1, 3],
+    [2, 4],
+  ])(
+    "versions %i and %i differ only in the diffusion solve's stopping rule: same mask, samples within a level",
+    async (before, after) => {
+      const older = versions.find((v) => v.manifest.version === before);
+      const diffusion = older?.manifest.streams.filter((s) => s.backend === "diffusion") ?? [];
+      expect(diffusion.length).toBeGreaterThan(0);
+      let moved = 0;
+      for (const entry of diffusion) {
+        const bytes = new Uint8Array(readFileSync(join(older?.folder ?? "", entry.file)));
+        const relabelled = new Uint8Array(bytes);
+        relabelled[3] = after;
+        const old = await decodeBytes(bytes, (header) => inpainterFor(header));
+        const now = await decodeBytes(fixCrc(relabelled, crc32), (header) => inpainterFor(header));
+        expect(now.header.version).toBe(after);
+        expect(now.mask.data).toEqual(old.mask.data);
+        const a = toBytes(old.image);
+        const b = toBytes(now.image);
+        for (let i = 0; i < a.length; i++) {
+          expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(1);
+          if (a[i] !== b[i]) moved++;
+        }
       }
-    }
-    // the earlier stop is visible in the samples (else this test would not tell the versions apart)
-    expect(moved).toBeGreaterThan(0);
-  });
+      // the earlier stop is visible in the samples (else this test would not tell the versions apart)
+      expect(moved).toBeGreaterThan(0);
+    },
+  );
 
   it("a stream claiming the next format version is refused by name", async () => {
     const next = Math.max(...READABLE) + 1;
@@ -127,7 +139,7 @@ describe("golden streams", () => {
       const bytes = new Uint8Array(readFileSync(join(current?.folder ?? "", entry.file)));
       bytes[3] = next;
       const stream = fixCrc(bytes, crc32);
-      const message = `unknown format version ${next} (this build reads versions 1, 2 and 3)`;
+      const message = `unknown format version ${next} (this build reads versions 1 to 4)`;
       expect(() => parseStream(stream)).toThrow(message);
       await expect(decodeBytes(stream, (header) => inpainterFor(header))).rejects.toThrow(message);
     }
