@@ -109,9 +109,13 @@ export async function runLowrateEncode(input: string, flags: LowrateFlags): Prom
     return;
   }
   // as `encode --json` does: the original is let go during the decode and read again for the figures
-  // (144 MB at 12 MP beside the decoder's solver)
+  // (144 MB at 12 MP beside the decoder's solver), and the encoder's memory is collected before the
+  // decoder's solver takes about a gigabyte
   image = undefined;
+  const { collectGarbage } = await import("../util/collect.ts");
+  await collectGarbage();
   const decoded = decodeLowrate(result.bytes).image;
+  await collectGarbage();
   image = await readImage(input, { maxPixels: flags.maxPixels });
   const figures = quality(image, decoded);
   process.stdout.write(
