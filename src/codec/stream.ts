@@ -424,6 +424,10 @@ export function parseLayout(bytes: Uint8Array, options: ParseOptions = {}): Stre
   }
   if (bytes.length < MIN_STREAM) throw corruptStream(`truncated: ${bytes.length} bytes is too short`);
   const version = bytes[3];
+  if (LOWRATE_VERSIONS.includes(version)) {
+    // decodeBytes and info dispatch these to src/lowrate first; only a direct call gets here
+    throw corruptStream(`a tree-mode stream (version ${version}), which parseLowrate reads`);
+  }
   if (!LAYOUT_VERSIONS.includes(version)) {
     throw corruptStream(`unknown format version ${version} (this build reads versions ${READABLE_VERSIONS})`);
   }
