@@ -191,10 +191,13 @@ export class DiffusionSystem {
   coldStart(data: Float32Array, step: number, first: number, b: Float64Array, x: Float64Array): void {
     const { width: w, height: h, stride: s, mask, channels: C, arena } = this;
     const own = (v: Float64Array) => v.buffer === arena?.memory.buffer;
-    if (arena && this.maskCopy && step === C && first === 0 && own(b) && own(x)) {
+    // On the kernels when resident: the image (or, for a one-channel system, one channel of an interleaved
+    // image, as inpaintPerChannel asks) copied into the arena first; the same values as the loops below.
+    if (arena && this.maskCopy && (C === 1 || (step === C && first === 0)) && own(b) && own(x)) {
       const copy = this.imageCopy ?? arena.f32(w * h * C);
       this.imageCopy = copy;
-      copy.set(data.subarray(0, w * h * C));
+      if (step === C) copy.set(data.subarray(first, first + w * h * C));
+      else for (let i = 0, j = first; i < w * h; i++, j += step) copy[i] = data[j];
       arena.k.cold_start(w, h, C, at(this.maskCopy), at(copy), at(b), at(x));
       return;
     }

@@ -107,9 +107,6 @@ export function inpaintPerChannel(
   // 12 MP for the collector to find
   const b = system.vector();
   const x = system.vector();
-  // one channel at a time, laid out as a plane: coldStart then runs on the kernels (the same values as its
-  // loops over the interleaved image, which took 0.7 s of a 12 MP decode)
-  const plane = new Float32Array(n);
   for (let c = 0; c < 3; c++) {
     b.fill(0);
     x.fill(0);
@@ -121,8 +118,9 @@ export function inpaintPerChannel(
       for (let i = 0; i < n; i++) start.data[i] = options.initial.data[3 * i + c];
       toPadded(system, start, x);
     } else {
-      for (let i = 0; i < n; i++) plane[i] = known.data[3 * i + c];
-      system.coldStart(plane, 1, 0, b, x);
+      // on the kernels (coldStart copies the channel into their memory): 0.7 s less of a 12 MP decode than
+      // its loops over the interleaved image, the same values
+      system.coldStart(known.data, 3, c, b, x);
     }
     const result = system.solve(b, x, tolerance, maxIterations, true);
     const s = system.stride;
