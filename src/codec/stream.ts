@@ -42,7 +42,7 @@ import { codeValues, valueModelFor } from "./valuecoder.ts";
 
 /**
  * The version written. Versions 1 and 3 share this layout; they differ in how the diffusion backend decodes
- * (DIFFUSION_DECODE_TOLERANCE): version 3's solve stops earlier. Version 1 streams decode as they always did.
+ * (diffusionDecodeTolerance): version 3's solve stops earlier. Version 1 streams decode as they always did.
  */
 export const FORMAT_VERSION = 3;
 /**
@@ -67,7 +67,7 @@ const READABLE_VERSIONS = "1 to 4";
  * level (kodim01 at 0.15 bpp).
  */
 export function diffusionDecodeTolerance(version: number): number {
-  return version >= 3 ? 1e-4 : 1e-6;
+  return version === 3 || version === 4 ? 1e-4 : 1e-6;
 }
 const MAGIC = [0x4d, 0x47, 0x43]; // "MGC"
 const COLOURS: readonly ColourTransform[] = COLOUR_CODES;
