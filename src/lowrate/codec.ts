@@ -10,7 +10,7 @@ import type { TonalOptions } from "../baselines/tonal.ts";
 import { optimiseTonalTiled } from "../baselines/tonal-tiled.ts";
 import { diffusionDecodeTolerance } from "../codec/stream.ts";
 import { checkInteger, invalidParameter } from "../errors.ts";
-import { createImage, createMask, type Image } from "../image/types.ts";
+import { createImage, createMask, type Image, type Mask } from "../image/types.ts";
 import type { TileGeometry } from "../nets/tiling.ts";
 import { assemblePlanes, inpaintingJobs } from "./decode.ts";
 import { type GrownTree, growTree, prefixTree } from "./grow.ts";
@@ -209,16 +209,22 @@ function closedLoopIndices(
   return q;
 }
 
+/**
+ * One plane (or a window of it) inpainted as the decoder inpaints a stream of `version`: homogeneous
+ * diffusion with that version's stopping rule.
+ */
+export function inpaintPlane(known: Image, mask: Mask, version: number): Image {
+  return inpaintDiffusion(known, mask, { tolerance: diffusionDecodeTolerance(version) }).image;
+}
+
 /** Decodes a tree-mode stream with homogeneous diffusion (what decodeBytes does with the diffusion backend). */
 export function decodeLowrate(
   bytes: Uint8Array,
   options: { maxPixels?: number } = {},
 ): { image: Image; parsed: ParsedLowrate } {
   const parsed = parseLowrate(bytes, options);
-  const tolerance = diffusionDecodeTolerance(parsed.version);
-  const planes = Array.from(
-    inpaintingJobs(parsed),
-    (job) => inpaintDiffusion(job.known, job.mask, { tolerance }).image,
+  const planes = Array.from(inpaintingJobs(parsed), (job) =>
+    inpaintPlane(job.known, job.mask, parsed.version),
   );
   return { image: assemblePlanes(parsed, planes), parsed };
 }

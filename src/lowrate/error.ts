@@ -10,27 +10,22 @@
  * 0.02 % from the exact ones (0.0016 and 0.0007 dB), in less time than a decode. An image of one window gets
  * exactly the error of decodeLowrate.
  */
-import { inpaintDiffusion } from "../baselines/diffusion.ts";
-import { diffusionDecodeTolerance, LOWRATE_VERSION } from "../codec/stream.ts";
 import { ycbcrToRgbPixel } from "../image/colour.ts";
 import { mse } from "../image/metrics.ts";
 import { createImage, createMask, type Image } from "../image/types.ts";
 import { type Tile, type TileGeometry, tileGrid, windowHoldsAny, windowOf } from "../nets/tiling.ts";
-import { decodeLowrate } from "./codec.ts";
+import { decodeLowrate, inpaintPlane } from "./codec.ts";
 import { inpaintingJobs, type PlaneJob } from "./decode.ts";
 import { parseLowrate } from "./stream.ts";
 
 /** One plane of one window, inpainted as the decoder would inpaint the whole plane; undefined without known pixels. */
-function windowPlane(job: PlaneJob, width: number, t: Tile): Float32Array | undefined {
+function windowPlane(job: PlaneJob, width: number, t: Tile, version: number): Float32Array | undefined {
   const ww = t.x1 - t.x0;
   const wh = t.y1 - t.y0;
   if (!windowHoldsAny(job.mask.data, width, t)) return undefined;
   const mask = windowOf(job.mask.data, width, 1, t);
   const known = createImage(ww, wh, 1, windowOf(job.known.data, width, 1, t));
-  // the decoder's stopping rule for the streams the encoder writes
-  return inpaintDiffusion(known, createMask(ww, wh, mask), {
-    tolerance: diffusionDecodeTolerance(LOWRATE_VERSION),
-  }).image.data;
+  return inpaintPlane(known, createMask(ww, wh, mask), version).data;
 }
 
 /** Mean squared error over all samples of `image` against the decoded stream (see the module comment). */
@@ -38,10 +33,11 @@ export function streamError(image: Image, bytes: Uint8Array, tiling: TileGeometr
   const { width: w, height: h, channels: C } = image;
   const tiles = tileGrid(w, h, tiling);
   if (tiles.length === 1) return mse(image, decodeLowrate(bytes).image);
-  const jobs = [...inpaintingJobs(parseLowrate(bytes))];
+  const parsed = parseLowrate(bytes);
+  const jobs = [...inpaintingJobs(parsed)];
   let sum = 0;
   for (const t of tiles) {
-    const planes = jobs.map((job) => windowPlane(job, w, t));
+    const planes = jobs.map((job) => windowPlane(job, w, t, parsed.version));
     // A window without known pixels in some plane takes its values from beyond its margin: decode it all.
     if (planes.some((p) => p === undefined)) return mse(image, decodeLowrate(bytes).image);
     const ww = t.x1 - t.x0;
