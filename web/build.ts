@@ -98,7 +98,11 @@ export async function buildWeb(outDir = join(ROOT, "web", "dist")): Promise<WebB
   for (const name of ["tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm.wasm"]) {
     copyFileSync(join(tfjsWasmDir, name), join(outDir, name));
   }
-  const assets = [join(ROOT, "src", "baselines", "wasm", "diffusion-kernels.wasm"), ...defaultModelFiles()];
+  const assets = [
+    join(ROOT, "src", "baselines", "wasm", "diffusion-kernels.wasm"),
+    join(ROOT, "src", "nets", "wasm", "conv-kernels.wasm"),
+    ...defaultModelFiles(),
+  ];
   const index: AssetIndex = { files: [] };
   for (const file of assets) {
     const path = `/${relative(ROOT, file).split("\\").join("/")}`;

@@ -13,6 +13,7 @@ import {
 } from "./ops.ts";
 import { pullPush } from "./pullpush.ts";
 import { tf } from "./tf.ts";
+import { type ConvSpec, convKernels } from "./wasm-conv.ts";
 
 /**
  * The three networks of the paper as plain functions of named weights (a Map of tf.Variables), written
@@ -192,7 +193,9 @@ function addReduce(
 function reduce(weights: WeightsView, name: string, x: tf.Tensor4D): tf.Tensor4D {
   const kernel = weights.get(`${name}/reduce/kernel`) as tf.Tensor4D | undefined;
   if (!kernel) return x;
-  return trainable(kernel) ? conv2d(x, kernel) : tf.conv2d(x, kernel, 1, "same");
+  if (trainable(kernel)) return conv2d(x, kernel);
+  const kernels = convKernels();
+  return kernels ? kernels.run(x, [{ kernel, dilation: 1 }], "linear") : tf.conv2d(x, kernel, 1, "same");
 }
 
 function get(weights: WeightsView, name: string): tf.Tensor {
@@ -204,6 +207,8 @@ function get(weights: WeightsView, name: string): tf.Tensor {
 /** CBlock core: three parallel 5x5 convolutions (dilation 1, 2, 5) with ELU, concatenated. */
 function branches(weights: WeightsView, name: string, input: tf.Tensor4D): tf.Tensor4D {
   const x = reduce(weights, name, input);
+  const kernels = trainable(get(weights, `${name}/d1/kernel`)) ? null : convKernels();
+  if (kernels) return kernels.run(x, convSpecs(weights, name), "elu");
   let training = false;
   const outs = DILATIONS.map((d) => {
     const kernel = get(weights, `${name}/d${d}/kernel`) as tf.Tensor4D;
@@ -214,6 +219,15 @@ function branches(weights: WeightsView, name: string, input: tf.Tensor4D): tf.Te
       : fusedConv(x, kernel, bias, d, "elu");
   });
   return training ? (tf.concat(outs, 3) as tf.Tensor4D) : concatChannels(outs);
+}
+
+/** A block's three dilated branches, for the WebAssembly convolution kernels. */
+function convSpecs(weights: WeightsView, name: string): ConvSpec[] {
+  return DILATIONS.map((d) => ({
+    kernel: get(weights, `${name}/d${d}/kernel`) as tf.Tensor4D,
+    bias: get(weights, `${name}/d${d}/bias`),
+    dilation: d,
+  }));
 }
 
 /**
@@ -336,6 +350,8 @@ export function hourglass(
   return step(() => {
     let out: tf.Tensor4D | undefined;
     const r = reduce(weights, `${prefix}/out`, input);
+    const kernels = training ? null : convKernels();
+    if (kernels) return kernels.run(r, convSpecs(weights, `${prefix}/out`), "sum");
     for (const d of DILATIONS) {
       const kernel = get(weights, `${prefix}/out/d${d}/kernel`) as tf.Tensor4D;
       const bias = get(weights, `${prefix}/out/d${d}/bias`);

@@ -26,6 +26,7 @@ export declare namespace tf {
   type Tensor2D = TfCore.Tensor2D;
   type Tensor3D = TfCore.Tensor3D;
   type Tensor4D = TfCore.Tensor4D;
+  type TensorInfo = TfCore.TensorInfo;
   type Variable<R extends Rank = Rank> = TfCore.Variable<R>;
   type NamedTensorMap = TfCore.NamedTensorMap;
   type GradSaveFunc = TfCore.GradSaveFunc;

@@ -1,0 +1,177 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { tf } from "./tf.ts";
+
+/**
+ * The networks' convolutions at inference on maskcodec's own WebAssembly kernels (wasm/conv-kernels.c),
+ * instantiated on the tfjs wasm backend's memory so that they read its tensors and write its tensors in place.
+ *
+ * Why: tfjs-wasm runs XNNPACK, whose kernels compute 8 output channels at a time; the width-4 networks'
+ * full-resolution branches have 3 or 4, so half their work was wasted, and each block's three branches were
+ * then concatenated in a further pass. These kernels compute 4 outputs per vector, share each weight vector
+ * between several pixels, and write each branch straight into its channels of the block's output. Each output
+ * is summed in XNNPACK's order, so the values are the same bit for bit (test/nets/wasm-conv.test.ts compares
+ * every shape the networks use): a decoded image does not depend on which path ran, and the tfjs path stays
+ * for other backends and for training. Measured at 768 × 512 (`npm run bench -- nets`): the three 5 × 5
+ * branches of a full-resolution block about 3 times faster.
+ *
+ * Relies on two internals of tfjs-backend-wasm 4.x: the Emscripten module's exported memory
+ * (`backend.wasm.asm.memory`) and each tensor's byte offset in it (`backend.dataIdMap`). If either is missing
+ * (another version, another backend), `convKernels()` is null and the networks use tfjs' convolutions.
+ */
+
+type ConvExport = (
+  x: number,
+  h: number,
+  w: number,
+  c: number,
+  k: number,
+  weights: number,
+  bias: number,
+  o: number,
+  dilation: number,
+  out: number,
+  outStride: number,
+  outOffset: number,
+  accumulate: number,
+) => void;
+
+interface WasmBackendInternals {
+  wasm: { asm?: { memory?: WebAssembly.Memory } };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput?(shape: number[], dtype: "float32"): tf.TensorInfo;
+}
+
+/** One convolution's weights laid out for the kernels: [k·k][cin][o4] and a bias of o4 (both zero-padded). */
+interface PackedConv {
+  weights: tf.Tensor1D;
+  bias: tf.Tensor1D;
+  k: number;
+  cin: number;
+  cout: number;
+}
+
+/** A convolution of a block: the kernel [k, k, cin, cout], its bias (none for the 1 × 1 projections), dilation. */
+export interface ConvSpec {
+  kernel: tf.Tensor4D;
+  bias?: tf.Tensor;
+  dilation: number;
+}
+
+let binding: ConvKernels | null | undefined;
+
+/** The kernels bound to the active tfjs wasm backend, or null where they cannot run (see above). */
+export function convKernels(): ConvKernels | null {
+  if (binding !== undefined && (binding === null || binding.backend === (tf.backend() as unknown)))
+    return binding;
+  binding = null;
+  if (process.env.MASKCODEC_WASM === "0" || tf.getBackend() !== "wasm") return binding;
+  const backend = tf.backend() as unknown as WasmBackendInternals;
+  const memory = backend.wasm?.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory) || typeof backend.dataIdMap?.get !== "function") return binding;
+  try {
+    const bytes = readFileSync(join(import.meta.dirname, "wasm", "conv-kernels.wasm"));
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+    binding = new ConvKernels(backend, instance.exports.conv as ConvExport);
+  } catch {
+    binding = null;
+  }
+  return binding;
+}
+
+/** For tests and benchmarks: use the kernels (when they can run) or tfjs' convolutions for later calls. */
+export function setConvKernels(enabled: boolean): void {
+  binding = enabled ? undefined : null;
+}
+
+export class ConvKernels {
+  private readonly packed = new WeakMap<tf.Tensor, PackedConv>();
+
+  constructor(
+    readonly backend: WasmBackendInternals,
+    private readonly conv: ConvExport,
+  ) {}
+
+  /**
+   * The convolutions of `specs` over x, each into its own channels of one output (a concatenation, in order),
+   * with ELU applied to the whole: a CBlock's branches. Or, with `sum`, their sum ((y1 + y2) + y3, as
+   * tf.add would), no activation: the hourglass' last block.
+   */
+  run(x: tf.Tensor4D, specs: ConvSpec[], mode: "elu" | "sum" | "linear"): tf.Tensor4D {
+    const [n, h, w, cin] = x.shape;
+    const packs = specs.map((s) => this.pack(s.kernel, s.bias));
+    const cout = packs[0].cout;
+    if (packs.some((p) => p.cin !== cin || p.cout !== cout))
+      throw new Error("conv kernels: mismatched shapes");
+    const total = mode === "sum" ? cout : cout * packs.length;
+    const out = this.allocate([n, h, w, total]);
+    const xp = this.offset(x);
+    const op = this.offset(out);
+    for (let s = 0; s < n; s++) {
+      const xs = xp + s * h * w * cin * 4;
+      const os = op + s * h * w * total * 4;
+      packs.forEach((p, i) => {
+        const accumulate = mode === "sum" && i > 0 ? 1 : 0;
+        const channel = mode === "sum" ? 0 : i * cout;
+        this.conv(
+          xs,
+          h,
+          w,
+          cin,
+          p.k,
+          this.offset(p.weights),
+          this.offset(p.bias),
+          cout,
+          specs[i].dilation,
+          os,
+          total,
+          channel,
+          accumulate,
+        );
+      });
+    }
+    if (mode !== "elu") return out;
+    const activated = tf.elu(out) as tf.Tensor4D;
+    out.dispose();
+    return activated;
+  }
+
+  private offset(t: tf.Tensor): number {
+    if (t.dtype !== "float32") throw new Error("conv kernels: float32 tensors only");
+    const info = this.backend.dataIdMap.get(t.dataId);
+    if (!info) throw new Error("conv kernels: tensor not on the wasm backend");
+    return info.memoryOffset;
+  }
+
+  /** An uninitialised float32 tensor of the backend (every element is then written by the kernels). */
+  private allocate(shape: [number, number, number, number]): tf.Tensor4D {
+    if (this.backend.makeOutput) {
+      return tf.engine().makeTensorFromTensorInfo(this.backend.makeOutput(shape, "float32")) as tf.Tensor4D;
+    }
+    return tf.zeros(shape) as tf.Tensor4D;
+  }
+
+  private pack(kernel: tf.Tensor4D, bias: tf.Tensor | undefined): PackedConv {
+    const cached = this.packed.get(kernel);
+    if (cached && !cached.weights.isDisposed) return cached;
+    const [k, , cin, cout] = kernel.shape;
+    const o4 = (cout + 3) & ~3;
+    const source = kernel.dataSync() as Float32Array;
+    const weights = new Float32Array(k * k * cin * o4);
+    for (let t = 0; t < k * k * cin; t++) {
+      for (let o = 0; o < cout; o++) weights[t * o4 + o] = source[t * cout + o];
+    }
+    const b = new Float32Array(o4);
+    if (bias) b.set(bias.dataSync() as Float32Array);
+    // kept outside any tidy scope: they live as long as the model's kernel (the cache is keyed by it)
+    const packed: PackedConv = {
+      weights: tf.keep(tf.tensor1d(weights)),
+      bias: tf.keep(tf.tensor1d(b)),
+      k,
+      cin,
+      cout,
+    };
+    this.packed.set(kernel, packed);
+    return packed;
+  }
+}

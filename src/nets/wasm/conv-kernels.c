@@ -1,0 +1,186 @@
+/*
+ * The networks' convolutions at inference, for the tfjs wasm backend: compiled to WebAssembly with SIMD
+ * (scripts/build-wasm.sh) and instantiated on the tfjs backend's own memory, so they read and write its
+ * tensors in place (src/nets/wasm-conv.ts).
+ *
+ * Each output is summed in the order of XNNPACK's convolution (what tfjs' wasm backend runs): the bias, then
+ * the taps row by row, each tap's input channels in order, every product rounded to float32 before it is
+ * added. So the values are the same bit for bit (test/nets/wasm-conv.test.ts); what differs is the cost.
+ * XNNPACK computes 8 output channels at a time, so the 3- and 4-channel branches of the width-4 models paid
+ * for 8; here a vector holds 4 outputs and several pixels share each loaded weight vector.
+ *
+ * Layout: x is H x W x C (one sample, channels innermost); the weights w are [K*K][C][O4] with O4 = O rounded
+ * up to a multiple of 4 (the extra outputs' weights zero), the bias b is [O4]. Output pixel p's channel o goes
+ * to out[p * os + oo + o], so a call can write one branch into its place among the channels of a
+ * concatenation. "same" zero padding of (K - 1) / 2 * d on every side, stride 1.
+ *
+ * No stack, no data, no globals: the module owns no memory of its own and must not write outside the
+ * pointers it is given, since the memory is tfjs'.
+ */
+#include <wasm_simd128.h>
+
+typedef float f32;
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* Stores the first n (1-4) lanes of v at o; with accumulate, adds them to what is there (one rounding). */
+ALWAYS_INLINE void put(f32 *o, v128_t v, int n, int accumulate) {
+  if (accumulate) {
+    f32 a = wasm_f32x4_extract_lane(v, 0), b = wasm_f32x4_extract_lane(v, 1);
+    f32 c = wasm_f32x4_extract_lane(v, 2), d = wasm_f32x4_extract_lane(v, 3);
+    o[0] += a;
+    if (n > 1) o[1] += b;
+    if (n > 2) o[2] += c;
+    if (n > 3) o[3] += d;
+    return;
+  }
+  if (n == 4) {
+    wasm_v128_store(o, v);
+    return;
+  }
+  o[0] = wasm_f32x4_extract_lane(v, 0);
+  if (n > 1) o[1] = wasm_f32x4_extract_lane(v, 1);
+  if (n > 2) o[2] = wasm_f32x4_extract_lane(v, 2);
+}
+
+/* Pixels j0..j1-1 of row i, any position: taps outside the image are skipped (they would add a zero). */
+static void edge_pixels(const f32 *x, int H, int W, int C, int K, const f32 *w, const f32 *b, int O, int O4,
+                        int d, f32 *out, int os, int oo, int acc_mode, int i, int j0, int j1) {
+  int r = (K - 1) / 2 * d;
+  for (int j = j0; j < j1; j++) {
+    for (int q = 0; q < O4; q += 4) {
+      v128_t acc = wasm_v128_load(b + q);
+      for (int ky = 0; ky < K; ky++) {
+        int y = i + ky * d - r;
+        if (y < 0 || y >= H) continue;
+        for (int kx = 0; kx < K; kx++) {
+          int xx = j + kx * d - r;
+          if (xx < 0 || xx >= W) continue;
+          const f32 *xp = x + ((long)y * W + xx) * C;
+          const f32 *wp = w + (ky * K + kx) * C * O4 + q;
+          for (int c = 0; c < C; c++) {
+            acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load32_splat(xp + c), wasm_v128_load(wp + c * O4)));
+          }
+        }
+      }
+      int n = O - q < 4 ? O - q : 4;
+      put(out + ((long)i * W + j) * os + oo + q, acc, n, acc_mode);
+    }
+  }
+}
+
+/*
+ * Interior pixels j0..j1-1 of row i (every tap inside the image), NP pixels at a time with NV vectors of 4
+ * outputs each (O4 == 4 * NV): NP * NV accumulators, each weight vector loaded once for NP pixels. Written
+ * out per shape (no arrays), so the accumulators stay in locals: the module must not use a stack.
+ */
+#define MAC(a, p, wv) a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load32_splat(xp + (p) * C + c), wv))
+#define TAPS(BODY)                                                                                           \
+  for (int ky = 0; ky < K; ky++) {                                                                           \
+    const f32 *row = x + ((long)(i + ky * d - r) * W + j - r) * C;                                           \
+    for (int kx = 0; kx < K; kx++) {                                                                         \
+      const f32 *xp = row + kx * d * C;                                                                      \
+      const f32 *wp = w + (ky * K + kx) * C * O4;                                                            \
+      for (int c = 0; c < C; c++) {                                                                          \
+        BODY                                                                                                 \
+      }                                                                                                      \
+    }                                                                                                        \
+  }
+#define PUT(p, v, a) put(out + ((long)i * W + j + (p)) * os + oo + 4 * (v), a, O - 4 * (v) < 4 ? O - 4 * (v) : 4, acc_mode)
+
+/* 4 outputs: 4 pixels at a time */
+static void interior4(const f32 *x, int W, int C, int K, const f32 *w, const f32 *b, int O, int d, f32 *out,
+                      int os, int oo, int acc_mode, int i, int j0, int j1) {
+  const int O4 = 4;
+  int r = (K - 1) / 2 * d;
+  int j = j0;
+  v128_t bias = wasm_v128_load(b);
+  for (; j + 4 <= j1; j += 4) {
+    v128_t a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+    TAPS(v128_t w0 = wasm_v128_load(wp + c * 4); MAC(a0, 0, w0); MAC(a1, 1, w0); MAC(a2, 2, w0); MAC(a3, 3, w0);)
+    PUT(0, 0, a0);
+    PUT(1, 0, a1);
+    PUT(2, 0, a2);
+    PUT(3, 0, a3);
+  }
+  if (j < j1) edge_pixels(x, 0x7fffffff, W, C, K, w, b, O, O4, d, out, os, oo, acc_mode, i, j, j1);
+}
+
+/* 8 outputs: 4 pixels at a time */
+static void interior8(const f32 *x, int W, int C, int K, const f32 *w, const f32 *b, int O, int d, f32 *out,
+                      int os, int oo, int acc_mode, int i, int j0, int j1) {
+  const int O4 = 8;
+  int r = (K - 1) / 2 * d;
+  int j = j0;
+  v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
+  for (; j + 4 <= j1; j += 4) {
+    v128_t a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1;
+    TAPS(v128_t w0 = wasm_v128_load(wp + c * 8); v128_t w1 = wasm_v128_load(wp + c * 8 + 4);
+         MAC(a00, 0, w0); MAC(a10, 1, w0); MAC(a20, 2, w0); MAC(a30, 3, w0);
+         MAC(a01, 0, w1); MAC(a11, 1, w1); MAC(a21, 2, w1); MAC(a31, 3, w1);)
+    PUT(0, 0, a00);
+    PUT(0, 1, a01);
+    PUT(1, 0, a10);
+    PUT(1, 1, a11);
+    PUT(2, 0, a20);
+    PUT(2, 1, a21);
+    PUT(3, 0, a30);
+    PUT(3, 1, a31);
+  }
+  if (j < j1) edge_pixels(x, 0x7fffffff, W, C, K, w, b, O, O4, d, out, os, oo, acc_mode, i, j, j1);
+}
+
+/* 16 outputs: 2 pixels at a time */
+static void interior16(const f32 *x, int W, int C, int K, const f32 *w, const f32 *b, int O, int d, f32 *out,
+                       int os, int oo, int acc_mode, int i, int j0, int j1) {
+  const int O4 = 16;
+  int r = (K - 1) / 2 * d;
+  int j = j0;
+  v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4), b2 = wasm_v128_load(b + 8),
+         b3 = wasm_v128_load(b + 12);
+  for (; j + 2 <= j1; j += 2) {
+    v128_t a00 = b0, a01 = b1, a02 = b2, a03 = b3, a10 = b0, a11 = b1, a12 = b2, a13 = b3;
+    TAPS(v128_t w0 = wasm_v128_load(wp + c * 16); v128_t w1 = wasm_v128_load(wp + c * 16 + 4);
+         v128_t w2 = wasm_v128_load(wp + c * 16 + 8); v128_t w3 = wasm_v128_load(wp + c * 16 + 12);
+         MAC(a00, 0, w0); MAC(a10, 1, w0); MAC(a01, 0, w1); MAC(a11, 1, w1);
+         MAC(a02, 0, w2); MAC(a12, 1, w2); MAC(a03, 0, w3); MAC(a13, 1, w3);)
+    PUT(0, 0, a00);
+    PUT(0, 1, a01);
+    PUT(0, 2, a02);
+    PUT(0, 3, a03);
+    PUT(1, 0, a10);
+    PUT(1, 1, a11);
+    PUT(1, 2, a12);
+    PUT(1, 3, a13);
+  }
+  if (j < j1) edge_pixels(x, 0x7fffffff, W, C, K, w, b, O, O4, d, out, os, oo, acc_mode, i, j, j1);
+}
+
+/*
+ * One convolution of one sample: x (H x W x C), a K x K kernel (K odd) at dilation d, into out as described
+ * above; with accumulate set, each output is added to the value already there (after its own sum, as
+ * tf.add(previous, conv) does). O4 = O rounded up to 4 must be 4, 8 or 16 for the fast paths; other widths
+ * take the per-pixel path.
+ */
+__attribute__((export_name("conv")))
+void conv(const f32 *x, int H, int W, int C, int K, const f32 *w, const f32 *b, int O, int d, f32 *out, int os,
+          int oo, int accumulate) {
+  int O4 = (O + 3) & ~3;
+  int r = (K - 1) / 2 * d;
+  for (int i = 0; i < H; i++) {
+    int inside = i >= r && i < H - r && W > 2 * r;
+    if (!inside || (O4 != 4 && O4 != 8 && O4 != 16)) {
+      edge_pixels(x, H, W, C, K, w, b, O, O4, d, out, os, oo, accumulate, i, 0, W);
+      continue;
+    }
+    edge_pixels(x, H, W, C, K, w, b, O, O4, d, out, os, oo, accumulate, i, 0, r);
+    if (O4 == 4) {
+      interior4(x, W, C, K, w, b, O, d, out, os, oo, accumulate, i, r, W - r);
+    } else if (O4 == 8) {
+      interior8(x, W, C, K, w, b, O, d, out, os, oo, accumulate, i, r, W - r);
+    } else {
+      interior16(x, W, C, K, w, b, O, d, out, os, oo, accumulate, i, r, W - r);
+    }
+    edge_pixels(x, H, W, C, K, w, b, O, O4, d, out, os, oo, accumulate, i, W - r, W);
+  }
+}

@@ -1,0 +1,128 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_ARCH, hourglass, inpaintingGenerator } from "../../src/nets/models.ts";
+import { Rng } from "../../src/nets/ops.ts";
+import { MODELS_DIR } from "../../src/nets/registry.ts";
+import { convKernels, setConvKernels } from "../../src/nets/wasm-conv.ts";
+import { loadWeights } from "../../src/nets/weights.ts";
+import { setupTf } from "./helpers.ts";
+
+// The kernels must compute what tfjs' wasm backend computes, bit for bit: the decoded image of a gan stream
+// may not depend on which path ran (the golden gan streams check the whole decoder too).
+
+function random(rng: Rng, n: number): Float32Array {
+  return Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
+}
+
+/** The number of elements that differ (±0 count as equal, as nothing downstream can tell them apart). */
+function differences(a: tf.Tensor, b: tf.Tensor): number {
+  expect(a.shape).toEqual(b.shape);
+  const x = a.dataSync();
+  const y = b.dataSync();
+  let n = 0;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) n++;
+  return n;
+}
+
+describe("WebAssembly convolution kernels", () => {
+  beforeAll(setupTf);
+  afterEach(() => setConvKernels(true));
+
+  it("are available on the wasm backend", () => {
+    expect(tf.getBackend()).toBe("wasm");
+    expect(convKernels()).not.toBeNull();
+  });
+
+  // every (cin, cout, kernel size) the width-4 networks use, at sizes with interior and edge pixels, and
+  // images narrower than a kernel's reach (all edge)
+  const shapes: [number, number, number][] = [
+    [9, 4, 5],
+    [11, 4, 5],
+    [5, 4, 5],
+    [12, 8, 5],
+    [24, 16, 5],
+    [48, 16, 5],
+    [8, 8, 5],
+    [8, 4, 5],
+    [8, 3, 5],
+    [8, 1, 5],
+    [24, 8, 1],
+    [48, 8, 1],
+    [96, 8, 1],
+    [7, 6, 5],
+  ];
+  for (const [cin, cout, k] of shapes) {
+    it(`compute tfjs' values: ${cin} -> ${cout}, ${k}x${k}`, () => {
+      const kernels = convKernels();
+      if (!kernels) throw new Error("no kernels");
+      const rng = new Rng(cin * 100 + cout * 10 + k);
+      for (const [h, w] of [
+        [13, 29],
+        [6, 9],
+      ]) {
+        const x = tf.tensor4d(random(rng, 2 * h * w * cin), [2, h, w, cin]);
+        const dilations = k === 1 ? [1] : [1, 2, 5];
+        const specs = dilations.map((dilation) => ({
+          kernel: tf.tensor4d(random(rng, k * k * cin * cout), [k, k, cin, cout]),
+          bias: k === 1 ? undefined : tf.tensor1d(random(rng, cout)),
+          dilation,
+        }));
+        const tfjs = specs.map((s) =>
+          s.bias
+            ? tf.fused.conv2d({
+                x,
+                filter: s.kernel,
+                strides: 1,
+                pad: "same",
+                dilations: s.dilation,
+                bias: s.bias,
+              })
+            : tf.conv2d(x, s.kernel, 1, "same"),
+        );
+        if (k === 1) {
+          expect(differences(kernels.run(x, specs, "linear"), tfjs[0])).toBe(0);
+          continue;
+        }
+        expect(differences(kernels.run(x, specs, "elu"), tf.elu(tf.concat(tfjs, 3)))).toBe(0);
+        expect(differences(kernels.run(x, specs, "sum"), tf.add(tf.add(tfjs[0], tfjs[1]), tfjs[2]))).toBe(0);
+      }
+    });
+  }
+
+  it("leave a shipped model's inpainting exactly as tfjs computes it", async () => {
+    const { json, tensors } = await loadWeights(join(MODELS_DIR, "maskgan-v11-d05"));
+    const arch = { ...DEFAULT_ARCH, ...(json.maskcodec.arch as Partial<typeof DEFAULT_ARCH>) };
+    const rng = new Rng(7);
+    const [h, w] = [48, 72];
+    const f = tf.tensor4d(
+      Float32Array.from({ length: h * w * 3 }, () => rng.next()),
+      [1, h, w, 3],
+    );
+    const b = tf.tensor4d(
+      Float32Array.from({ length: h * w }, () => (rng.next() < 0.05 ? 1 : 0)),
+      [1, h, w, 1],
+    );
+    const r = tf.tensor4d(random(rng, h * w), [1, h, w, 1]);
+    const run = () => inpaintingGenerator(tensors, arch, f, b, r, [0.05]).u;
+    const withKernels = run();
+    setConvKernels(false);
+    const withTfjs = run();
+    expect(differences(withKernels, withTfjs)).toBe(0);
+    // the mask generator's hourglass (its last block has one output channel)
+    setConvKernels(true);
+    const x = tf.tensor4d(random(rng, h * w * 5), [1, h, w, 5]);
+    const maskWithKernels = hourglass(tensors, "mask", x, arch);
+    setConvKernels(false);
+    expect(differences(maskWithKernels, hourglass(tensors, "mask", x, arch))).toBe(0);
+  });
+
+  it("are built from the committed source (scripts/build-wasm.sh)", () => {
+    const dir = join(import.meta.dirname, "..", "..", "src", "nets", "wasm");
+    const source = readFileSync(join(dir, "conv-kernels.c"));
+    const recorded = readFileSync(join(dir, "conv-kernels.c.sha256"), "utf8").trim();
+    expect(createHash("sha256").update(source).digest("hex")).toBe(recorded);
+  });
+});
