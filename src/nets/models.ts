@@ -13,7 +13,7 @@ import {
 } from "./ops.ts";
 import { pullPush } from "./pullpush.ts";
 import { tf } from "./tf.ts";
-import { type ConvSpec, convKernels } from "./wasm-conv.ts";
+import { type ConvKernels, type ConvSpec, convKernels } from "./wasm-conv.ts";
 
 /**
  * The three networks of the paper as plain functions of named weights (a Map of tf.Variables), written
@@ -193,9 +193,7 @@ function addReduce(
 function reduce(weights: WeightsView, name: string, x: tf.Tensor4D): tf.Tensor4D {
   const kernel = weights.get(`${name}/reduce/kernel`) as tf.Tensor4D | undefined;
   if (!kernel) return x;
-  if (trainable(kernel)) return conv2d(x, kernel);
-  const kernels = convKernels();
-  return kernels ? kernels.run(x, [{ kernel, dilation: 1 }], "linear") : tf.conv2d(x, kernel, 1, "same");
+  return trainable(kernel) ? conv2d(x, kernel) : tf.conv2d(x, kernel, 1, "same");
 }
 
 function get(weights: WeightsView, name: string): tf.Tensor {
@@ -207,8 +205,6 @@ function get(weights: WeightsView, name: string): tf.Tensor {
 /** CBlock core: three parallel 5x5 convolutions (dilation 1, 2, 5) with ELU, concatenated. */
 function branches(weights: WeightsView, name: string, input: tf.Tensor4D): tf.Tensor4D {
   const x = reduce(weights, name, input);
-  const kernels = trainable(get(weights, `${name}/d1/kernel`)) ? null : convKernels();
-  if (kernels) return kernels.run(x, convSpecs(weights, name), "elu");
   let training = false;
   const outs = DILATIONS.map((d) => {
     const kernel = get(weights, `${name}/d${d}/kernel`) as tf.Tensor4D;
@@ -314,6 +310,8 @@ export function hourglass(
 ): tf.Tensor4D {
   const skips: tf.Tensor4D[] = [];
   const training = trainable(get(weights, `${prefix}/out/d1/kernel`));
+  const kernels = training || probe ? null : convKernels();
+  if (kernels) return hourglassOnKernels(weights, prefix, x, arch, kernels);
   // At inference each block runs in its own tidy scope and the blocks' inputs are freed as soon as they
   // are consumed: only the skips and the current activation stay alive, not every intermediate of the
   // whole network (a 768×512 window peaked at ~2 GB of tensor memory otherwise). Training keeps them all:
@@ -350,8 +348,6 @@ export function hourglass(
   return step(() => {
     let out: tf.Tensor4D | undefined;
     const r = reduce(weights, `${prefix}/out`, input);
-    const kernels = training ? null : convKernels();
-    if (kernels) return kernels.run(r, convSpecs(weights, `${prefix}/out`), "sum");
     for (const d of DILATIONS) {
       const kernel = get(weights, `${prefix}/out/d${d}/kernel`) as tf.Tensor4D;
       const bias = get(weights, `${prefix}/out/d${d}/bias`);
@@ -362,6 +358,53 @@ export function hourglass(
     }
     return out as tf.Tensor4D;
   }, input);
+}
+
+/**
+ * The hourglass at inference on the WebAssembly convolution kernels (wasm-conv.ts): the same values as the
+ * tfjs path of `hourglass`, bit for bit. Each up block's output is not upsampled and concatenated with its
+ * skip connection as a tensor: the next block's bottleneck projection reads both directly (at 768 × 512 the
+ * last such tensor is 24 channels at full resolution, 38 MB written and read again).
+ */
+function hourglassOnKernels(
+  weights: WeightsView,
+  prefix: string,
+  x: tf.Tensor4D,
+  arch: ArchOptions,
+  kernels: ConvKernels,
+): tf.Tensor4D {
+  /** A block's input: a tensor, or an up block's output still to be upsampled and joined to its skip. */
+  type Input = tf.Tensor4D | { low: tf.Tensor4D; skip: tf.Tensor4D };
+  const project = (name: string, input: Input): tf.Tensor4D => {
+    const kernel = weights.get(`${name}/reduce/kernel`) as tf.Tensor4D | undefined;
+    if (input instanceof tf.Tensor)
+      return kernel ? kernels.run(input, [{ kernel, dilation: 1 }], "linear") : input;
+    if (kernel) return kernels.projectUpsampled(input.low, input.skip, kernel);
+    const [, h, w] = input.skip.shape;
+    return concatChannels([tf.image.resizeNearestNeighbor(input.low, [h, w]) as tf.Tensor4D, input.skip]);
+  };
+  // each block in its own scope, its input freed once consumed (as in `hourglass`); x is the caller's
+  const block = (name: string, input: Input, mode: "elu" | "sum"): tf.Tensor4D => {
+    const out = tf.tidy(() => kernels.run(project(name, input), convSpecs(weights, name), mode));
+    if (input instanceof tf.Tensor) {
+      if (input !== x) input.dispose();
+    } else {
+      input.low.dispose();
+      input.skip.dispose();
+    }
+    return out;
+  };
+  const skips: tf.Tensor4D[] = [];
+  let h: Input = x;
+  for (let l = 0; l < arch.levels; l++) {
+    const e = block(`${prefix}/down${l}`, h, "elu");
+    skips.push(e);
+    h = tf.maxPool(e, 2, 2, "valid");
+  }
+  for (let l = arch.levels - 1; l >= 0; l--) {
+    h = { low: block(`${prefix}/up${l}`, h, "elu"), skip: skips[l] };
+  }
+  return block(`${prefix}/out`, h, "sum");
 }
 
 /** The analytic mask scores of each sample (a constant: f is data), [N, H, W, 1]. */

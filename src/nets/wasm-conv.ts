@@ -20,6 +20,18 @@ import { tf } from "./tf.ts";
  * (another version, another backend), `convKernels()` is null and the networks use tfjs' convolutions.
  */
 
+type ProjectExport = (
+  low: number,
+  cl: number,
+  skip: number,
+  cs: number,
+  h: number,
+  w: number,
+  weights: number,
+  o: number,
+  out: number,
+) => void;
+
 type ConvExport = (
   x: number,
   h: number,
@@ -72,7 +84,8 @@ export function convKernels(): ConvKernels | null {
   try {
     const bytes = readFileSync(join(import.meta.dirname, "wasm", "conv-kernels.wasm"));
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-    binding = new ConvKernels(backend, instance.exports.conv as ConvExport);
+    const exports = instance.exports as { conv: ConvExport; project_upsampled: ProjectExport };
+    binding = new ConvKernels(backend, exports.conv, exports.project_upsampled);
   } catch {
     binding = null;
   }
@@ -90,6 +103,7 @@ export class ConvKernels {
   constructor(
     readonly backend: WasmBackendInternals,
     private readonly conv: ConvExport,
+    private readonly project: ProjectExport,
   ) {}
 
   /**
@@ -134,6 +148,33 @@ export class ConvKernels {
     const activated = tf.elu(out) as tf.Tensor4D;
     out.dispose();
     return activated;
+  }
+
+  /**
+   * The 1 × 1 projection `kernel` (no bias) of concat([low upsampled 2× by repetition, skip]) along the
+   * channels, without making either: the hourglass' up path into the next block's bottleneck.
+   */
+  projectUpsampled(low: tf.Tensor4D, skip: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D {
+    const [n, h, w, cs] = skip.shape;
+    const cl = low.shape[3];
+    const p = this.pack(kernel, undefined);
+    if (
+      p.k !== 1 ||
+      p.cin !== cl + cs ||
+      low.shape[1] * 2 !== h ||
+      low.shape[2] * 2 !== w ||
+      low.shape[0] !== n
+    ) {
+      throw new Error("conv kernels: mismatched shapes");
+    }
+    const out = this.allocate([n, h, w, p.cout]);
+    const [lp, sp, op] = [this.offset(low), this.offset(skip), this.offset(out)];
+    const lowBytes = (h / 2) * (w / 2) * cl * 4;
+    for (let s = 0; s < n; s++) {
+      const [ls, ss, os] = [lp + s * lowBytes, sp + s * h * w * cs * 4, op + s * h * w * p.cout * 4];
+      this.project(ls, cl, ss, cs, h, w, this.offset(p.weights), p.cout, os);
+    }
+    return out;
   }
 
   private offset(t: tf.Tensor): number {

@@ -92,6 +92,25 @@ describe("WebAssembly convolution kernels", () => {
     });
   }
 
+  it("project an upsampled block output joined to its skip as tfjs' resize, concat and 1 × 1 convolution do", () => {
+    const kernels = convKernels();
+    if (!kernels) throw new Error("no kernels");
+    const rng = new Rng(3);
+    for (const [cl, cs, cout] of [
+      [12, 12, 8],
+      [24, 24, 8],
+      [5, 3, 6],
+    ]) {
+      const low = tf.tensor4d(random(rng, 2 * 5 * 7 * cl), [2, 5, 7, cl]);
+      const skip = tf.tensor4d(random(rng, 2 * 10 * 14 * cs), [2, 10, 14, cs]);
+      const kernel = tf.tensor4d(random(rng, (cl + cs) * cout), [1, 1, cl + cs, cout]);
+      const joined = tf.concat([tf.image.resizeNearestNeighbor(low, [10, 14]), skip], 3) as tf.Tensor4D;
+      expect(
+        differences(kernels.projectUpsampled(low, skip, kernel), tf.conv2d(joined, kernel, 1, "same")),
+      ).toBe(0);
+    }
+  });
+
   it("leave a shipped model's inpainting exactly as tfjs computes it", async () => {
     const { json, tensors } = await loadWeights(join(MODELS_DIR, "maskgan-v11-d05"));
     const arch = { ...DEFAULT_ARCH, ...(json.maskcodec.arch as Partial<typeof DEFAULT_ARCH>) };

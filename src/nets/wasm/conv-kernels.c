@@ -184,3 +184,34 @@ void conv(const f32 *x, int H, int W, int C, int K, const f32 *w, const f32 *b, 
     edge_pixels(x, H, W, C, K, w, b, O, O4, d, out, os, oo, accumulate, i, W - r, W);
   }
 }
+
+/*
+ * A 1 × 1 convolution (no bias: the sums start at zero, as XNNPACK's with a zero bias) of the concatenation of
+ * `low` upsampled 2× by repetition (nearest neighbour) and `skip`, without making either: the hourglass' up
+ * path (tf.image.resizeNearestNeighbor, concatenated with the skip connection, then the next block's
+ * bottleneck projection). low is (H/2) × (W/2) × cl, skip H × W × cs, w [cl + cs][O4], out H × W × O.
+ */
+__attribute__((export_name("project_upsampled")))
+void project_upsampled(const f32 *low, int cl, const f32 *skip, int cs, int H, int W, const f32 *w, int O,
+                       f32 *out) {
+  int O4 = (O + 3) & ~3;
+  int wl = W / 2;
+  for (int i = 0; i < H; i++) {
+    for (int j = 0; j < W; j++) {
+      const f32 *lp = low + ((long)(i / 2) * wl + j / 2) * cl;
+      const f32 *sp = skip + ((long)i * W + j) * cs;
+      f32 *o = out + ((long)i * W + j) * O;
+      for (int q = 0; q < O4; q += 4) {
+        v128_t acc = wasm_f32x4_splat(0.0f);
+        const f32 *wp = w + q;
+        for (int c = 0; c < cl; c++, wp += O4) {
+          acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load32_splat(lp + c), wasm_v128_load(wp)));
+        }
+        for (int c = 0; c < cs; c++, wp += O4) {
+          acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load32_splat(sp + c), wasm_v128_load(wp)));
+        }
+        put(o + q, acc, O - q < 4 ? O - q : 4, 0);
+      }
+    }
+  }
+}
