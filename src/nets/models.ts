@@ -233,6 +233,8 @@ function convSpecs(weights: WeightsView, name: string): ConvSpec[] {
  */
 function concatChannels(parts: tf.Tensor4D[]): tf.Tensor4D {
   if (tf.getBackend() !== "wasm") return tf.concat(parts, 3) as tf.Tensor4D;
+  const kernels = convKernels();
+  if (kernels) return kernels.concat(parts);
   // its own scope: the padded copies below are full-size and would otherwise live as long as the caller's
   return tf.tidy(() => concatChannelsWasm(parts));
 }

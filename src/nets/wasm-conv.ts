@@ -32,6 +32,15 @@ type ProjectExport = (
   out: number,
 ) => void;
 
+type InterleaveExport = (
+  src: number,
+  k: number,
+  n: number,
+  dst: number,
+  total: number,
+  offset: number,
+) => void;
+
 type ConvExport = (
   x: number,
   h: number,
@@ -84,8 +93,12 @@ export function convKernels(): ConvKernels | null {
   try {
     const bytes = readFileSync(join(import.meta.dirname, "wasm", "conv-kernels.wasm"));
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-    const exports = instance.exports as { conv: ConvExport; project_upsampled: ProjectExport };
-    binding = new ConvKernels(backend, exports.conv, exports.project_upsampled);
+    const exports = instance.exports as {
+      conv: ConvExport;
+      project_upsampled: ProjectExport;
+      interleave: InterleaveExport;
+    };
+    binding = new ConvKernels(backend, exports.conv, exports.project_upsampled, exports.interleave);
   } catch {
     binding = null;
   }
@@ -104,6 +117,7 @@ export class ConvKernels {
     readonly backend: WasmBackendInternals,
     private readonly conv: ConvExport,
     private readonly project: ProjectExport,
+    private readonly copyChannels: InterleaveExport,
   ) {}
 
   /**
@@ -173,6 +187,23 @@ export class ConvKernels {
     for (let s = 0; s < n; s++) {
       const [ls, ss, os] = [lp + s * lowBytes, sp + s * h * w * cs * 4, op + s * h * w * p.cout * 4];
       this.project(ls, cl, ss, cs, h, w, this.offset(p.weights), p.cout, os);
+    }
+    return out;
+  }
+
+  /** tf.concat of NHWC tensors along the channels (a copy, in the backend's memory). */
+  concat(parts: tf.Tensor4D[]): tf.Tensor4D {
+    const [n, h, w] = parts[0].shape;
+    if (parts.some((p) => p.shape[0] !== n || p.shape[1] !== h || p.shape[2] !== w)) {
+      throw new Error("conv kernels: mismatched shapes");
+    }
+    const total = parts.reduce((sum, p) => sum + p.shape[3], 0);
+    const out = this.allocate([n, h, w, total]);
+    const op = this.offset(out);
+    let channel = 0;
+    for (const part of parts) {
+      this.copyChannels(this.offset(part), part.shape[3], n * h * w, op, total, channel);
+      channel += part.shape[3];
     }
     return out;
   }

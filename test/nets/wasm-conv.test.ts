@@ -111,6 +111,14 @@ describe("WebAssembly convolution kernels", () => {
     }
   });
 
+  it("concatenate along the channels as tf.concat does", () => {
+    const kernels = convKernels();
+    if (!kernels) throw new Error("no kernels");
+    const rng = new Rng(4);
+    const parts = [1, 3, 3, 2, 1].map((c) => tf.tensor4d(random(rng, 2 * 6 * 7 * c), [2, 6, 7, c]));
+    expect(differences(kernels.concat(parts), tf.concat(parts, 3))).toBe(0);
+  });
+
   it("leave a shipped model's inpainting exactly as tfjs computes it", async () => {
     const { json, tensors } = await loadWeights(join(MODELS_DIR, "maskgan-v11-d05"));
     const arch = { ...DEFAULT_ARCH, ...(json.maskcodec.arch as Partial<typeof DEFAULT_ARCH>) };

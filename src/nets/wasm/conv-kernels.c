@@ -215,3 +215,16 @@ void project_upsampled(const f32 *low, int cl, const f32 *skip, int cs, int H, i
     }
   }
 }
+
+/* Copies k channels of each of n pixels from src (n × k) into channels offset..offset+k-1 of dst (n × total). */
+__attribute__((export_name("interleave")))
+void interleave(const f32 *src, int k, int n, f32 *dst, int total, int offset) {
+  dst += offset;
+  if (k == 1) {
+    for (int p = 0; p < n; p++) dst[(long)p * total] = src[p];
+    return;
+  }
+  for (int p = 0; p < n; p++, src += k, dst += total) {
+    for (int c = 0; c < k; c++) dst[c] = src[c];
+  }
+}
