@@ -217,6 +217,15 @@ function branches(weights: WeightsView, name: string, input: tf.Tensor4D): tf.Te
   return training ? (tf.concat(outs, 3) as tf.Tensor4D) : concatChannels(outs);
 }
 
+/**
+ * The WebAssembly convolution kernels (wasm-conv.ts), when they can serve: on the wasm backend and with no
+ * gradient being recorded. They make tensors tfjs has no gradient for, so inference through the fixed
+ * networks that is differentiated (the gan backend's tonal optimisation) stays on tfjs' own ops.
+ */
+function inferenceKernels(): ConvKernels | null {
+  return tf.engine().isTapeOn() ? null : convKernels();
+}
+
 /** A block's three dilated branches, for the WebAssembly convolution kernels. */
 function convSpecs(weights: WeightsView, name: string): ConvSpec[] {
   return DILATIONS.map((d) => ({
@@ -233,7 +242,7 @@ function convSpecs(weights: WeightsView, name: string): ConvSpec[] {
  */
 function concatChannels(parts: tf.Tensor4D[]): tf.Tensor4D {
   if (tf.getBackend() !== "wasm") return tf.concat(parts, 3) as tf.Tensor4D;
-  const kernels = convKernels();
+  const kernels = inferenceKernels();
   if (kernels) return kernels.concat(parts);
   // its own scope: the padded copies below are full-size and would otherwise live as long as the caller's
   return tf.tidy(() => concatChannelsWasm(parts));
@@ -312,7 +321,7 @@ export function hourglass(
 ): tf.Tensor4D {
   const skips: tf.Tensor4D[] = [];
   const training = trainable(get(weights, `${prefix}/out/d1/kernel`));
-  const kernels = training || probe ? null : convKernels();
+  const kernels = training || probe ? null : inferenceKernels();
   if (kernels) return hourglassOnKernels(weights, prefix, x, arch, kernels);
   // At inference each block runs in its own tidy scope and the blocks' inputs are freed as soon as they
   // are consumed: only the skips and the current activation stay alive, not every intermediate of the

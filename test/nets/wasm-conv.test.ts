@@ -146,6 +146,33 @@ describe("WebAssembly convolution kernels", () => {
     expect(differences(maskWithKernels, hourglass(tensors, "mask", x, arch))).toBe(0);
   });
 
+  it("leave differentiated inference (the gan backend's tonal optimisation) to tfjs' ops", async () => {
+    const { json, tensors } = await loadWeights(join(MODELS_DIR, "maskgan-v11-d05"));
+    const arch = { ...DEFAULT_ARCH, ...(json.maskcodec.arch as Partial<typeof DEFAULT_ARCH>) };
+    const rng = new Rng(8);
+    const [h, w] = [32, 40];
+    const f = tf.tensor4d(
+      Float32Array.from({ length: h * w * 3 }, () => rng.next()),
+      [1, h, w, 3],
+    );
+    const b = tf.tensor4d(
+      Float32Array.from({ length: h * w }, () => (rng.next() < 0.1 ? 1 : 0)),
+      [1, h, w, 1],
+    );
+    const r = tf.tensor4d(random(rng, h * w), [1, h, w, 1]);
+    const target = tf.tensor4d(
+      Float32Array.from({ length: h * w * 3 }, () => rng.next()),
+      [1, h, w, 3],
+    );
+    const loss = (x: tf.Tensor) =>
+      tf.sum(tf.square(tf.sub(inpaintingGenerator(tensors, arch, x as tf.Tensor4D, b, r, [0.05]).u, target)));
+    const withKernelsOn = tf.grad(loss)(f);
+    setConvKernels(false);
+    const tfjsOnly = tf.grad(loss)(f);
+    expect(differences(withKernelsOn, tfjsOnly)).toBe(0);
+    expect(tf.max(tf.abs(tfjsOnly)).dataSync()[0]).toBeGreaterThan(0);
+  });
+
   it("are built from the committed source (scripts/build-wasm.sh)", () => {
     const dir = join(import.meta.dirname, "..", "..", "src", "nets", "wasm");
     const source = readFileSync(join(dir, "conv-kernels.c"));
