@@ -1,4 +1,4 @@
-import { solveWithSystem } from "../baselines/diffusion.ts";
+import { inpaintDiffusion, solveWithSystem } from "../baselines/diffusion.ts";
 import { DiffusionSystem, toPadded } from "../baselines/diffusion-system.ts";
 import { createImage } from "../image/types.ts";
 import { tf } from "./tf.ts";
@@ -40,6 +40,9 @@ export function diffusionInterpolation(f: tf.Tensor4D, b: tf.Tensor4D): tf.Tenso
   const bData = b.dataSync() as Float32Array;
   const solves: SampleSolve[] = [];
   const out = new Float32Array(n * pixels * C);
+  // Inference (no gradient tape): no system kept for the gradient, so each sample is solved as the diffusion
+  // decoder solves, its system built in the WebAssembly kernels' memory (the same values, less set-up).
+  const inference = !tf.engine().isTapeOn();
   for (let s = 0; s < n; s++) {
     const mask = new Uint8Array(pixels);
     let known = 0;
@@ -55,15 +58,20 @@ export function diffusionInterpolation(f: tf.Tensor4D, b: tf.Tensor4D): tf.Tenso
       solves.push({ system: null, u: null });
       continue;
     }
+    const values = createImage(w, h, C as 1 | 3, fs);
+    if (inference) {
+      os.set(inpaintDiffusion(values, { width: w, height: h, data: mask }, { tolerance: TOLERANCE }).image.data);
+      continue;
+    }
     const system = new DiffusionSystem(w, h, mask, C as 1 | 3);
-    const result = solveWithSystem(system, createImage(w, h, C as 1 | 3, fs), { tolerance: TOLERANCE });
+    const result = solveWithSystem(system, values, { tolerance: TOLERANCE });
     os.set(result.image.data);
     solves.push({ system, u: result.image.data });
   }
   const value = tf.tensor4d(out, [n, h, w, C]);
-  // Inference (no gradient tape): the solution itself. The op below adds zeros to it (0 · sum f, which is 0
-  // for the finite f here), so the values are the same; it costs six passes over the image.
-  if (!tf.engine().isTapeOn()) return value;
+  // Inference: the solution itself. The op below adds zeros to it (0 · sum f, which is 0 for the finite f
+  // here), so the values are the same; it costs six passes over the image.
+  if (inference) return value;
   const op = tf.customGrad(((fIn: tf.Tensor, bIn: tf.Tensor) => ({
     // tie the output to the inputs so that tfjs routes the gradient through gradFunc
     value: tf.add(value, tf.mul(tf.sum(tf.mul(fIn, 0)), tf.sum(tf.mul(bIn, 0)))),
