@@ -60,7 +60,9 @@ export function diffusionInterpolation(f: tf.Tensor4D, b: tf.Tensor4D): tf.Tenso
     }
     const values = createImage(w, h, C as 1 | 3, fs);
     if (inference) {
-      os.set(inpaintDiffusion(values, { width: w, height: h, data: mask }, { tolerance: TOLERANCE }).image.data);
+      os.set(
+        inpaintDiffusion(values, { width: w, height: h, data: mask }, { tolerance: TOLERANCE }).image.data,
+      );
       continue;
     }
     const system = new DiffusionSystem(w, h, mask, C as 1 | 3);
