@@ -16,6 +16,7 @@ import {
   type EncodeResult,
   encodeImage,
 } from "./codec/codec.ts";
+import { MAX_THREADS } from "./codec/limits.ts";
 import { storedLevels } from "./codec/quantiser.ts";
 import type { BackendId, ColourTransform, QuantiserParams } from "./codec/types.ts";
 import {
@@ -63,6 +64,11 @@ export interface EncodeOptions {
   seed?: number;
   /** gan model folder; default: the registered model for the density (models/registry.json). */
   model?: string;
+  /**
+   * Worker threads for the networks' windows of an image of several windows (default 1; Node only): the
+   * stream is the same for any number.
+   */
+  threads?: number;
   /** Progress of long work (PS, NLPE, tonal optimisation). */
   onProgress?: Progress;
 }
@@ -94,6 +100,7 @@ export interface ResolvedEncodeOptions {
   tonalSteps?: number;
   seed: number;
   model?: string;
+  threads: number;
   onProgress?: Progress;
 }
 
@@ -109,6 +116,7 @@ const KNOWN_OPTIONS = new Set([
   "tonalSteps",
   "seed",
   "model",
+  "threads",
   "onProgress",
 ]);
 
@@ -151,6 +159,7 @@ export function resolveEncodeOptions(options: EncodeOptions): ResolvedEncodeOpti
   if (options.model !== undefined && (typeof options.model !== "string" || options.model === "")) {
     throw invalidParameter("model", "a model folder", options.model);
   }
+  const threads = checkThreads(options.threads);
   const result: ResolvedEncodeOptions = {
     density,
     backend,
@@ -163,10 +172,16 @@ export function resolveEncodeOptions(options: EncodeOptions): ResolvedEncodeOpti
     tonalSteps: options.tonalSteps,
     seed,
     model: options.model,
+    threads,
     onProgress: options.onProgress,
   };
   resolved.add(result);
   return result;
+}
+
+/** The number of worker threads for the networks' windows, checked (default 1). */
+function checkThreads(threads: unknown): number {
+  return threads === undefined ? 1 : checkInteger(threads as number, "threads", 1, MAX_THREADS);
 }
 
 /** Option objects resolveEncodeOptions returned: encode() takes them as they are (validated once). */
@@ -218,6 +233,7 @@ export async function encode(image: Image, options: EncodeOptions | ResolvedEnco
     tonal: o.tonal,
     tonalSteps: o.tonal && o.backend === "gan" ? (o.tonalSteps ?? ENCODE_DEFAULTS.tonalSteps) : undefined,
     refineCycles: o.refine,
+    threads: o.threads,
     onProgress: o.onProgress,
   });
   const encoded = await encodeImage(image, {
@@ -248,6 +264,8 @@ export interface DecodeOptions {
   model?: string;
   /** Largest image (pixels) the decoder accepts before allocating anything. */
   maxPixels?: number;
+  /** Worker threads for the gan decoder's windows (default 1; Node only): the image is the same for any. */
+  threads?: number;
 }
 
 /** Reconstructs an image from .mgc bytes, with the backend (and model) its header names. */
@@ -256,7 +274,8 @@ export async function decode(bytes: Uint8Array, options: DecodeOptions = {}): Pr
   if (options.model !== undefined && (typeof options.model !== "string" || options.model === "")) {
     throw invalidParameter("model", "a model folder", options.model);
   }
-  return decodeBytes(bytes, (header) => inpainterFor(header, options.model), {
+  const threads = checkThreads(options.threads);
+  return decodeBytes(bytes, (header) => inpainterFor(header, options.model, { threads }), {
     maxPixels: options.maxPixels,
   });
 }

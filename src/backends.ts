@@ -109,6 +109,8 @@ export interface EncoderOptions {
    * GAN_NLPE_CYCLES), not more cycles on top.
    */
   refineCycles?: number;
+  /** Worker threads for the networks' windows (window-pool.ts; the same stream for any number). */
+  threads?: number;
   onProgress?: import("./util/progress.ts").Progress;
 }
 
@@ -133,7 +135,7 @@ export async function encoderSetup(options: EncoderOptions): Promise<EncoderSetu
   if (options.backend === "gan" && model) {
     return {
       selector,
-      inpainter: model.inpainter(),
+      inpainter: model.inpainter(undefined, { threads: options.threads }),
       modelId: model.id,
       weightHash: model.weightHash.slice(0, STREAM_HASH_HEX_DIGITS),
       tonal: options.tonal
@@ -174,8 +176,9 @@ async function selectorFor(
     case "gan":
     case "gan+nlpe": {
       if (!model) throw new Error("selectorFor: the gan mask needs its model");
-      if (options.mask === "gan") return model.selector();
-      return baselines.refinedSelector(model.selector(), {
+      const gan = model.selector(undefined, undefined, { threads: options.threads });
+      if (options.mask === "gan") return gan;
+      return baselines.refinedSelector(gan, {
         cycles: options.refineCycles || GAN_NLPE_CYCLES,
         seed: options.seed,
         progress: options.onProgress,
@@ -189,7 +192,11 @@ async function selectorFor(
  * (streamModelDir), or the folder given as `modelDir`, and its weights must hash to the header's weightHash (at least
  * STREAM_HASH_HEX_DIGITS digits of it): decoding with other weights would silently give a different image.
  */
-export async function inpainterFor(header: StreamHeader, modelDir?: string): Promise<Inpainter> {
+export async function inpainterFor(
+  header: StreamHeader,
+  modelDir?: string,
+  options: { threads?: number } = {},
+): Promise<Inpainter> {
   if (header.backend === "diffusion") {
     // the solver's own module, not the baselines' index (PS, NLPE and the selectors are encoder-side)
     const { diffusionInpainter } = await import("./baselines/diffusion.ts");
@@ -212,5 +219,5 @@ export async function inpainterFor(header: StreamHeader, modelDir?: string): Pro
       "ERR_MODEL_MISMATCH",
     );
   }
-  return model.inpainter();
+  return model.inpainter(undefined, { threads: options.threads });
 }

@@ -24,8 +24,8 @@ const NODE_SHIMS: Record<string, string> = {
   "node:module": "module.ts",
 };
 
-/** Node built-ins the codec imports only inside functions the page never calls (training, CLI). */
-const NEVER_CALLED = ["esbuild"];
+/** Node built-ins the codec imports only inside functions the page never calls (training, CLI, window threads). */
+const NEVER_CALLED = ["esbuild", "node:worker_threads"];
 
 /**
  * Node modules to their browser versions; `import.meta.dirname` in src/ to the file's folder under the

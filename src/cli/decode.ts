@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { MAX_PIXELS } from "../codec/limits.ts";
+import { MAX_PIXELS, MAX_THREADS } from "../codec/limits.ts";
 import { MaskcodecError } from "../errors.ts";
-import { integerParser, replaceExtension, secondsSince } from "./options.ts";
+import { defaultThreads, integerParser, replaceExtension, secondsSince, THREADS_HELP } from "./options.ts";
 
 interface DecodeFlags {
   output?: string;
@@ -10,6 +10,7 @@ interface DecodeFlags {
   force?: boolean;
   json?: boolean;
   maxPixels?: number;
+  threads?: number;
 }
 
 export function register(program: Command): void {
@@ -26,6 +27,7 @@ export function register(program: Command): void {
       `refuse a stream whose image has more pixels than this, before allocating it (default and most: ${MAX_PIXELS})`,
       integerParser("max-pixels", 1, MAX_PIXELS),
     )
+    .option("--threads <n>", THREADS_HELP, integerParser("threads", 1, MAX_THREADS))
     .action(async (input: string, flags: DecodeFlags) => {
       await runDecode(input, flags);
     });
@@ -44,7 +46,11 @@ async function runDecode(input: string, flags: DecodeFlags): Promise<void> {
 
   const start = performance.now();
   const bytes = new Uint8Array(await readFile(input));
-  const decoded = await decode(bytes, { model: flags.model, maxPixels: flags.maxPixels });
+  const decoded = await decode(bytes, {
+    model: flags.model,
+    maxPixels: flags.maxPixels,
+    threads: flags.threads ?? defaultThreads(),
+  });
   await writePng(decoded.image, output, { overwrite: flags.force });
   const seconds = secondsSince(start);
   const { header } = decoded;

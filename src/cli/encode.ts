@@ -1,12 +1,20 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { MaskSelectorName } from "../backends.ts";
-import { MAX_PIXELS } from "../codec/limits.ts";
+import { MAX_PIXELS, MAX_THREADS } from "../codec/limits.ts";
 import type { BackendId, ColourTransform } from "../codec/types.ts";
 import { invalidParameter, MaskcodecError } from "../errors.ts";
 import type { Image } from "../image/types.ts";
 import { parseBppOption, parseSizeOption, runLowrateEncode } from "./encode-lowrate.ts";
-import { integerParser, parseDensityOption, parseNumber, replaceExtension, secondsSince } from "./options.ts";
+import {
+  defaultThreads,
+  integerParser,
+  parseDensityOption,
+  parseNumber,
+  replaceExtension,
+  secondsSince,
+  THREADS_HELP,
+} from "./options.ts";
 
 /** NLPE cycles: a number in [0, 100] (fractions allowed: 0.5 cycles = |mask| / 2 exchange attempts). */
 function parseCycles(value: string): number {
@@ -34,6 +42,7 @@ interface EncodeFlags {
   force?: boolean;
   json?: boolean;
   maxPixels?: number;
+  threads?: number;
 }
 
 export function register(program: Command): void {
@@ -91,6 +100,7 @@ export function register(program: Command): void {
       `refuse an image with more pixels than this, before decoding it (default and most: ${MAX_PIXELS})`,
       integerParser("max-pixels", 1, MAX_PIXELS),
     )
+    .option("--threads <n>", THREADS_HELP, integerParser("threads", 1, MAX_THREADS))
     .action(async (input: string, flags: EncodeFlags, command: Command) => {
       // a usage error like commander's own missing required option (exit code 2), since one of three will do
       if (flags.density === undefined && flags.bpp === undefined && flags.size === undefined) {
@@ -143,6 +153,7 @@ async function runEncode(input: string, flags: EncodeFlags): Promise<void> {
     tonalSteps: flags.tonalSteps,
     seed: flags.seed,
     model: flags.model,
+    threads: flags.threads ?? defaultThreads(),
   });
   const { backend } = options;
   const output = flags.output ?? replaceExtension(input, ".mgc");

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { extname } from "node:path";
 import { checkDensity, checkInteger, invalidParameter } from "../errors.ts";
 
@@ -17,6 +18,19 @@ export function parseDensityOption(value: string): number {
 export function integerParser(name: string, min: number, max: number): (value: string) => number {
   return (value) => checkInteger(parseNumber(name, value), name, min, max);
 }
+
+/**
+ * The CLI's default number of worker threads for the networks' windows: 2 where the machine has two cores
+ * or more. Not more by default: each thread holds one window's networks (about 0.3 GB), and two keep a
+ * 12-megapixel photo within 1.5 GB (docs/notes/photos.md). The result is the same for any number.
+ */
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(2, availableParallelism()));
+}
+
+export const THREADS_HELP =
+  "worker threads for the networks on images of several tiles; the result is the same for any number " +
+  "(default: 2 on a machine with two cores or more)";
 
 /** `photo.png` → `photo.mgc`; `photo.mgc` → `photo.png`. */
 export function replaceExtension(path: string, extension: string): string {

@@ -25,3 +25,6 @@ export const MAX_WEIGHT_HASH_LENGTH = 128;
  * stream choose how weak the "wrong weights are refused" check is: 16 digits = 64 bits.
  */
 export const MIN_WEIGHT_HASH_LENGTH = 16;
+
+/** The most worker threads the networks' windows may run on (`threads`, `--threads`). */
+export const MAX_THREADS = 64;

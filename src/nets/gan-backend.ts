@@ -28,10 +28,16 @@ import {
   tileGrid,
 } from "./tiling.ts";
 import { loadWeights } from "./weights.ts";
+import { type WindowJob, WindowPool } from "./window-pool.ts";
 
 export { padReflect } from "./padding.ts";
 
 export type SelectionMethod = "threshold" | "dither" | "ordered";
+
+/** How tiled inference runs: `threads` worker threads for images of several windows (default 1). */
+export interface WindowOptions {
+  threads?: number;
+}
 
 /** The `gan` backend: the mask generator as a MaskSelector, the inpainting generator as an Inpainter. */
 export interface GanModel {
@@ -48,16 +54,23 @@ export interface GanModel {
    * default is the model card's `selection` (else "threshold"). The network runs tiled (`geometry`, by
    * default ENCODER_TILING; src/nets/tiling.ts).
    */
-  selector(method?: SelectionMethod, geometry?: TileGeometry): MaskSelector;
+  selector(method?: SelectionMethod, geometry?: TileGeometry, options?: WindowOptions): MaskSelector;
   readonly selection: SelectionMethod;
-  inpainter(geometry?: TileGeometry): Inpainter;
+  inpainter(geometry?: TileGeometry, options?: WindowOptions): Inpainter;
   /**
    * Tonal optimisation of the stored values through this model's inpainting generator (src/nets/gan-tonal.ts):
    * an encoder-side option; the decoder is the same.
    */
   tonalOptimiser(options?: GanTonalOptions): TonalOptimiser;
   /** Mask-generator logits (higher = keep first), same size as the image; for analysis. */
-  scores(image: Image, density: number, geometry?: TileGeometry): Promise<Float32Array>;
+  scores(
+    image: Image,
+    density: number,
+    geometry?: TileGeometry,
+    options?: WindowOptions,
+  ): Promise<Float32Array>;
+  /** One window of either network (what the tiling loops and window worker threads run). */
+  runWindow(job: WindowJob): Promise<Float32Array>;
   dispose(): void;
 }
 
@@ -250,10 +263,72 @@ async function loadGanModelUncached(
   // the density input is trained on densityRange; outside it we clamp (the exact count still holds)
   const clampDensity = (d: number) => Math.min(densityRange[1], Math.max(densityRange[0], d));
 
+  /** One window of either network, as the tiling loops below and window worker threads run it. */
+  async function runWindow(job: WindowJob): Promise<Float32Array> {
+    const { width: pw, height: ph } = job;
+    const what = job.kind === "inpaint" ? "inpainting" : "choosing the mask";
+    return onBackend(what, async () => {
+      const t = tf.tidy(() => {
+        const ft = tf.tensor4d(job.f, [1, ph, pw, 3]);
+        const { seed, paddedWidth, x0, y0 } = job.noise;
+        const r = tf.tensor4d(windowNoise(seed, paddedWidth, x0, y0, pw, ph), [1, ph, pw, 1]);
+        if (job.kind === "scores") {
+          const a = job.analytic ? tf.tensor4d(job.analytic, [1, ph, pw, 1]) : undefined;
+          return maskGenerator(weights, arch, ft, r, [job.density], undefined, a).z;
+        }
+        const bt = tf.tensor4d(job.b, [1, ph, pw, 1]);
+        return inpaintingGenerator(weights, arch, ft, bt, r, [job.density], undefined, job.stored).g;
+      });
+      try {
+        return (await t.data()) as Float32Array;
+      } finally {
+        t.dispose();
+      }
+    });
+  }
+
+  /**
+   * Runs the windows of `tiles` (made by `jobOf`, handed to `place` with their results): on this thread, or
+   * on `threads` worker threads when there are several windows and the backend is wasm (window-pool.ts; the
+   * same result either way). At most one window per thread is made at a time, so the windows' inputs never
+   * all exist at once.
+   */
+  async function runWindows(
+    tiles: Tile[],
+    threads: number,
+    jobOf: (tile: Tile) => WindowJob,
+    place: (tile: Tile, values: Float32Array, job: WindowJob) => void,
+  ): Promise<void> {
+    const parallel = Math.min(threads, tiles.length);
+    if (parallel <= 1 || tf.getBackend() !== "wasm") {
+      for (const tile of tiles) {
+        const job = jobOf(tile);
+        place(tile, await runWindow(job), job);
+      }
+      return;
+    }
+    const pool = await WindowPool.start(modelDir, parallel);
+    try {
+      let next = 0;
+      const lane = async () => {
+        while (next < tiles.length) {
+          const tile = tiles[next++];
+          const job = jobOf(tile);
+          const { width, height } = job;
+          place(tile, await pool.run(job), { ...job, width, height });
+        }
+      };
+      await Promise.all(Array.from({ length: parallel }, lane));
+    } finally {
+      await pool.close();
+    }
+  }
+
   async function scores(
     image: Image,
     density: number,
     geometry: TileGeometry = ENCODER_TILING,
+    options: WindowOptions = {},
   ): Promise<Float32Array> {
     checkGeometry(geometry, multiple);
     const { width: w, height: h } = image;
@@ -261,38 +336,31 @@ async function loadGanModelUncached(
     const paddedWidth = paddedSide(w, multiple);
     const analytic = arch.analyticMask ? analyticPlaneOf(image, multiple, d) : undefined;
     const out = new Float32Array(w * h);
-    for (const tile of tileGrid(w, h, geometry)) {
-      const ww = tile.x1 - tile.x0;
-      const f = padReflect(windowRgb(image, tile), ww, tile.y1 - tile.y0, 3, multiple);
-      const { width: pw, height: ph } = f;
-      const z = await onBackend("choosing the mask", async () => {
-        const t = tf.tidy(() => {
-          const ft = tf.tensor4d(f.data, [1, ph, pw, 3]);
-          const r = tf.tensor4d(windowNoise(MASK_NOISE_SEED, paddedWidth, tile.x0, tile.y0, pw, ph), [
-            1,
-            ph,
-            pw,
-            1,
-          ]);
-          const a = analytic
-            ? tf.tensor4d(
-                windowPlane(analytic, paddedWidth, { ...tile, x1: tile.x0 + pw, y1: tile.y0 + ph }),
-                [1, ph, pw, 1],
-              )
-            : undefined;
-          return maskGenerator(weights, arch, ft, r, [d], undefined, a).z;
-        });
-        try {
-          return (await t.data()) as Float32Array;
-        } finally {
-          t.dispose();
+    await runWindows(
+      tileGrid(w, h, geometry),
+      options.threads ?? 1,
+      (tile) => {
+        const f = padReflect(windowRgb(image, tile), tile.x1 - tile.x0, tile.y1 - tile.y0, 3, multiple);
+        const { width: pw, height: ph } = f;
+        return {
+          kind: "scores",
+          f: f.data,
+          analytic: analytic
+            ? windowPlane(analytic, paddedWidth, { ...tile, x1: tile.x0 + pw, y1: tile.y0 + ph })
+            : undefined,
+          width: pw,
+          height: ph,
+          noise: { seed: MASK_NOISE_SEED, paddedWidth, x0: tile.x0, y0: tile.y0 },
+          density: d,
+        };
+      },
+      (tile, z, { width: pw }) => {
+        for (let y = tile.cy0; y < tile.cy1; y++) {
+          const row = (y - tile.y0) * pw - tile.x0;
+          out.set(z.subarray(row + tile.cx0, row + tile.cx1), y * w + tile.cx0);
         }
-      });
-      for (let y = tile.cy0; y < tile.cy1; y++) {
-        const row = (y - tile.y0) * pw - tile.x0;
-        out.set(z.subarray(row + tile.cx0, row + tile.cx1), y * w + tile.cx0);
-      }
-    }
+      },
+    );
     return out;
   }
 
@@ -301,6 +369,7 @@ async function loadGanModelUncached(
     mask: Mask,
     stored: StoredLevels | undefined,
     geometry: TileGeometry,
+    threads: number,
   ): Promise<Image> {
     const { width: w, height: h, channels } = known;
     if (mask.width !== w || mask.height !== h) {
@@ -312,48 +381,44 @@ async function loadGanModelUncached(
     const density = clampDensity(Math.max(maskDensity(mask), 1e-6));
     const paddedWidth = paddedSide(w, multiple);
     const out = createImage(w, h, channels);
-    const tiles = tileGrid(w, h, geometry);
-    for (const tile of tiles) {
-      const ww = tile.x1 - tile.x0;
-      const wh = tile.y1 - tile.y0;
-      const f = padReflect(windowRgb(known, tile), ww, wh, 3, multiple);
-      const b = padReflect(windowPlane(mask.data, w, tile), ww, wh, 1, multiple);
-      const { width: pw, height: ph } = f;
-      const g = await onBackend("inpainting", async () => {
-        const t = tf.tidy(() => {
-          const ft = tf.tensor4d(f.data, [1, ph, pw, 3]);
-          const bt = tf.tensor4d(b.data, [1, ph, pw, 1]);
-          const r = tf.tensor4d(windowNoise(GEN_NOISE_SEED, paddedWidth, tile.x0, tile.y0, pw, ph), [
-            1,
-            ph,
-            pw,
-            1,
-          ]);
-          return inpaintingGenerator(weights, arch, ft, bt, r, [density], undefined, stored).g;
-        });
-        try {
-          return (await t.data()) as Float32Array;
-        } finally {
-          t.dispose();
-        }
-      });
-      for (let y = tile.cy0; y < tile.cy1; y++) {
-        for (let x = tile.cx0; x < tile.cx1; x++) {
-          const p = y * w + x;
-          const q = ((y - tile.y0) * pw + x - tile.x0) * 3;
-          if (mask.data[p]) {
-            // Eq. (1): known pixels are kept exactly
-            for (let c = 0; c < channels; c++) out.data[p * channels + c] = known.data[p * channels + c];
-          } else if (channels === 3) {
-            out.data[p * 3] = g[q] * 255;
-            out.data[p * 3 + 1] = g[q + 1] * 255;
-            out.data[p * 3 + 2] = g[q + 2] * 255;
-          } else {
-            out.data[p] = ((g[q] + g[q + 1] + g[q + 2]) / 3) * 255;
+    await runWindows(
+      tileGrid(w, h, geometry),
+      threads,
+      (tile) => {
+        const ww = tile.x1 - tile.x0;
+        const wh = tile.y1 - tile.y0;
+        const f = padReflect(windowRgb(known, tile), ww, wh, 3, multiple);
+        const b = padReflect(windowPlane(mask.data, w, tile), ww, wh, 1, multiple);
+        return {
+          kind: "inpaint",
+          f: f.data,
+          b: b.data,
+          width: f.width,
+          height: f.height,
+          noise: { seed: GEN_NOISE_SEED, paddedWidth, x0: tile.x0, y0: tile.y0 },
+          density,
+          stored,
+        };
+      },
+      (tile, g, { width: pw }) => {
+        for (let y = tile.cy0; y < tile.cy1; y++) {
+          for (let x = tile.cx0; x < tile.cx1; x++) {
+            const p = y * w + x;
+            const q = ((y - tile.y0) * pw + x - tile.x0) * 3;
+            if (mask.data[p]) {
+              // Eq. (1): known pixels are kept exactly
+              for (let c = 0; c < channels; c++) out.data[p * channels + c] = known.data[p * channels + c];
+            } else if (channels === 3) {
+              out.data[p * 3] = g[q] * 255;
+              out.data[p * 3 + 1] = g[q + 1] * 255;
+              out.data[p * 3 + 2] = g[q + 2] * 255;
+            } else {
+              out.data[p] = ((g[q] + g[q + 1] + g[q + 2]) / 3) * 255;
+            }
           }
         }
-      }
-    }
+      },
+    );
     return out;
   }
 
@@ -365,8 +430,13 @@ async function loadGanModelUncached(
     densityRange,
     arch,
     scores,
+    runWindow,
     selection,
-    selector(method: SelectionMethod = selection, geometry: TileGeometry = ENCODER_TILING): MaskSelector {
+    selector(
+      method: SelectionMethod = selection,
+      geometry: TileGeometry = ENCODER_TILING,
+      options: WindowOptions = {},
+    ): MaskSelector {
       if (method !== "threshold" && method !== "dither" && method !== "ordered") {
         throw new MaskcodecError(
           `Unknown gan mask selection ${JSON.stringify(method)}`,
@@ -376,7 +446,7 @@ async function loadGanModelUncached(
       return {
         id: "gan",
         async select(image: Image, density: number): Promise<Mask> {
-          const s = await scores(image, density, geometry);
+          const s = await scores(image, density, geometry, options);
           const count = targetCount(s.length, density);
           const data =
             method === "dither"
@@ -388,12 +458,12 @@ async function loadGanModelUncached(
         },
       };
     },
-    inpainter(geometry: TileGeometry = DECODER_TILING): Inpainter {
+    inpainter(geometry: TileGeometry = DECODER_TILING, options: WindowOptions = {}): Inpainter {
       checkGeometry(geometry, multiple);
       return {
         id: `gan:${id}`,
         async inpaint(known: Image, mask: Mask, stored?: StoredLevels): Promise<Image> {
-          return inpaintTiled(known, mask, stored, geometry);
+          return inpaintTiled(known, mask, stored, geometry, options.threads ?? 1);
         },
       };
     },

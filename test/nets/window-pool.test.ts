@@ -1,0 +1,56 @@
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createImage, createMask } from "../../src/image/types.ts";
+import { loadGanModel } from "../../src/nets/gan-backend.ts";
+import { Rng } from "../../src/nets/ops.ts";
+import { MODELS_DIR } from "../../src/nets/registry.ts";
+import { tileGrid } from "../../src/nets/tiling.ts";
+import { WindowPool } from "../../src/nets/window-pool.ts";
+import { setupTf } from "./helpers.ts";
+
+// A small geometry so that a small image has several windows (the decoder's own has 768-pixel windows).
+const SMALL = { core: 64, margin: 32 };
+const MODEL = join(MODELS_DIR, "maskgan-v11-d05");
+
+function testImage(w: number, h: number) {
+  const rng = new Rng(11);
+  const image = createImage(w, h, 3);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let c = 0; c < 3; c++) {
+        image.data[(y * w + x) * 3 + c] = 128 + 90 * Math.sin((x * (c + 1)) / 13 + y / 17) + 20 * rng.next();
+      }
+    }
+  }
+  const mask = createMask(w, h);
+  for (let i = 0; i < w * h; i++) mask.data[i] = rng.next() < 0.05 ? 1 : 0;
+  return { image, mask };
+}
+
+describe("window worker threads", () => {
+  beforeAll(setupTf);
+
+  it("give the same inpainting and mask scores as one thread, for any number of threads", async () => {
+    const model = await loadGanModel(MODEL);
+    const { image, mask } = testImage(200, 136);
+    expect(tileGrid(200, 136, SMALL).length).toBe(12);
+    const known = createImage(
+      200,
+      136,
+      3,
+      image.data.map((v, i) => (mask.data[Math.floor(i / 3)] ? v : 0)),
+    );
+    const one = await model.inpainter(SMALL, { threads: 1 }).inpaint(known, mask);
+    for (const threads of [2, 3]) {
+      const many = await model.inpainter(SMALL, { threads }).inpaint(known, mask);
+      expect(Buffer.from(many.data.buffer).equals(Buffer.from(one.data.buffer))).toBe(true);
+    }
+    const scores = await model.scores(image, 0.05, SMALL, { threads: 1 });
+    const scores2 = await model.scores(image, 0.05, SMALL, { threads: 2 });
+    expect(Buffer.from(scores2.buffer).equals(Buffer.from(scores.buffer))).toBe(true);
+  }, 60_000);
+
+  it("fail with one clear error when a worker cannot load its model", async () => {
+    await expect(WindowPool.start(join(MODELS_DIR, "no-such-model"), 1)).rejects.toThrow(/no-such-model/);
+  }, 30_000);
+});
