@@ -71,6 +71,10 @@ const WORKER_ENTRY = import.meta.url.endsWith(".js")
   ? new URL("./window-worker.js", import.meta.url)
   : new URL("./window-worker-boot.mjs", import.meta.url);
 
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0].slice(0, 200);
+}
+
 interface Pending {
   resolve(values: Float32Array): void;
   reject(error: Error): void;
@@ -84,6 +88,8 @@ export class WindowPool {
   private readonly workers: Worker[] = [];
   private nextId = 0;
   private failure: Error | undefined;
+  /** Set by close(): the workers' exits from then on are the pool's own doing. */
+  private closing = false;
 
   private constructor(readonly threads: number) {}
 
@@ -102,9 +108,20 @@ export class WindowPool {
             resolve();
           } else pool.receive(message, reject);
         });
-        worker.on("error", (error) => pool.fail(error, reject));
+        // a worker that dies (out of memory, say) ends the run with one line, as a failure of the backend
+        worker.on("error", (error) =>
+          pool.fail(
+            new MaskcodecError(`A window worker thread failed: ${firstLine(error)}`, "ERR_BACKEND"),
+            reject,
+          ),
+        );
         worker.on("exit", (code) => {
-          if (code !== 0) pool.fail(new Error(`a window worker exited with code ${code}`), reject);
+          if (code !== 0 && !pool.closing) {
+            pool.fail(
+              new MaskcodecError(`A window worker thread stopped (exit code ${code})`, "ERR_BACKEND"),
+              reject,
+            );
+          }
         });
       });
     });
@@ -137,6 +154,7 @@ export class WindowPool {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers.length = 0;
   }
