@@ -43,20 +43,33 @@ ALWAYS_INLINE void put(f32 *o, v128_t v, int n, int accumulate) {
   if (n > 2) o[2] = wasm_f32x4_extract_lane(v, 2);
 }
 
-/* Pixels j0..j1-1 of row i, any position: taps outside the image are skipped (they would add a zero). */
+/* The taps k (0 <= k < K) whose offset k·d − r from position i lands inside [0, n): [*k0, *k1). */
+ALWAYS_INLINE void tap_range(int i, int n, int K, int d, int r, int *k0, int *k1) {
+  int lo = 0, hi = K;
+  while (lo < K && i + lo * d - r < 0) lo++;
+  while (hi > lo && i + (hi - 1) * d - r >= n) hi--;
+  *k0 = lo;
+  *k1 = hi;
+}
+
+/*
+ * Pixels j0..j1-1 of row i, any position: the taps outside the image are left out (each would add a zero
+ * product, which leaves a sum unchanged), the others summed in the same order as everywhere.
+ */
 static void edge_pixels(const f32 *x, int H, int W, int C, int K, const f32 *w, const f32 *b, int O, int O4,
                         int d, f32 *out, int os, int oo, int acc_mode, int i, int j0, int j1) {
   int r = (K - 1) / 2 * d;
+  int ky0, ky1;
+  tap_range(i, H, K, d, r, &ky0, &ky1);
   for (int j = j0; j < j1; j++) {
+    int kx0, kx1;
+    tap_range(j, W, K, d, r, &kx0, &kx1);
     for (int q = 0; q < O4; q += 4) {
       v128_t acc = wasm_v128_load(b + q);
-      for (int ky = 0; ky < K; ky++) {
-        int y = i + ky * d - r;
-        if (y < 0 || y >= H) continue;
-        for (int kx = 0; kx < K; kx++) {
-          int xx = j + kx * d - r;
-          if (xx < 0 || xx >= W) continue;
-          const f32 *xp = x + ((long)y * W + xx) * C;
+      for (int ky = ky0; ky < ky1; ky++) {
+        const f32 *row = x + ((long)(i + ky * d - r) * W + j - r) * C;
+        for (int kx = kx0; kx < kx1; kx++) {
+          const f32 *xp = row + kx * d * C;
           const f32 *wp = w + (ky * K + kx) * C * O4 + q;
           for (int c = 0; c < C; c++) {
             acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load32_splat(xp + c), wasm_v128_load(wp + c * O4)));
@@ -70,13 +83,14 @@ static void edge_pixels(const f32 *x, int H, int W, int C, int K, const f32 *w, 
 }
 
 /*
- * Interior pixels j0..j1-1 of row i (every tap inside the image), NP pixels at a time with NV vectors of 4
+ * Pixels j0..j1-1 of row i whose taps all lie inside the image horizontally, with the rows of taps [ky0, ky1)
+ * (those inside it vertically), NP pixels at a time with NV vectors of 4
  * outputs each (O4 == 4 * NV): NP * NV accumulators, each weight vector loaded once for NP pixels. Written
  * out per shape (no arrays), so the accumulators stay in locals: the module must not use a stack.
  */
 #define MAC(a, p, wv) a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load32_splat(xp + (p) * C + c), wv))
 #define TAPS(BODY)                                                                                           \
-  for (int ky = 0; ky < K; ky++) {                                                                           \
+  for (int ky = ky0; ky < ky1; ky++) {                                                                       \
     const f32 *row = x + ((long)(i + ky * d - r) * W + j - r) * C;                                           \
     for (int kx = 0; kx < K; kx++) {                                                                         \
       const f32 *xp = row + kx * d * C;                                                                      \
@@ -89,8 +103,8 @@ static void edge_pixels(const f32 *x, int H, int W, int C, int K, const f32 *w, 
 #define PUT(p, v, a) put(out + ((long)i * W + j + (p)) * os + oo + 4 * (v), a, O - 4 * (v) < 4 ? O - 4 * (v) : 4, acc_mode)
 
 /* 4 outputs: 4 pixels at a time */
-static void interior4(const f32 *x, int W, int C, int K, const f32 *w, const f32 *b, int O, int d, f32 *out,
-                      int os, int oo, int acc_mode, int i, int j0, int j1) {
+static void interior4(const f32 *x, int H, int W, int C, int K, const f32 *w, const f32 *b, int O, int d, f32 *out,
+                      int os, int oo, int acc_mode, int i, int j0, int j1, int ky0, int ky1) {
   const int O4 = 4;
   int r = (K - 1) / 2 * d;
   int j = j0;
@@ -103,12 +117,12 @@ static void interior4(const f32 *x, int W, int C, int K, const f32 *w, const f32
     PUT(2, 0, a2);
     PUT(3, 0, a3);
   }
-  if (j < j1) edge_pixels(x, 0x7fffffff, W, C, K, w, b, O, O4, d, out, os, oo, acc_mode, i, j, j1);
+  if (j < j1) edge_pixels(x, H, W, C, K, w, b, O, O4, d, out, os, oo, acc_mode, i, j, j1);
 }
 
 /* 8 outputs: 4 pixels at a time */
-static void interior8(const f32 *x, int W, int C, int K, const f32 *w, const f32 *b, int O, int d, f32 *out,
-                      int os, int oo, int acc_mode, int i, int j0, int j1) {
+static void interior8(const f32 *x, int H, int W, int C, int K, const f32 *w, const f32 *b, int O, int d, f32 *out,
+                      int os, int oo, int acc_mode, int i, int j0, int j1, int ky0, int ky1) {
   const int O4 = 8;
   int r = (K - 1) / 2 * d;
   int j = j0;
@@ -127,12 +141,12 @@ static void interior8(const f32 *x, int W, int C, int K, const f32 *w, const f32
     PUT(3, 0, a30);
     PUT(3, 1, a31);
   }
-  if (j < j1) edge_pixels(x, 0x7fffffff, W, C, K, w, b, O, O4, d, out, os, oo, acc_mode, i, j, j1);
+  if (j < j1) edge_pixels(x, H, W, C, K, w, b, O, O4, d, out, os, oo, acc_mode, i, j, j1);
 }
 
 /* 16 outputs: 2 pixels at a time */
-static void interior16(const f32 *x, int W, int C, int K, const f32 *w, const f32 *b, int O, int d, f32 *out,
-                       int os, int oo, int acc_mode, int i, int j0, int j1) {
+static void interior16(const f32 *x, int H, int W, int C, int K, const f32 *w, const f32 *b, int O, int d, f32 *out,
+                       int os, int oo, int acc_mode, int i, int j0, int j1, int ky0, int ky1) {
   const int O4 = 16;
   int r = (K - 1) / 2 * d;
   int j = j0;
@@ -153,7 +167,7 @@ static void interior16(const f32 *x, int W, int C, int K, const f32 *w, const f3
     PUT(1, 2, a12);
     PUT(1, 3, a13);
   }
-  if (j < j1) edge_pixels(x, 0x7fffffff, W, C, K, w, b, O, O4, d, out, os, oo, acc_mode, i, j, j1);
+  if (j < j1) edge_pixels(x, H, W, C, K, w, b, O, O4, d, out, os, oo, acc_mode, i, j, j1);
 }
 
 /*
@@ -168,18 +182,19 @@ void conv(const f32 *x, int H, int W, int C, int K, const f32 *w, const f32 *b, 
   int O4 = (O + 3) & ~3;
   int r = (K - 1) / 2 * d;
   for (int i = 0; i < H; i++) {
-    int inside = i >= r && i < H - r && W > 2 * r;
-    if (!inside || (O4 != 4 && O4 != 8 && O4 != 16)) {
+    if (W <= 2 * r || (O4 != 4 && O4 != 8 && O4 != 16)) {
       edge_pixels(x, H, W, C, K, w, b, O, O4, d, out, os, oo, accumulate, i, 0, W);
       continue;
     }
+    int ky0, ky1;
+    tap_range(i, H, K, d, r, &ky0, &ky1);
     edge_pixels(x, H, W, C, K, w, b, O, O4, d, out, os, oo, accumulate, i, 0, r);
     if (O4 == 4) {
-      interior4(x, W, C, K, w, b, O, d, out, os, oo, accumulate, i, r, W - r);
+      interior4(x, H, W, C, K, w, b, O, d, out, os, oo, accumulate, i, r, W - r, ky0, ky1);
     } else if (O4 == 8) {
-      interior8(x, W, C, K, w, b, O, d, out, os, oo, accumulate, i, r, W - r);
+      interior8(x, H, W, C, K, w, b, O, d, out, os, oo, accumulate, i, r, W - r, ky0, ky1);
     } else {
-      interior16(x, W, C, K, w, b, O, d, out, os, oo, accumulate, i, r, W - r);
+      interior16(x, H, W, C, K, w, b, O, d, out, os, oo, accumulate, i, r, W - r, ky0, ky1);
     }
     edge_pixels(x, H, W, C, K, w, b, O, O4, d, out, os, oo, accumulate, i, W - r, W);
   }
@@ -197,10 +212,44 @@ void project_upsampled(const f32 *low, int cl, const f32 *skip, int cs, int H, i
   int O4 = (O + 3) & ~3;
   int wl = W / 2;
   for (int i = 0; i < H; i++) {
+    const f32 *lrow = low + (long)(i / 2) * wl * cl;
+    const f32 *srow = skip + (long)i * W * cs;
+    f32 *orow = out + (long)i * W * O;
+    if (O4 == 8) {
+      /* two pixels at a time: they read the same low pixel, so its part of their sums is the same
+         (computed once, the same operations in the same order) */
+      const f32 *wskip = w + cl * 8;
+      for (int j = 0; j < W; j += 2) {
+        const f32 *lp = lrow + (long)(j / 2) * cl;
+        v128_t u0 = wasm_f32x4_splat(0.0f), u1 = wasm_f32x4_splat(0.0f);
+        for (int c = 0; c < cl; c++) {
+          v128_t l = wasm_v128_load32_splat(lp + c);
+          u0 = wasm_f32x4_add(u0, wasm_f32x4_mul(l, wasm_v128_load(w + c * 8)));
+          u1 = wasm_f32x4_add(u1, wasm_f32x4_mul(l, wasm_v128_load(w + c * 8 + 4)));
+        }
+        v128_t a0 = u0, a1 = u1, b0 = u0, b1 = u1;
+        const f32 *s0 = srow + (long)j * cs;
+        const f32 *s1 = s0 + cs;
+        for (int c = 0; c < cs; c++) {
+          v128_t w0 = wasm_v128_load(wskip + c * 8), w1 = wasm_v128_load(wskip + c * 8 + 4);
+          v128_t x0 = wasm_v128_load32_splat(s0 + c), x1 = wasm_v128_load32_splat(s1 + c);
+          a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(x0, w0));
+          a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(x0, w1));
+          b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(x1, w0));
+          b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(x1, w1));
+        }
+        f32 *o = orow + (long)j * O;
+        put(o, a0, O < 4 ? O : 4, 0);
+        put(o + 4, a1, O - 4, 0);
+        put(o + O, b0, O < 4 ? O : 4, 0);
+        put(o + O + 4, b1, O - 4, 0);
+      }
+      continue;
+    }
     for (int j = 0; j < W; j++) {
-      const f32 *lp = low + ((long)(i / 2) * wl + j / 2) * cl;
-      const f32 *sp = skip + ((long)i * W + j) * cs;
-      f32 *o = out + ((long)i * W + j) * O;
+      const f32 *lp = lrow + (long)(j / 2) * cl;
+      const f32 *sp = srow + (long)j * cs;
+      f32 *o = orow + (long)j * O;
       for (int q = 0; q < O4; q += 4) {
         v128_t acc = wasm_f32x4_splat(0.0f);
         const f32 *wp = w + q;
