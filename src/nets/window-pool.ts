@@ -153,8 +153,13 @@ export class WindowPool {
     }
   }
 
+  /** Ends the workers; windows still running (after another window failed) fail too, rather than hang. */
   async close(): Promise<void> {
     this.closing = true;
+    this.failure ??= new Error("the window pool is closed");
+    for (const pending of this.pending.values()) pending.reject(this.failure);
+    this.pending.clear();
+    for (const wake of this.waiting.splice(0)) wake();
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers.length = 0;
   }
