@@ -50,6 +50,28 @@ describe("window worker threads", () => {
     expect(Buffer.from(scores2.buffer).equals(Buffer.from(scores.buffer))).toBe(true);
   }, 60_000);
 
+  it("pass a window's failure back, and go on with the next window", async () => {
+    const pool = await WindowPool.start(MODEL, 1);
+    try {
+      const noise = { seed: 1, paddedWidth: 16, x0: 0, y0: 0 };
+      const bad = {
+        kind: "inpaint" as const,
+        f: new Float32Array(10),
+        b: new Float32Array(256),
+        width: 16,
+        height: 16,
+        noise,
+        density: 0.05,
+      };
+      await expect(pool.run(bad)).rejects.toThrow(/shape/);
+      const good = { ...bad, f: new Float32Array(768).fill(0.5), b: new Float32Array(256) };
+      good.b[17] = 1;
+      expect((await pool.run(good)).length).toBe(768);
+    } finally {
+      await pool.close();
+    }
+  }, 30_000);
+
   it("fail with one clear error when a worker cannot load its model", async () => {
     await expect(WindowPool.start(join(MODELS_DIR, "no-such-model"), 1)).rejects.toThrow(/no-such-model/);
   }, 30_000);
