@@ -298,6 +298,11 @@ export interface RateOptions {
    * 12 MP result costs about 15 s and a gigabyte (decode the bytes later, with the original let go).
    */
   decode?: boolean;
+  /**
+   * Threads for the least squares' windows of an image larger than 768 pixels on a side (default 1; Node
+   * only): the stream is the same for any number.
+   */
+  threads?: number;
 }
 
 export interface RateEncoded {
@@ -356,6 +361,7 @@ export async function encodeToRate(image: Image, options: RateOptions): Promise<
     levels: fixed ? [[tuning.lumaLevels, tuning.chromaLevels] as const] : undefined,
     onProgress: options.onProgress,
     decode: options.decode !== false,
+    threads: checkThreads(options.threads),
   });
   return {
     bytes: encoded.bytes,

@@ -10,13 +10,15 @@
  * window's own border is a reflecting boundary; the margin keeps it away from the core.
  *
  * An image no larger than one core (or the geometry's `span`) on both sides is a single window: exactly
- * optimiseTonal on the whole image.
+ * optimiseTonal on the whole image. The windows run on a TonalPool's threads when one is given (the same
+ * values).
  */
 import { checkInteger } from "../errors.ts";
-import { createImage, createMask, type Image, type Mask } from "../image/types.ts";
+import { createImage, type Image, type Mask } from "../image/types.ts";
 import { type Tile, type TileGeometry, tileGrid, windowOf } from "../nets/tiling.ts";
 import { checkInpaintingInput } from "./diffusion.ts";
 import { optimiseTonal, type TonalOptions } from "./tonal.ts";
+import { solveTonalJob, type TonalJob, type TonalPool } from "./tonal-pool.ts";
 
 /** True when some mask point inside the tile's core is free to change (not in `fixed`). */
 function coreHasFreePoints(mask: Uint8Array, fixed: Uint8Array | undefined, width: number, t: Tile): boolean {
@@ -36,6 +38,7 @@ export function optimiseTonalTiled(
   mask: Mask,
   geometry: TileGeometry,
   options: TonalOptions = {},
+  pool: TonalPool | null = null,
 ): Image {
   checkInpaintingInput(image, mask);
   const { width: w, height: h, channels: C } = image;
@@ -44,26 +47,30 @@ export function optimiseTonalTiled(
   const tiles = tileGrid(w, h, geometry);
   if (tiles.length === 1) return optimiseTonal(image, mask, options).values;
   const values = createImage(w, h, C, new Float32Array(image.data));
-  const { start, fixed } = options;
+  const { start, fixed, ...accuracy } = options;
   if (start) {
     for (let i = 0; i < w * h; i++) {
       if (!mask.data[i]) continue;
       for (let c = 0; c < C; c++) values.data[i * C + c] = start.data[i * C + c];
     }
   }
-  for (const t of tiles) {
-    if (!coreHasFreePoints(mask.data, fixed, w, t)) continue;
+  const busy = tiles.filter((t) => coreHasFreePoints(mask.data, fixed, w, t));
+  const jobAt = (k: number): TonalJob => {
+    const t = busy[k];
+    return {
+      width: t.x1 - t.x0,
+      height: t.y1 - t.y0,
+      channels: C as 1 | 3,
+      image: windowOf(image.data, w, C, t),
+      mask: windowOf(mask.data, w, 1, t),
+      start: start && windowOf(start.data, w, C, t),
+      fixed: fixed && windowOf(fixed, w, 1, t),
+      options: accuracy,
+    };
+  };
+  const use = (k: number, solved: Float32Array) => {
+    const t = busy[k];
     const ww = t.x1 - t.x0;
-    const wh = t.y1 - t.y0;
-    const solved = optimiseTonal(
-      createImage(ww, wh, C, windowOf(image.data, w, C, t)),
-      createMask(ww, wh, windowOf(mask.data, w, 1, t)),
-      {
-        ...options,
-        start: start && createImage(ww, wh, C, windowOf(start.data, w, C, t)),
-        fixed: fixed && windowOf(fixed, w, 1, t),
-      },
-    ).values.data;
     for (let y = t.cy0; y < t.cy1; y++) {
       for (let x = t.cx0; x < t.cx1; x++) {
         const i = y * w + x;
@@ -72,6 +79,8 @@ export function optimiseTonalTiled(
         for (let c = 0; c < C; c++) values.data[i * C + c] = solved[j * C + c];
       }
     }
-  }
+  };
+  if (pool) pool.run(busy.length, jobAt, use);
+  else for (let k = 0; k < busy.length; k++) use(k, solveTonalJob(jobAt(k)));
   return values;
 }

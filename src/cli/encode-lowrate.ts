@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import type { RateEncoded } from "../api.ts";
 import { invalidParameter } from "../errors.ts";
 import type { Image } from "../image/types.ts";
-import { parseNumber, replaceExtension, secondsSince } from "./options.ts";
+import { defaultThreads, parseNumber, replaceExtension, secondsSince } from "./options.ts";
 
 /**
  * `encode` in the low-rate mode (`--mask tree`, or any rate target): subdivision-tree masks for luma and
@@ -20,6 +20,7 @@ export interface LowrateFlags {
   force?: boolean;
   maxPixels?: number;
   json?: boolean;
+  threads?: number;
 }
 
 /** "--bpp": a positive number of bits per pixel. */
@@ -73,7 +74,13 @@ export async function runLowrateEncode(input: string, flags: LowrateFlags): Prom
     const settings = settingsFor(Math.max(1, Math.round(flags.density * pixels)), tuning);
     // no reference to the encoder outlives this call: its planes and trees (about 170 MB at 12 MP) can go
     // before the decode, whose solver needs about a gigabyte there
-    const encoded = new LowrateEncoder(image).encode(settings);
+    const encoder = new LowrateEncoder(image, { threads: flags.threads ?? defaultThreads() });
+    let encoded: ReturnType<typeof encoder.encode>;
+    try {
+      encoded = encoder.encode(settings);
+    } finally {
+      encoder.close();
+    }
     result = {
       bytes: encoded.bytes,
       settings,
@@ -91,6 +98,7 @@ export async function runLowrateEncode(input: string, flags: LowrateFlags): Prom
       chromaLevels: flags.chromaLevels,
       onProgress: progress,
       decode: false,
+      threads: flags.threads ?? defaultThreads(),
     }).finally(() => progress.done());
     target = rated.targetBytes;
     result = rated;

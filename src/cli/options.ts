@@ -20,17 +20,18 @@ export function integerParser(name: string, min: number, max: number): (value: s
 }
 
 /**
- * The CLI's default number of worker threads for the networks' windows: 2 where the machine has two cores
- * or more. Not more by default: each thread holds one window's networks (about 0.3 GB), and two keep a
- * 12-megapixel photo within 1.5 GB (docs/notes/photos.md). The result is the same for any number.
+ * The CLI's default number of worker threads for the work done window by window (the networks' tiles, the
+ * tree mode's least squares): 2 where the machine has two cores or more. Not more by default: each thread
+ * holds one window's networks (about 0.3 GB), and two keep a 12-megapixel photo within 1.5 GB
+ * (docs/notes/photos.md). The result is the same for any number.
  */
 export function defaultThreads(): number {
   return Math.max(1, Math.min(2, availableParallelism()));
 }
 
 export const THREADS_HELP =
-  "worker threads for the networks on images of several tiles; the result is the same for any number " +
-  "(default: 2 on a machine with two cores or more)";
+  "worker threads for the tile-by-tile work on large images (the networks, the tree mode's least squares); " +
+  "the result is the same for any number (default: 2 on a machine with two cores or more)";
 
 /** `photo.png` → `photo.mgc`; `photo.mgc` → `photo.png`. */
 export function replaceExtension(path: string, extension: string): string {

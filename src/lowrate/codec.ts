@@ -7,11 +7,12 @@
  */
 import { inpaintDiffusion } from "../baselines/diffusion.ts";
 import type { TonalOptions } from "../baselines/tonal.ts";
+import { TonalPool } from "../baselines/tonal-pool.ts";
 import { optimiseTonalTiled } from "../baselines/tonal-tiled.ts";
 import { diffusionDecodeTolerance } from "../codec/stream.ts";
 import { checkInteger, invalidParameter } from "../errors.ts";
 import { createImage, createMask, type Image, type Mask } from "../image/types.ts";
-import type { TileGeometry } from "../nets/tiling.ts";
+import { type TileGeometry, tileGrid } from "../nets/tiling.ts";
 import { assemblePlanes, inpaintingJobs } from "./decode.ts";
 import { type GrownTree, growTree, prefixTree } from "./grow.ts";
 import { PLANE_WEIGHTS, toPlanes } from "./planes.ts";
@@ -98,11 +99,18 @@ export const TONAL_TILING: TileGeometry = { core: 512, margin: 32, span: 768 };
 function leastSquaresValues(
   plane: Image,
   mask: Uint8Array,
-  tiling: TileGeometry,
+  windows: Windows,
   options: TonalOptions = {},
 ): Float32Array {
   const maskImage = createMask(plane.width, plane.height, mask);
-  return optimiseTonalTiled(plane, maskImage, tiling, { ...TONAL_ACCURACY, ...options }).data;
+  const accuracy = { ...TONAL_ACCURACY, ...options };
+  return optimiseTonalTiled(plane, maskImage, windows.tiling, accuracy, windows.pool).data;
+}
+
+/** Where the least squares run: the windows' geometry, and the threads that solve them (none: this one). */
+interface Windows {
+  readonly tiling: TileGeometry;
+  pool: TonalPool | null;
 }
 
 /**
@@ -114,11 +122,11 @@ function storedValues(
   mask: Uint8Array,
   tonal: boolean,
   estimate: boolean,
-  tiling: TileGeometry,
+  windows: Windows,
 ): Float32Array {
   if (!tonal) return atPoints(plane.data, mask);
   const accuracy = estimate ? { maxIterations: ESTIMATE_ITERATIONS } : {};
-  return atPoints(leastSquaresValues(plane, mask, tiling, accuracy), mask);
+  return atPoints(leastSquaresValues(plane, mask, windows, accuracy), mask);
 }
 
 /** The values of a one-plane image at a mask's points, in raster order. */
@@ -174,7 +182,7 @@ function closedLoopIndices(
   values: readonly Float32Array[],
   levels: number,
   ranges: Array<[number, number]>,
-  tiling: TileGeometry,
+  windows: Windows,
 ): Uint8Array {
   const count = values[0].length;
   const np = planes.length;
@@ -196,7 +204,7 @@ function closedLoopIndices(
           if (share(j) < round) fixed[i] = 1;
           j++;
         }
-        current = atPoints(leastSquaresValues(plane, mask, tiling, { start, fixed }), mask);
+        current = atPoints(leastSquaresValues(plane, mask, windows, { start, fixed }), mask);
       }
       for (let j = 0; j < count; j++) {
         if (share(j) !== round) continue;
@@ -241,21 +249,35 @@ export class LowrateEncoder {
 
   /** The windows of the least-squares values (default TONAL_TILING; UNTILED for comparisons). */
   readonly tiling: TileGeometry;
+  private readonly windows: Windows;
 
+  /**
+   * `threads`: threads for the least squares' windows on an image of several windows (default 1; Node only;
+   * the streams are the same for any number). `close()` ends them.
+   */
   constructor(
     readonly image: Image,
-    options: { tiling?: TileGeometry } = {},
+    options: { tiling?: TileGeometry; threads?: number; pool?: TonalPool | null } = {},
   ) {
     this.tiling = options.tiling ?? TONAL_TILING;
     if (image.channels !== 1 && image.channels !== 3) {
       throw invalidParameter("image", "an image with 1 or 3 channels", image.channels);
     }
     this.planes = toPlanes(image);
+    const windowed = tileGrid(image.width, image.height, this.tiling).length > 1;
+    const pool = options.pool ?? (windowed ? TonalPool.create(options.threads ?? 1) : null);
+    this.windows = { tiling: this.tiling, pool };
+  }
+
+  /** Ends the least squares' worker threads, if any (the encoder runs on this thread afterwards). */
+  close(): void {
+    this.windows.pool?.close();
+    this.windows.pool = null;
   }
 
   /** An encoder of the same image with other windows for the least squares, sharing the trees grown so far (with this one's). */
   withTiling(tiling: TileGeometry): LowrateEncoder {
-    const other = new LowrateEncoder(this.image, { tiling });
+    const other = new LowrateEncoder(this.image, { tiling, pool: this.windows.pool });
     for (const [key, grown] of this.grown) other.grown.set(key, grown);
     return other;
   }
@@ -288,7 +310,7 @@ export class LowrateEncoder {
     let stored = this.stored.get(key);
     if (!stored) {
       const planes = chroma ? this.planes.slice(1) : [this.planes[0]];
-      stored = planes.map((p) => storedValues(p, tree.mask, tonal, estimate, this.tiling));
+      stored = planes.map((p) => storedValues(p, tree.mask, tonal, estimate, this.windows));
       this.stored.set(key, stored);
     }
     return stored;
@@ -320,7 +342,7 @@ export class LowrateEncoder {
               lumaValues,
               settings.lumaLevels,
               lumaRanges,
-              this.tiling,
+              this.windows,
             )
           : quantiseValues(lumaValues, settings.lumaLevels, lumaRanges),
       },
@@ -343,7 +365,7 @@ export class LowrateEncoder {
               chromaValues,
               settings.chromaLevels,
               chromaRanges,
-              this.tiling,
+              this.windows,
             )
           : quantiseValues(chromaValues, settings.chromaLevels, chromaRanges),
       };

@@ -59,6 +59,8 @@ export interface RateControlOptions {
   levels?: ReadonlyArray<readonly [number, number]>;
   /** Progress: a step per quantiser's search, then one for the final streams. */
   onProgress?: Progress;
+  /** Threads for the least squares' windows of a large image (LowrateEncoder; default 1, same streams). */
+  threads?: number;
   /**
    * Decode the chosen stream into `encoded.decoded` (default true). A caller that only writes the stream,
    * or decodes it later with less held in memory (the CLI at 12 MP), passes false.
@@ -230,9 +232,35 @@ export function encodeToSize(
   maxBytes: number,
   options: RateControlOptions = {},
 ): RateControlResult {
+  const chosen = options.encoder
+    ? rateControl(image, maxBytes, options.encoder, options)
+    : withEncoder(new LowrateEncoder(image, { threads: options.threads }), (encoder) =>
+        rateControl(image, maxBytes, encoder, options),
+      );
+  // The chosen stream decoded once, after the encoder's planes and trees and the other candidates are let
+  // go (when they are ours): at 12 MP they and a decoder's solver would not fit in the memory bound together.
+  const decoded = options.decode === false ? undefined : decodeLowrate(chosen.encoded.bytes).image;
+  return { ...chosen, encoded: { ...chosen.encoded, decoded } };
+}
+
+/** f(encoder), then the encoder's threads ended (and nothing here holds the encoder any more). */
+function withEncoder<T>(encoder: LowrateEncoder, f: (encoder: LowrateEncoder) => T): T {
+  try {
+    return f(encoder);
+  } finally {
+    encoder.close();
+  }
+}
+
+/** The rate control's searches and final streams (encodeToSize), without the decode of the chosen one. */
+function rateControl(
+  image: Image,
+  maxBytes: number,
+  encoder: LowrateEncoder,
+  options: RateControlOptions,
+): RateControlResult {
   const base = options.tuning ?? { ...LOWRATE_DEFAULTS };
   const tolerance = options.tolerance ?? 0.05;
-  let encoder: LowrateEncoder | undefined = options.encoder ?? new LowrateEncoder(image);
   const candidates = options.levels ?? LEVEL_CANDIDATES;
   const progress = options.onProgress;
   const steps = candidates.length + 1; // a search per quantiser, then the final streams
@@ -275,14 +303,8 @@ export function encodeToSize(
     if (final.error < best.error) best = final;
   }
   progress?.update(steps, steps);
-  // The chosen stream decoded once, after the encoder's planes and trees and the other candidates are let
-  // go (when they are ours): at 12 MP they and a decoder's solver would not fit in the memory bound together.
-  encoder = undefined;
-  estimates.length = 0;
-  finalists.length = 0;
-  const decoded = options.decode === false ? undefined : decodeLowrate(best.encoded.bytes).image;
   return {
-    encoded: { ...best.encoded, decoded },
+    encoded: best.encoded,
     settings: best.settings,
     evaluations: { ...evaluations, final: state.streams },
   };

@@ -1,0 +1,140 @@
+import { createRequire } from "node:module";
+import type { MessagePort, Worker } from "node:worker_threads";
+import { MaskcodecError } from "../errors.ts";
+import { createImage, createMask } from "../image/types.ts";
+import { optimiseTonal, type TonalOptions } from "./tonal.ts";
+
+/**
+ * The windows of the tree mode's least squares (optimiseTonalTiled) on worker threads, for callers that are
+ * synchronous (the rate control's encoder): the calling thread hands one window to each worker, computes one
+ * itself, then blocks (Atomics.wait) until the workers' results are in and reads them synchronously
+ * (receiveMessageOnPort). Each window's values are a function of its own inputs, computed by the same code
+ * on every thread, so the streams are the same for any number of threads (test/baselines/tonal-pool.test.ts).
+ *
+ * Node only (worker_threads); a worker holds one window's solver (tens of MB at the encoder's windows).
+ */
+
+/** One window's least-squares problem (optimiseTonal's arguments, as plain arrays). */
+export interface TonalJob {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  image: Float32Array;
+  mask: Uint8Array;
+  start?: Float32Array;
+  fixed?: Uint8Array;
+  options: Omit<TonalOptions, "start" | "fixed">;
+}
+
+/** What a worker sends back for a job. */
+export type TonalReply = { values: Float32Array } | { error: string };
+
+/** What a worker is given when it starts. */
+export interface TonalWorkerSetup {
+  /** flags[index] is set to 1 (and notified) when the worker's reply is on its port. */
+  flags: Int32Array;
+  index: number;
+  port: MessagePort;
+}
+
+/** One window's values, as optimiseTonal computes them (on whichever thread). */
+export function solveTonalJob(job: TonalJob): Float32Array {
+  const { width: w, height: h, channels: C } = job;
+  return optimiseTonal(createImage(w, h, C, job.image), createMask(w, h, job.mask), {
+    ...job.options,
+    start: job.start && createImage(w, h, C, job.start),
+    fixed: job.fixed,
+  }).values.data;
+}
+
+/**
+ * A worker's reply may take this long before the pool gives up on it (a window's least squares takes seconds;
+ * a worker that died never answers, and the caller must not wait forever).
+ */
+const REPLY_TIMEOUT_MS = 10 * 60 * 1000;
+
+const WORKER_ENTRY = import.meta.url.endsWith(".js")
+  ? new URL("./tonal-worker.js", import.meta.url)
+  : new URL("./tonal-worker-boot.mjs", import.meta.url);
+
+interface PoolWorker {
+  worker: Worker;
+  port: MessagePort;
+}
+
+export class TonalPool {
+  private readonly flags: Int32Array;
+
+  private constructor(
+    private readonly workers: PoolWorker[],
+    flags: Int32Array,
+    private readonly receive: (port: MessagePort) => { message: unknown } | undefined,
+  ) {
+    this.flags = flags;
+  }
+
+  /**
+   * A pool of `threads` threads in all: this one and threads − 1 workers. Null for one thread. Synchronous
+   * (the workers load their modules while the first windows are handed out).
+   */
+  static create(threads: number): TonalPool | null {
+    if (threads <= 1) return null;
+    // required here, not imported: this module also loads in the browser, where no pool is ever made
+    const { Worker, MessageChannel, receiveMessageOnPort } = createRequire(import.meta.url)(
+      "node:worker_threads",
+    ) as typeof import("node:worker_threads");
+    const flags = new Int32Array(new SharedArrayBuffer(4 * (threads - 1)));
+    const workers: PoolWorker[] = [];
+    for (let index = 0; index < threads - 1; index++) {
+      const { port1, port2 } = new MessageChannel();
+      const setup: TonalWorkerSetup = { flags, index, port: port2 };
+      const worker = new Worker(WORKER_ENTRY, { workerData: setup, transferList: [port2] });
+      worker.unref();
+      workers.push({ worker, port: port1 });
+    }
+    return new TonalPool(workers, flags, receiveMessageOnPort);
+  }
+
+  /**
+   * Solves jobs 0 … count − 1 (made by `jobAt` when their turn comes, so that only a round's inputs exist at
+   * once) and hands each result to `use`, in order of the jobs. Synchronous.
+   */
+  run(count: number, jobAt: (i: number) => TonalJob, use: (i: number, values: Float32Array) => void): void {
+    let next = 0;
+    while (next < count) {
+      const handed: [number, number][] = [];
+      for (let w = 0; w < this.workers.length && next < count; w++, next++) {
+        Atomics.store(this.flags, w, 0);
+        this.workers[w].port.postMessage(jobAt(next));
+        handed.push([w, next]);
+      }
+      const here = next < count ? next++ : -1;
+      const values = here >= 0 ? solveTonalJob(jobAt(here)) : undefined;
+      for (const [w, j] of handed) use(j, this.reply(w));
+      if (values) use(here, values);
+    }
+  }
+
+  /** Ends the workers. */
+  close(): void {
+    for (const { worker, port } of this.workers) {
+      port.close();
+      void worker.terminate();
+    }
+    this.workers.length = 0;
+  }
+
+  private reply(w: number): Float32Array {
+    const deadline = Date.now() + REPLY_TIMEOUT_MS;
+    while (Atomics.load(this.flags, w) === 0) {
+      if (Date.now() > deadline) {
+        throw new MaskcodecError("A least-squares worker thread stopped answering", "ERR_BACKEND");
+      }
+      Atomics.wait(this.flags, w, 0, 1000);
+    }
+    const reply = this.receive(this.workers[w].port)?.message as TonalReply | undefined;
+    if (!reply) throw new Error("tonal pool: a worker signalled without a reply");
+    if ("error" in reply) throw new Error(`a least-squares worker thread failed: ${reply.error}`);
+    return reply.values;
+  }
+}
