@@ -48,10 +48,11 @@ export function solveTonalJob(job: TonalJob): Float32Array {
 }
 
 /**
- * A worker's reply may take this long before the pool gives up on it (a window's least squares takes seconds;
- * a worker that died never answers, and the caller must not wait forever).
+ * A worker's reply may take this long before the pool gives up on it: a window's least squares takes a few
+ * seconds (576 × 576 pixels at the encoder's windows), and a worker that died never answers, while the caller
+ * blocks and cannot see its exit event; it must not wait forever.
  */
-const REPLY_TIMEOUT_MS = 10 * 60 * 1000;
+const REPLY_TIMEOUT_MS = 3 * 60 * 1000;
 
 const WORKER_ENTRY = import.meta.url.endsWith(".js")
   ? new URL("./tonal-worker.js", import.meta.url)
