@@ -360,14 +360,21 @@ export async function encodeToRate(image: Image, options: RateOptions): Promise<
     tuning,
     levels: fixed ? [[tuning.lumaLevels, tuning.chromaLevels] as const] : undefined,
     onProgress: options.onProgress,
-    decode: options.decode !== false,
+    decode: false,
     threads: checkThreads(options.threads),
   });
+  // The least squares' threads (if any) gone, with their memory, before the decode (at 12 MP it peaks there)
+  // or the caller's next step.
+  await (await import("./baselines/tonal-pool.ts")).TonalPool.settled();
+  const decoded =
+    options.decode === false
+      ? undefined
+      : (await import("./lowrate/codec.ts")).decodeLowrate(encoded.bytes).image;
   return {
     bytes: encoded.bytes,
     targetBytes,
     settings,
-    decoded: encoded.decoded,
+    decoded,
     lumaPoints: encoded.lumaCount,
     chromaPoints: encoded.chromaCount,
     searchStreams: evaluations.plain + evaluations.tonal + evaluations.final,

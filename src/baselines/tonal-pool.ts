@@ -58,6 +58,9 @@ const WORKER_ENTRY = import.meta.url.endsWith(".js")
   ? new URL("./tonal-worker.js", import.meta.url)
   : new URL("./tonal-worker-boot.mjs", import.meta.url);
 
+/** The terminations of closed pools' workers, not yet awaited. */
+const exiting: Promise<number>[] = [];
+
 interface PoolWorker {
   worker: Worker;
   port: MessagePort;
@@ -116,13 +119,22 @@ export class TonalPool {
     }
   }
 
-  /** Ends the workers. */
+  /** Ends the workers (their memory goes when their threads have exited: see `settled`). */
   close(): void {
     for (const { worker, port } of this.workers) {
       port.close();
-      void worker.terminate();
+      exiting.push(worker.terminate());
     }
     this.workers.length = 0;
+  }
+
+  /**
+   * Resolves when the threads of every closed pool have exited. Until then their memory (a window's solver
+   * each) is still the process': a caller about to need a lot (the CLI's decode of a 12 MP result) waits.
+   */
+  static async settled(): Promise<void> {
+    const all = exiting.splice(0);
+    await Promise.allSettled(all);
   }
 
   private reply(w: number): Float32Array {

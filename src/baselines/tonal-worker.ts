@@ -1,4 +1,5 @@
 import { workerData } from "node:worker_threads";
+import { collectNow } from "../util/collect.ts";
 import { solveTonalJob, type TonalJob, type TonalReply, type TonalWorkerSetup } from "./tonal-pool.ts";
 
 /**
@@ -21,4 +22,8 @@ port.on("message", (job: TonalJob) => {
   port.postMessage(reply, transfer);
   Atomics.store(flags, index, 1);
   Atomics.notify(flags, index);
+  // The job's arrays (a window's solver, some 30 MB) collected now rather than when V8 gets to it: this
+  // thread's allocator keeps what it once held, and at 12 MP the decode that follows the encode has no room
+  // for that.
+  collectNow();
 });

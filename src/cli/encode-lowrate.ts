@@ -41,6 +41,22 @@ export function parseSizeOption(value: string): number {
   return bytes;
 }
 
+/**
+ * The encoder's stream for `settings`, its threads ended. A function of its own so that nothing holds the
+ * encoder once it returns: a local variable of the caller would keep its planes and trees (about 170 MB at
+ * 12 MP, more with its values) alive through the `--json` decode, whose solver needs about a gigabyte there.
+ */
+function encodeAt(
+  encoder: import("../lowrate/codec.ts").LowrateEncoder,
+  settings: import("../lowrate/codec.ts").LowrateSettings,
+): import("../lowrate/codec.ts").LowrateEncoded {
+  try {
+    return encoder.encode(settings);
+  } finally {
+    encoder.close();
+  }
+}
+
 export async function runLowrateEncode(input: string, flags: LowrateFlags): Promise<void> {
   const { checkOutputPath, writeFileAtomic } = await import("../util/files.ts");
   const { readImage } = await import("../image/io.ts");
@@ -72,15 +88,11 @@ export async function runLowrateEncode(input: string, flags: LowrateFlags): Prom
   let result: Omit<RateEncoded, "targetBytes" | "decoded">;
   if (flags.density !== undefined) {
     const settings = settingsFor(Math.max(1, Math.round(flags.density * pixels)), tuning);
-    // no reference to the encoder outlives this call: its planes and trees (about 170 MB at 12 MP) can go
-    // before the decode, whose solver needs about a gigabyte there
-    const encoder = new LowrateEncoder(image, { threads: flags.threads ?? defaultThreads() });
-    let encoded: ReturnType<typeof encoder.encode>;
-    try {
-      encoded = encoder.encode(settings);
-    } finally {
-      encoder.close();
-    }
+    const encoded = encodeAt(
+      new LowrateEncoder(image, { threads: flags.threads ?? defaultThreads() }),
+      settings,
+    );
+    await (await import("../baselines/tonal-pool.ts")).TonalPool.settled();
     result = {
       bytes: encoded.bytes,
       settings,

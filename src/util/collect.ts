@@ -11,16 +11,21 @@ import { runInNewContext } from "node:vm";
 
 let gc: (() => void) | undefined;
 
-/**
- * Collects, then waits while the freed typed arrays' memory is returned (V8 frees their backing stores on
- * a background thread after the collection: about 25 MB per millisecond here), at most `maxWaitMs`.
- */
-export async function collectGarbage(maxWaitMs = 1000): Promise<void> {
+/** A full collection now (synchronous; see collectGarbage for why it is needed at all). */
+export function collectNow(): void {
   if (!gc) {
     setFlagsFromString("--expose-gc");
     gc = runInNewContext("gc") as () => void;
   }
   gc();
+}
+
+/**
+ * Collects, then waits while the freed typed arrays' memory is returned (V8 frees their backing stores on
+ * a background thread after the collection: about 25 MB per millisecond here), at most `maxWaitMs`.
+ */
+export async function collectGarbage(maxWaitMs = 1000): Promise<void> {
+  collectNow();
   const start = performance.now();
   let last = process.memoryUsage.rss();
   while (performance.now() - start < maxWaitMs) {
