@@ -27,6 +27,26 @@ function differences(a: tf.Tensor, b: tf.Tensor): number {
   return n;
 }
 
+/** The weights and architecture of a shipped refined model. */
+async function shippedModel() {
+  const { json, tensors } = await loadWeights(join(MODELS_DIR, "maskgan-v11-d05"));
+  return { tensors, arch: { ...DEFAULT_ARCH, ...(json.maskcodec.arch as Partial<typeof DEFAULT_ARCH>) } };
+}
+
+/** An image f in [0, 1], a mask b of about `density`, and noise r, drawn from rng in that order. */
+function generatorInputs(rng: Rng, h: number, w: number, density: number) {
+  const f = tf.tensor4d(
+    Float32Array.from({ length: h * w * 3 }, () => rng.next()),
+    [1, h, w, 3],
+  );
+  const b = tf.tensor4d(
+    Float32Array.from({ length: h * w }, () => (rng.next() < density ? 1 : 0)),
+    [1, h, w, 1],
+  );
+  const r = tf.tensor4d(random(rng, h * w), [1, h, w, 1]);
+  return { f, b, r };
+}
+
 describe("WebAssembly convolution kernels", () => {
   beforeAll(setupTf);
   afterEach(() => setConvKernels(true));
@@ -120,19 +140,10 @@ describe("WebAssembly convolution kernels", () => {
   });
 
   it("leave a shipped model's inpainting exactly as tfjs computes it", async () => {
-    const { json, tensors } = await loadWeights(join(MODELS_DIR, "maskgan-v11-d05"));
-    const arch = { ...DEFAULT_ARCH, ...(json.maskcodec.arch as Partial<typeof DEFAULT_ARCH>) };
+    const { tensors, arch } = await shippedModel();
     const rng = new Rng(7);
     const [h, w] = [48, 72];
-    const f = tf.tensor4d(
-      Float32Array.from({ length: h * w * 3 }, () => rng.next()),
-      [1, h, w, 3],
-    );
-    const b = tf.tensor4d(
-      Float32Array.from({ length: h * w }, () => (rng.next() < 0.05 ? 1 : 0)),
-      [1, h, w, 1],
-    );
-    const r = tf.tensor4d(random(rng, h * w), [1, h, w, 1]);
+    const { f, b, r } = generatorInputs(rng, h, w, 0.05);
     const run = () => inpaintingGenerator(tensors, arch, f, b, r, [0.05]).u;
     const withKernels = run();
     setConvKernels(false);
@@ -147,19 +158,10 @@ describe("WebAssembly convolution kernels", () => {
   });
 
   it("leave differentiated inference (the gan backend's tonal optimisation) to tfjs' ops", async () => {
-    const { json, tensors } = await loadWeights(join(MODELS_DIR, "maskgan-v11-d05"));
-    const arch = { ...DEFAULT_ARCH, ...(json.maskcodec.arch as Partial<typeof DEFAULT_ARCH>) };
+    const { tensors, arch } = await shippedModel();
     const rng = new Rng(8);
     const [h, w] = [32, 40];
-    const f = tf.tensor4d(
-      Float32Array.from({ length: h * w * 3 }, () => rng.next()),
-      [1, h, w, 3],
-    );
-    const b = tf.tensor4d(
-      Float32Array.from({ length: h * w }, () => (rng.next() < 0.1 ? 1 : 0)),
-      [1, h, w, 1],
-    );
-    const r = tf.tensor4d(random(rng, h * w), [1, h, w, 1]);
+    const { f, b, r } = generatorInputs(rng, h, w, 0.1);
     const target = tf.tensor4d(
       Float32Array.from({ length: h * w * 3 }, () => rng.next()),
       [1, h, w, 3],
