@@ -3,6 +3,7 @@
 # wasm-ld: `apt-get install clang lld` on Debian):
 #   src/baselines/wasm/diffusion-kernels.wasm  the diffusion solver's loops, in a memory of its own
 #   src/nets/wasm/conv-kernels.wasm            the networks' convolutions, on the tfjs wasm backend's memory
+#   src/codec/wasm/stream-decoders.wasm        the decoder's mask and value sections, in a memory of its own
 # The .wasm files are committed, so users never need this; the recorded SHA-256 of each source lets the tests
 # catch a source edited without a rebuild.
 set -euo pipefail
@@ -25,3 +26,11 @@ if llvm-objdump -d conv-kernels.wasm | grep -qE 'global\.(get|set)'; then
 fi
 sha256sum conv-kernels.c | cut -d' ' -f1 >conv-kernels.c.sha256
 echo "built $(pwd)/conv-kernels.wasm ($(wc -c <conv-kernels.wasm) bytes)"
+
+# Bulk memory (memory.fill, for the zeroing loops clang turns into memset; no C library here): Node 20 and
+# every current browser have it.
+cd "$root/src/codec/wasm"
+clang --target=wasm32 -O3 -nostdlib -mbulk-memory -fvisibility=default -Wl,--no-entry -Wl,--export-dynamic \
+  -Wl,--export=__heap_base -Wl,--strip-all -o stream-decoders.wasm stream-decoders.c
+sha256sum stream-decoders.c | cut -d' ' -f1 >stream-decoders.c.sha256
+echo "built $(pwd)/stream-decoders.wasm ($(wc -c <stream-decoders.wasm) bytes)"

@@ -8,6 +8,10 @@ const root = new URL("..", import.meta.url);
 rmSync(new URL("dist", root), { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 execFileSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
-for (const path of ["baselines/wasm/diffusion-kernels.wasm", "nets/wasm/conv-kernels.wasm"]) {
+for (const path of [
+  "baselines/wasm/diffusion-kernels.wasm",
+  "nets/wasm/conv-kernels.wasm",
+  "codec/wasm/stream-decoders.wasm",
+]) {
   cpSync(new URL(`src/${path}`, root), new URL(`dist/${path}`, root));
 }

@@ -8,7 +8,7 @@ import type { AssetIndex } from "./src/vfs.ts";
 /**
  * Builds the page (web/dist) from web/src and the codec's own src/ with esbuild: main.js (the page),
  * worker.js (the codec, in a Web Worker), tfjs' wasm binaries, and under fs/ the repository files the codec
- * reads at run time (default models with their base shards, the diffusion wasm kernels), listed in
+ * reads at run time (default models with their base shards, the WebAssembly modules), listed in
  * fs/index.json. Node's fs/path/crypto are replaced by the small browser versions in web/src/shims.
  */
 
@@ -101,6 +101,7 @@ export async function buildWeb(outDir = join(ROOT, "web", "dist")): Promise<WebB
   const assets = [
     join(ROOT, "src", "baselines", "wasm", "diffusion-kernels.wasm"),
     join(ROOT, "src", "nets", "wasm", "conv-kernels.wasm"),
+    join(ROOT, "src", "codec", "wasm", "stream-decoders.wasm"),
     ...defaultModelFiles(),
   ];
   const index: AssetIndex = { files: [] };

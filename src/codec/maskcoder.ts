@@ -1,7 +1,7 @@
 import { corruptStream } from "../errors.ts";
 import { createMask, type Mask } from "../image/types.ts";
 import { type BitCoder, DecodingBitCoder, EncodingBitCoder } from "./bitio.ts";
-import { BinaryContexts } from "./rangecoder.ts";
+import { BinaryContexts, initialCount } from "./rangecoder.ts";
 import { spacingMultiple } from "./spacing.ts";
 
 /**
@@ -34,20 +34,48 @@ const ROW_CONTEXTS = 12;
 const PIXEL_CONTEXTS = 32 * 3 * 4;
 const DENSITY_RADIUS_TWICE = 3;
 
-export function codeMask(data: Uint8Array, width: number, height: number, count: number, io: BitCoder): void {
+const PIXEL_LIMIT = 1 << 16;
+
+/** What a mask's coder derives from its size and count (also passed to the WebAssembly decoder). */
+export interface MaskPriors {
+  /** The pixel contexts' priors in half-counts, and the half-counts they start at. */
+  prior0: number;
+  prior1: number;
+  p0: number;
+  p1: number;
+  /** The local density's window radius R, and its thresholds on the window's count of known pixels. */
+  radius: number;
+  th0: number;
+  th1: number;
+  th2: number;
+}
+
+export function maskPriors(width: number, height: number, count: number): MaskPriors {
   const n = width * height;
   const density = n > 0 ? count / n : 0;
   const prior1 = 2 * PRIOR_WEIGHT * density;
   const prior0 = 2 * PRIOR_WEIGHT * (1 - density);
-  const rowCtx = new BinaryContexts(ROW_CONTEXTS, 1 << 16, 1, 1);
-  const pixCtx = new BinaryContexts(PIXEL_CONTEXTS, 1 << 16, prior0, prior1);
   // Local density: known pixels in a causal window of (2R+1) columns x R rows above plus R pixels to the
   // left, compared with what the mask's density predicts for that area (thresholds 0.3, 0.7, 1.3 x).
-  const R = spacingMultiple(DENSITY_RADIUS_TWICE, 2, count, n, 64); // ⌈1.5 / √density⌉, at most 64
-  const expected = density * ((2 * R + 1) * R + R);
-  const th0 = 0.3 * expected;
-  const th1 = 0.7 * expected;
-  const th2 = 1.3 * expected;
+  const radius = spacingMultiple(DENSITY_RADIUS_TWICE, 2, count, n, 64); // ⌈1.5 / √density⌉, at most 64
+  const expected = density * ((2 * radius + 1) * radius + radius);
+  return {
+    prior0,
+    prior1,
+    p0: initialCount(prior0, PIXEL_LIMIT),
+    p1: initialCount(prior1, PIXEL_LIMIT),
+    radius,
+    th0: 0.3 * expected,
+    th1: 0.7 * expected,
+    th2: 1.3 * expected,
+  };
+}
+
+export function codeMask(data: Uint8Array, width: number, height: number, count: number, io: BitCoder): void {
+  const n = width * height;
+  const { prior0, prior1, radius: R, th0, th1, th2 } = maskPriors(width, height, count);
+  const rowCtx = new BinaryContexts(ROW_CONTEXTS, 1 << 16, 1, 1);
+  const pixCtx = new BinaryContexts(PIXEL_CONTEXTS, PIXEL_LIMIT, prior0, prior1);
   const colCum = new Int32Array(width); // known pixels per column in rows y-R .. y-1
   const onesX = new Int32Array(count); // columns of the known pixels so far, in raster order
   const rowFirst = new Int32Array(height + 1); // index in onesX of each row's first known pixel

@@ -37,8 +37,8 @@ export class BinaryContexts {
   ) {
     if (!(limit >= 4 && limit <= 1 << 16)) throw new RangeError(`context limit ${limit} out of range`);
     this.counts = new Uint32Array(size * 2);
-    const p0 = Math.max(1, Math.min(limit >>> 1, Math.round(prior0)));
-    const p1 = Math.max(1, Math.min(limit >>> 1, Math.round(prior1)));
+    const p0 = initialCount(prior0, limit);
+    const p1 = initialCount(prior1, limit);
     for (let k = 0; k < size; k++) {
       this.counts[2 * k] = p0;
       this.counts[2 * k + 1] = p1;
@@ -51,6 +51,11 @@ export class BinaryContexts {
     const c1 = this.counts[2 * k + 1];
     return c1 / (c0 + c1);
   }
+}
+
+/** The half-count a context starts at for a prior of `prior` half-counts, in a group with count limit `limit`. */
+export function initialCount(prior: number, limit: number): number {
+  return Math.max(1, Math.min(limit >>> 1, Math.round(prior)));
 }
 
 /** Adds one observation of `bit` to the context at counts index i (= 2k), halving at the limit. */

@@ -22,7 +22,8 @@ import {
   type StreamHeader,
   type StreamSizes,
 } from "./types.ts";
-import { codeValues, valueModelFor } from "./valuecoder.ts";
+import { codeValues, type ValueModelOptions, valueModelFor } from "./valuecoder.ts";
+import { type DecodedSections, decodeSectionsWasm } from "./wasm-decoders.ts";
 
 /**
  * The .mgc container (byte by byte in docs/notes/codec.md):
@@ -504,17 +505,37 @@ export function parseLayout(bytes: Uint8Array, options: ParseOptions = {}): Stre
   return { header, count, headerSize, maskStart, maskEnd: maskStart + maskLength, valuesEnd: end };
 }
 
+/** The mask and values sections with the TypeScript coders (decodeSectionsWasm's reference). */
+export function decodeSections(
+  bytes: Uint8Array,
+  maskStart: number,
+  maskEnd: number,
+  valuesEnd: number,
+  width: number,
+  height: number,
+  count: number,
+  levels: readonly number[],
+  model: ValueModelOptions,
+): DecodedSections {
+  const mask = decodeMask(bytes, maskStart, maskEnd, width, height, count);
+  const q = new Uint8Array(count * levels.length);
+  const io = new DecodingBitCoder(bytes, maskEnd, valuesEnd, "values section");
+  codeValues(mask.data, width, height, count, levels.length, levels, q, io, model);
+  io.decoder.finish();
+  return { mask, q };
+}
+
 /** Parses and decodes a whole stream. Every failure is a MaskcodecError (ERR_CORRUPT_STREAM). */
 export function parseStream(bytes: Uint8Array, options: ParseOptions = {}): DecodedStream {
   const layout = parseLayout(bytes, options);
   const { header, count } = layout;
-  const mask = decodeMask(bytes, layout.maskStart, layout.maskEnd, header.width, header.height, count);
-  const q = new Uint8Array(count * header.channels);
+  const { width, height } = header;
   const levels = channelLevels(header.quantiser, header.colour, header.channels);
-  const io = new DecodingBitCoder(bytes, layout.maskEnd, layout.valuesEnd, "values section");
   const model = valueModelFor(header.colour, header.channels);
-  codeValues(mask.data, header.width, header.height, count, header.channels, levels, q, io, model);
-  io.decoder.finish();
+  const { maskStart, maskEnd, valuesEnd } = layout;
+  const { mask, q } =
+    decodeSectionsWasm(bytes, maskStart, maskEnd, valuesEnd, width, height, count, levels, model) ??
+    decodeSections(bytes, maskStart, maskEnd, valuesEnd, width, height, count, levels, model);
   const known = knownFromIndices(header, mask, q);
   const maskSize = layout.maskEnd - layout.maskStart;
   const valuesSize = layout.valuesEnd - layout.maskEnd;

@@ -86,7 +86,7 @@ function allowedBytes(bytes: Uint8Array): number {
   const small = 64 * 1024; // contexts, per-column arrays of small images, TextDecoder
   try {
     const layout = parseLayout(bytes, { maxPixels: MAX_PIXELS_HERE });
-    return allocationBound(layout.header, layout.count);
+    return allocationBound(layout.header, layout.count, bytes.length);
   } catch {
     return small;
   }

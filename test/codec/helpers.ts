@@ -133,10 +133,16 @@ const TYPED = [
 
 /**
  * Runs fn while counting the bytes of every typed array constructed with a length (how the codec allocates
- * everything sized by a stream), by wrapping the global constructors in proxies. Returns the total.
+ * everything sized by a stream), by wrapping the global constructors in proxies, and of every growth of a
+ * WebAssembly memory (the stream decoders', src/codec/wasm-decoders.ts). Returns the total.
  */
 export function countAllocations(fn: () => void): number {
   let total = 0;
+  const grow = WebAssembly.Memory.prototype.grow;
+  WebAssembly.Memory.prototype.grow = function (this: WebAssembly.Memory, pages: number) {
+    total += pages * 65536;
+    return grow.call(this, pages);
+  };
   const g = globalThis as unknown as Record<string, unknown>;
   const saved = TYPED.map((name) => g[name]);
   TYPED.forEach((name, k) => {
@@ -158,6 +164,7 @@ export function countAllocations(fn: () => void): number {
   try {
     fn();
   } finally {
+    WebAssembly.Memory.prototype.grow = grow;
     TYPED.forEach((name, k) => {
       g[name] = saved[k];
     });
@@ -166,16 +173,24 @@ export function countAllocations(fn: () => void): number {
 }
 
 /**
- * What decoding a stream with this validated header may allocate: the mask (1 byte a pixel) and the known
- * image (4 bytes a sample), the level indices (1 byte a value) and the mask coder's list of known columns
- * (4 bytes a known pixel), per-row and per-column arrays, and a fixed 64 KiB for contexts and the like.
+ * What decoding a stream of `streamLength` bytes with this validated header may allocate: the mask (1 byte a
+ * pixel) and the known image (4 bytes a sample), the level indices (1 byte a value) and the mask coder's list
+ * of known columns (4 bytes a known pixel), per-row and per-column arrays, and a fixed 64 KiB for contexts and
+ * the like; besides, the WebAssembly decoders' copies of the sections and the mask, and a page of rounding.
  */
 export function allocationBound(
   h: { width: number; height: number; channels: number },
   count: number,
+  streamLength: number,
 ): number {
   const pixels = h.width * h.height;
+  const decoders = streamLength + pixels + 64 * 1024;
   return (
-    pixels * (1 + 4 * h.channels) + count * (h.channels + 4) + 4 * (h.height + 1) + 16 * h.width + 64 * 1024
+    pixels * (1 + 4 * h.channels) +
+    count * (h.channels + 4) +
+    4 * (h.height + 1) +
+    16 * h.width +
+    64 * 1024 +
+    decoders
   );
 }
