@@ -209,9 +209,12 @@ export function conjugateGradients(
   const [r, z, p] = bufs;
   // q is first written after b's last read (the initial residual and its norm below)
   const q = scratchRhs ? b : bufs[3];
-  for (let j = 0, i = 0; j < invDiag.length; j++) {
-    if (invDiag[j] === 0) for (let c = 0; c < C; c++) x[i + c] = 0;
-    i += C;
+  if (bound) bound.k.zero_known(C, invDiag.length, at(invDiag), at(x));
+  else {
+    for (let j = 0, i = 0; j < invDiag.length; j++) {
+      if (invDiag[j] === 0) for (let c = 0; c < C; c++) x[i + c] = 0;
+      i += C;
+    }
   }
   const bb = dot(b, b, C);
   for (let c = 0; c < C; c++) {

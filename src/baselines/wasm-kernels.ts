@@ -98,6 +98,8 @@ export interface DiffusionKernels {
   update_and_sweep1: Stencil;
   update_and_sweep3: Stencil;
   dot(C: number, n: number, a: number, b: number): void;
+  /** x = 0 where invDiag is 0: C, pixels n, pointers invDiag (float32), x. */
+  zero_known(C: number, n: number, invDiag: number, x: number): void;
   update_p(
     C: number,
     n: number,

@@ -1,5 +1,5 @@
 import { corruptStream, invalidParameter, MaskcodecError } from "../errors.ts";
-import { rgbToYcbcrPixel, ycbcrToRgbPixel } from "../image/colour.ts";
+import { rgbToYcbcrPixel, ycbcrToRgbInto } from "../image/colour.ts";
 import { type Channels, createImage, type Image, type Mask } from "../image/types.ts";
 import { DecodingBitCoder, EncodingBitCoder } from "./bitio.ts";
 import { crc32 } from "./crc32.ts";
@@ -265,14 +265,8 @@ function knownFromIndices(header: StreamHeader, mask: Mask, q: Uint8Array): Imag
     if (!mask.data[i]) continue;
     const at = i * channels;
     if (ycbcr) {
-      const [r, g, b] = ycbcrToRgbPixel(
-        dequantise(q[j], levels[0]),
-        dequantise(q[j + 1], levels[1]),
-        dequantise(q[j + 2], levels[2]),
-      );
-      known.data[at] = r;
-      known.data[at + 1] = g;
-      known.data[at + 2] = b;
+      const y = dequantise(q[j], levels[0]);
+      ycbcrToRgbInto(y, dequantise(q[j + 1], levels[1]), dequantise(q[j + 2], levels[2]), known.data, at);
     } else {
       for (let c = 0; c < channels; c++) known.data[at + c] = dequantise(q[j + c], levels[c]);
     }

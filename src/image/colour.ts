@@ -30,6 +30,19 @@ export function ycbcrToRgbPixel(y: number, cb: number, cr: number): [number, num
   return [clamp255(r), clamp255(g), clamp255(b)];
 }
 
+/**
+ * ycbcrToRgbPixel writing R, G, B to out[at .. at + 2] (the same values): no array per pixel, for the loops
+ * a decoder runs once over a whole image, where the allocations cost more than the arithmetic.
+ */
+export function ycbcrToRgbInto(y: number, cb: number, cr: number, out: Float32Array, at: number): void {
+  const r = y + 2 * (1 - KR) * (cr - 128);
+  const b = y + 2 * (1 - KB) * (cb - 128);
+  const g = (y - KR * r - KB * b) / KG;
+  out[at] = clamp255(r);
+  out[at + 1] = clamp255(g);
+  out[at + 2] = clamp255(b);
+}
+
 /** RGB → YCbCr over interleaved samples; `out` may be `data`. */
 export function rgbToYcbcr(
   data: Float32Array,

@@ -1,9 +1,26 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { channelLevels, dequantise, quantise } from "../../src/codec/quantiser.ts";
-import { rgbToYcbcr, rgbToYcbcrPixel, ycbcrToRgb, ycbcrToRgbPixel } from "../../src/image/colour.ts";
+import {
+  rgbToYcbcr,
+  rgbToYcbcrPixel,
+  ycbcrToRgb,
+  ycbcrToRgbInto,
+  ycbcrToRgbPixel,
+} from "../../src/image/colour.ts";
 
 describe("YCbCr (JPEG full range)", () => {
+  it("converts to RGB in place exactly as pixel by pixel (the decoder's known values)", () => {
+    const sample = fc.double({ min: -10, max: 270, noNaN: true });
+    fc.assert(
+      fc.property(sample, sample, sample, (y, cb, cr) => {
+        const out = new Float32Array(5);
+        ycbcrToRgbInto(y, cb, cr, out, 2);
+        expect(Array.from(out)).toEqual([0, 0, ...Array.from(Float32Array.from(ycbcrToRgbPixel(y, cb, cr)))]);
+      }),
+    );
+  });
+
   it("maps black, white, grey and the primaries to the JFIF values", () => {
     const cases: Array<[[number, number, number], [number, number, number]]> = [
       [
