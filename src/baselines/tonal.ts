@@ -12,6 +12,7 @@ import type { Image, Mask } from "../image/types.ts";
 import { createImage } from "../image/types.ts";
 import { checkInpaintingInput } from "./diffusion.ts";
 import { DiffusionSystem, fromPadded, toPadded } from "./diffusion-system.ts";
+import { releaseLargeArena } from "./wasm-kernels.ts";
 
 export interface TonalOptions {
   /** Maximum CG iterations on the normal equations. Default 100. */
@@ -118,6 +119,17 @@ function inverseAreaScaling(system: DiffusionSystem, mask: Uint8Array, kappa: nu
   return invD;
 }
 
+/** Σ a·b per channel of interleaved vectors, each channel's sum in index order. */
+function dotPerChannel(a: Float64Array, b: Float64Array, C: number): Float64Array {
+  const out = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    let sum = 0;
+    for (let i = c; i < a.length; i += C) sum += a[i] * b[i];
+    out[c] = sum;
+  }
+  return out;
+}
+
 export function optimiseTonal(image: Image, mask: Mask, options: TonalOptions = {}): TonalResult {
   checkInpaintingInput(image, mask);
   const maxIterations = options.maxIterations ?? 100;
@@ -125,7 +137,9 @@ export function optimiseTonal(image: Image, mask: Mask, options: TonalOptions = 
   const inner = options.innerTolerance ?? 1e-6;
   if (!(tolerance > 0 && tolerance < 1)) throw invalidParameter("tolerance", "a number in (0, 1)", tolerance);
   const { width: w, height: h, channels: C } = image;
-  const system = new DiffusionSystem(w, h, mask.data, C);
+  // Built in the kernels' memory where it can be (its solves then copy nothing in and out: a least-squares
+  // window makes some twenty of them), with room for b and tmp and the CG's four work vectors.
+  const system = DiffusionSystem.resident(w, h, mask.data, C, 6) ?? new DiffusionSystem(w, h, mask.data, C);
   const n = system.length;
   const stride = system.stride;
   const isKnown = new Uint8Array(n);
@@ -140,8 +154,8 @@ export function optimiseTonal(image: Image, mask: Mask, options: TonalOptions = 
     }
   }
   const f = toPadded(system, image);
-  const b = new Float64Array(n);
-  const tmp = new Float64Array(n);
+  const b = system.vector();
+  const tmp = system.vector();
   /** out = M g (full image from values at known pixels). */
   const forward = (g: Float64Array, out: Float64Array) => {
     system.rhs(g, b);
@@ -194,12 +208,10 @@ export function optimiseTonal(image: Image, mask: Mask, options: TonalOptions = 
   const z = invD ? new Float64Array(n) : r;
   if (invD) for (let i = 0; i < n; i++) z[i] = invD[i] * r[i];
   const p = new Float64Array(z);
-  const rz = new Float64Array(C);
-  for (let i = 0; i < n; i++) rz[i % C] += r[i] * z[i];
+  const rz = dotPerChannel(r, z, C);
   const mp = new Float64Array(n);
   const q = new Float64Array(n);
-  const rr = new Float64Array(C);
-  for (let i = 0; i < n; i++) rr[i % C] += r[i] * r[i];
+  const rr = dotPerChannel(r, r, C);
   const norm = new Float64Array(rr);
   let iterations = 0;
   const done = new Uint8Array(C);
@@ -212,25 +224,35 @@ export function optimiseTonal(image: Image, mask: Mask, options: TonalOptions = 
     if (active === 0) break;
     iterations++;
     forward(p, mp);
-    const pq = new Float64Array(C);
-    for (let i = 0; i < n; i++) pq[i % C] += mp[i] * mp[i];
+    const pq = dotPerChannel(mp, mp, C);
     adjoint(mp, q);
     for (let i = 0; i < n; i++) if (frozen[i]) q[i] = 0;
     const alpha = new Float64Array(C);
     for (let c = 0; c < C; c++) alpha[c] = done[c] || pq[c] <= 0 ? 0 : rz[c] / pq[c];
     const rrNew = new Float64Array(C);
     const rzNew = new Float64Array(C);
-    for (let i = 0; i < n; i++) {
-      const a = alpha[i % C];
-      g[i] += a * p[i];
-      r[i] -= a * q[i];
-      if (invD) z[i] = invD[i] * r[i];
-      rrNew[i % C] += r[i] * r[i];
-      rzNew[i % C] += r[i] * z[i];
+    // channel by channel (each channel's values in the order of the interleaved loop: the same sums), which
+    // spares every value an integer division by C
+    for (let c = 0; c < C; c++) {
+      const a = alpha[c];
+      let sr = 0;
+      let sz = 0;
+      for (let i = c; i < n; i += C) {
+        g[i] += a * p[i];
+        const ri = r[i] - a * q[i];
+        r[i] = ri;
+        const zi = invD ? invD[i] * ri : ri;
+        if (invD) z[i] = zi;
+        sr += ri * ri;
+        sz += ri * zi;
+      }
+      rrNew[c] = sr;
+      rzNew[c] = sz;
     }
-    for (let i = 0; i < n; i++) {
-      const c = i % C;
-      p[i] = done[c] ? 0 : z[i] + (rzNew[c] / rz[c]) * p[i];
+    for (let c = 0; c < C; c++) {
+      const beta = rzNew[c] / rz[c];
+      if (done[c]) for (let i = c; i < n; i += C) p[i] = 0;
+      else for (let i = c; i < n; i += C) p[i] = z[i] + beta * p[i];
     }
     for (let c = 0; c < C; c++) {
       rr[c] = rrNew[c];
@@ -261,6 +283,7 @@ export function optimiseTonal(image: Image, mask: Mask, options: TonalOptions = 
     }
   }
   fromPadded(system, improved ? u1 : u0, reconstruction);
+  releaseLargeArena(); // a resident system of a large image is done with
   const count = w * h * C;
   return {
     values,
