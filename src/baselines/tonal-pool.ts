@@ -6,9 +6,9 @@ import { optimiseTonal, type TonalOptions } from "./tonal.ts";
 
 /**
  * The windows of the tree mode's least squares (optimiseTonalTiled) on worker threads, for callers that are
- * synchronous (the rate control's encoder): the calling thread hands one window to each worker, computes one
- * itself, then blocks (Atomics.wait) until the workers' results are in and reads them synchronously
- * (receiveMessageOnPort). Each window's values are a function of its own inputs, computed by the same code
+ * synchronous (the rate control's encoder): the calling thread hands one window to each worker and computes
+ * windows itself meanwhile, reads the workers' results synchronously (receiveMessageOnPort) and hands them
+ * more, and blocks (Atomics.wait) only when none is left for it. Each window's values are a function of its own inputs, computed by the same code
  * on every thread, so the streams are the same for any number of threads (test/baselines/tonal-pool.test.ts).
  *
  * Node only (worker_threads); a worker holds one window's solver (tens of MB at the encoder's windows).
@@ -100,22 +100,40 @@ export class TonalPool {
   }
 
   /**
-   * Solves jobs 0 … count − 1 (made by `jobAt` when their turn comes, so that only a round's inputs exist at
-   * once) and hands each result to `use`, in order of the jobs. Synchronous.
+   * Solves jobs 0 … count − 1 (made by `jobAt` when their turn comes, so that only the inputs of the jobs
+   * under way exist at once: one per thread) and hands each result to `use`. Synchronous. Each worker gets a
+   * job; this thread solves the next ones itself, and between them gives every worker whose reply is in its
+   * next job; it blocks only when no job is left for it. So jobs of unequal cost (a colour image's luma and
+   * chroma planes) keep both threads busy. The results do not depend on the order: each job's values are a
+   * function of its inputs, and `use` places them.
    */
   run(count: number, jobAt: (i: number) => TonalJob, use: (i: number, values: Float32Array) => void): void {
     let next = 0;
-    while (next < count) {
-      const handed: [number, number][] = [];
-      for (let w = 0; w < this.workers.length && next < count; w++, next++) {
-        Atomics.store(this.flags, w, 0);
-        this.workers[w].port.postMessage(jobAt(next));
-        handed.push([w, next]);
+    const running = new Array<number>(this.workers.length).fill(-1); // each worker's job, −1: idle
+    const hand = (w: number) => {
+      Atomics.store(this.flags, w, 0);
+      running[w] = next;
+      this.workers[w].port.postMessage(jobAt(next));
+      next++;
+    };
+    const collect = (w: number) => {
+      const job = running[w];
+      running[w] = -1;
+      use(job, this.reply(w));
+      if (next < count) hand(w);
+    };
+    for (let w = 0; w < this.workers.length && next < count; w++) hand(w);
+    while (next < count || running.some((job) => job >= 0)) {
+      for (let w = 0; w < this.workers.length; w++) {
+        if (running[w] >= 0 && Atomics.load(this.flags, w) === 1) collect(w);
       }
-      const here = next < count ? next++ : -1;
-      const values = here >= 0 ? solveTonalJob(jobAt(here)) : undefined;
-      for (const [w, j] of handed) use(j, this.reply(w));
-      if (values) use(here, values);
+      if (next < count) {
+        const here = next++;
+        use(here, solveTonalJob(jobAt(here)));
+      } else {
+        const w = running.findIndex((job) => job >= 0);
+        if (w >= 0) collect(w); // waits for that worker's reply
+      }
     }
   }
 

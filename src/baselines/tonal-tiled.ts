@@ -28,6 +28,13 @@ function coreHasFreePoints(mask: Uint8Array, fixed: Uint8Array | undefined, widt
   return false;
 }
 
+/** One least-squares problem of a batch (optimiseTonalTiledAll): an image, its mask, optimiseTonal's options. */
+export interface TonalProblem {
+  image: Image;
+  mask: Mask;
+  options?: TonalOptions;
+}
+
 /**
  * The values to store at the mask's points (the image's own elsewhere, `options.start` where given at
  * the mask's points that no window changes), chosen by least squares for diffusion within each window of
@@ -41,22 +48,49 @@ export function optimiseTonalTiled(
   pool: TonalPool | null = null,
 ): Image {
   checkInpaintingInput(image, mask);
-  const { width: w, height: h, channels: C } = image;
+  checkGeometry(geometry);
+  if (tileGrid(image.width, image.height, geometry).length === 1)
+    return optimiseTonal(image, mask, options).values;
+  return optimiseTonalTiledAll([{ image, mask, options }], geometry, pool)[0];
+}
+
+function checkGeometry(geometry: TileGeometry): void {
   if (Number.isFinite(geometry.core)) checkInteger(geometry.core, "tile core", 1, 1 << 16);
   checkInteger(geometry.margin, "tile margin", 0, 1 << 16);
-  const tiles = tileGrid(w, h, geometry);
-  if (tiles.length === 1) return optimiseTonal(image, mask, options).values;
-  const values = createImage(w, h, C, new Float32Array(image.data));
-  const { start, fixed, ...accuracy } = options;
-  if (start) {
-    for (let i = 0; i < w * h; i++) {
-      if (!mask.data[i]) continue;
-      for (let c = 0; c < C; c++) values.data[i * C + c] = start.data[i * C + c];
+}
+
+/**
+ * optimiseTonalTiled of several problems at once (the tree mode's planes): their windows are one list of
+ * jobs, so a pool's threads share out the planes too, an image of one window included (each such plane is
+ * one job, optimiseTonal of the whole plane). The same values as one call per problem, for any pool.
+ */
+export function optimiseTonalTiledAll(
+  problems: readonly TonalProblem[],
+  geometry: TileGeometry,
+  pool: TonalPool | null = null,
+): Image[] {
+  checkGeometry(geometry);
+  const jobs: Array<{ problem: number; tile: Tile }> = [];
+  const results = problems.map(({ image, mask, options = {} }, problem) => {
+    checkInpaintingInput(image, mask);
+    const { width: w, height: h, channels: C } = image;
+    const values = createImage(w, h, C, new Float32Array(image.data));
+    if (options.start) {
+      for (let i = 0; i < w * h; i++) {
+        if (!mask.data[i]) continue;
+        for (let c = 0; c < C; c++) values.data[i * C + c] = options.start.data[i * C + c];
+      }
     }
-  }
-  const busy = tiles.filter((t) => coreHasFreePoints(mask.data, fixed, w, t));
+    for (const tile of tileGrid(w, h, geometry)) {
+      if (coreHasFreePoints(mask.data, options.fixed, w, tile)) jobs.push({ problem, tile });
+    }
+    return values;
+  });
   const jobAt = (k: number): TonalJob => {
-    const t = busy[k];
+    const { problem, tile: t } = jobs[k];
+    const { image, mask, options = {} } = problems[problem];
+    const { start, fixed, ...accuracy } = options;
+    const { width: w, channels: C } = image;
     return {
       width: t.x1 - t.x0,
       height: t.y1 - t.y0,
@@ -69,7 +103,10 @@ export function optimiseTonalTiled(
     };
   };
   const use = (k: number, solved: Float32Array) => {
-    const t = busy[k];
+    const { problem, tile: t } = jobs[k];
+    const { image, mask } = problems[problem];
+    const values = results[problem];
+    const { width: w, channels: C } = image;
     const ww = t.x1 - t.x0;
     for (let y = t.cy0; y < t.cy1; y++) {
       for (let x = t.cx0; x < t.cx1; x++) {
@@ -80,7 +117,7 @@ export function optimiseTonalTiled(
       }
     }
   };
-  if (pool) pool.run(busy.length, jobAt, use);
-  else for (let k = 0; k < busy.length; k++) use(k, solveTonalJob(jobAt(k)));
-  return values;
+  if (pool) pool.run(jobs.length, jobAt, use);
+  else for (let k = 0; k < jobs.length; k++) use(k, solveTonalJob(jobAt(k)));
+  return results;
 }

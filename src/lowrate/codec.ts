@@ -8,7 +8,7 @@
 import { inpaintDiffusion } from "../baselines/diffusion.ts";
 import type { TonalOptions } from "../baselines/tonal.ts";
 import { TonalPool } from "../baselines/tonal-pool.ts";
-import { optimiseTonalTiled } from "../baselines/tonal-tiled.ts";
+import { optimiseTonalTiledAll } from "../baselines/tonal-tiled.ts";
 import { diffusionDecodeTolerance } from "../codec/stream.ts";
 import { checkInteger, invalidParameter } from "../errors.ts";
 import { createImage, createMask, type Image, type Mask } from "../image/types.ts";
@@ -87,6 +87,16 @@ const TONAL_ACCURACY = { tolerance: 0.05, innerTolerance: 1e-3, precondition: 0.
 export const ESTIMATE_ITERATIONS = 3;
 
 /**
+ * Outer iterations of each closed-loop re-optimisation (closedLoopIndices), which starts from the full
+ * solve's values with a share of them fixed at their levels: the first two iterations make up for nearly all
+ * of the quantisation error (left to the 20-fold stopping rule, they took 3–5). On the six BSDS500 val photos
+ * of the rate control's tuning at 0.1, 0.15 and 0.25 bpp: mean PSNR 25.2454 dB against 25.2440 without the cap,
+ * 9 % less encoding time; one iteration lost 0.0065 dB, three gained nothing. Checked on kodim01, 02 and 07 at
+ * the same rates: 26.1345 against 26.1397 dB (the largest loss 0.016 dB), 10 % less time.
+ */
+export const CLOSED_LOOP_ITERATIONS = 2;
+
+/**
  * The windows the least-squares values (optimiseTonalTiled) and the trees' error solves (growTree) are
  * computed in, so that their memory is a window's, not the image's: 512-pixel cores with one root cell (32
  * pixels) of context, an image side of up to 768 pixels not cut (Kodak's 768 × 512 is one window, encoded
@@ -95,16 +105,24 @@ export const ESTIMATE_ITERATIONS = 3;
  */
 export const TONAL_TILING: TileGeometry = { core: 512, margin: 32, span: 768 };
 
-/** The least-squares values of one plane for a mask (the plane's own elsewhere), window by window. */
-function leastSquaresValues(
-  plane: Image,
-  mask: Uint8Array,
-  windows: Windows,
-  options: TonalOptions = {},
-): Float32Array {
-  const maskImage = createMask(plane.width, plane.height, mask);
-  const accuracy = { ...TONAL_ACCURACY, ...options };
-  return optimiseTonalTiled(plane, maskImage, windows.tiling, accuracy, windows.pool).data;
+/** One plane's least squares: the plane, the mask of its points, optimiseTonal's options. */
+interface PlaneProblem {
+  plane: Image;
+  mask: Uint8Array;
+  options?: TonalOptions;
+}
+
+/**
+ * The least-squares values of each problem's plane for its mask (the plane's own elsewhere), window by window,
+ * all problems' windows in one batch (a pool's threads share out the planes as well as the windows).
+ */
+function leastSquaresAll(problems: readonly PlaneProblem[], windows: Windows): Float32Array[] {
+  const batch = problems.map(({ plane, mask, options = {} }) => ({
+    image: plane,
+    mask: createMask(plane.width, plane.height, mask),
+    options: { ...TONAL_ACCURACY, ...options },
+  }));
+  return optimiseTonalTiledAll(batch, windows.tiling, windows.pool).map((values) => values.data);
 }
 
 /** Where the least squares run: the windows' geometry, and the threads that solve them (none: this one). */
@@ -114,19 +132,22 @@ interface Windows {
 }
 
 /**
- * Values to store at a mask's points for one plane, in raster order of the points (kept compact: the rate
- * search holds many of them): least squares for diffusion, or the plane's own values.
+ * Values to store at the masks' points for planes (one list per request, the planes' values in raster order of
+ * their mask's points, kept compact: the rate search holds many of them): least squares for diffusion, all
+ * requests' planes in one batch, or the planes' own values.
  */
-function storedValues(
-  plane: Image,
-  mask: Uint8Array,
+function storedValuesAll(
+  requests: ReadonlyArray<{ planes: readonly Image[]; mask: Uint8Array }>,
   tonal: boolean,
   estimate: boolean,
   windows: Windows,
-): Float32Array {
-  if (!tonal) return atPoints(plane.data, mask);
-  const accuracy = estimate ? { maxIterations: ESTIMATE_ITERATIONS } : {};
-  return atPoints(leastSquaresValues(plane, mask, windows, accuracy), mask);
+): Float32Array[][] {
+  if (!tonal) return requests.map(({ planes, mask }) => planes.map((p) => atPoints(p.data, mask)));
+  const options: TonalOptions = estimate ? { maxIterations: ESTIMATE_ITERATIONS } : {};
+  const problems = requests.flatMap(({ planes, mask }) => planes.map((plane) => ({ plane, mask, options })));
+  const solved = leastSquaresAll(problems, windows);
+  let k = 0;
+  return requests.map(({ planes, mask }) => planes.map(() => atPoints(solved[k++], mask)));
 }
 
 /** The values of a one-plane image at a mask's points, in raster order. */
@@ -169,52 +190,73 @@ function quantiseValues(
   return q;
 }
 
+/** A part of a stream quantised in closed loop (luma, or chroma's planes): what closedLoopIndices needs. */
+interface ClosedLoopPart {
+  planes: readonly Image[];
+  mask: Uint8Array;
+  values: readonly Float32Array[];
+  levels: number;
+  ranges: Array<[number, number]>;
+}
+
 /**
  * Closed-loop quantisation of the least-squares values (after Peter et al., "Evaluating the true potential of
  * diffusion-based inpainting in a compression context", 2016): the points are quantised in three shares
  * (every other point in raster order, then every fourth, then the rest); before each later share the values
  * still free are optimised again with the quantised ones fixed, so they make up for the quantisation error
- * around them. Returns level indices laid out like quantiseValues'.
+ * around them. Returns each part's level indices laid out like quantiseValues'; the parts' planes are independent, so
+ * each round's re-optimisations of all of them run as one batch (leastSquaresAll).
  */
-function closedLoopIndices(
-  planes: readonly Image[],
-  mask: Uint8Array,
-  values: readonly Float32Array[],
-  levels: number,
-  ranges: Array<[number, number]>,
-  windows: Windows,
-): Uint8Array {
-  const count = values[0].length;
-  const np = planes.length;
-  const q = new Uint8Array(count * np);
+function closedLoopIndices(parts: readonly ClosedLoopPart[], windows: Windows): Uint8Array[] {
   const share = (j: number) => (j % 2 === 0 ? 0 : j % 4 === 1 ? 1 : 2);
-  const { width, height } = planes[0];
-  planes.forEach((plane, c) => {
-    const [lo, hi] = ranges[c];
-    let current: Float32Array = Float32Array.from(values[c]);
-    for (let round = 0; round < 3; round++) {
-      if (round > 0) {
-        // Optimise the free values again, those of earlier shares fixed at their levels.
-        const start = createImage(width, height, 1);
-        const fixed = new Uint8Array(width * height);
-        let j = 0;
-        for (let i = 0; i < mask.length; i++) {
-          if (!mask[i]) continue;
-          start.data[i] = current[j];
-          if (share(j) < round) fixed[i] = 1;
-          j++;
-        }
-        current = atPoints(leastSquaresValues(plane, mask, windows, { start, fixed }), mask);
-      }
-      for (let j = 0; j < count; j++) {
-        if (share(j) !== round) continue;
-        const level = rangeQuantise(current[j], levels, lo, hi);
-        q[j * np + c] = level;
-        current[j] = rangeDequantise(level, levels, lo, hi);
-      }
+  const indices = parts.map((part) => new Uint8Array(part.values[0].length * part.planes.length));
+  const current: Float32Array[][] = parts.map((part) => part.values.map((v) => Float32Array.from(v)));
+  for (let round = 0; round < 3; round++) {
+    if (round > 0) {
+      // Optimise the free values again, those of earlier shares fixed at their levels.
+      const problems: PlaneProblem[] = [];
+      parts.forEach((part, p) => {
+        const { width, height } = part.planes[0];
+        part.planes.forEach((plane, c) => {
+          const start = createImage(width, height, 1);
+          const fixed = new Uint8Array(width * height);
+          let j = 0;
+          for (let i = 0; i < part.mask.length; i++) {
+            if (!part.mask[i]) continue;
+            start.data[i] = current[p][c][j];
+            if (share(j) < round) fixed[i] = 1;
+            j++;
+          }
+          problems.push({
+            plane,
+            mask: part.mask,
+            options: { start, fixed, maxIterations: CLOSED_LOOP_ITERATIONS },
+          });
+        });
+      });
+      const solved = leastSquaresAll(problems, windows);
+      let k = 0;
+      parts.forEach((part, p) => {
+        part.planes.forEach((_, c) => {
+          current[p][c] = atPoints(solved[k++], part.mask);
+        });
+      });
     }
-  });
-  return q;
+    parts.forEach((part, p) => {
+      const np = part.planes.length;
+      part.planes.forEach((_, c) => {
+        const [lo, hi] = part.ranges[c];
+        const values = current[p][c];
+        for (let j = 0; j < values.length; j++) {
+          if (share(j) !== round) continue;
+          const level = rangeQuantise(values[j], part.levels, lo, hi);
+          indices[p][j * np + c] = level;
+          values[j] = rangeDequantise(level, part.levels, lo, hi);
+        }
+      });
+    });
+  }
+  return indices;
 }
 
 /**
@@ -252,8 +294,8 @@ export class LowrateEncoder {
   private readonly windows: Windows;
 
   /**
-   * `threads`: threads for the least squares' windows on an image of several windows (default 1; Node only;
-   * the streams are the same for any number). `close()` ends them.
+   * `threads`: threads for the least squares of a colour image's three planes and of a large image's windows
+   * (default 1; Node only; the streams are the same for any number). `close()` ends them.
    */
   constructor(
     readonly image: Image,
@@ -264,8 +306,10 @@ export class LowrateEncoder {
       throw invalidParameter("image", "an image with 1 or 3 channels", image.channels);
     }
     this.planes = toPlanes(image);
+    // threads have work where there are several windows or several planes
     const windowed = tileGrid(image.width, image.height, this.tiling).length > 1;
-    const pool = options.pool ?? (windowed ? TonalPool.create(options.threads ?? 1) : null);
+    const parallel = windowed || image.channels === 3;
+    const pool = options.pool ?? (parallel ? TonalPool.create(options.threads ?? 1) : null);
     this.windows = { tiling: this.tiling, pool };
   }
 
@@ -299,21 +343,33 @@ export class LowrateEncoder {
     return grown.tree.count <= points ? grown.tree : prefixTree(layout, grown.tree, points);
   }
 
-  private values(
-    chroma: boolean,
-    root: number,
-    tree: GrownTree,
+  /**
+   * The stored values of each request's planes (luma: plane 0; chroma: planes 1 and 2) for its tree, from the
+   * cache or computed, those not cached in one batch (the planes' least squares share the threads).
+   */
+  private valuesFor(
+    requests: ReadonlyArray<{ chroma: boolean; root: number; tree: GrownTree }>,
     tonal: boolean,
     estimate: boolean,
-  ): Float32Array[] {
-    const key = `${chroma}:${root}:${tree.count}:${tonal}:${tonal && estimate}`;
-    let stored = this.stored.get(key);
-    if (!stored) {
-      const planes = chroma ? this.planes.slice(1) : [this.planes[0]];
-      stored = planes.map((p) => storedValues(p, tree.mask, tonal, estimate, this.windows));
-      this.stored.set(key, stored);
+  ): Float32Array[][] {
+    const keyOf = (r: { chroma: boolean; root: number; tree: GrownTree }) =>
+      `${r.chroma}:${r.root}:${r.tree.count}:${tonal}:${tonal && estimate}`;
+    const missing = requests.filter(
+      (r, k) => !this.stored.has(keyOf(r)) && requests.findIndex((q) => keyOf(q) === keyOf(r)) === k,
+    );
+    if (missing.length > 0) {
+      const planesOf = (chroma: boolean) => (chroma ? this.planes.slice(1) : [this.planes[0]]);
+      const computed = storedValuesAll(
+        missing.map((r) => ({ planes: planesOf(r.chroma), mask: r.tree.mask })),
+        tonal,
+        estimate,
+        this.windows,
+      );
+      missing.forEach((r, k) => {
+        this.stored.set(keyOf(r), computed[k]);
+      });
     }
-    return stored;
+    return requests.map((r) => this.stored.get(keyOf(r)) as Float32Array[]);
   }
 
   /** The stream for these settings; `decode` also returns the decoded image (one diffusion per plane). */
@@ -324,8 +380,34 @@ export class LowrateEncoder {
     const estimate = tonal && (settings.estimate ?? false);
     const closed = tonal && !estimate && (settings.closedLoop ?? false);
     const luma = this.tree(false, settings.lumaRoot, settings.lumaPoints);
-    const lumaValues = this.values(false, settings.lumaRoot, luma, tonal, estimate);
-    const lumaRanges = rangesOf(lumaValues);
+    const chroma =
+      image.channels === 3 ? this.tree(true, settings.chromaRoot, settings.chromaPoints) : undefined;
+    const requests = [{ chroma: false, root: settings.lumaRoot, tree: luma }];
+    if (chroma) requests.push({ chroma: true, root: settings.chromaRoot, tree: chroma });
+    // luma's and chroma's values (and below their closed loops) computed together: their planes are
+    // independent, so with threads they run side by side
+    const [lumaValues, chromaValues] = this.valuesFor(requests, tonal, estimate);
+    const parts: ClosedLoopPart[] = [
+      {
+        planes: [this.planes[0]],
+        mask: luma.mask,
+        values: lumaValues,
+        levels: settings.lumaLevels,
+        ranges: rangesOf(lumaValues),
+      },
+    ];
+    if (chroma) {
+      parts.push({
+        planes: this.planes.slice(1),
+        mask: chroma.mask,
+        values: chromaValues,
+        levels: settings.chromaLevels,
+        ranges: rangesOf(chromaValues),
+      });
+    }
+    const indices = closed
+      ? closedLoopIndices(parts, this.windows)
+      : parts.map((part) => quantiseValues(part.values, part.levels, part.ranges));
     const content: LowrateContent = {
       width: image.width,
       height: image.height,
@@ -334,45 +416,22 @@ export class LowrateEncoder {
         rootSize: settings.lumaRoot,
         splits: luma.splits,
         levels: settings.lumaLevels,
-        ranges: lumaRanges,
-        indices: closed
-          ? closedLoopIndices(
-              [this.planes[0]],
-              luma.mask,
-              lumaValues,
-              settings.lumaLevels,
-              lumaRanges,
-              this.windows,
-            )
-          : quantiseValues(lumaValues, settings.lumaLevels, lumaRanges),
+        ranges: parts[0].ranges,
+        indices: indices[0],
       },
     };
-    let chromaCount = 0;
-    if (image.channels === 3) {
-      const chroma = this.tree(true, settings.chromaRoot, settings.chromaPoints);
-      chromaCount = chroma.count;
-      const chromaValues = this.values(true, settings.chromaRoot, chroma, tonal, estimate);
-      const chromaRanges = rangesOf(chromaValues);
+    if (chroma) {
       content.chroma = {
         rootSize: settings.chromaRoot,
         splits: chroma.splits,
         levels: settings.chromaLevels,
-        ranges: chromaRanges,
-        indices: closed
-          ? closedLoopIndices(
-              this.planes.slice(1),
-              chroma.mask,
-              chromaValues,
-              settings.chromaLevels,
-              chromaRanges,
-              this.windows,
-            )
-          : quantiseValues(chromaValues, settings.chromaLevels, chromaRanges),
+        ranges: parts[1].ranges,
+        indices: indices[1],
       };
     }
     const bytes = writeLowrate(content);
     const decoded = options.decode ? decodeLowrate(bytes).image : undefined;
-    return { bytes, decoded, lumaCount: luma.count, chromaCount };
+    return { bytes, decoded, lumaCount: luma.count, chromaCount: chroma?.count ?? 0 };
   }
 }
 

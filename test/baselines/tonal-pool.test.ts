@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { TonalPool } from "../../src/baselines/tonal-pool.ts";
-import { optimiseTonalTiled } from "../../src/baselines/tonal-tiled.ts";
+import { optimiseTonalTiled, optimiseTonalTiledAll } from "../../src/baselines/tonal-tiled.ts";
 import { createImage, createMask } from "../../src/image/types.ts";
 import { LowrateEncoder } from "../../src/lowrate/codec.ts";
 import { LOWRATE_DEFAULTS, settingsFor } from "../../src/lowrate/rate.ts";
@@ -51,5 +51,38 @@ describe("least squares on worker threads", () => {
       }
     };
     expect(Buffer.from(bytes(2)).equals(Buffer.from(bytes(1)))).toBe(true);
+  }, 60_000);
+
+  it("share out a colour image's planes: a one-window image's closed-loop stream is the same on three threads", () => {
+    const image = syntheticImage(96, 72, 3, 5);
+    expect(tileGrid(96, 72, { core: 512, margin: 32, span: 768 }).length).toBe(1);
+    const settings = { ...settingsFor(400, { ...LOWRATE_DEFAULTS }), closedLoop: true };
+    const bytes = (threads: number) => {
+      const encoder = new LowrateEncoder(image, { threads });
+      try {
+        return encoder.encode(settings).bytes;
+      } finally {
+        encoder.close();
+      }
+    };
+    expect(Buffer.from(bytes(3)).equals(Buffer.from(bytes(1)))).toBe(true);
+  }, 60_000);
+
+  it("solve several problems' windows as one batch, each as alone", () => {
+    const images = [syntheticImage(100, 80, 1, 1), syntheticImage(100, 80, 1, 2)];
+    const masks = [createMask(100, 80), createMask(100, 80)];
+    for (let i = 0; i < 8000; i += 9) masks[0].data[i] = 1;
+    for (let i = 3; i < 8000; i += 31) masks[1].data[i] = 1;
+    const alone = images.map((image, k) => optimiseTonalTiled(image, masks[k], SMALL, { maxIterations: 10 }));
+    const pool = TonalPool.create(2);
+    try {
+      const problems = images.map((image, k) => ({ image, mask: masks[k], options: { maxIterations: 10 } }));
+      for (const p of [null, pool]) {
+        const batch = optimiseTonalTiledAll(problems, SMALL, p);
+        expect(batch.every((values, k) => same(values.data, alone[k].data))).toBe(true);
+      }
+    } finally {
+      pool?.close();
+    }
   }, 60_000);
 });
