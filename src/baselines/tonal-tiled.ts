@@ -51,7 +51,15 @@ export function optimiseTonalTiled(
   checkGeometry(geometry);
   if (tileGrid(image.width, image.height, geometry).length === 1)
     return optimiseTonal(image, mask, options).values;
-  return optimiseTonalTiledAll([{ image, mask, options }], geometry, pool)[0];
+  const [atPoints] = optimiseTonalTiledAll([{ image, mask, options }], geometry, pool);
+  const { width: w, height: h, channels: C } = image;
+  const values = createImage(w, h, C, new Float32Array(image.data));
+  for (let i = 0, j = 0; i < w * h; i++) {
+    if (!mask.data[i]) continue;
+    for (let c = 0; c < C; c++) values.data[i * C + c] = atPoints[j * C + c];
+    j++;
+  }
+  return values;
 }
 
 function checkGeometry(geometry: TileGeometry): void {
@@ -60,26 +68,37 @@ function checkGeometry(geometry: TileGeometry): void {
 }
 
 /**
- * optimiseTonalTiled of several problems at once (the tree mode's planes): their windows are one list of
- * jobs, so a pool's threads share out the planes too, an image of one window included (each such plane is
- * one job, optimiseTonal of the whole plane). The same values as one call per problem, for any pool.
+ * optimiseTonalTiled of several problems at once (the tree mode's planes), returning only the values at each
+ * mask's points (point-major in raster order, channels interleaved: what the caller stores, and at 12 MP a
+ * hundredth of a plane). Their windows are one list of jobs, so a pool's threads share out the problems too,
+ * an image of one window included (each such problem is one job, optimiseTonal of the whole image). The same
+ * values as one call per problem, for any pool.
  */
 export function optimiseTonalTiledAll(
   problems: readonly TonalProblem[],
   geometry: TileGeometry,
   pool: TonalPool | null = null,
-): Image[] {
+): Float32Array[] {
   checkGeometry(geometry);
   const jobs: Array<{ problem: number; tile: Tile }> = [];
+  // per problem: the number of mask points before each row (to place a window's values by point index)
+  const rowStarts: Int32Array[] = [];
   const results = problems.map(({ image, mask, options = {} }, problem) => {
     checkInpaintingInput(image, mask);
     const { width: w, height: h, channels: C } = image;
-    const values = createImage(w, h, C, new Float32Array(image.data));
-    if (options.start) {
-      for (let i = 0; i < w * h; i++) {
-        if (!mask.data[i]) continue;
-        for (let c = 0; c < C; c++) values.data[i * C + c] = options.start.data[i * C + c];
-      }
+    const before = new Int32Array(h + 1);
+    for (let y = 0; y < h; y++) {
+      let n = 0;
+      for (let i = y * w; i < (y + 1) * w; i++) n += mask.data[i];
+      before[y + 1] = before[y] + n;
+    }
+    rowStarts.push(before);
+    const source = options.start ?? image;
+    const values = new Float32Array(before[h] * C);
+    for (let i = 0, j = 0; i < w * h; i++) {
+      if (!mask.data[i]) continue;
+      for (let c = 0; c < C; c++) values[j * C + c] = source.data[i * C + c];
+      j++;
     }
     for (const tile of tileGrid(w, h, geometry)) {
       if (coreHasFreePoints(mask.data, options.fixed, w, tile)) jobs.push({ problem, tile });
@@ -106,14 +125,18 @@ export function optimiseTonalTiledAll(
     const { problem, tile: t } = jobs[k];
     const { image, mask } = problems[problem];
     const values = results[problem];
+    const before = rowStarts[problem];
     const { width: w, channels: C } = image;
     const ww = t.x1 - t.x0;
     for (let y = t.cy0; y < t.cy1; y++) {
+      let j = before[y];
+      for (let i = y * w; i < y * w + t.cx0; i++) j += mask.data[i];
       for (let x = t.cx0; x < t.cx1; x++) {
         const i = y * w + x;
         if (!mask.data[i]) continue;
-        const j = (y - t.y0) * ww + (x - t.x0);
-        for (let c = 0; c < C; c++) values.data[i * C + c] = solved[j * C + c];
+        const at = (y - t.y0) * ww + (x - t.x0);
+        for (let c = 0; c < C; c++) values[j * C + c] = solved[at * C + c];
+        j++;
       }
     }
   };

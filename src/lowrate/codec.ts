@@ -113,7 +113,7 @@ interface PlaneProblem {
 }
 
 /**
- * The least-squares values of each problem's plane for its mask (the plane's own elsewhere), window by window,
+ * The least-squares values of each problem's plane at its mask's points (raster order), window by window,
  * all problems' windows in one batch (a pool's threads share out the planes as well as the windows).
  */
 function leastSquaresAll(problems: readonly PlaneProblem[], windows: Windows): Float32Array[] {
@@ -122,7 +122,7 @@ function leastSquaresAll(problems: readonly PlaneProblem[], windows: Windows): F
     mask: createMask(plane.width, plane.height, mask),
     options: { ...TONAL_ACCURACY, ...options },
   }));
-  return optimiseTonalTiledAll(batch, windows.tiling, windows.pool).map((values) => values.data);
+  return optimiseTonalTiledAll(batch, windows.tiling, windows.pool);
 }
 
 /** Where the least squares run: the windows' geometry, and the threads that solve them (none: this one). */
@@ -147,7 +147,7 @@ function storedValuesAll(
   const problems = requests.flatMap(({ planes, mask }) => planes.map((plane) => ({ plane, mask, options })));
   const solved = leastSquaresAll(problems, windows);
   let k = 0;
-  return requests.map(({ planes, mask }) => planes.map(() => atPoints(solved[k++], mask)));
+  return requests.map(({ planes }) => planes.map(() => solved[k++]));
 }
 
 /** The values of a one-plane image at a mask's points, in raster order. */
@@ -238,7 +238,7 @@ function closedLoopIndices(parts: readonly ClosedLoopPart[], windows: Windows): 
       let k = 0;
       parts.forEach((part, p) => {
         part.planes.forEach((_, c) => {
-          current[p][c] = atPoints(solved[k++], part.mask);
+          current[p][c] = solved[k++];
         });
       });
     }

@@ -73,13 +73,19 @@ describe("least squares on worker threads", () => {
     const masks = [createMask(100, 80), createMask(100, 80)];
     for (let i = 0; i < 8000; i += 9) masks[0].data[i] = 1;
     for (let i = 3; i < 8000; i += 31) masks[1].data[i] = 1;
-    const alone = images.map((image, k) => optimiseTonalTiled(image, masks[k], SMALL, { maxIterations: 10 }));
+    // the values at the mask's points, raster order
+    const points = (values: Float32Array, mask: Uint8Array) => values.filter((_, i) => mask[i] === 1);
     const pool = TonalPool.create(2);
     try {
-      const problems = images.map((image, k) => ({ image, mask: masks[k], options: { maxIterations: 10 } }));
-      for (const p of [null, pool]) {
-        const batch = optimiseTonalTiledAll(problems, SMALL, p);
-        expect(batch.every((values, k) => same(values.data, alone[k].data))).toBe(true);
+      // several windows per image (SMALL), and one window each (optimiseTonal of the whole image alone)
+      for (const geometry of [SMALL, { core: 512, margin: 32, span: 768 }]) {
+        const options = { maxIterations: 10 };
+        const alone = images.map((image, k) => optimiseTonalTiled(image, masks[k], geometry, options));
+        const problems = images.map((image, k) => ({ image, mask: masks[k], options }));
+        for (const p of [null, pool]) {
+          const batch = optimiseTonalTiledAll(problems, geometry, p);
+          expect(batch.every((values, k) => same(values, points(alone[k].data, masks[k].data)))).toBe(true);
+        }
       }
     } finally {
       pool?.close();

@@ -3,14 +3,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
-import { DecodingBitCoder } from "../../src/codec/bitio.ts";
-import { decodeMask, encodeMask } from "../../src/codec/maskcoder.ts";
 import { channelLevels } from "../../src/codec/quantiser.ts";
 import { decodeSections, parseLayout, parseStream, writeStream } from "../../src/codec/stream.ts";
-import { codeValues, valueModelFor } from "../../src/codec/valuecoder.ts";
+import { valueModelFor } from "../../src/codec/valuecoder.ts";
 import { decodeSectionsWasm, setWasmDecoders, wasmDecodersAvailable } from "../../src/codec/wasm-decoders.ts";
 import { MaskcodecError } from "../../src/errors.ts";
-import { type Channels, type Mask, maskCount } from "../../src/image/types.ts";
+import { type Channels, maskCount } from "../../src/image/types.ts";
 import {
   allocationBound,
   countAllocations,
@@ -29,33 +27,6 @@ function outcome<T>(run: () => T): { value?: T; error?: string } {
     if (error instanceof MaskcodecError) return { error: error.message };
     throw error;
   }
-}
-
-/** The TypeScript decoding of a values section (what parseStream does without the module). */
-function valuesTs(
-  bytes: Uint8Array,
-  start: number,
-  end: number,
-  mask: Mask,
-  count: number,
-  levels: number[],
-  colour: "none" | "ycbcr",
-) {
-  const q = new Uint8Array(count * levels.length);
-  const io = new DecodingBitCoder(bytes, start, end, "values section");
-  codeValues(
-    mask.data,
-    mask.width,
-    mask.height,
-    count,
-    levels.length,
-    levels,
-    q,
-    io,
-    valueModelFor(colour, levels.length as Channels),
-  );
-  io.decoder.finish();
-  return q;
 }
 
 const streamArb = fc.record({
