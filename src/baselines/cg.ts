@@ -112,8 +112,11 @@ function updateAndSweep(
   return out;
 }
 
-/** Per-channel dot products of two interleaved vectors. */
-function dot(a: Float64Array, b: Float64Array, C: number): Float64Array {
+/**
+ * Per-channel dot products of two interleaved vectors, each channel's sum in index order (on the kernels
+ * while a solve is bound, on this loop otherwise: the same sums).
+ */
+export function dot(a: Float64Array, b: Float64Array, C: number): Float64Array {
   const out = new Float64Array(C);
   const n = a.length;
   if (bound) {

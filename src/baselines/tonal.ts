@@ -10,6 +10,7 @@ import { invalidParameter } from "../errors.ts";
 import type { TonalOptimiser } from "../image/seams.ts";
 import type { Image, Mask } from "../image/types.ts";
 import { createImage } from "../image/types.ts";
+import { dot } from "./cg.ts";
 import { checkInpaintingInput } from "./diffusion.ts";
 import { DiffusionSystem, fromPadded, toPadded } from "./diffusion-system.ts";
 import { releaseLargeArena } from "./wasm-kernels.ts";
@@ -119,17 +120,6 @@ function inverseAreaScaling(system: DiffusionSystem, mask: Uint8Array, kappa: nu
   return invD;
 }
 
-/** Σ a·b per channel of interleaved vectors, each channel's sum in index order. */
-function dotPerChannel(a: Float64Array, b: Float64Array, C: number): Float64Array {
-  const out = new Float64Array(C);
-  for (let c = 0; c < C; c++) {
-    let sum = 0;
-    for (let i = c; i < a.length; i += C) sum += a[i] * b[i];
-    out[c] = sum;
-  }
-  return out;
-}
-
 export function optimiseTonal(image: Image, mask: Mask, options: TonalOptions = {}): TonalResult {
   checkInpaintingInput(image, mask);
   const maxIterations = options.maxIterations ?? 100;
@@ -208,10 +198,10 @@ export function optimiseTonal(image: Image, mask: Mask, options: TonalOptions = 
   const z = invD ? new Float64Array(n) : r;
   if (invD) for (let i = 0; i < n; i++) z[i] = invD[i] * r[i];
   const p = new Float64Array(z);
-  const rz = dotPerChannel(r, z, C);
+  const rz = dot(r, z, C);
   const mp = new Float64Array(n);
   const q = new Float64Array(n);
-  const rr = dotPerChannel(r, r, C);
+  const rr = dot(r, r, C);
   const norm = new Float64Array(rr);
   let iterations = 0;
   const done = new Uint8Array(C);
@@ -224,7 +214,7 @@ export function optimiseTonal(image: Image, mask: Mask, options: TonalOptions = 
     if (active === 0) break;
     iterations++;
     forward(p, mp);
-    const pq = dotPerChannel(mp, mp, C);
+    const pq = dot(mp, mp, C);
     adjoint(mp, q);
     for (let i = 0; i < n; i++) if (frozen[i]) q[i] = 0;
     const alpha = new Float64Array(C);

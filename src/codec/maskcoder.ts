@@ -36,11 +36,12 @@ const DENSITY_RADIUS_TWICE = 3;
 
 const PIXEL_LIMIT = 1 << 16;
 
+/** A mask section that does not decode to the header's number of known pixels. */
+export const wrongMaskCount = () => corruptStream("mask section decodes to the wrong number of known pixels");
+
 /** What a mask's coder derives from its size and count (also passed to the WebAssembly decoder). */
 export interface MaskPriors {
-  /** The pixel contexts' priors in half-counts, and the half-counts they start at. */
-  prior0: number;
-  prior1: number;
+  /** The half-counts the pixel contexts start at (from the mask's density, PRIOR_WEIGHT observations). */
   p0: number;
   p1: number;
   /** The local density's window radius R, and its thresholds on the window's count of known pixels. */
@@ -60,8 +61,6 @@ export function maskPriors(width: number, height: number, count: number): MaskPr
   const radius = spacingMultiple(DENSITY_RADIUS_TWICE, 2, count, n, 64); // ⌈1.5 / √density⌉, at most 64
   const expected = density * ((2 * radius + 1) * radius + radius);
   return {
-    prior0,
-    prior1,
     p0: initialCount(prior0, PIXEL_LIMIT),
     p1: initialCount(prior1, PIXEL_LIMIT),
     radius,
@@ -73,9 +72,10 @@ export function maskPriors(width: number, height: number, count: number): MaskPr
 
 export function codeMask(data: Uint8Array, width: number, height: number, count: number, io: BitCoder): void {
   const n = width * height;
-  const { prior0, prior1, radius: R, th0, th1, th2 } = maskPriors(width, height, count);
+  const { p0, p1, radius: R, th0, th1, th2 } = maskPriors(width, height, count);
   const rowCtx = new BinaryContexts(ROW_CONTEXTS, 1 << 16, 1, 1);
-  const pixCtx = new BinaryContexts(PIXEL_CONTEXTS, PIXEL_LIMIT, prior0, prior1);
+  // p0, p1 are already whole half-counts within the limit, which the contexts take as they are
+  const pixCtx = new BinaryContexts(PIXEL_CONTEXTS, PIXEL_LIMIT, p0, p1);
   const colCum = new Int32Array(width); // known pixels per column in rows y-R .. y-1
   const onesX = new Int32Array(count); // columns of the known pixels so far, in raster order
   const rowFirst = new Int32Array(height + 1); // index in onesX of each row's first known pixel
@@ -176,7 +176,7 @@ export function codeMask(data: Uint8Array, width: number, height: number, count:
     p = rowStart;
     pRow = y;
   }
-  if (remaining !== 0) throw corruptStream("mask section decodes to the wrong number of known pixels");
+  if (remaining !== 0) throw wrongMaskCount();
 }
 
 /** Codes a mask whose number of ones is `count` (must equal the mask's). */

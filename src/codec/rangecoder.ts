@@ -53,6 +53,14 @@ export class BinaryContexts {
   }
 }
 
+/** A section that does not start with a valid code value (`what`: the section, as messages name it). */
+export const badStart = (what: string) => corruptStream(`${what} does not start with a valid code value`);
+/** A section whose decoding reads past its end. */
+export const truncated = (what: string) => corruptStream(`${what} ends too early (truncated)`);
+/** A section whose last `count` bytes were not used. */
+export const trailingBytes = (what: string, count: number) =>
+  corruptStream(`${what} has ${count} unused trailing byte(s)`);
+
 /** The half-count a context starts at for a prior of `prior` half-counts, in a group with count limit `limit`. */
 export function initialCount(prior: number, limit: number): number {
   return Math.max(1, Math.min(limit >>> 1, Math.round(prior)));
@@ -188,13 +196,13 @@ export class RangeDecoder {
   ) {
     this.pos = start;
     for (let i = 0; i < 4; i++) this.code = this.code * 256 + this.next();
-    if (this.code >= this.range) throw corruptStream(`${this.what} does not start with a valid code value`);
+    if (this.code >= this.range) throw badStart(this.what);
   }
 
   private next(): number {
     const p = this.pos++;
     if (p < this.end) return this.bytes[p];
-    if (p >= this.end + 3) throw corruptStream(`${this.what} ends too early (truncated)`);
+    if (p >= this.end + 3) throw truncated(this.what);
     return 0;
   }
 
@@ -246,7 +254,7 @@ export class RangeDecoder {
   /** Throws unless the whole section was consumed (bytes left over = corrupt or appended data). */
   finish(): void {
     if (this.pos < this.end) {
-      throw corruptStream(`${this.what} has ${this.end - this.pos} unused trailing byte(s)`);
+      throw trailingBytes(this.what, this.end - this.pos);
     }
   }
 }

@@ -59,6 +59,10 @@ const ACT_THRESHOLDS = [0.25, 0.5, 1, 1.5, 2.5, 4, 6, 9, 14, 21, 32];
 const CROSS_BUCKETS = 3;
 const MAX_CLASS = 9; // |e| <= 255 → class index <= 8
 
+/** A values section that decodes to a level outside the quantiser's range. */
+export const valueOutOfRange = () =>
+  corruptStream("values section holds a value outside the quantiser's range");
+
 function activityBucket(a: number): number {
   let k = 0;
   while (k < ACT_THRESHOLDS.length && a >= ACT_THRESHOLDS[k]) k++;
@@ -263,7 +267,7 @@ function codeResidual(
     const rest = nbits > 1 ? io.evenBits(off & ((1 << (nbits - 1)) - 1), nbits - 1) : 0;
     mag = lo + ((top << (nbits - 1)) | rest);
   }
-  if (mag > maxMag) throw corruptStream("values section holds a value outside the quantiser's range");
+  if (mag > maxMag) throw valueOutOfRange();
   return negative ? -mag : mag;
 }
 

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { corruptStream } from "../errors.ts";
 import { createMask, type Mask } from "../image/types.ts";
-import { type MaskPriors, maskPriors } from "./maskcoder.ts";
-import { type ValueModelOptions, windowRadius } from "./valuecoder.ts";
+import { maskPriors, wrongMaskCount } from "./maskcoder.ts";
+import { badStart, trailingBytes, truncated } from "./rangecoder.ts";
+import { type ValueModelOptions, valueOutOfRange, windowRadius } from "./valuecoder.ts";
 
 /**
  * The decoder's mask and values sections on WebAssembly (src/codec/wasm/stream-decoders.c): the same models as
@@ -98,15 +98,14 @@ const PAGE = 65536;
 
 const align8 = (n: number) => (n + 7) & ~7;
 
-/** Throws the TypeScript coder's error for a status (`what`: the section, as the TypeScript coder names it). */
+/** Throws the TypeScript coders' error for a status (`what`: the section, as the TypeScript coder names it). */
 function check(status: number, k: DecoderExports, what: string): void {
   if (status === OK) return;
-  if (status === BAD_START) throw corruptStream(`${what} does not start with a valid code value`);
-  if (status === TRUNCATED) throw corruptStream(`${what} ends too early (truncated)`);
-  if (status === TRAILING) throw corruptStream(`${what} has ${k.trailing()} unused trailing byte(s)`);
-  if (status === WRONG_COUNT) throw corruptStream("mask section decodes to the wrong number of known pixels");
-  if (status === OUT_OF_RANGE)
-    throw corruptStream("values section holds a value outside the quantiser's range");
+  if (status === BAD_START) throw badStart(what);
+  if (status === TRUNCATED) throw truncated(what);
+  if (status === TRAILING) throw trailingBytes(what, k.trailing());
+  if (status === WRONG_COUNT) throw wrongMaskCount();
+  if (status === OUT_OF_RANGE) throw valueOutOfRange();
   throw new Error(`stream decoder status ${status}`);
 }
 
@@ -156,8 +155,7 @@ export function decodeSectionsWasm(
   if (need > have) k.memory.grow(Math.ceil((need - have) / PAGE));
   const memory = new Uint8Array(k.memory.buffer);
   memory.set(bytes.subarray(maskStart, valuesEnd), base);
-  const priors: MaskPriors = maskPriors(width, height, count);
-  const { p0, p1, radius, th0, th1, th2 } = priors;
+  const { p0, p1, radius, th0, th1, th2 } = maskPriors(width, height, count);
   const maskEndAt = maskEnd - maskStart;
   check(
     k.decode_mask(

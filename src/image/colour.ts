@@ -24,20 +24,25 @@ export function rgbToYcbcrPixel(r: number, g: number, b: number): [number, numbe
 
 /** Converts one YCbCr triple back to [R, G, B]. */
 export function ycbcrToRgbPixel(y: number, cb: number, cr: number): [number, number, number] {
-  const r = y + 2 * (1 - KR) * (cr - 128); // y + 1.402 (cr - 128)
-  const b = y + 2 * (1 - KB) * (cb - 128); // y + 1.772 (cb - 128)
-  const g = (y - KR * r - KB * b) / KG; // y - 0.344136 (cb - 128) - 0.714136 (cr - 128)
-  return [clamp255(r), clamp255(g), clamp255(b)];
+  const rgb: [number, number, number] = [0, 0, 0];
+  ycbcrToRgbInto(y, cb, cr, rgb, 0);
+  return rgb;
 }
 
 /**
- * ycbcrToRgbPixel writing R, G, B to out[at .. at + 2] (the same values): no array per pixel, for the loops
- * a decoder runs once over a whole image, where the allocations cost more than the arithmetic.
+ * ycbcrToRgbPixel writing R, G, B to out[at .. at + 2]: no array per pixel, for the loops a decoder runs once
+ * over a whole image, where the allocations cost more than the arithmetic.
  */
-export function ycbcrToRgbInto(y: number, cb: number, cr: number, out: Float32Array, at: number): void {
-  const r = y + 2 * (1 - KR) * (cr - 128);
-  const b = y + 2 * (1 - KB) * (cb - 128);
-  const g = (y - KR * r - KB * b) / KG;
+export function ycbcrToRgbInto(
+  y: number,
+  cb: number,
+  cr: number,
+  out: { [index: number]: number },
+  at: number,
+): void {
+  const r = y + 2 * (1 - KR) * (cr - 128); // y + 1.402 (cr - 128)
+  const b = y + 2 * (1 - KB) * (cb - 128); // y + 1.772 (cb - 128)
+  const g = (y - KR * r - KB * b) / KG; // y - 0.344136 (cb - 128) - 0.714136 (cr - 128)
   out[at] = clamp255(r);
   out[at + 1] = clamp255(g);
   out[at + 2] = clamp255(b);

@@ -354,9 +354,8 @@ export class LowrateEncoder {
   ): Float32Array[][] {
     const keyOf = (r: { chroma: boolean; root: number; tree: GrownTree }) =>
       `${r.chroma}:${r.root}:${r.tree.count}:${tonal}:${tonal && estimate}`;
-    const missing = requests.filter(
-      (r, k) => !this.stored.has(keyOf(r)) && requests.findIndex((q) => keyOf(q) === keyOf(r)) === k,
-    );
+    // (luma and chroma: never the same key)
+    const missing = requests.filter((r) => !this.stored.has(keyOf(r)));
     if (missing.length > 0) {
       const planesOf = (chroma: boolean) => (chroma ? this.planes.slice(1) : [this.planes[0]]);
       const computed = storedValuesAll(

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { TonalPool } from "../../src/baselines/tonal-pool.ts";
 import { optimiseTonalTiled, optimiseTonalTiledAll } from "../../src/baselines/tonal-tiled.ts";
-import { createImage, createMask } from "../../src/image/types.ts";
-import { LowrateEncoder } from "../../src/lowrate/codec.ts";
+import { createImage, createMask, type Image } from "../../src/image/types.ts";
+import { LowrateEncoder, type LowrateSettings } from "../../src/lowrate/codec.ts";
 import { LOWRATE_DEFAULTS, settingsFor } from "../../src/lowrate/rate.ts";
 import { tileGrid } from "../../src/nets/tiling.ts";
 import { syntheticImage } from "./helpers.ts";
@@ -12,6 +12,20 @@ const SMALL = { core: 48, margin: 16 };
 
 const same = (a: Float32Array, b: Float32Array) =>
   Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+/** A tree-mode stream of `image` with these settings, from an encoder made with `options` (its threads ended). */
+function streamOf(
+  image: Image,
+  settings: LowrateSettings,
+  options: ConstructorParameters<typeof LowrateEncoder>[1],
+): Uint8Array {
+  const encoder = new LowrateEncoder(image, options);
+  try {
+    return encoder.encode(settings).bytes;
+  } finally {
+    encoder.close();
+  }
+}
 
 describe("least squares on worker threads", () => {
   it("give the values of one thread, with start values and fixed points too", () => {
@@ -42,14 +56,7 @@ describe("least squares on worker threads", () => {
   it("leave the tree mode's streams as they are", () => {
     const image = syntheticImage(160, 120, 3, 9);
     const settings = settingsFor(900, { ...LOWRATE_DEFAULTS });
-    const bytes = (threads: number) => {
-      const encoder = new LowrateEncoder(image, { tiling: SMALL, threads });
-      try {
-        return encoder.encode(settings).bytes;
-      } finally {
-        encoder.close();
-      }
-    };
+    const bytes = (threads: number) => streamOf(image, settings, { tiling: SMALL, threads });
     expect(Buffer.from(bytes(2)).equals(Buffer.from(bytes(1)))).toBe(true);
   }, 60_000);
 
@@ -57,14 +64,7 @@ describe("least squares on worker threads", () => {
     const image = syntheticImage(96, 72, 3, 5);
     expect(tileGrid(96, 72, { core: 512, margin: 32, span: 768 }).length).toBe(1);
     const settings = { ...settingsFor(400, { ...LOWRATE_DEFAULTS }), closedLoop: true };
-    const bytes = (threads: number) => {
-      const encoder = new LowrateEncoder(image, { threads });
-      try {
-        return encoder.encode(settings).bytes;
-      } finally {
-        encoder.close();
-      }
-    };
+    const bytes = (threads: number) => streamOf(image, settings, { threads });
     expect(Buffer.from(bytes(3)).equals(Buffer.from(bytes(1)))).toBe(true);
   }, 60_000);
 

@@ -64,46 +64,41 @@ typedef struct {
   u32 limit;
 } Contexts;
 
+// The bit below or above `bound` in the current range, the range narrowed to it.
+static int decide(double bound) {
+  if (code < bound) {
+    range = bound;
+    return 0;
+  }
+  code -= bound;
+  range -= bound;
+  return 1;
+}
+
+// Brings the range back above TOP, a byte at a time.
+static void normalise(void) {
+  while (range < TOP) {
+    range *= 256;
+    code = code * 256 + next_byte();
+  }
+}
+
 static int decode_bit(Contexts *ctx, u32 k) {
   u32 *m = ctx->counts + 2 * k;
   double c0 = m[0];
-  double bound = floor_((range * c0) / (c0 + m[1]));
-  int bit;
-  if (code < bound) {
-    range = bound;
-    bit = 0;
-  } else {
-    code -= bound;
-    range -= bound;
-    bit = 1;
-  }
+  int bit = decide(floor_((range * c0) / (c0 + m[1])));
   m[bit] += 2;
   if (m[0] + m[1] > ctx->limit) {
     m[0] = (m[0] + 1) >> 1;
     m[1] = (m[1] + 1) >> 1;
   }
-  while (range < TOP) {
-    range *= 256;
-    code = code * 256 + next_byte();
-  }
+  normalise();
   return bit;
 }
 
 static int decode_even(void) {
-  double bound = floor_(range / 2);
-  int bit;
-  if (code < bound) {
-    range = bound;
-    bit = 0;
-  } else {
-    code -= bound;
-    range -= bound;
-    bit = 1;
-  }
-  while (range < TOP) {
-    range *= 256;
-    code = code * 256 + next_byte();
-  }
+  int bit = decide(floor_(range / 2));
+  normalise();
   return bit;
 }
 
