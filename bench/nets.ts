@@ -23,11 +23,13 @@
  * paper's Table 3.
  *
  *   npm run bench -- nets --quality [--limit 100] [--densities 0.01,0.02,0.05,0.1,0.2] [--model DIR] [--set val]
- *                                   [--refine C] [--tonal]
+ *                                   [--refine C] [--tonal] [--arithmetic int16|float32]
  * --refine C adds the encoder's `--refine C`: the model's default mask improved by C cycles of NLPE (diffusion
  * error), with the gan inpainting, without quantisation and through the codec (that mask, the same stream).
  * --tonal adds the encoder's `--tonal` on the model's default mask: the optimised values without quantisation,
  * through the codec (bpp: the optimised values cost more bits than the originals) and the seconds it took.
+ * --arithmetic sets the networks' convolutions (src/nets/wasm-conv.ts): by default those of the streams this
+ * build writes (format version 5: int16), float32 for the figures of versions 1 and 3.
  */
 import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -70,6 +72,7 @@ export async function run(args: string[]): Promise<void> {
       densities: { type: "string", default: "0.01,0.02,0.05,0.1,0.2" },
       refine: { type: "string", default: "0" },
       tonal: { type: "boolean", default: false },
+      arithmetic: { type: "string" },
     },
   });
   if (values.quality) {
@@ -81,6 +84,7 @@ export async function run(args: string[]): Promise<void> {
       values.set,
       Number(values.refine),
       values.tonal,
+      values.arithmetic,
     );
     return;
   }
@@ -217,8 +221,14 @@ async function quality(
   set: string,
   refineCycles: number,
   tonal: boolean,
+  arithmeticArg: string | undefined,
 ) {
   const { encodeImage, decodeBytes } = await import("../src/codec/codec.ts");
+  const { FORMAT_VERSION, networkArithmetic } = await import("../src/codec/stream.ts");
+  const arithmetic = arithmeticArg ?? networkArithmetic(FORMAT_VERSION);
+  if (arithmetic !== "int16" && arithmetic !== "float32") throw new Error("--arithmetic: int16 or float32");
+  const windows = { arithmetic } as const;
+  console.error(`networks' arithmetic: ${arithmetic}`);
   const { mae, ssim } = await import("../src/image/metrics.ts");
   const { createMask, targetCount } = await import("../src/image/types.ts");
   const { topCountMask } = await import("../src/mask/topk.ts");
@@ -250,7 +260,7 @@ async function quality(
         );
       }
       const count = targetCount(n, density);
-      const scores = await model.scores(image, density);
+      const scores = await model.scores(image, density, undefined, windows);
       const masks = {
         threshold: topCountMask(scores, n, count),
         dither: ditherScores(scores, image.width, image.height, count),
@@ -266,7 +276,12 @@ async function quality(
         a[key].ssim.push(ssim(image, out));
       };
       for (const m of methods) {
-        add(m, await model.inpainter().inpaint(image, createMask(image.width, image.height, masks[m])));
+        add(
+          m,
+          await model
+            .inpainter(undefined, windows)
+            .inpaint(image, createMask(image.width, image.height, masks[m])),
+        );
       }
       const analyticMask = createMask(image.width, image.height, masks.analytic);
       add("analytic diffusion", await diffusionInpainter().inpaint(image, analyticMask));
@@ -286,7 +301,7 @@ async function quality(
         });
         const decoded = await decodeBytes(encoded.bytes, async (header) => {
           if (header.weightHash !== m.weightHash) throw new Error("weight hash mismatch");
-          return m.inpainter();
+          return m.inpainter(undefined, windows);
         });
         add(key, decoded.image);
         a[`${key} bpp`] ??= { mae: [], ssim: [] };
@@ -300,7 +315,7 @@ async function quality(
         const values = await model.tonalOptimiser().optimise(image, mask);
         a["tonal s"] ??= { mae: [], ssim: [] };
         a["tonal s"].mae.push((performance.now() - t) / 1000);
-        add("tonal", await model.inpainter().inpaint(values, mask));
+        add("tonal", await model.inpainter(undefined, windows).inpaint(values, mask));
         await throughCodec(mask, "codec tonal", model.tonalOptimiser());
       }
       if (refineCycles > 0) {
@@ -308,7 +323,7 @@ async function quality(
         const refined = nlpe(image, mask, { cycles: refineCycles, seed: 1 }).mask;
         a["refine s"] ??= { mae: [], ssim: [] };
         a["refine s"].mae.push((performance.now() - t) / 1000);
-        add("refined", await model.inpainter().inpaint(image, refined));
+        add("refined", await model.inpainter(undefined, windows).inpaint(image, refined));
         await throughCodec(refined, "codec refined");
       }
       acc.set(density, a);
@@ -341,5 +356,12 @@ async function quality(
     console.log(
       `| ${density} | ${methods.map(cell).join(" | ")} | ${cell("analytic diffusion")} | ${cell("codec")} (${mean(a["codec bpp"].mae).toFixed(3)}) |${refineCycles > 0 ? ` ${cell("refined")} | ${cell("codec refined")} (${mean(a["codec refined bpp"].mae).toFixed(3)}) | ${mean(a["refine s"].mae).toFixed(2)} |` : ""}${tonal ? ` ${cell("tonal")} | ${cell("codec tonal")} (${mean(a["codec tonal bpp"].mae).toFixed(3)}) | ${mean(a["tonal s"].mae).toFixed(2)} |` : ""} ${p ? `${p.maeGan} / ${p.ssimGan}` : "-"} | ${p ? `${p.maeNlpe} / ${p.ssimNlpe}` : "-"} |`,
     );
+  }
+  // to tell close runs apart (e.g. the two arithmetics): the same means to more places
+  for (const density of densities) {
+    const a = acc.get(density);
+    if (!a) continue;
+    const fine = (k: string) => `${k} ${mean(a[k].mae).toFixed(4)} / ${mean(a[k].ssim).toFixed(5)}`;
+    console.log(`${density}: ${[...methods, "codec"].map(fine).join(", ")}`);
   }
 }

@@ -1,5 +1,5 @@
 import { MIN_WEIGHT_HASH_LENGTH } from "./codec/limits.ts";
-import { diffusionDecodeTolerance, FORMAT_VERSION } from "./codec/stream.ts";
+import { diffusionDecodeTolerance, FORMAT_VERSION, networkArithmetic } from "./codec/stream.ts";
 import { BACKEND_CODES, type BackendId, type StreamHeader } from "./codec/types.ts";
 import {
   DEFAULT_BACKEND,
@@ -135,7 +135,11 @@ export async function encoderSetup(options: EncoderOptions): Promise<EncoderSetu
   if (options.backend === "gan" && model) {
     return {
       selector,
-      inpainter: model.inpainter(undefined, { threads: options.threads }),
+      // the decoder's arithmetic for the streams this build writes (--json's figures are the decoded image's)
+      inpainter: model.inpainter(undefined, {
+        threads: options.threads,
+        arithmetic: networkArithmetic(FORMAT_VERSION),
+      }),
       modelId: model.id,
       weightHash: model.weightHash.slice(0, STREAM_HASH_HEX_DIGITS),
       tonal: options.tonal
@@ -176,7 +180,8 @@ async function selectorFor(
     case "gan":
     case "gan+nlpe": {
       if (!model) throw new Error("selectorFor: the gan mask needs its model");
-      const gan = model.selector(undefined, undefined, { threads: options.threads });
+      // the mask generator is the encoder's alone: the faster arithmetic (a mask is a mask, however chosen)
+      const gan = model.selector(undefined, undefined, { threads: options.threads, arithmetic: "int16" });
       if (options.mask === "gan") return gan;
       return baselines.refinedSelector(gan, {
         cycles: options.refineCycles || GAN_NLPE_CYCLES,
@@ -219,5 +224,8 @@ export async function inpainterFor(
       "ERR_MODEL_MISMATCH",
     );
   }
-  return model.inpainter(undefined, { threads: options.threads });
+  return model.inpainter(undefined, {
+    threads: options.threads,
+    arithmetic: networkArithmetic(header.version),
+  });
 }

@@ -42,10 +42,11 @@ import { type DecodedSections, decodeSectionsWasm } from "./wasm-decoders.ts";
  */
 
 /**
- * The version written. Versions 1 and 3 share this layout; they differ in how the diffusion backend decodes
- * (diffusionDecodeTolerance): version 3's solve stops earlier. Version 1 streams decode as they always did.
+ * The version written. Versions 1, 3 and 5 share this layout; they differ in how a backend decodes: version
+ * 3's diffusion solve stops earlier than 1's (diffusionDecodeTolerance), and version 5's gan networks take
+ * their products on 16-bit integers (networkArithmetic). Older streams decode as they always did.
  */
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 5;
 /**
  * The tree mode's stream as written (src/lowrate/stream.ts parses it; decodeBytes dispatches on this byte).
  * Versions 2 and 4 share that layout and differ as 1 and 3 do (diffusionDecodeTolerance).
@@ -54,9 +55,9 @@ export const LOWRATE_VERSION = 4;
 /** The tree mode's versions this build reads. */
 export const LOWRATE_VERSIONS: readonly number[] = [2, LOWRATE_VERSION];
 /** The versions of this layout this build reads (and can write, for tests and comparisons). */
-export const LAYOUT_VERSIONS: readonly number[] = [1, FORMAT_VERSION];
+export const LAYOUT_VERSIONS: readonly number[] = [1, 3, FORMAT_VERSION];
 /** Every version this build reads, for messages. */
-const READABLE_VERSIONS = "1 to 4";
+const READABLE_VERSIONS = "1 to 5";
 
 /**
  * The relative residual at which a stream's homogeneous-diffusion decode stops, by format version: part of
@@ -68,7 +69,17 @@ const READABLE_VERSIONS = "1 to 4";
  * level (kodim01 at 0.15 bpp).
  */
 export function diffusionDecodeTolerance(version: number): number {
-  return version === 3 || version === 4 ? 1e-4 : 1e-6;
+  return version >= 3 ? 1e-4 : 1e-6;
+}
+
+/**
+ * The arithmetic of the gan networks' convolutions by format version: part of what a stream decodes to.
+ * Version 5's 16-bit products (src/nets/wasm/conv-kernels.c) decode about 1.3–1.5 times faster; they move
+ * decoded samples by less than a tenth of a level before rounding (docs/notes/nets.md, "Sixteen-bit
+ * convolutions").
+ */
+export function networkArithmetic(version: number): "float32" | "int16" {
+  return version >= 5 ? "int16" : "float32";
 }
 const MAGIC = [0x4d, 0x47, 0x43]; // "MGC"
 const COLOURS: readonly ColourTransform[] = COLOUR_CODES;

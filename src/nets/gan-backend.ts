@@ -27,6 +27,7 @@ import {
   type TileGeometry,
   tileGrid,
 } from "./tiling.ts";
+import { type NetworkArithmetic, withArithmetic } from "./wasm-conv.ts";
 import { loadWeights } from "./weights.ts";
 import { type WindowJob, WindowPool } from "./window-pool.ts";
 
@@ -37,6 +38,11 @@ export type SelectionMethod = "threshold" | "dither" | "ordered";
 /** How tiled inference runs: `threads` worker threads for images of several windows (default 1). */
 export interface WindowOptions {
   threads?: number;
+  /**
+   * The convolutions' arithmetic (wasm-conv.ts): part of what a stream decodes to, so the decoder takes it
+   * from the stream's format version (networkArithmetic). Default "float32".
+   */
+  arithmetic?: NetworkArithmetic;
 }
 
 /** The `gan` backend: the mask generator as a MaskSelector, the inpainting generator as an Inpainter. */
@@ -268,17 +274,19 @@ async function loadGanModelUncached(
     const { width: pw, height: ph } = job;
     const what = job.kind === "inpaint" ? "inpainting" : "choosing the mask";
     return onBackend(what, async () => {
-      const t = tf.tidy(() => {
-        const ft = tf.tensor4d(job.f, [1, ph, pw, 3]);
-        const { seed, paddedWidth, x0, y0 } = job.noise;
-        const r = tf.tensor4d(windowNoise(seed, paddedWidth, x0, y0, pw, ph), [1, ph, pw, 1]);
-        if (job.kind === "scores") {
-          const a = job.analytic ? tf.tensor4d(job.analytic, [1, ph, pw, 1]) : undefined;
-          return maskGenerator(weights, arch, ft, r, [job.density], undefined, a).z;
-        }
-        const bt = tf.tensor4d(job.b, [1, ph, pw, 1]);
-        return inpaintingGenerator(weights, arch, ft, bt, r, [job.density], undefined, job.stored).g;
-      });
+      const t = withArithmetic(job.arithmetic, () =>
+        tf.tidy(() => {
+          const ft = tf.tensor4d(job.f, [1, ph, pw, 3]);
+          const { seed, paddedWidth, x0, y0 } = job.noise;
+          const r = tf.tensor4d(windowNoise(seed, paddedWidth, x0, y0, pw, ph), [1, ph, pw, 1]);
+          if (job.kind === "scores") {
+            const a = job.analytic ? tf.tensor4d(job.analytic, [1, ph, pw, 1]) : undefined;
+            return maskGenerator(weights, arch, ft, r, [job.density], undefined, a).z;
+          }
+          const bt = tf.tensor4d(job.b, [1, ph, pw, 1]);
+          return inpaintingGenerator(weights, arch, ft, bt, r, [job.density], undefined, job.stored).g;
+        }),
+      );
       try {
         return (await t.data()) as Float32Array;
       } finally {
@@ -352,6 +360,7 @@ async function loadGanModelUncached(
           height: ph,
           noise: { seed: MASK_NOISE_SEED, paddedWidth, x0: tile.x0, y0: tile.y0 },
           density: d,
+          arithmetic: options.arithmetic ?? "float32",
         };
       },
       (tile, z, { width: pw }) => {
@@ -369,7 +378,7 @@ async function loadGanModelUncached(
     mask: Mask,
     stored: StoredLevels | undefined,
     geometry: TileGeometry,
-    threads: number,
+    options: WindowOptions,
   ): Promise<Image> {
     const { width: w, height: h, channels } = known;
     if (mask.width !== w || mask.height !== h) {
@@ -383,7 +392,7 @@ async function loadGanModelUncached(
     const out = createImage(w, h, channels);
     await runWindows(
       tileGrid(w, h, geometry),
-      threads,
+      options.threads ?? 1,
       (tile) => {
         const ww = tile.x1 - tile.x0;
         const wh = tile.y1 - tile.y0;
@@ -398,6 +407,7 @@ async function loadGanModelUncached(
           noise: { seed: GEN_NOISE_SEED, paddedWidth, x0: tile.x0, y0: tile.y0 },
           density,
           stored,
+          arithmetic: options.arithmetic ?? "float32",
         };
       },
       (tile, g, { width: pw }) => {
@@ -463,7 +473,7 @@ async function loadGanModelUncached(
       return {
         id: `gan:${id}`,
         async inpaint(known: Image, mask: Mask, stored?: StoredLevels): Promise<Image> {
-          return inpaintTiled(known, mask, stored, geometry, options.threads ?? 1);
+          return inpaintTiled(known, mask, stored, geometry, options);
         },
       };
     },

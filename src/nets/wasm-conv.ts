@@ -57,6 +57,49 @@ type ConvExport = (
   accumulate: number,
 ) => void;
 
+type QuantiseExport = (x: number, n: number, c: number, xq: number) => number;
+
+type ConvQuantisedExport = (
+  xq: number,
+  h: number,
+  w: number,
+  c2: number,
+  k: number,
+  weights: number,
+  bias: number,
+  winv: number,
+  xinv: number,
+  o: number,
+  dilation: number,
+  out: number,
+  outStride: number,
+  outOffset: number,
+  mode: number,
+) => void;
+
+/**
+ * The arithmetic of the networks' convolutions on the kernels: "float32", the same values as tfjs' own
+ * convolutions (format versions 1 and 3), or "int16", the products on 16-bit integers (format version 5,
+ * about 1.8 times faster; wasm/conv-kernels.c says how, docs/notes/nets.md what it costs in quality).
+ */
+export type NetworkArithmetic = "float32" | "int16";
+
+let arithmetic: NetworkArithmetic = "float32";
+
+/**
+ * Runs f with the kernels' convolutions in `mode` (the networks' calls inside f are synchronous, so nothing
+ * else runs between). Where the kernels cannot run, the networks use tfjs' float convolutions whatever the mode.
+ */
+export function withArithmetic<T>(mode: NetworkArithmetic, f: () => T): T {
+  const before = arithmetic;
+  arithmetic = mode;
+  try {
+    return f();
+  } finally {
+    arithmetic = before;
+  }
+}
+
 interface WasmBackendInternals {
   wasm: { asm?: { memory?: WebAssembly.Memory } };
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
@@ -66,6 +109,19 @@ interface WasmBackendInternals {
 /** One convolution's weights laid out for the kernels: [k·k][cin][o4] and a bias of o4 (both zero-padded). */
 interface PackedConv {
   weights: tf.Tensor1D;
+  bias: tf.Tensor1D;
+  k: number;
+  cin: number;
+  cout: number;
+}
+
+/**
+ * One convolution's weights for the 16-bit kernels: [k·k][c2][o4][2] int16 (the pairs of input channels of each
+ * output; a missing last channel and the extra outputs zero), their inverse scales [o4] and the bias [o4].
+ */
+interface PackedQuantisedConv {
+  weights: tf.Tensor1D;
+  inverseScales: tf.Tensor1D;
   bias: tf.Tensor1D;
   k: number;
   cin: number;
@@ -97,8 +153,10 @@ export function convKernels(): ConvKernels | null {
       conv: ConvExport;
       project_upsampled: ProjectExport;
       interleave: InterleaveExport;
+      quantise: QuantiseExport;
+      conv_q: ConvQuantisedExport;
     };
-    binding = new ConvKernels(backend, exports.conv, exports.project_upsampled, exports.interleave);
+    binding = new ConvKernels(backend, memory, exports);
   } catch {
     binding = null;
   }
@@ -112,13 +170,30 @@ export function setConvKernels(enabled: boolean): void {
 
 export class ConvKernels {
   private readonly packed = new WeakMap<tf.Tensor, PackedConv>();
+  private readonly packedQuantised = new WeakMap<tf.Tensor, PackedQuantisedConv>();
+  private readonly conv: ConvExport;
+  private readonly project: ProjectExport;
+  private readonly copyChannels: InterleaveExport;
+  private readonly quantise: QuantiseExport;
+  private readonly convQuantised: ConvQuantisedExport;
 
   constructor(
     readonly backend: WasmBackendInternals,
-    private readonly conv: ConvExport,
-    private readonly project: ProjectExport,
-    private readonly copyChannels: InterleaveExport,
-  ) {}
+    private readonly memory: WebAssembly.Memory,
+    exports: {
+      conv: ConvExport;
+      project_upsampled: ProjectExport;
+      interleave: InterleaveExport;
+      quantise: QuantiseExport;
+      conv_q: ConvQuantisedExport;
+    },
+  ) {
+    this.conv = exports.conv;
+    this.project = exports.project_upsampled;
+    this.copyChannels = exports.interleave;
+    this.quantise = exports.quantise;
+    this.convQuantised = exports.conv_q;
+  }
 
   /**
    * The convolutions of `specs` over x, each into its own channels of one output (a concatenation, in order),
@@ -126,6 +201,7 @@ export class ConvKernels {
    * tf.add would), no activation: the hourglass' last block.
    */
   run(x: tf.Tensor4D, specs: ConvSpec[], mode: "elu" | "sum" | "linear"): tf.Tensor4D {
+    if (arithmetic === "int16") return this.runQuantised(x, specs, mode);
     const [n, h, w, cin] = x.shape;
     const packs = specs.map((s) => this.pack(s.kernel, s.bias));
     const cout = packs[0].cout;
@@ -162,6 +238,50 @@ export class ConvKernels {
     const activated = tf.elu(out) as tf.Tensor4D;
     out.dispose();
     return activated;
+  }
+
+  /** `run` in 16-bit arithmetic: the input quantised once for all branches, ELU applied by the kernel. */
+  private runQuantised(x: tf.Tensor4D, specs: ConvSpec[], mode: "elu" | "sum" | "linear"): tf.Tensor4D {
+    const [n, h, w, cin] = x.shape;
+    const packs = specs.map((s) => this.packQuantised(s.kernel, s.bias));
+    const cout = packs[0].cout;
+    if (packs.some((p) => p.cin !== cin || p.cout !== cout))
+      throw new Error("conv kernels: mismatched shapes");
+    const total = mode === "sum" ? cout : cout * packs.length;
+    const c2 = (cin + 1) >> 1;
+    const out = this.allocate([n, h, w, total]);
+    // one float of the scratch tensor holds a pair of int16
+    const quantised = this.allocate([1, h, w, c2]);
+    try {
+      const [xp, op, qp] = [this.offset(x), this.offset(out), this.offset(quantised)];
+      for (let s = 0; s < n; s++) {
+        const xinv = this.quantise(xp + s * h * w * cin * 4, h * w, cin, qp);
+        const os = op + s * h * w * total * 4;
+        packs.forEach((p, i) => {
+          const kind = mode === "sum" ? (i > 0 ? 1 : 0) : mode === "elu" ? 2 : 0;
+          this.convQuantised(
+            qp,
+            h,
+            w,
+            c2,
+            p.k,
+            this.offset(p.weights),
+            this.offset(p.bias),
+            this.offset(p.inverseScales),
+            xinv,
+            cout,
+            specs[i].dilation,
+            os,
+            total,
+            mode === "sum" ? 0 : i * cout,
+            kind,
+          );
+        });
+      }
+    } finally {
+      quantised.dispose();
+    }
+    return out;
   }
 
   /**
@@ -216,11 +336,71 @@ export class ConvKernels {
   }
 
   /** An uninitialised float32 tensor of the backend (every element is then written by the kernels). */
-  private allocate(shape: [number, number, number, number]): tf.Tensor4D {
+  private allocate<T extends tf.Tensor = tf.Tensor4D>(shape: number[]): T {
     if (this.backend.makeOutput) {
-      return tf.engine().makeTensorFromTensorInfo(this.backend.makeOutput(shape, "float32")) as tf.Tensor4D;
+      return tf.engine().makeTensorFromTensorInfo(this.backend.makeOutput(shape, "float32")) as T;
     }
-    return tf.zeros(shape) as tf.Tensor4D;
+    return tf.zeros(shape) as T;
+  }
+
+  /**
+   * A kernel in 16-bit integers for conv_q. Each output's scale is the largest that keeps its weights within
+   * ±16383 and the sum of the magnitudes of any one row of taps within 65536 − k·cin, so a row's exact sum of
+   * products with inputs of at most 32767 stays below 2^31 (the rounding adds at most half a unit per weight).
+   */
+  private packQuantised(kernel: tf.Tensor4D, bias: tf.Tensor | undefined): PackedQuantisedConv {
+    const cached = this.packedQuantised.get(kernel);
+    if (cached && !cached.weights.isDisposed) return cached;
+    const [k, , cin, cout] = kernel.shape;
+    const o4 = (cout + 3) & ~3;
+    const c2 = (cin + 1) >> 1;
+    const source = kernel.dataSync() as Float32Array;
+    const at = (ky: number, kx: number, c: number, o: number) => source[((ky * k + kx) * cin + c) * cout + o];
+    const scales = new Float64Array(o4).fill(1);
+    const inverse = new Float32Array(o4).fill(1);
+    for (let o = 0; o < cout; o++) {
+      let largest = 0;
+      let largestRow = 0;
+      for (let ky = 0; ky < k; ky++) {
+        let row = 0;
+        for (let kx = 0; kx < k; kx++) {
+          for (let c = 0; c < cin; c++) {
+            const m = Math.abs(at(ky, kx, c, o));
+            row += m;
+            largest = Math.max(largest, m);
+          }
+        }
+        largestRow = Math.max(largestRow, row);
+      }
+      if (largest > 0) {
+        scales[o] = Math.min(16383 / largest, (65536 - k * cin) / largestRow);
+        inverse[o] = 1 / scales[o];
+      }
+    }
+    const words = new Int16Array(k * k * c2 * o4 * 2);
+    for (let t = 0; t < k * k; t++) {
+      for (let c = 0; c < cin; c++) {
+        for (let o = 0; o < cout; o++) {
+          const value = Math.round(source[(t * cin + c) * cout + o] * scales[o]);
+          words[((t * c2 + (c >> 1)) * o4 + o) * 2 + (c & 1)] = value;
+        }
+      }
+    }
+    const b = new Float32Array(o4);
+    if (bias) b.set(bias.dataSync() as Float32Array);
+    // written as bytes into the backend's memory: a float32 tensor made from them could change a NaN pattern
+    const weights = this.allocate<tf.Tensor1D>([words.length / 2]);
+    new Int16Array(this.memory.buffer, this.offset(weights), words.length).set(words);
+    const packed: PackedQuantisedConv = {
+      weights: tf.keep(weights),
+      inverseScales: tf.keep(tf.tensor1d(inverse)),
+      bias: tf.keep(tf.tensor1d(b)),
+      k,
+      cin,
+      cout,
+    };
+    this.packedQuantised.set(kernel, packed);
+    return packed;
   }
 
   private pack(kernel: tf.Tensor4D, bias: tf.Tensor | undefined): PackedConv {

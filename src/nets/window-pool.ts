@@ -1,6 +1,7 @@
 import type { Worker } from "node:worker_threads";
 import { MaskcodecError } from "../errors.ts";
 import type { StoredLevels } from "../image/seams.ts";
+import type { NetworkArithmetic } from "./wasm-conv.ts";
 
 /**
  * Windows of the tiled networks (tiling.ts) run on worker threads, each with its own tfjs backend and copy
@@ -33,6 +34,7 @@ export interface InpaintJob {
   noise: NoiseWindow;
   density: number;
   stored?: StoredLevels;
+  arithmetic: NetworkArithmetic;
 }
 
 /** One window of the mask generator: its logits z (width × height). */
@@ -46,6 +48,7 @@ export interface ScoresJob {
   height: number;
   noise: NoiseWindow;
   density: number;
+  arithmetic: NetworkArithmetic;
 }
 
 export type WindowJob = InpaintJob | ScoresJob;

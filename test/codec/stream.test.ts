@@ -145,10 +145,10 @@ describe(".mgc stream", () => {
       values: noiseImage(8, 8, 1, 1),
     });
     const future = bytes.slice();
-    future[3] = 5; // after the tree mode's 4
+    future[3] = 6; // after version 5
     fixCrc(future, crc32);
     expect(() => parseStream(future)).toThrow(
-      /unknown format version 5 \(this build reads versions 1 to 4\)/,
+      /unknown format version 6 \(this build reads versions 1 to 5\)/,
     );
     expect(() => parseStream(new TextEncoder().encode("PNG not a stream at all"))).toThrow(/MGC/);
   });

@@ -6,7 +6,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_ARCH, hourglass, inpaintingGenerator } from "../../src/nets/models.ts";
 import { Rng } from "../../src/nets/ops.ts";
 import { MODELS_DIR } from "../../src/nets/registry.ts";
-import { convKernels, setConvKernels } from "../../src/nets/wasm-conv.ts";
+import { convKernels, setConvKernels, withArithmetic } from "../../src/nets/wasm-conv.ts";
 import { loadWeights } from "../../src/nets/weights.ts";
 import { setupTf } from "./helpers.ts";
 
@@ -111,6 +111,117 @@ describe("WebAssembly convolution kernels", () => {
       }
     });
   }
+
+  /**
+   * What the 16-bit products can be off by, per output channel, from the float values: each input moves by at
+   * most half its quantisation step (max|x| / 32767 / 2) and each weight by half of its own (1 / scale / 2,
+   * with the scale wasm-conv.ts chooses), so the sum moves by at most max|x| · (Σ|w| / 65534 + taps / (2·scale)),
+   * and ELU (1-Lipschitz) keeps that bound; plus float rounding, a millionth of the output's magnitude.
+   */
+  function quantisationBound(x: Float32Array, kernel: Float32Array, k: number, cin: number, cout: number) {
+    const maxX = x.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    return Array.from({ length: cout }, (_, o) => {
+      let sum = 0;
+      let largest = 0;
+      let largestRow = 0;
+      for (let ky = 0; ky < k; ky++) {
+        let row = 0;
+        for (let t = ky * k; t < (ky + 1) * k; t++) {
+          for (let c = 0; c < cin; c++) {
+            const m = Math.abs(kernel[(t * cin + c) * cout + o]);
+            row += m;
+            largest = Math.max(largest, m);
+          }
+        }
+        sum += row;
+        largestRow = Math.max(largestRow, row);
+      }
+      const scale = Math.min(16383 / largest, (65536 - k * cin) / largestRow);
+      return maxX * (sum / 65534 + (k * k * cin) / (2 * scale));
+    });
+  }
+
+  for (const [cin, cout, k] of shapes) {
+    it(`in 16-bit arithmetic stay within the quantisation's bound of the float values: ${cin} -> ${cout}, ${k}x${k}`, () => {
+      const kernels = convKernels();
+      if (!kernels) throw new Error("no kernels");
+      const rng = new Rng(cin * 100 + cout * 10 + k + 1);
+      for (const [h, w] of [
+        [13, 29],
+        [6, 9],
+      ]) {
+        const xs = random(rng, 2 * h * w * cin);
+        const x = tf.tensor4d(xs, [2, h, w, cin]);
+        const dilations = k === 1 ? [1] : [1, 2, 5];
+        const specs = dilations.map((dilation) => ({
+          kernel: tf.tensor4d(random(rng, k * k * cin * cout), [k, k, cin, cout]),
+          bias: k === 1 ? undefined : tf.tensor1d(random(rng, cout)),
+          dilation,
+        }));
+        // the bound of one branch; the sum of three branches adds theirs; each sample has its own max|x|
+        const bounds = specs.map((s) => {
+          const perSample = [0, 1].map((n) =>
+            quantisationBound(
+              xs.subarray(n * h * w * cin, (n + 1) * h * w * cin),
+              s.kernel.dataSync() as Float32Array,
+              k,
+              cin,
+              cout,
+            ),
+          );
+          return perSample[0].map((b, o) => Math.max(b, perSample[1][o]));
+        });
+        const modes: ("elu" | "sum" | "linear")[] = k === 1 ? ["linear"] : ["elu", "sum"];
+        for (const mode of modes) {
+          const float = kernels.run(x, specs, mode).dataSync();
+          const quantised = withArithmetic("int16", () => kernels.run(x, specs, mode)).dataSync();
+          const total = mode === "sum" ? cout : cout * specs.length;
+          let exact = 0;
+          for (let i = 0; i < float.length; i++) {
+            const channel = i % total;
+            const bound =
+              mode === "sum"
+                ? bounds.reduce((sum, b) => sum + b[channel], 0)
+                : bounds[Math.floor(channel / cout)][channel % cout];
+            const error = Math.abs(float[i] - quantised[i]);
+            expect(error).toBeLessThanOrEqual(bound + 1e-6 * Math.abs(float[i]) + 1e-6);
+            if (float[i] === quantised[i]) exact++;
+          }
+          // it is another arithmetic: most values differ in their last bits
+          expect(exact).toBeLessThan(float.length / 2);
+        }
+      }
+    });
+  }
+
+  it("in 16-bit arithmetic do not overflow at the largest inputs and weights their bounds allow", () => {
+    const kernels = convKernels();
+    if (!kernels) throw new Error("no kernels");
+    // every input at max|x| and every weight of the same sign: each row's sum of products is the largest
+    // the scale permits (just under 2^31); a wrapped 32-bit sum would flip its sign
+    for (const [cin, cout] of [
+      [48, 16],
+      [9, 4],
+    ]) {
+      const [h, w, k] = [24, 24, 5];
+      const x = tf.fill([1, h, w, cin], 3.5) as tf.Tensor4D;
+      const specs = [1, 2, 5].map((dilation) => ({
+        kernel: tf.fill([k, k, cin, cout], dilation === 2 ? -0.25 : 0.25) as tf.Tensor4D,
+        bias: tf.zeros([cout]),
+        dilation,
+      }));
+      const quantised = withArithmetic("int16", () => kernels.run(x, specs, "sum")).dataSync();
+      const reference = kernels.run(x, specs, "sum").dataSync();
+      for (let i = 0; i < reference.length; i++) {
+        expect(Math.abs(quantised[i] - reference[i])).toBeLessThanOrEqual(
+          1e-3 * Math.abs(reference[i]) + 1e-3,
+        );
+      }
+      // the centre sees every tap of every branch: (0.25 − 0.25 + 0.25) · 3.5 · 25 · cin
+      expect(reference[(12 * w + 12) * cout]).toBeCloseTo(0.25 * 3.5 * 25 * cin, 3);
+      expect(quantised[(12 * w + 12) * cout]).toBeCloseTo(0.25 * 3.5 * 25 * cin, 0);
+    }
+  });
 
   it("project an upsampled block output joined to its skip as tfjs' resize, concat and 1 × 1 convolution do", () => {
     const kernels = convKernels();

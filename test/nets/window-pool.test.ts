@@ -62,6 +62,7 @@ describe("window worker threads", () => {
         height: 16,
         noise,
         density: 0.05,
+        arithmetic: "float32" as const,
       };
       await expect(pool.run(bad)).rejects.toThrow(/shape/);
       const good = { ...bad, f: new Float32Array(768).fill(0.5), b: new Float32Array(256) };
