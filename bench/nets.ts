@@ -28,8 +28,9 @@
  * error), with the gan inpainting, without quantisation and through the codec (that mask, the same stream).
  * --tonal adds the encoder's `--tonal` on the model's default mask: the optimised values without quantisation,
  * through the codec (bpp: the optimised values cost more bits than the originals) and the seconds it took.
- * --arithmetic sets the networks' convolutions (src/nets/wasm-conv.ts): by default those of the streams this
- * build writes (format version 5: int16), float32 for the figures of versions 1 and 3.
+ * --arithmetic sets the inpainting generator's convolutions (src/nets/wasm-conv.ts): by default those of the
+ * streams this build writes (format version 5: int16), float32 for the figures of versions 1 and 3. The mask
+ * generator runs in float32, as the encoder runs it.
  */
 import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -260,7 +261,8 @@ async function quality(
         );
       }
       const count = targetCount(n, density);
-      const scores = await model.scores(image, density, undefined, windows);
+      // the mask generator in float32, as the encoder runs it (src/backends.ts)
+      const scores = await model.scores(image, density);
       const masks = {
         threshold: topCountMask(scores, n, count),
         dither: ditherScores(scores, image.width, image.height, count),

@@ -16,10 +16,11 @@ clang "${flags[@]}" -Wl,--export=__heap_base -o diffusion-kernels.wasm diffusion
 sha256sum diffusion-kernels.c | cut -d' ' -f1 >diffusion-kernels.c.sha256
 echo "built $(pwd)/diffusion-kernels.wasm ($(wc -c <diffusion-kernels.wasm) bytes)"
 
-# SIMD (every engine tfjs' SIMD build runs on has it). The module shares tfjs' memory, so it must own none:
-# no data, no stack (its accumulators are locals), which the check below enforces.
+# SIMD (every engine tfjs' SIMD build runs on has it) and bulk memory (memory.fill for the zeroing loops clang
+# turns into memset). The module shares tfjs' memory, so it must own none: no data, no stack (its
+# accumulators are locals), which the check below enforces.
 cd "$root/src/nets/wasm"
-clang "${flags[@]}" -msimd128 -o conv-kernels.wasm conv-kernels.c
+clang "${flags[@]}" -msimd128 -mbulk-memory -o conv-kernels.wasm conv-kernels.c
 if llvm-objdump -d conv-kernels.wasm | grep -qE 'global\.(get|set)'; then
   echo "conv-kernels.wasm uses a stack: it would write into tfjs' memory" >&2
   exit 1

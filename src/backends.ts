@@ -180,8 +180,9 @@ async function selectorFor(
     case "gan":
     case "gan+nlpe": {
       if (!model) throw new Error("selectorFor: the gan mask needs its model");
-      // the mask generator is the encoder's alone: the faster arithmetic (a mask is a mask, however chosen)
-      const gan = model.selector(undefined, undefined, { threads: options.threads, arithmetic: "int16" });
+      // in float32: with the 16-bit products the dithered masks came out slightly worse on BSDS500 test-dev
+      // (docs/notes/nets.md, "Sixteen-bit convolutions"), and the mask generator is the encoder's alone
+      const gan = model.selector(undefined, undefined, { threads: options.threads });
       if (options.mask === "gan") return gan;
       return baselines.refinedSelector(gan, {
         cycles: options.refineCycles || GAN_NLPE_CYCLES,

@@ -57,13 +57,14 @@ type ConvExport = (
   accumulate: number,
 ) => void;
 
-type QuantiseExport = (x: number, n: number, c: number, xq: number) => number;
+type QuantiseExport = (x: number, h: number, w: number, c: number, pad: number, xq: number) => number;
 
 type ConvQuantisedExport = (
   xq: number,
   h: number,
   w: number,
   c2: number,
+  pad: number,
   k: number,
   weights: number,
   bias: number,
@@ -240,7 +241,11 @@ export class ConvKernels {
     return activated;
   }
 
-  /** `run` in 16-bit arithmetic: the input quantised once for all branches, ELU applied by the kernel. */
+  /**
+   * `run` in 16-bit arithmetic: the input quantised once for all branches into a zero-padded copy (the
+   * branches' widest reach on every side, 8 more pixels on the right: wasm/conv-kernels.c), ELU applied by
+   * the kernel.
+   */
   private runQuantised(x: tf.Tensor4D, specs: ConvSpec[], mode: "elu" | "sum" | "linear"): tf.Tensor4D {
     const [n, h, w, cin] = x.shape;
     const packs = specs.map((s) => this.packQuantised(s.kernel, s.bias));
@@ -249,13 +254,14 @@ export class ConvKernels {
       throw new Error("conv kernels: mismatched shapes");
     const total = mode === "sum" ? cout : cout * packs.length;
     const c2 = (cin + 1) >> 1;
+    const pad = Math.max(...packs.map((p, i) => ((p.k - 1) / 2) * specs[i].dilation));
     const out = this.allocate([n, h, w, total]);
     // one float of the scratch tensor holds a pair of int16
-    const quantised = this.allocate([1, h, w, c2]);
+    const quantised = this.allocate([1, h + 2 * pad, w + 2 * pad + 8, c2]);
     try {
       const [xp, op, qp] = [this.offset(x), this.offset(out), this.offset(quantised)];
       for (let s = 0; s < n; s++) {
-        const xinv = this.quantise(xp + s * h * w * cin * 4, h * w, cin, qp);
+        const xinv = this.quantise(xp + s * h * w * cin * 4, h, w, cin, pad, qp);
         const os = op + s * h * w * total * 4;
         packs.forEach((p, i) => {
           const kind = mode === "sum" ? (i > 0 ? 1 : 0) : mode === "elu" ? 2 : 0;
@@ -264,6 +270,7 @@ export class ConvKernels {
             h,
             w,
             c2,
+            pad,
             p.k,
             this.offset(p.weights),
             this.offset(p.bias),

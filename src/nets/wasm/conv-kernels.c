@@ -289,8 +289,12 @@ void interleave(const f32 *src, int k, int n, f32 *dst, int total, int offset) {
  * converted and added in float. Every step is integer or IEEE float arithmetic without fused operations, so the
  * result is the same on every engine; it differs from the float32 path by about the 15-bit quantisation.
  *
- * Layout: xq is H x W x C2 pairs of int16 (channel 2c and 2c+1; a missing last channel is zero); the weights wq
- * are [K*K][C2][O4][2] int16; winv[O4] are the weights' inverse scales, b[O4] the bias.
+ * Layout: the quantised input xq is zero-padded, (H + 2R) rows of (W + 2R + 8) pixels, each C2 pairs of int16
+ * (channels 2c and 2c+1; a missing last channel is zero), pixel (y, x) of the image at row y + R, column x + R.
+ * A tap outside the image reads a zero, which adds nothing to an integer sum (exactly, unlike a float −0), so
+ * every pixel takes the blocked path, and the 8 extra columns let the last block of a row run whole. R must be
+ * at least (K − 1) / 2 · d. The weights wq are [K*K][C2][O4][2] int16; winv[O4] are the weights' inverse scales,
+ * b[O4] the bias.
  */
 
 /* The largest magnitude of n floats; 1 where there is none or it is not finite (then every value quantises to
@@ -311,41 +315,75 @@ static f32 max_magnitude(const f32 *x, long n) {
   return r > 0 && r <= 3.4e38f ? r : 1.0f;
 }
 
+/* One float rounded to the nearest integer within ±32767 (NaN to 0), as the vector path rounds it. */
+ALWAYS_INLINE short quantise_one(f32 v) {
+  v = __builtin_nearbyintf(v);
+  v = v > 32767.0f ? 32767.0f : v < -32767.0f ? -32767.0f : v;
+  return v == v ? (short)v : 0;
+}
+
+/* Rounds n floats times s into n int16 at q, 8 at a time where it can. */
+static void round_run(const f32 *x, long n, v128_t sv, f32 s, short *q) {
+  v128_t hi = wasm_f32x4_splat(32767.0f), lo = wasm_f32x4_splat(-32767.0f);
+  long i = 0;
+  for (; i + 8 <= n; i += 8) {
+    v128_t a = wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(x + i), sv));
+    v128_t b = wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(x + i + 4), sv));
+    /* NaN fails both comparisons of pmax/pmin and stays NaN; trunc_sat makes it 0, as quantise_one does */
+    a = wasm_f32x4_pmin(wasm_f32x4_pmax(a, lo), hi);
+    b = wasm_f32x4_pmin(wasm_f32x4_pmax(b, lo), hi);
+    wasm_v128_store(q + i, wasm_i16x8_narrow_i32x4(wasm_i32x4_trunc_sat_f32x4(a), wasm_i32x4_trunc_sat_f32x4(b)));
+  }
+  for (; i < n; i++) q[i] = quantise_one(x[i] * s);
+}
+
+static void zero_shorts(short *q, long n) {
+  for (long i = 0; i < n; i++) q[i] = 0;
+}
+
 /*
- * Quantises x (n pixels x C channels) into xq (n x C2 pairs, C2 = (C + 1) / 2) with one scale, 32767 / max|x|,
- * rounding to nearest (ties to even). Returns the inverse scale, max|x| / 32767, which the convolutions
- * multiply back.
+ * Quantises x (H x W pixels of C channels) into xq, laid out and padded as above with R, with one scale,
+ * 32767 / max|x|, rounding to nearest (ties to even). Returns the inverse scale, max|x| / 32767, which the
+ * convolutions multiply back.
+ *
+ * Each row is rounded in one contiguous pass. For even C that is already its layout; for odd C the pass writes
+ * the row's W·C values at the end of its W·(C + 1) places and each pixel is then moved down to its place with a
+ * zero after it: moving forward is safe, as pixel p goes to p·(C + 1), below where it and every later pixel of
+ * the row still wait (W + p·C).
  */
 __attribute__((export_name("quantise")))
-f32 quantise(const f32 *x, int n, int C, short *xq) {
-  f32 m = max_magnitude(x, (long)n * C);
+f32 quantise(const f32 *x, int H, int W, int C, int R, short *xq) {
+  f32 m = max_magnitude(x, (long)H * W * C);
   f32 s = 32767.0f / m;
-  int C2 = (C + 1) / 2;
-  v128_t sv = wasm_f32x4_splat(s), hi = wasm_f32x4_splat(32767.0f), lo = wasm_f32x4_splat(-32767.0f);
-  if (C == 8 || C == 12 || C == 16 || C == 24 || C == 48) {
-    /* whole vectors: 8 channels at a time, narrowed with saturation (already within ±32767) */
-    long total = (long)n * C;
-    long i = 0;
-    for (; i + 8 <= total; i += 8) {
-      v128_t a = wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(x + i), sv));
-      v128_t b = wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(x + i + 4), sv));
-      a = wasm_f32x4_pmin(wasm_f32x4_pmax(a, lo), hi);
-      b = wasm_f32x4_pmin(wasm_f32x4_pmax(b, lo), hi);
-      v128_t q = wasm_i16x8_narrow_i32x4(wasm_i32x4_trunc_sat_f32x4(a), wasm_i32x4_trunc_sat_f32x4(b));
-      wasm_v128_store(xq + i, q);
+  v128_t sv = wasm_f32x4_splat(s);
+  long P = (C + 1) & ~1; /* int16 per pixel */
+  long rowLength = ((long)W + 2 * R + 8) * P;
+  zero_shorts(xq, R * rowLength);
+  for (int y = 0; y < H; y++) {
+    short *row = xq + (long)(y + R) * rowLength;
+    zero_shorts(row, R * P);
+    short *q = row + R * P;
+    const f32 *xr = x + (long)y * W * C;
+    if (C % 2 == 0) {
+      round_run(xr, (long)W * C, sv, s, q);
+    } else {
+      short *flat = q + W;
+      round_run(xr, (long)W * C, sv, s, flat);
+      for (long p = 0; p < W; p++) {
+        const short *from = flat + p * C;
+        short *to = q + p * (C + 1);
+        int c = 0;
+        if (C >= 8) {
+          wasm_v128_store(to, wasm_v128_load(from));
+          c = 8;
+        }
+        for (; c < C; c++) to[c] = from[c];
+        to[C] = 0;
+      }
     }
-    if (i == total) return m / 32767.0f;
+    zero_shorts(q + (long)W * P, (R + 8) * P);
   }
-  for (long p = 0; p < n; p++) {
-    const f32 *xp = x + p * C;
-    short *qp = xq + p * C2 * 2;
-    for (int c = 0; c < C2 * 2; c++) {
-      f32 v = c < C ? xp[c] * s : 0.0f;
-      v = __builtin_nearbyintf(v);
-      v = v > 32767.0f ? 32767.0f : v < -32767.0f ? -32767.0f : v;
-      qp[c] = v == v ? (short)v : 0;
-    }
-  }
+  zero_shorts(xq + (long)(H + R) * rowLength, R * rowLength);
   return m / 32767.0f;
 }
 
@@ -370,180 +408,190 @@ ALWAYS_INLINE v128_t expm1_negative(v128_t v) {
 }
 
 /* What a quantised sum becomes: bias + f·scale, then by mode 0 stored, 1 added to what is there, 2 ELU and
-   stored; the first n (1-4) lanes at o. */
+   stored; the first n (1-4) lanes at o. Not inlined: its constants would crowd the blocked loops' registers. */
 __attribute__((noinline)) static void finish_q(f32 *o, v128_t f, v128_t bias, v128_t scale, int n, int mode) {
   v128_t v = wasm_f32x4_add(bias, wasm_f32x4_mul(f, scale));
   if (mode == 2) v = wasm_v128_bitselect(v, expm1_negative(v), wasm_f32x4_gt(v, wasm_f32x4_splat(0.0f)));
   put(o, v, n, mode == 1);
 }
 
-#define QDOT(a, p, wv) a = wasm_i32x4_add(a, wasm_i32x4_dot_i16x8(wasm_v128_load32_splat(xp + (p) * C2 * 2 + 2 * c), wv))
+#define QDOT(a, p, wv) a = wasm_i32x4_add(a, wasm_i32x4_dot_i16x8(wasm_v128_load32_splat(xp + (p) * P + 2 * c), wv))
 #define QFLUSH(f, a) f = wasm_f32x4_add(f, wasm_f32x4_convert_i32x4(a))
-#define QPUT(p, v, f) finish_q(out + ((long)i * W + j + (p)) * os + oo + 4 * (v), f, bias##v, scale##v, O - 4 * (v) < 4 ? O - 4 * (v) : 4, mode)
+/* pixel p of the block (stored only if it is in the image) with its v-th vector of 4 outputs */
+#define QPUT(p, v, f)                                                                                        \
+  if (j + (p) < W)                                                                                           \
+  finish_q(out + ((long)i * W + j + (p)) * os + oo + 4 * (v), f, bias##v, scale##v, O - 4 * (v) < 4 ? O - 4 * (v) : 4, \
+           mode)
 
-/* Pixels j0..j1-1 of row i, any position, with the taps outside the image left out. */
-static void edge_pixels_q(const short *x, int H, int W, int C2, int K, const short *w, const f32 *b, const f32 *winv,
-                          f32 xinv, int O, int O4, int d, f32 *out, int os, int oo, int mode, int i, int j0, int j1) {
-  int r = (K - 1) / 2 * d;
-  int ky0, ky1;
-  tap_range(i, H, K, d, r, &ky0, &ky1);
-  for (int j = j0; j < j1; j++) {
-    int kx0, kx1;
-    tap_range(j, W, K, d, r, &kx0, &kx1);
-    for (int q = 0; q < O4; q += 4) {
-      v128_t f = wasm_f32x4_splat(0.0f);
-      for (int ky = ky0; ky < ky1; ky++) {
-        v128_t a = wasm_i32x4_splat(0);
-        const short *row = x + ((long)(i + ky * d - r) * W + j - r) * C2 * 2;
-        for (int kx = kx0; kx < kx1; kx++) {
-          const short *xp = row + kx * d * C2 * 2;
-          const short *wp = w + ((ky * K + kx) * C2 * O4 + q) * 2;
-          for (int c = 0; c < C2; c++) QDOT(a, 0, wasm_v128_load(wp + c * O4 * 2));
-        }
-        QFLUSH(f, a);
-      }
-      v128_t scale = wasm_f32x4_mul(wasm_v128_load(winv + q), wasm_f32x4_splat(xinv));
-      int n = O - q < 4 ? O - q : 4;
-      finish_q(out + ((long)i * W + j) * os + oo + q, f, wasm_v128_load(b + q), scale, n, mode);
-    }
-  }
-}
-
-/* The taps of row ky (all inside the image horizontally) for the pixels from j: BODY per input pair c. */
+/* The taps of row ky for the block of pixels from j of row i: BODY per input pair c. */
 #define QTAPS(BODY)                                                                                          \
-  const short *row = x + ((long)(i + ky * d - r) * W + j - r) * C2 * 2;                                      \
+  const short *row = x + ((long)(i + R + ky * d - r) * Wp + j + R - r) * P;                                  \
   for (int kx = 0; kx < K; kx++) {                                                                           \
-    const short *xp = row + kx * d * C2 * 2;                                                                 \
+    const short *xp = row + kx * d * P;                                                                      \
     const short *wp = w + (ky * K + kx) * C2 * O4 * 2;                                                       \
     for (int c = 0; c < C2; c++) {                                                                           \
       BODY                                                                                                   \
     }                                                                                                        \
   }
 
-/* 4 outputs: 8 pixels at a time */
-static void interior4_q(const short *x, int H, int W, int C2, int K, const short *w, const f32 *b, const f32 *winv,
-                        f32 xinv, int O, int d, f32 *out, int os, int oo, int mode, int i, int j0, int j1, int ky0,
-                        int ky1) {
-  const int O4 = 4;
-  int r = (K - 1) / 2 * d;
-  int j = j0;
-  v128_t bias0 = wasm_v128_load(b), scale0 = wasm_f32x4_mul(wasm_v128_load(winv), wasm_f32x4_splat(xinv));
+#define QARGS                                                                                                \
+  const short *x, int H, int W, int C2, int R, int K, const short *w, const f32 *b, const f32 *winv, f32 xinv, \
+      int O, int d, f32 *out, int os, int oo, int mode
+#define QSETUP                                                                                               \
+  int r = (K - 1) / 2 * d;                                                                                   \
+  int P = 2 * C2;                                                                                            \
+  long Wp = (long)W + 2 * R + 8;                                                                             \
+  v128_t xs = wasm_f32x4_splat(xinv);                                                                        \
   v128_t z = wasm_i32x4_splat(0);
-  for (; j + 8 <= j1; j += 8) {
-    v128_t f0 = wasm_f32x4_splat(0.0f), f1 = f0, f2 = f0, f3 = f0, f4 = f0, f5 = f0, f6 = f0, f7 = f0;
-    for (int ky = ky0; ky < ky1; ky++) {
-      v128_t a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z;
-      QTAPS(v128_t w0 = wasm_v128_load(wp + c * 8);
-          QDOT(a0, 0, w0); QDOT(a1, 1, w0); QDOT(a2, 2, w0); QDOT(a3, 3, w0);
-          QDOT(a4, 4, w0); QDOT(a5, 5, w0); QDOT(a6, 6, w0); QDOT(a7, 7, w0);)
-      QFLUSH(f0, a0); QFLUSH(f1, a1); QFLUSH(f2, a2); QFLUSH(f3, a3);
-          QFLUSH(f4, a4); QFLUSH(f5, a5); QFLUSH(f6, a6); QFLUSH(f7, a7);
+
+/* 4 outputs: 8 pixels at a time */
+static void conv4_q(QARGS) {
+  const int O4 = 4;
+  QSETUP
+  v128_t bias0 = wasm_v128_load(b), scale0 = wasm_f32x4_mul(wasm_v128_load(winv), xs);
+  for (int i = 0; i < H; i++) {
+    for (int j = 0; j < W; j += 8) {
+      v128_t f0 = wasm_f32x4_splat(0.0f), f1 = f0, f2 = f0, f3 = f0, f4 = f0, f5 = f0, f6 = f0, f7 = f0;
+      for (int ky = 0; ky < K; ky++) {
+        v128_t a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z;
+        QTAPS(v128_t w0 = wasm_v128_load(wp + c * 8); QDOT(a0, 0, w0); QDOT(a1, 1, w0); QDOT(a2, 2, w0);
+              QDOT(a3, 3, w0); QDOT(a4, 4, w0); QDOT(a5, 5, w0); QDOT(a6, 6, w0); QDOT(a7, 7, w0);)
+        QFLUSH(f0, a0);
+        QFLUSH(f1, a1);
+        QFLUSH(f2, a2);
+        QFLUSH(f3, a3);
+        QFLUSH(f4, a4);
+        QFLUSH(f5, a5);
+        QFLUSH(f6, a6);
+        QFLUSH(f7, a7);
+      }
+      QPUT(0, 0, f0);
+      QPUT(1, 0, f1);
+      QPUT(2, 0, f2);
+      QPUT(3, 0, f3);
+      QPUT(4, 0, f4);
+      QPUT(5, 0, f5);
+      QPUT(6, 0, f6);
+      QPUT(7, 0, f7);
     }
-    QPUT(0, 0, f0);
-    QPUT(1, 0, f1);
-    QPUT(2, 0, f2);
-    QPUT(3, 0, f3);
-    QPUT(4, 0, f4);
-    QPUT(5, 0, f5);
-    QPUT(6, 0, f6);
-    QPUT(7, 0, f7);
   }
-  if (j < j1) edge_pixels_q(x, H, W, C2, K, w, b, winv, xinv, O, O4, d, out, os, oo, mode, i, j, j1);
 }
 
 /* 8 outputs: 4 pixels at a time */
-static void interior8_q(const short *x, int H, int W, int C2, int K, const short *w, const f32 *b, const f32 *winv,
-                        f32 xinv, int O, int d, f32 *out, int os, int oo, int mode, int i, int j0, int j1, int ky0,
-                        int ky1) {
+static void conv8_q(QARGS) {
   const int O4 = 8;
-  int r = (K - 1) / 2 * d;
-  int j = j0;
-  v128_t xs = wasm_f32x4_splat(xinv);
+  QSETUP
   v128_t bias0 = wasm_v128_load(b), bias1 = wasm_v128_load(b + 4);
   v128_t scale0 = wasm_f32x4_mul(wasm_v128_load(winv), xs), scale1 = wasm_f32x4_mul(wasm_v128_load(winv + 4), xs);
-  v128_t z = wasm_i32x4_splat(0);
-  for (; j + 4 <= j1; j += 4) {
-    v128_t f00 = wasm_f32x4_splat(0.0f), f01 = f00, f10 = f00, f11 = f00, f20 = f00, f21 = f00, f30 = f00, f31 = f00;
-    for (int ky = ky0; ky < ky1; ky++) {
-      v128_t a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
-      QTAPS(v128_t w0 = wasm_v128_load(wp + c * 16); v128_t w1 = wasm_v128_load(wp + c * 16 + 8);
-          QDOT(a00, 0, w0); QDOT(a10, 1, w0); QDOT(a20, 2, w0); QDOT(a30, 3, w0);
-          QDOT(a01, 0, w1); QDOT(a11, 1, w1); QDOT(a21, 2, w1); QDOT(a31, 3, w1);)
-      QFLUSH(f00, a00); QFLUSH(f01, a01); QFLUSH(f10, a10); QFLUSH(f11, a11);
-          QFLUSH(f20, a20); QFLUSH(f21, a21); QFLUSH(f30, a30); QFLUSH(f31, a31);
+  for (int i = 0; i < H; i++) {
+    for (int j = 0; j < W; j += 4) {
+      v128_t f00 = wasm_f32x4_splat(0.0f), f01 = f00, f10 = f00, f11 = f00, f20 = f00, f21 = f00, f30 = f00,
+             f31 = f00;
+      for (int ky = 0; ky < K; ky++) {
+        v128_t a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
+        QTAPS(v128_t w0 = wasm_v128_load(wp + c * 16); v128_t w1 = wasm_v128_load(wp + c * 16 + 8);
+              QDOT(a00, 0, w0); QDOT(a10, 1, w0); QDOT(a20, 2, w0); QDOT(a30, 3, w0); QDOT(a01, 0, w1);
+              QDOT(a11, 1, w1); QDOT(a21, 2, w1); QDOT(a31, 3, w1);)
+        QFLUSH(f00, a00);
+        QFLUSH(f01, a01);
+        QFLUSH(f10, a10);
+        QFLUSH(f11, a11);
+        QFLUSH(f20, a20);
+        QFLUSH(f21, a21);
+        QFLUSH(f30, a30);
+        QFLUSH(f31, a31);
+      }
+      QPUT(0, 0, f00);
+      QPUT(0, 1, f01);
+      QPUT(1, 0, f10);
+      QPUT(1, 1, f11);
+      QPUT(2, 0, f20);
+      QPUT(2, 1, f21);
+      QPUT(3, 0, f30);
+      QPUT(3, 1, f31);
     }
-    QPUT(0, 0, f00);
-    QPUT(0, 1, f01);
-    QPUT(1, 0, f10);
-    QPUT(1, 1, f11);
-    QPUT(2, 0, f20);
-    QPUT(2, 1, f21);
-    QPUT(3, 0, f30);
-    QPUT(3, 1, f31);
   }
-  if (j < j1) edge_pixels_q(x, H, W, C2, K, w, b, winv, xinv, O, O4, d, out, os, oo, mode, i, j, j1);
 }
 
 /* 16 outputs: 2 pixels at a time */
-static void interior16_q(const short *x, int H, int W, int C2, int K, const short *w, const f32 *b, const f32 *winv,
-                         f32 xinv, int O, int d, f32 *out, int os, int oo, int mode, int i, int j0, int j1, int ky0,
-                         int ky1) {
+static void conv16_q(QARGS) {
   const int O4 = 16;
-  int r = (K - 1) / 2 * d;
-  int j = j0;
-  v128_t xs = wasm_f32x4_splat(xinv);
+  QSETUP
   v128_t bias0 = wasm_v128_load(b), bias1 = wasm_v128_load(b + 4), bias2 = wasm_v128_load(b + 8),
          bias3 = wasm_v128_load(b + 12);
   v128_t scale0 = wasm_f32x4_mul(wasm_v128_load(winv), xs), scale1 = wasm_f32x4_mul(wasm_v128_load(winv + 4), xs),
          scale2 = wasm_f32x4_mul(wasm_v128_load(winv + 8), xs), scale3 = wasm_f32x4_mul(wasm_v128_load(winv + 12), xs);
-  v128_t z = wasm_i32x4_splat(0);
-  for (; j + 2 <= j1; j += 2) {
-    v128_t f00 = wasm_f32x4_splat(0.0f), f01 = f00, f02 = f00, f03 = f00, f10 = f00, f11 = f00, f12 = f00, f13 = f00;
-    for (int ky = ky0; ky < ky1; ky++) {
-      v128_t a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
-      QTAPS(v128_t w0 = wasm_v128_load(wp + c * 32); v128_t w1 = wasm_v128_load(wp + c * 32 + 8);
-          v128_t w2 = wasm_v128_load(wp + c * 32 + 16); v128_t w3 = wasm_v128_load(wp + c * 32 + 24);
-          QDOT(a00, 0, w0); QDOT(a10, 1, w0); QDOT(a01, 0, w1); QDOT(a11, 1, w1);
-          QDOT(a02, 0, w2); QDOT(a12, 1, w2); QDOT(a03, 0, w3); QDOT(a13, 1, w3);)
-      QFLUSH(f00, a00); QFLUSH(f01, a01); QFLUSH(f02, a02); QFLUSH(f03, a03);
-          QFLUSH(f10, a10); QFLUSH(f11, a11); QFLUSH(f12, a12); QFLUSH(f13, a13);
+  for (int i = 0; i < H; i++) {
+    for (int j = 0; j < W; j += 2) {
+      v128_t f00 = wasm_f32x4_splat(0.0f), f01 = f00, f02 = f00, f03 = f00, f10 = f00, f11 = f00, f12 = f00,
+             f13 = f00;
+      for (int ky = 0; ky < K; ky++) {
+        v128_t a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
+        QTAPS(v128_t w0 = wasm_v128_load(wp + c * 32); v128_t w1 = wasm_v128_load(wp + c * 32 + 8);
+              v128_t w2 = wasm_v128_load(wp + c * 32 + 16); v128_t w3 = wasm_v128_load(wp + c * 32 + 24);
+              QDOT(a00, 0, w0); QDOT(a10, 1, w0); QDOT(a01, 0, w1); QDOT(a11, 1, w1); QDOT(a02, 0, w2);
+              QDOT(a12, 1, w2); QDOT(a03, 0, w3); QDOT(a13, 1, w3);)
+        QFLUSH(f00, a00);
+        QFLUSH(f01, a01);
+        QFLUSH(f02, a02);
+        QFLUSH(f03, a03);
+        QFLUSH(f10, a10);
+        QFLUSH(f11, a11);
+        QFLUSH(f12, a12);
+        QFLUSH(f13, a13);
+      }
+      QPUT(0, 0, f00);
+      QPUT(0, 1, f01);
+      QPUT(0, 2, f02);
+      QPUT(0, 3, f03);
+      QPUT(1, 0, f10);
+      QPUT(1, 1, f11);
+      QPUT(1, 2, f12);
+      QPUT(1, 3, f13);
     }
-    QPUT(0, 0, f00);
-    QPUT(0, 1, f01);
-    QPUT(0, 2, f02);
-    QPUT(0, 3, f03);
-    QPUT(1, 0, f10);
-    QPUT(1, 1, f11);
-    QPUT(1, 2, f12);
-    QPUT(1, 3, f13);
   }
-  if (j < j1) edge_pixels_q(x, H, W, C2, K, w, b, winv, xinv, O, O4, d, out, os, oo, mode, i, j, j1);
+}
+
+/* Any other multiple of 4 outputs: one pixel and one vector of 4 at a time (no network here needs it). */
+static void conv_any_q(QARGS) {
+  int O4 = (O + 3) & ~3;
+  QSETUP
+  for (int i = 0; i < H; i++) {
+    for (int j = 0; j < W; j++) {
+      for (int q = 0; q < O4; q += 4) {
+        v128_t f = wasm_f32x4_splat(0.0f);
+        for (int ky = 0; ky < K; ky++) {
+          v128_t a = z;
+          const short *row = x + ((long)(i + R + ky * d - r) * Wp + j + R - r) * P;
+          for (int kx = 0; kx < K; kx++) {
+            const short *xp = row + kx * d * P;
+            const short *wp = w + ((ky * K + kx) * C2 * O4 + q) * 2;
+            for (int c = 0; c < C2; c++) QDOT(a, 0, wasm_v128_load(wp + c * O4 * 2));
+          }
+          QFLUSH(f, a);
+        }
+        v128_t scale = wasm_f32x4_mul(wasm_v128_load(winv + q), xs);
+        int n = O - q < 4 ? O - q : 4;
+        finish_q(out + ((long)i * W + j) * os + oo + q, f, wasm_v128_load(b + q), scale, n, mode);
+      }
+    }
+  }
 }
 
 /*
- * One convolution of quantised input (see above): out as for conv, with mode 0 (store), 1 (add to what is there)
- * or 2 (ELU, then store).
+ * One convolution of quantised, padded input (see above): out as for conv, with mode 0 (store), 1 (add to what
+ * is there) or 2 (ELU, then store).
  */
 __attribute__((export_name("conv_q")))
-void conv_q(const short *x, int H, int W, int C2, int K, const short *w, const f32 *b, const f32 *winv, f32 xinv,
-            int O, int d, f32 *out, int os, int oo, int mode) {
+void conv_q(QARGS) {
   int O4 = (O + 3) & ~3;
-  int r = (K - 1) / 2 * d;
-  for (int i = 0; i < H; i++) {
-    if (W <= 2 * r || (O4 != 4 && O4 != 8 && O4 != 16)) {
-      edge_pixels_q(x, H, W, C2, K, w, b, winv, xinv, O, O4, d, out, os, oo, mode, i, 0, W);
-      continue;
-    }
-    int ky0, ky1;
-    tap_range(i, H, K, d, r, &ky0, &ky1);
-    edge_pixels_q(x, H, W, C2, K, w, b, winv, xinv, O, O4, d, out, os, oo, mode, i, 0, r);
-    if (O4 == 4) {
-      interior4_q(x, H, W, C2, K, w, b, winv, xinv, O, d, out, os, oo, mode, i, r, W - r, ky0, ky1);
-    } else if (O4 == 8) {
-      interior8_q(x, H, W, C2, K, w, b, winv, xinv, O, d, out, os, oo, mode, i, r, W - r, ky0, ky1);
-    } else {
-      interior16_q(x, H, W, C2, K, w, b, winv, xinv, O, d, out, os, oo, mode, i, r, W - r, ky0, ky1);
-    }
-    edge_pixels_q(x, H, W, C2, K, w, b, winv, xinv, O, O4, d, out, os, oo, mode, i, W - r, W);
+  if (O4 == 4) {
+    conv4_q(x, H, W, C2, R, K, w, b, winv, xinv, O, d, out, os, oo, mode);
+  } else if (O4 == 8) {
+    conv8_q(x, H, W, C2, R, K, w, b, winv, xinv, O, d, out, os, oo, mode);
+  } else if (O4 == 16) {
+    conv16_q(x, H, W, C2, R, K, w, b, winv, xinv, O, d, out, os, oo, mode);
+  } else {
+    conv_any_q(x, H, W, C2, R, K, w, b, winv, xinv, O, d, out, os, oo, mode);
   }
 }
