@@ -12,6 +12,11 @@
  *
  *   npm run bench -- photos [--sizes 0.4,2,8,12,limit] [--backends gan,diffusion,tree] [--density 0.05]
  *                           [--bpp 0.15] [--repeat 3] [--image kodim01] [--threads 1] [--out FILE.json]
+ *                           [--baseline-version 3]
+ *
+ * `--baseline-version V` also decodes each gan stream relabelled as format version V (the same mask and
+ * values; version 3 runs the networks in float32, version 5 in 16-bit products), each run right after the
+ * stream's own decode, and prints both times and their ratio: a baseline measured in the same run.
  *
  * Backend `tree` is the tree mode with rate control (`encode --bpp`, not in the defaults: minutes per encode
  * above Kodak size).
@@ -21,14 +26,16 @@
  * window (same mask and stored values), in the whole image and within 8 pixels of the cores' borders.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import sharp from "sharp";
 import { encodeImage } from "../src/codec/codec.ts";
+import { crc32 } from "../src/codec/crc32.ts";
 import { storedLevels } from "../src/codec/quantiser.ts";
+import { FORMAT_VERSION, networkArithmetic } from "../src/codec/stream.ts";
 import { readImage } from "../src/image/io.ts";
 import { psnr } from "../src/image/metrics.ts";
 import { createImage, type Image } from "../src/image/types.ts";
@@ -125,6 +132,14 @@ async function photo(image: string, size: string): Promise<string> {
   return path;
 }
 
+/** A stream with its version byte set to `version` and its CRC-32 fixed: the same mask and values. */
+function relabel(bytes: Uint8Array, version: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  out[3] = version;
+  new DataView(out.buffer).setUint32(out.length - 4, crc32(out, 0, out.length - 4) >>> 0);
+  return out;
+}
+
 const fmt = (s: number) => (s < 10 ? s.toFixed(2) : s.toFixed(1));
 
 /** An image rounded and clipped to 8 bits, as the decoder writes it. */
@@ -151,10 +166,12 @@ async function seams(image: string, size: string, density: number): Promise<void
   });
   const stored = storedLevels(encoded.header.quantiser, encoded.header.colour);
   let t = performance.now();
-  const untiled = await model.inpainter(UNTILED).inpaint(encoded.known, encoded.mask, stored);
+  // the decoder's arithmetic for the streams this build writes
+  const windows = { arithmetic: networkArithmetic(FORMAT_VERSION) };
+  const untiled = await model.inpainter(UNTILED, windows).inpaint(encoded.known, encoded.mask, stored);
   const untiledSeconds = (performance.now() - t) / 1000;
   t = performance.now();
-  const tiled = await model.inpainter().inpaint(encoded.known, encoded.mask, stored);
+  const tiled = await model.inpainter(undefined, windows).inpaint(encoded.known, encoded.mask, stored);
   const tiledSeconds = (performance.now() - t) / 1000;
   const { core } = DECODER_TILING;
   let all = 0;
@@ -215,6 +232,7 @@ export async function run(argv: string[]): Promise<void> {
       out: { type: "string" },
       seams: { type: "string" },
       threads: { type: "string", default: "1" },
+      "baseline-version": { type: "string" },
     },
   });
   if (values.seams) {
@@ -250,6 +268,8 @@ export async function run(argv: string[]): Promise<void> {
       const output = join(work, `${backend}-${size}.png`);
       const enc: Measure[] = [];
       const dec: Measure[] = [];
+      const base: Measure[] = [];
+      const baseline = backend === "gan" ? values["baseline-version"] : undefined;
       for (let k = 0; k < repeat; k++) {
         const how = backend === "tree" ? ["--bpp", values.bpp] : ["--density", density, "--backend", backend];
         const threads = ["--threads", values.threads];
@@ -257,8 +277,14 @@ export async function run(argv: string[]): Promise<void> {
         if (enc.at(-1)?.code !== 0) break;
         dec.push(await measure(["decode", stream, "-o", output, ...threads, "--force"]));
         if (dec.at(-1)?.code !== 0) break;
+        if (baseline) {
+          const relabelled = join(work, `${backend}-${size}-v${baseline}.mgc`);
+          writeFileSync(relabelled, relabel(readFileSync(stream), Number(baseline)));
+          base.push(await measure(["decode", relabelled, "-o", `${relabelled}.png`, ...threads, "--force"]));
+          if (base.at(-1)?.code !== 0) break;
+        }
       }
-      const failed = [...enc, ...dec].find((m) => m.code !== 0);
+      const failed = [...enc, ...dec, ...base].find((m) => m.code !== 0);
       const target = TARGETS[size]?.[backend];
       const targetText = target ? `${target.encode} / ${target.decode}` : "– / –";
       if (failed) {
@@ -279,6 +305,8 @@ export async function run(argv: string[]): Promise<void> {
         decodeSeconds: median(dec.map((m) => m.seconds)),
         decodeCpu: median(dec.map((m) => m.cpu)),
         decodeRssMb: Math.max(...dec.map((m) => m.rssMb)),
+        baselineVersion: baseline ? Number(baseline) : undefined,
+        baselineDecodeSeconds: base.length ? median(base.map((m) => m.seconds)) : undefined,
         target,
       };
       rows.push(row);
@@ -290,6 +318,12 @@ export async function run(argv: string[]): Promise<void> {
           `${fmt(row.decodeSeconds)}${mark(row.decodeSeconds, target?.decode)} (${fmt(row.decodeCpu)}) | ` +
           `${row.decodeRssMb.toFixed(0)}${mark(row.decodeRssMb, RSS_TARGET_MB)} | ${targetText} |`,
       );
+      if (row.baselineDecodeSeconds !== undefined) {
+        const ratio = row.baselineDecodeSeconds / row.decodeSeconds;
+        console.log(
+          `| | | decode of the same stream as version ${baseline} (${networkArithmetic(Number(baseline))}): ${fmt(row.baselineDecodeSeconds)} s, ${ratio.toFixed(2)}× the time of version ${FORMAT_VERSION} (${networkArithmetic(FORMAT_VERSION)}) | | | | |`,
+        );
+      }
     }
   }
   console.log(
