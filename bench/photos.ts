@@ -40,7 +40,7 @@ import { readImage } from "../src/image/io.ts";
 import { psnr } from "../src/image/metrics.ts";
 import { createImage, type Image } from "../src/image/types.ts";
 import { defaultModelDir, loadGanModel } from "../src/nets/gan-backend.ts";
-import { DECODER_TILING, UNTILED } from "../src/nets/tiling.ts";
+import { decoderTiling, UNTILED } from "../src/nets/tiling.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const KODAK = join(ROOT, "..", "shared", "datasets", "kodak");
@@ -171,9 +171,10 @@ async function seams(image: string, size: string, density: number): Promise<void
   const untiled = await model.inpainter(UNTILED, windows).inpaint(encoded.known, encoded.mask, stored);
   const untiledSeconds = (performance.now() - t) / 1000;
   t = performance.now();
-  const tiled = await model.inpainter(undefined, windows).inpaint(encoded.known, encoded.mask, stored);
+  const tiling = decoderTiling(FORMAT_VERSION);
+  const tiled = await model.inpainter(tiling, windows).inpaint(encoded.known, encoded.mask, stored);
   const tiledSeconds = (performance.now() - t) / 1000;
-  const { core } = DECODER_TILING;
+  const { core } = tiling;
   let all = 0;
   let border = 0;
   let borderCount = 0;
@@ -199,7 +200,7 @@ async function seams(image: string, size: string, density: number): Promise<void
     }
   }
   console.log(
-    `# seams: ${image} ${w}×${h}, density ${density}, model ${model.id}, tiles ${core} + ${DECODER_TILING.margin} margin`,
+    `# seams: ${image} ${w}×${h}, density ${density}, model ${model.id}, tiles ${core} + ${tiling.margin} margin (format version ${FORMAT_VERSION})`,
   );
   console.log("| | value |");
   console.log("| --- | --- |");

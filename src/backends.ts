@@ -136,7 +136,7 @@ export async function encoderSetup(options: EncoderOptions): Promise<EncoderSetu
     return {
       selector,
       // the decoder's arithmetic for the streams this build writes (--json's figures are the decoded image's)
-      inpainter: model.inpainter(undefined, {
+      inpainter: model.inpainter((await import("./nets/tiling.ts")).decoderTiling(FORMAT_VERSION), {
         threads: options.threads,
         arithmetic: networkArithmetic(FORMAT_VERSION),
       }),
@@ -210,6 +210,7 @@ export async function inpainterFor(
     return diffusionInpainter({ tolerance: diffusionDecodeTolerance(header.version) });
   }
   const { loadGanModel } = await import("./nets/gan-backend.ts");
+  const { decoderTiling } = await import("./nets/tiling.ts");
   const hash = header.weightHash ?? "";
   if (hash.length < STREAM_HASH_HEX_DIGITS) {
     throw new MaskcodecError(
@@ -225,7 +226,8 @@ export async function inpainterFor(
       "ERR_MODEL_MISMATCH",
     );
   }
-  return model.inpainter(undefined, {
+  // the tiling and arithmetic are part of what the stream decodes to: its version says
+  return model.inpainter(decoderTiling(header.version), {
     threads: options.threads,
     arithmetic: networkArithmetic(header.version),
   });

@@ -318,11 +318,13 @@ export function hourglass(
   x: tf.Tensor4D,
   arch: ArchOptions,
   probe?: BlockProbe,
+  /** Dispose x once the first block has read it (at inference, on the kernels): the caller is done with it. */
+  consume = false,
 ): tf.Tensor4D {
   const skips: tf.Tensor4D[] = [];
   const training = trainable(get(weights, `${prefix}/out/d1/kernel`));
   const kernels = training || probe ? null : inferenceKernels();
-  if (kernels) return hourglassOnKernels(weights, prefix, x, arch, kernels);
+  if (kernels) return hourglassOnKernels(weights, prefix, x, arch, kernels, consume);
   // At inference each block runs in its own tidy scope and the blocks' inputs are freed as soon as they
   // are consumed: only the skips and the current activation stay alive, not every intermediate of the
   // whole network (a 768×512 window peaked at ~2 GB of tensor memory otherwise). Training keeps them all:
@@ -383,6 +385,7 @@ function hourglassOnKernels(
   x: tf.Tensor4D,
   arch: ArchOptions,
   kernels: ConvKernels,
+  consume: boolean,
 ): tf.Tensor4D {
   /** A block's input: a tensor, or an up block's output still to be upsampled and joined to its skip. */
   type Input = tf.Tensor4D | { low: tf.Tensor4D; skip: tf.Tensor4D };
@@ -396,13 +399,20 @@ function hourglassOnKernels(
   };
   // each block in its own scope, its input freed once consumed (as in `hourglass`); x is the caller's
   const block = (name: string, input: Input, mode: "elu" | "sum"): tf.Tensor4D => {
-    const out = tf.tidy(() => kernels.run(project(name, input), convSpecs(weights, name), mode));
-    if (input instanceof tf.Tensor) {
-      if (input !== x) input.dispose();
-    } else {
-      input.low.dispose();
-      input.skip.dispose();
-    }
+    const mine = !(input instanceof tf.Tensor) || input !== x || consume;
+    const out = tf.tidy(() => {
+      const projected = project(name, input);
+      // the input goes as soon as it is projected (a tensor only if projected is not the input itself): the
+      // branches' outputs need not share the memory with it
+      if (!(input instanceof tf.Tensor)) {
+        input.low.dispose();
+        input.skip.dispose();
+      } else if (mine && projected !== input) {
+        input.dispose();
+      }
+      return kernels.run(projected, convSpecs(weights, name), mode);
+    });
+    if (input instanceof tf.Tensor && mine) input.dispose();
     return out;
   };
   const skips: tf.Tensor4D[] = [];
@@ -458,14 +468,33 @@ export function inpaintingGenerator(
   if (pp) inputs.push(pp);
   const dPlane = arch.densityInput ? densityPlane(densities, h, w) : undefined;
   if (dPlane) inputs.push(dPlane);
-  const x = trainable(get(weights, "gen/out/d1/kernel"))
-    ? (tf.concat(inputs, 3) as tf.Tensor4D)
-    : concatChannels(inputs);
-  const z = hourglass(weights, "gen", x, arch, probe);
-  const g = (pp ? tf.clipByValue(tf.add(pp, tf.mul(z, 0.2)), 0, 1) : hardSigmoid(z)) as tf.Tensor4D;
-  const u = tf.add(tf.mul(tf.sub(1, b), g), known) as tf.Tensor4D;
+  const training = trainable(get(weights, "gen/out/d1/kernel"));
+  const x = training ? (tf.concat(inputs, 3) as tf.Tensor4D) : concatChannels(inputs);
+  // at inference each full-resolution tensor is let go as soon as it is consumed (the window's peak memory is
+  // what bounds the decoder's tiles); training keeps them for the gradient
+  const inference = !training && !tf.engine().isTapeOn();
+  const z = hourglass(weights, "gen", x, arch, probe, inference);
+  if (inference) x.dispose();
+  const { u, g } = keepOnly(inference, () => {
+    const g = (pp ? tf.clipByValue(tf.add(pp, tf.mul(z, 0.2)), 0, 1) : hardSigmoid(z)) as tf.Tensor4D;
+    return { g, u: tf.add(tf.mul(tf.sub(1, b), g), known) as tf.Tensor4D };
+  });
+  if (inference) z.dispose();
   if (!arch.refiner || !pp) return { u, g };
+  // the refiner returns its own g
+  if (inference) g.dispose();
   return refine(weights, arch, arch.refiner, u, b, known, pp, dPlane, probe, stored);
+}
+
+/**
+ * f's result, with every other tensor f made disposed when `inference` (tf.tidy); during training f simply
+ * runs, its intermediates kept for the gradient.
+ */
+function keepOnly(
+  inference: boolean,
+  f: () => { u: tf.Tensor4D; g: tf.Tensor4D },
+): { u: tf.Tensor4D; g: tf.Tensor4D } {
+  return inference ? tf.tidy(f) : f();
 }
 
 /** The refiner's correction of u (ArchOptions.refiner), from the generator's inputs with u in place of r. */
@@ -487,12 +516,20 @@ function refine(
     const [n, h, w] = u.shape;
     inputs.push(quantisationPlanes(n, h, w, stored));
   }
-  const x = trainable(get(weights, "ref/out/d1/kernel"))
-    ? (tf.concat(inputs, 3) as tf.Tensor4D)
-    : concatChannels(inputs);
-  const z = hourglass(weights, "ref", x, { ...arch, ...refiner }, probe);
-  const g = tf.clipByValue(tf.add(u, tf.mul(z, 0.2)), 0, 1) as tf.Tensor4D;
-  return { u: tf.add(tf.mul(tf.sub(1, b), g), known) as tf.Tensor4D, g };
+  const training = trainable(get(weights, "ref/out/d1/kernel"));
+  const x = training ? (tf.concat(inputs, 3) as tf.Tensor4D) : concatChannels(inputs);
+  const inference = !training && !tf.engine().isTapeOn();
+  if (inference) {
+    // read only through x from here (inpaintingGenerator made them for the two networks' inputs)
+    pp.dispose();
+    dPlane?.dispose();
+  }
+  const z = hourglass(weights, "ref", x, { ...arch, ...refiner }, probe, inference);
+  if (inference) x.dispose();
+  return keepOnly(inference, () => {
+    const g = tf.clipByValue(tf.add(u, tf.mul(z, 0.2)), 0, 1) as tf.Tensor4D;
+    return { u: tf.add(tf.mul(tf.sub(1, b), g), known) as tf.Tensor4D, g };
+  });
 }
 
 /**

@@ -1,10 +1,19 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+import { inpainterFor } from "../../src/backends.ts";
 import { gridSelector } from "../../src/baselines/index.ts";
+import type { StreamHeader } from "../../src/codec/types.ts";
 import { createImage, type Image, type Mask } from "../../src/image/types.ts";
 import { defaultModelDir, type GanModel, loadGanModel } from "../../src/nets/gan-backend.ts";
 import { Rng } from "../../src/nets/ops.ts";
-import { DECODER_TILING, ENCODER_TILING, tileGrid, UNTILED } from "../../src/nets/tiling.ts";
+import {
+  DECODER_TILING,
+  DECODER_TILING_V5,
+  decoderTiling,
+  ENCODER_TILING,
+  tileGrid,
+  UNTILED,
+} from "../../src/nets/tiling.ts";
 
 describe("tile geometry", () => {
   it("cores partition the image; windows hold their core, stay inside and start on the pooling grid", () => {
@@ -44,6 +53,21 @@ describe("tile geometry", () => {
     ]);
     expect(tall.every((t) => t.cx0 === 0 && t.cx1 === 768)).toBe(true);
     expect(tileGrid(4000, 3000, DECODER_TILING)).toHaveLength(48);
+  });
+
+  it("format version 5's decoder runs an image up to 1024×1024 as one window and cuts larger sides into 768s", () => {
+    expect(decoderTiling(5)).toBe(DECODER_TILING_V5);
+    expect(decoderTiling(3)).toBe(DECODER_TILING);
+    expect(decoderTiling(1)).toBe(DECODER_TILING);
+    expect(tileGrid(1024, 1024, DECODER_TILING_V5)).toHaveLength(1);
+    const wide = tileGrid(1025, 512, DECODER_TILING_V5);
+    expect(wide.map((t) => [t.cx0, t.cx1, t.x0, t.x1])).toEqual([
+      [0, 768, 0, 896],
+      [768, 1025, 640, 1025],
+    ]);
+    const big = tileGrid(4000, 3000, DECODER_TILING_V5);
+    expect(big).toHaveLength(24);
+    expect(Math.max(...big.map((t) => t.x1 - t.x0))).toBe(1024);
   });
 
   it("the mask generator's geometry keeps the decoder's 768² windows with 640-pixel cores", () => {
@@ -114,6 +138,28 @@ describe("tiled inference with the shipped default model", () => {
     expect((await model.inpainter(geometry).inpaint(img, mask)).data).toEqual(untiled.data);
     const scores = await model.scores(img, 0.05, UNTILED);
     expect(await model.scores(img, 0.05, geometry)).toEqual(scores);
+  });
+
+  it("the decoder takes its tiling and arithmetic from the stream's version", async () => {
+    // wider than one window of either tiling: 3 windows in versions 1 and 3, 2 in version 5
+    const wide = photo(1040, 24);
+    const wideMask = await gridSelector().select(wide, 0.05);
+    const header = (version: number) =>
+      ({
+        version,
+        backend: "gan",
+        modelId: model.id,
+        weightHash: model.weightHash.slice(0, 16),
+      }) as StreamHeader;
+    const decoded = async (version: number) =>
+      (await (await inpainterFor(header(version))).inpaint(wide, wideMask)).data;
+    const v3 = await decoded(3);
+    const v5 = await decoded(5);
+    expect(v3).toEqual((await model.inpainter(DECODER_TILING).inpaint(wide, wideMask)).data);
+    expect(v5).toEqual(
+      (await model.inpainter(DECODER_TILING_V5, { arithmetic: "int16" }).inpaint(wide, wideMask)).data,
+    );
+    expect(v5).not.toEqual(v3);
   });
 
   it("with a short margin the error at the tile borders is small against the inpainting error, and shrinks with the margin", async () => {
