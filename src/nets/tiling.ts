@@ -28,8 +28,8 @@ export interface TileGeometry {
 }
 
 /**
- * The tiling of the gan backend's decoder and encoder: 512-pixel cores with 128 pixels of context, and an
- * image side of up to 768 pixels (one window) not cut at all.
+ * The tiling of the gan backend's decoder for format versions 1 and 3: 512-pixel cores with 128 pixels of
+ * context, and an image side of up to 768 pixels (one window) not cut at all.
  *
  * Why these numbers (docs/notes/photos.md): at a margin of 128 the error against untiled inference is a
  * quarter of an 8-bit level in RMSE next to the cores' borders (the hourglasses' nominal receptive field is
