@@ -80,8 +80,9 @@ type ConvQuantisedExport = (
 
 /**
  * The arithmetic of the networks' convolutions on the kernels: "float32", the same values as tfjs' own
- * convolutions (format versions 1 and 3), or "int16", the products on 16-bit integers (format version 5,
- * about 1.8 times faster; wasm/conv-kernels.c says how, docs/notes/nets.md what it costs in quality).
+ * convolutions (format versions 1 and 3), or "int16", the products on 16-bit integers (format version 5's
+ * decoder: a block 1.2–1.5 times faster at full resolution and 1.7–1.9 times at the coarsest level;
+ * wasm/conv-kernels.c says how, docs/notes/nets.md what it costs in quality).
  */
 export type NetworkArithmetic = "float32" | "int16";
 
