@@ -415,6 +415,20 @@ __attribute__((noinline)) static void finish_q(f32 *o, v128_t f, v128_t bias, v1
   put(o, v, n, mode == 1);
 }
 
+/* finish_q for the 8 pixels of a block of conv4_q at once (those up to `valid` stored): the 8 ELUs are
+   independent, so they overlap instead of waiting on each polynomial in turn. The same operations per value. */
+__attribute__((noinline)) static void finish8_q(f32 *o, int os, int valid, v128_t f0, v128_t f1, v128_t f2, v128_t f3,
+                                                v128_t f4, v128_t f5, v128_t f6, v128_t f7, v128_t bias,
+                                                v128_t scale, int n, int mode) {
+  v128_t v[8] = {f0, f1, f2, f3, f4, f5, f6, f7};
+  for (int p = 0; p < 8; p++) v[p] = wasm_f32x4_add(bias, wasm_f32x4_mul(v[p], scale));
+  if (mode == 2) {
+    for (int p = 0; p < 8; p++)
+      v[p] = wasm_v128_bitselect(v[p], expm1_negative(v[p]), wasm_f32x4_gt(v[p], wasm_f32x4_splat(0.0f)));
+  }
+  for (int p = 0; p < 8 && p < valid; p++) put(o + (long)p * os, v[p], n, mode == 1);
+}
+
 #define QDOT(a, p, wv) a = wasm_i32x4_add(a, wasm_i32x4_dot_i16x8(wasm_v128_load32_splat(xp + (p) * P + 2 * c), wv))
 #define QFLUSH(f, a) f = wasm_f32x4_add(f, wasm_f32x4_convert_i32x4(a))
 /* pixel p of the block (stored only if it is in the image) with its v-th vector of 4 outputs */
@@ -465,14 +479,8 @@ static void conv4_q(QARGS) {
         QFLUSH(f6, a6);
         QFLUSH(f7, a7);
       }
-      QPUT(0, 0, f0);
-      QPUT(1, 0, f1);
-      QPUT(2, 0, f2);
-      QPUT(3, 0, f3);
-      QPUT(4, 0, f4);
-      QPUT(5, 0, f5);
-      QPUT(6, 0, f6);
-      QPUT(7, 0, f7);
+      finish8_q(out + ((long)i * W + j) * os + oo, os, W - j, f0, f1, f2, f3, f4, f5, f6, f7, bias0, scale0,
+                O < 4 ? O : 4, mode);
     }
   }
 }
