@@ -45,6 +45,12 @@ describe("window worker threads", () => {
       const many = await model.inpainter(SMALL, { threads }).inpaint(known, mask);
       expect(Buffer.from(many.data.buffer).equals(Buffer.from(one.data.buffer))).toBe(true);
     }
+    // format version 5's 16-bit arithmetic travels with each window's job to the workers
+    const int16 = { arithmetic: "int16" as const };
+    const oneInt16 = await model.inpainter(SMALL, { threads: 1, ...int16 }).inpaint(known, mask);
+    const twoInt16 = await model.inpainter(SMALL, { threads: 2, ...int16 }).inpaint(known, mask);
+    expect(Buffer.from(twoInt16.data.buffer).equals(Buffer.from(oneInt16.data.buffer))).toBe(true);
+    expect(Buffer.from(oneInt16.data.buffer).equals(Buffer.from(one.data.buffer))).toBe(false);
     const scores = await model.scores(image, 0.05, SMALL, { threads: 1 });
     const scores2 = await model.scores(image, 0.05, SMALL, { threads: 2 });
     expect(Buffer.from(scores2.buffer).equals(Buffer.from(scores.buffer))).toBe(true);
