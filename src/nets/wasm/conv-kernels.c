@@ -3,11 +3,13 @@
  * (scripts/build-wasm.sh) and instantiated on the tfjs backend's own memory, so they read and write its
  * tensors in place (src/nets/wasm-conv.ts).
  *
- * Each output is summed in the order of XNNPACK's convolution (what tfjs' wasm backend runs): the bias, then
+ * Two arithmetics. `conv` (format versions 1 and 3, and the encoder's mask generator) is float32: each output
+ * is summed in the order of XNNPACK's convolution (what tfjs' wasm backend runs): the bias, then
  * the taps row by row, each tap's input channels in order, every product rounded to float32 before it is
  * added. So the values are the same bit for bit (test/nets/wasm-conv.test.ts); what differs is the cost.
  * XNNPACK computes 8 output channels at a time, so the 3- and 4-channel branches of the width-4 models paid
- * for 8; here a vector holds 4 outputs and several pixels share each loaded weight vector.
+ * for 8; here a vector holds 4 outputs and several pixels share each loaded weight vector. `quantise` and
+ * `conv_q` (format version 5's decoder) take the products on 16-bit integers: see "Sixteen-bit arithmetic".
  *
  * Layout: x is H x W x C (one sample, channels innermost); the weights w are [K*K][C][O4] with O4 = O rounded
  * up to a multiple of 4 (the extra outputs' weights zero), the bias b is [O4]. Output pixel p's channel o goes
