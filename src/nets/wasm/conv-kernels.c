@@ -417,28 +417,33 @@ __attribute__((noinline)) static void finish_q(f32 *o, v128_t f, v128_t bias, v1
   put(o, v, n, mode == 1);
 }
 
-/* finish_q for the 8 pixels of a block of conv4_q at once (those up to `valid` stored): the 8 ELUs are
-   independent, so they overlap instead of waiting on each polynomial in turn. The same operations per value. */
-__attribute__((noinline)) static void finish8_q(f32 *o, int os, int valid, v128_t f0, v128_t f1, v128_t f2, v128_t f3,
-                                                v128_t f4, v128_t f5, v128_t f6, v128_t f7, v128_t bias,
-                                                v128_t scale, int n, int mode) {
+/*
+ * finish_q for a block's 8 vectors at once: vector k is output group k % G (4 outputs each) of pixel k / G, and
+ * pixels from `valid` on are not stored. The 8 ELUs are independent, so they overlap instead of waiting on each
+ * polynomial in turn; the same operations per value as finish_q.
+ */
+__attribute__((noinline)) static void finish_block_q(f32 *o, int os, int valid, int G, const f32 *b,
+                                                     const f32 *winv, f32 xinv, int O, int mode, v128_t f0,
+                                                     v128_t f1, v128_t f2, v128_t f3, v128_t f4, v128_t f5,
+                                                     v128_t f6, v128_t f7) {
   v128_t v[8] = {f0, f1, f2, f3, f4, f5, f6, f7};
-  for (int p = 0; p < 8; p++) v[p] = wasm_f32x4_add(bias, wasm_f32x4_mul(v[p], scale));
-  if (mode == 2) {
-    for (int p = 0; p < 8; p++)
-      v[p] = wasm_v128_bitselect(v[p], expm1_negative(v[p]), wasm_f32x4_gt(v[p], wasm_f32x4_splat(0.0f)));
+  v128_t xs = wasm_f32x4_splat(xinv);
+  for (int k = 0; k < 8; k++) {
+    int q = 4 * (k % G);
+    v[k] = wasm_f32x4_add(wasm_v128_load(b + q), wasm_f32x4_mul(v[k], wasm_f32x4_mul(wasm_v128_load(winv + q), xs)));
   }
-  for (int p = 0; p < 8 && p < valid; p++) put(o + (long)p * os, v[p], n, mode == 1);
+  if (mode == 2) {
+    for (int k = 0; k < 8; k++)
+      v[k] = wasm_v128_bitselect(v[k], expm1_negative(v[k]), wasm_f32x4_gt(v[k], wasm_f32x4_splat(0.0f)));
+  }
+  for (int k = 0; k < 8; k++) {
+    int p = k / G, q = 4 * (k % G);
+    if (p < valid) put(o + (long)p * os + q, v[k], O - q < 4 ? O - q : 4, mode == 1);
+  }
 }
 
 #define QDOT(a, p, wv) a = wasm_i32x4_add(a, wasm_i32x4_dot_i16x8(wasm_v128_load32_splat(xp + (p) * P + 2 * c), wv))
 #define QFLUSH(f, a) f = wasm_f32x4_add(f, wasm_f32x4_convert_i32x4(a))
-/* pixel p of the block (stored only if it is in the image) with its v-th vector of 4 outputs */
-#define QPUT(p, v, f)                                                                                        \
-  if (j + (p) < W)                                                                                           \
-  finish_q(out + ((long)i * W + j + (p)) * os + oo + 4 * (v), f, bias##v, scale##v, O - 4 * (v) < 4 ? O - 4 * (v) : 4, \
-           mode)
-
 /* The taps of row ky for the block of pixels from j of row i: BODY per input pair c. */
 #define QTAPS(BODY)                                                                                          \
   const short *row = x + ((long)(i + R + ky * d - r) * Wp + j + R - r) * P;                                  \
@@ -464,7 +469,6 @@ __attribute__((noinline)) static void finish8_q(f32 *o, int os, int valid, v128_
 static void conv4_q(QARGS) {
   const int O4 = 4;
   QSETUP
-  v128_t bias0 = wasm_v128_load(b), scale0 = wasm_f32x4_mul(wasm_v128_load(winv), xs);
   for (int i = 0; i < H; i++) {
     for (int j = 0; j < W; j += 8) {
       v128_t f0 = wasm_f32x4_splat(0.0f), f1 = f0, f2 = f0, f3 = f0, f4 = f0, f5 = f0, f6 = f0, f7 = f0;
@@ -481,8 +485,8 @@ static void conv4_q(QARGS) {
         QFLUSH(f6, a6);
         QFLUSH(f7, a7);
       }
-      finish8_q(out + ((long)i * W + j) * os + oo, os, W - j, f0, f1, f2, f3, f4, f5, f6, f7, bias0, scale0,
-                O < 4 ? O : 4, mode);
+      finish_block_q(out + ((long)i * W + j) * os + oo, os, W - j, 1, b, winv, xinv, O, mode, f0, f1, f2, f3, f4,
+                     f5, f6, f7);
     }
   }
 }
@@ -491,8 +495,6 @@ static void conv4_q(QARGS) {
 static void conv8_q(QARGS) {
   const int O4 = 8;
   QSETUP
-  v128_t bias0 = wasm_v128_load(b), bias1 = wasm_v128_load(b + 4);
-  v128_t scale0 = wasm_f32x4_mul(wasm_v128_load(winv), xs), scale1 = wasm_f32x4_mul(wasm_v128_load(winv + 4), xs);
   for (int i = 0; i < H; i++) {
     for (int j = 0; j < W; j += 4) {
       v128_t f00 = wasm_f32x4_splat(0.0f), f01 = f00, f10 = f00, f11 = f00, f20 = f00, f21 = f00, f30 = f00,
@@ -511,14 +513,8 @@ static void conv8_q(QARGS) {
         QFLUSH(f30, a30);
         QFLUSH(f31, a31);
       }
-      QPUT(0, 0, f00);
-      QPUT(0, 1, f01);
-      QPUT(1, 0, f10);
-      QPUT(1, 1, f11);
-      QPUT(2, 0, f20);
-      QPUT(2, 1, f21);
-      QPUT(3, 0, f30);
-      QPUT(3, 1, f31);
+      finish_block_q(out + ((long)i * W + j) * os + oo, os, W - j, 2, b, winv, xinv, O, mode, f00, f01, f10, f11,
+                     f20, f21, f30, f31);
     }
   }
 }
@@ -527,10 +523,6 @@ static void conv8_q(QARGS) {
 static void conv16_q(QARGS) {
   const int O4 = 16;
   QSETUP
-  v128_t bias0 = wasm_v128_load(b), bias1 = wasm_v128_load(b + 4), bias2 = wasm_v128_load(b + 8),
-         bias3 = wasm_v128_load(b + 12);
-  v128_t scale0 = wasm_f32x4_mul(wasm_v128_load(winv), xs), scale1 = wasm_f32x4_mul(wasm_v128_load(winv + 4), xs),
-         scale2 = wasm_f32x4_mul(wasm_v128_load(winv + 8), xs), scale3 = wasm_f32x4_mul(wasm_v128_load(winv + 12), xs);
   for (int i = 0; i < H; i++) {
     for (int j = 0; j < W; j += 2) {
       v128_t f00 = wasm_f32x4_splat(0.0f), f01 = f00, f02 = f00, f03 = f00, f10 = f00, f11 = f00, f12 = f00,
@@ -550,14 +542,8 @@ static void conv16_q(QARGS) {
         QFLUSH(f12, a12);
         QFLUSH(f13, a13);
       }
-      QPUT(0, 0, f00);
-      QPUT(0, 1, f01);
-      QPUT(0, 2, f02);
-      QPUT(0, 3, f03);
-      QPUT(1, 0, f10);
-      QPUT(1, 1, f11);
-      QPUT(1, 2, f12);
-      QPUT(1, 3, f13);
+      finish_block_q(out + ((long)i * W + j) * os + oo, os, W - j, 4, b, winv, xinv, O, mode, f00, f01, f02, f03,
+                     f10, f11, f12, f13);
     }
   }
 }
