@@ -462,96 +462,47 @@ __attribute__((noinline)) static void finish_block_q(f32 *o, int os, int valid, 
   int r = (K - 1) / 2 * d;                                                                                   \
   int P = 2 * C2;                                                                                            \
   long Wp = (long)W + 2 * R + 8;                                                                             \
-  v128_t xs = wasm_f32x4_splat(xinv);                                                                        \
   v128_t z = wasm_i32x4_splat(0);
 
-/* 4 outputs: 8 pixels at a time */
-static void conv4_q(QARGS) {
-  const int O4 = 4;
-  QSETUP
-  for (int i = 0; i < H; i++) {
-    for (int j = 0; j < W; j += 8) {
-      v128_t f0 = wasm_f32x4_splat(0.0f), f1 = f0, f2 = f0, f3 = f0, f4 = f0, f5 = f0, f6 = f0, f7 = f0;
-      for (int ky = 0; ky < K; ky++) {
-        v128_t a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z;
-        QTAPS(v128_t w0 = wasm_v128_load(wp + c * 8); QDOT(a0, 0, w0); QDOT(a1, 1, w0); QDOT(a2, 2, w0);
-              QDOT(a3, 3, w0); QDOT(a4, 4, w0); QDOT(a5, 5, w0); QDOT(a6, 6, w0); QDOT(a7, 7, w0);)
-        QFLUSH(f0, a0);
-        QFLUSH(f1, a1);
-        QFLUSH(f2, a2);
-        QFLUSH(f3, a3);
-        QFLUSH(f4, a4);
-        QFLUSH(f5, a5);
-        QFLUSH(f6, a6);
-        QFLUSH(f7, a7);
-      }
-      finish_block_q(out + ((long)i * W + j) * os + oo, os, W - j, 1, b, winv, xinv, O, mode, f0, f1, f2, f3, f4,
-                     f5, f6, f7);
-    }
+/*
+ * The blocked convolution of G vectors of 4 outputs (O4 = 4·G) for NP = 8 / G pixels at a time: 8 int32
+ * accumulators per row of taps (vector k: group k % G of pixel k / G), each weight vector loaded once for the
+ * NP pixels, each row flushed into 8 float sums. The arrays have constant indices only, so the compiler keeps
+ * them in locals (the module must not use a stack: scripts/build-wasm.sh checks).
+ */
+#define CONV_Q(NAME, G)                                                                                      \
+  static void NAME(QARGS) {                                                                                  \
+    const int O4 = 4 * (G), NP = 8 / (G);                                                                    \
+    QSETUP                                                                                                   \
+    for (int i = 0; i < H; i++) {                                                                            \
+      for (int j = 0; j < W; j += NP) {                                                                      \
+        v128_t f[8];                                                                                         \
+        for (int k = 0; k < 8; k++) f[k] = wasm_f32x4_splat(0.0f);                                           \
+        for (int ky = 0; ky < K; ky++) {                                                                     \
+          v128_t a[8];                                                                                       \
+          for (int k = 0; k < 8; k++) a[k] = z;                                                              \
+          QTAPS(for (int g = 0; g < (G); g++) {                                                              \
+            v128_t wv = wasm_v128_load(wp + c * O4 * 2 + g * 8);                                             \
+            for (int p = 0; p < NP; p++) QDOT(a[p * (G) + g], p, wv);                                        \
+          })                                                                                                 \
+          for (int k = 0; k < 8; k++) QFLUSH(f[k], a[k]);                                                    \
+        }                                                                                                    \
+        finish_block_q(out + ((long)i * W + j) * os + oo, os, W - j, (G), b, winv, xinv, O, mode, f[0], f[1], \
+                       f[2], f[3], f[4], f[5], f[6], f[7]);                                                  \
+      }                                                                                                      \
+    }                                                                                                        \
   }
-}
 
-/* 8 outputs: 4 pixels at a time */
-static void conv8_q(QARGS) {
-  const int O4 = 8;
-  QSETUP
-  for (int i = 0; i < H; i++) {
-    for (int j = 0; j < W; j += 4) {
-      v128_t f00 = wasm_f32x4_splat(0.0f), f01 = f00, f10 = f00, f11 = f00, f20 = f00, f21 = f00, f30 = f00,
-             f31 = f00;
-      for (int ky = 0; ky < K; ky++) {
-        v128_t a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
-        QTAPS(v128_t w0 = wasm_v128_load(wp + c * 16); v128_t w1 = wasm_v128_load(wp + c * 16 + 8);
-              QDOT(a00, 0, w0); QDOT(a10, 1, w0); QDOT(a20, 2, w0); QDOT(a30, 3, w0); QDOT(a01, 0, w1);
-              QDOT(a11, 1, w1); QDOT(a21, 2, w1); QDOT(a31, 3, w1);)
-        QFLUSH(f00, a00);
-        QFLUSH(f01, a01);
-        QFLUSH(f10, a10);
-        QFLUSH(f11, a11);
-        QFLUSH(f20, a20);
-        QFLUSH(f21, a21);
-        QFLUSH(f30, a30);
-        QFLUSH(f31, a31);
-      }
-      finish_block_q(out + ((long)i * W + j) * os + oo, os, W - j, 2, b, winv, xinv, O, mode, f00, f01, f10, f11,
-                     f20, f21, f30, f31);
-    }
-  }
-}
-
-/* 16 outputs: 2 pixels at a time */
-static void conv16_q(QARGS) {
-  const int O4 = 16;
-  QSETUP
-  for (int i = 0; i < H; i++) {
-    for (int j = 0; j < W; j += 2) {
-      v128_t f00 = wasm_f32x4_splat(0.0f), f01 = f00, f02 = f00, f03 = f00, f10 = f00, f11 = f00, f12 = f00,
-             f13 = f00;
-      for (int ky = 0; ky < K; ky++) {
-        v128_t a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
-        QTAPS(v128_t w0 = wasm_v128_load(wp + c * 32); v128_t w1 = wasm_v128_load(wp + c * 32 + 8);
-              v128_t w2 = wasm_v128_load(wp + c * 32 + 16); v128_t w3 = wasm_v128_load(wp + c * 32 + 24);
-              QDOT(a00, 0, w0); QDOT(a10, 1, w0); QDOT(a01, 0, w1); QDOT(a11, 1, w1); QDOT(a02, 0, w2);
-              QDOT(a12, 1, w2); QDOT(a03, 0, w3); QDOT(a13, 1, w3);)
-        QFLUSH(f00, a00);
-        QFLUSH(f01, a01);
-        QFLUSH(f02, a02);
-        QFLUSH(f03, a03);
-        QFLUSH(f10, a10);
-        QFLUSH(f11, a11);
-        QFLUSH(f12, a12);
-        QFLUSH(f13, a13);
-      }
-      finish_block_q(out + ((long)i * W + j) * os + oo, os, W - j, 4, b, winv, xinv, O, mode, f00, f01, f02, f03,
-                     f10, f11, f12, f13);
-    }
-  }
-}
+/* 4 outputs: 8 pixels at a time; 8 outputs: 4 pixels; 16 outputs: 2 pixels */
+CONV_Q(conv4_q, 1)
+CONV_Q(conv8_q, 2)
+CONV_Q(conv16_q, 4)
 
 /* Any other multiple of 4 outputs: one pixel and one vector of 4 at a time (no network here needs it). */
 static void conv_any_q(QARGS) {
   int O4 = (O + 3) & ~3;
   QSETUP
+  v128_t xs = wasm_f32x4_splat(xinv);
   for (int i = 0; i < H; i++) {
     for (int j = 0; j < W; j++) {
       for (int q = 0; q < O4; q += 4) {
