@@ -41,6 +41,7 @@ import { psnr } from "../src/image/metrics.ts";
 import { createImage, type Image } from "../src/image/types.ts";
 import { defaultModelDir, loadGanModel } from "../src/nets/gan-backend.ts";
 import { decoderTiling, UNTILED } from "../src/nets/tiling.ts";
+import { fixCrc } from "../test/codec/helpers.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const KODAK = join(ROOT, "..", "shared", "datasets", "kodak");
@@ -136,8 +137,7 @@ async function photo(image: string, size: string): Promise<string> {
 function relabel(bytes: Uint8Array, version: number): Uint8Array {
   const out = new Uint8Array(bytes);
   out[3] = version;
-  new DataView(out.buffer).setUint32(out.length - 4, crc32(out, 0, out.length - 4) >>> 0);
-  return out;
+  return fixCrc(out, crc32);
 }
 
 const fmt = (s: number) => (s < 10 ? s.toFixed(2) : s.toFixed(1));

@@ -135,11 +135,8 @@ export async function encoderSetup(options: EncoderOptions): Promise<EncoderSetu
   if (options.backend === "gan" && model) {
     return {
       selector,
-      // the decoder's arithmetic for the streams this build writes (--json's figures are the decoded image's)
-      inpainter: model.inpainter((await import("./nets/tiling.ts")).decoderTiling(FORMAT_VERSION), {
-        threads: options.threads,
-        arithmetic: networkArithmetic(FORMAT_VERSION),
-      }),
+      // the decoder of the streams this build writes (--json's figures are the decoded image's)
+      inpainter: await ganDecoder(model, FORMAT_VERSION, options.threads),
       modelId: model.id,
       weightHash: model.weightHash.slice(0, STREAM_HASH_HEX_DIGITS),
       tonal: options.tonal
@@ -210,7 +207,6 @@ export async function inpainterFor(
     return diffusionInpainter({ tolerance: diffusionDecodeTolerance(header.version) });
   }
   const { loadGanModel } = await import("./nets/gan-backend.ts");
-  const { decoderTiling } = await import("./nets/tiling.ts");
   const hash = header.weightHash ?? "";
   if (hash.length < STREAM_HASH_HEX_DIGITS) {
     throw new MaskcodecError(
@@ -226,9 +222,18 @@ export async function inpainterFor(
       "ERR_MODEL_MISMATCH",
     );
   }
-  // the tiling and arithmetic are part of what the stream decodes to: its version says
-  return model.inpainter(decoderTiling(header.version), {
-    threads: options.threads,
-    arithmetic: networkArithmetic(header.version),
-  });
+  return ganDecoder(model, header.version, options.threads);
+}
+
+/**
+ * The gan inpainter of streams of `version`: the decoder's tiling and the networks' arithmetic are part of
+ * what a stream decodes to, so its version sets them.
+ */
+async function ganDecoder(
+  model: import("./nets/gan-backend.ts").GanModel,
+  version: number,
+  threads: number | undefined,
+): Promise<Inpainter> {
+  const { decoderTiling } = await import("./nets/tiling.ts");
+  return model.inpainter(decoderTiling(version), { threads, arithmetic: networkArithmetic(version) });
 }

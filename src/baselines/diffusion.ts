@@ -20,6 +20,11 @@ export interface DiffusionOptions {
   tolerance?: number;
   /** Safety limit on CG iterations per channel. Default 500. */
   maxIterations?: number;
+  /**
+   * Colour images with more pixels than this are solved one channel at a time (the same values, a third of
+   * the solver's vectors). Default PER_CHANNEL_PIXELS.
+   */
+  perChannelPixels?: number;
 }
 
 export interface DiffusionSolveOptions extends DiffusionOptions {
@@ -63,7 +68,7 @@ export function inpaintDiffusion(
   options: DiffusionSolveOptions = {},
 ): DiffusionResult {
   checkInpaintingInput(known, mask);
-  if (known.channels === 3 && known.width * known.height > PER_CHANNEL_PIXELS) {
+  if (known.channels === 3 && known.width * known.height > (options.perChannelPixels ?? PER_CHANNEL_PIXELS)) {
     return inpaintPerChannel(known, mask, options);
   }
   const { width: w, height: h, channels: C } = known;

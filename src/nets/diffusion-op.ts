@@ -1,4 +1,4 @@
-import { inpaintDiffusion, inpaintPerChannel, solveWithSystem } from "../baselines/diffusion.ts";
+import { inpaintDiffusion, solveWithSystem } from "../baselines/diffusion.ts";
 import { DiffusionSystem, toPadded } from "../baselines/diffusion-system.ts";
 import { createImage } from "../image/types.ts";
 import { tf } from "./tf.ts";
@@ -28,8 +28,8 @@ import { tf } from "./tf.ts";
 const TOLERANCE = 1e-4;
 
 /**
- * At inference, colour samples with more pixels than this are solved one channel at a time (inpaintPerChannel:
- * the same values, a third of the solver's vectors). A decoder window of 1024² (format version 5's tiling)
+ * At inference, colour samples with more pixels than this are solved one channel at a time (inpaintDiffusion's
+ * perChannelPixels: the same values, a third of the solver's vectors). A decoder window of 1024² (format version 5's tiling)
  * then holds about 100 MB less on each thread, for about 15 % more time in its solve; Kodak-sized windows keep
  * the faster joint solve.
  */
@@ -68,8 +68,8 @@ export function diffusionInterpolation(f: tf.Tensor4D, b: tf.Tensor4D): tf.Tenso
     }
     const values = createImage(w, h, C as 1 | 3, fs);
     if (inference) {
-      const solve = C === 3 && pixels > PER_CHANNEL_PIXELS ? inpaintPerChannel : inpaintDiffusion;
-      os.set(solve(values, { width: w, height: h, data: mask }, { tolerance: TOLERANCE }).image.data);
+      const options = { tolerance: TOLERANCE, perChannelPixels: PER_CHANNEL_PIXELS };
+      os.set(inpaintDiffusion(values, { width: w, height: h, data: mask }, options).image.data);
       continue;
     }
     const system = new DiffusionSystem(w, h, mask, C as 1 | 3);

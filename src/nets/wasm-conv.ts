@@ -206,10 +206,7 @@ export class ConvKernels {
     if (arithmetic === "int16") return this.runQuantised(x, specs, mode);
     const [n, h, w, cin] = x.shape;
     const packs = specs.map((s) => this.pack(s.kernel, s.bias));
-    const cout = packs[0].cout;
-    if (packs.some((p) => p.cin !== cin || p.cout !== cout))
-      throw new Error("conv kernels: mismatched shapes");
-    const total = mode === "sum" ? cout : cout * packs.length;
+    const { cout, total } = branchWidths(cin, packs, mode);
     const out = this.allocate([n, h, w, total]);
     const xp = this.offset(x);
     const op = this.offset(out);
@@ -250,10 +247,7 @@ export class ConvKernels {
   private runQuantised(x: tf.Tensor4D, specs: ConvSpec[], mode: "elu" | "sum" | "linear"): tf.Tensor4D {
     const [n, h, w, cin] = x.shape;
     const packs = specs.map((s) => this.packQuantised(s.kernel, s.bias));
-    const cout = packs[0].cout;
-    if (packs.some((p) => p.cin !== cin || p.cout !== cout))
-      throw new Error("conv kernels: mismatched shapes");
-    const total = mode === "sum" ? cout : cout * packs.length;
+    const { cout, total } = branchWidths(cin, packs, mode);
     const c2 = (cin + 1) >> 1;
     const pad = Math.max(...packs.map((p, i) => ((p.k - 1) / 2) * specs[i].dilation));
     const out = this.allocate([n, h, w, total]);
@@ -394,15 +388,13 @@ export class ConvKernels {
         }
       }
     }
-    const b = new Float32Array(o4);
-    if (bias) b.set(bias.dataSync() as Float32Array);
     // written as bytes into the backend's memory: a float32 tensor made from them could change a NaN pattern
     const weights = this.allocate<tf.Tensor1D>([words.length / 2]);
     new Int16Array(this.memory.buffer, this.offset(weights), words.length).set(words);
     const packed: PackedQuantisedConv = {
       weights: tf.keep(weights),
       inverseScales: tf.keep(tf.tensor1d(inverse)),
-      bias: tf.keep(tf.tensor1d(b)),
+      bias: paddedBias(bias, o4),
       k,
       cin,
       cout,
@@ -421,12 +413,10 @@ export class ConvKernels {
     for (let t = 0; t < k * k * cin; t++) {
       for (let o = 0; o < cout; o++) weights[t * o4 + o] = source[t * cout + o];
     }
-    const b = new Float32Array(o4);
-    if (bias) b.set(bias.dataSync() as Float32Array);
     // kept outside any tidy scope: they live as long as the model's kernel (the cache is keyed by it)
     const packed: PackedConv = {
       weights: tf.keep(tf.tensor1d(weights)),
-      bias: tf.keep(tf.tensor1d(b)),
+      bias: paddedBias(bias, o4),
       k,
       cin,
       cout,
@@ -434,4 +424,25 @@ export class ConvKernels {
     this.packed.set(kernel, packed);
     return packed;
   }
+}
+
+/**
+ * The width of each branch of `run` and of its output (the branches side by side, or one for their sum),
+ * checking that the branches read x's channels and agree with each other.
+ */
+function branchWidths(
+  cin: number,
+  packs: { cin: number; cout: number }[],
+  mode: "elu" | "sum" | "linear",
+): { cout: number; total: number } {
+  const cout = packs[0].cout;
+  if (packs.some((p) => p.cin !== cin || p.cout !== cout)) throw new Error("conv kernels: mismatched shapes");
+  return { cout, total: mode === "sum" ? cout : cout * packs.length };
+}
+
+/** A bias zero-padded to o4 values (zeros where there is none), kept as long as the model's kernel. */
+function paddedBias(bias: tf.Tensor | undefined, o4: number): tf.Tensor1D {
+  const b = new Float32Array(o4);
+  if (bias) b.set(bias.dataSync() as Float32Array);
+  return tf.keep(tf.tensor1d(b));
 }
