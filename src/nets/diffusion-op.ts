@@ -1,6 +1,6 @@
 import { inpaintDiffusion, solveWithSystem } from "../baselines/diffusion.ts";
 import { DiffusionSystem, toPadded } from "../baselines/diffusion-system.ts";
-import { createImage } from "../image/types.ts";
+import { createImage, type Image, type Mask } from "../image/types.ts";
 import { tf } from "./tf.ts";
 
 /**
@@ -25,20 +25,47 @@ import { tf } from "./tf.ts";
  */
 
 /** Relative residual of the CG solves: 1e-4 on the [0, 1] scale is far below what the networks resolve. */
-const TOLERANCE = 1e-4;
-
-/**
- * At inference, colour samples with more pixels than this are solved one channel at a time (inpaintDiffusion's
- * perChannelPixels: the same values, a third of the solver's vectors). A decoder window of 1024² (format version 5's tiling)
- * then holds about 100 MB less on each thread, for about 15 % more time in its solve; Kodak-sized windows keep
- * the faster joint solve.
- */
-const PER_CHANNEL_PIXELS = 1 << 19;
+export const DIFFUSION_INPUT_TOLERANCE = 1e-4;
+const TOLERANCE = DIFFUSION_INPUT_TOLERANCE;
 
 interface SampleSolve {
   system: DiffusionSystem | null;
   /** The solution (values at every pixel); padded only if a gradient is asked for. */
   u: Float32Array | null;
+}
+
+/**
+ * The diffusion input of one window at inference, as diffusionInterpolation computes it for a sample: f the
+ * values (w × h × C, [0, 1]), b the mask (known where > 0.5). The tiled decoder computes it on the main thread
+ * and hands it to the window's networks (InpaintJob.interpolation), so that worker threads need no memory
+ * for the solver. `tolerance` is the CG's relative residual (DIFFUSION_INPUT_TOLERANCE unless a format
+ * version says otherwise).
+ */
+export function diffusionInput(
+  f: Float32Array,
+  b: Float32Array,
+  w: number,
+  h: number,
+  C: 1 | 3,
+  tolerance: number = DIFFUSION_INPUT_TOLERANCE,
+): Float32Array {
+  const mask = new Uint8Array(w * h);
+  let known = 0;
+  for (let i = 0; i < mask.length; i++) {
+    mask[i] = b[i] > 0.5 ? 1 : 0;
+    known += mask[i];
+  }
+  // nothing known: the mid-grey a decoder would have to guess
+  if (known === 0) return new Float32Array(w * h * C).fill(0.5);
+  return solveInput(createImage(w, h, C, f), { width: w, height: h, data: mask }, tolerance);
+}
+
+/** The inference solve of one sample with at least one known pixel. */
+function solveInput(values: Image, mask: Mask, tolerance: number): Float32Array {
+  // all channels at once up to inpaintDiffusion's PER_CHANNEL_PIXELS (2^21, a 1448² window): a quarter less
+  // time than three single-channel solves, the same values, about 130 MB more for a 1280² window, held once
+  // (the tiled decoder solves on its main thread, one window at a time)
+  return inpaintDiffusion(values, mask, { tolerance }).image.data as Float32Array;
 }
 
 export function diffusionInterpolation(f: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D {
@@ -68,8 +95,7 @@ export function diffusionInterpolation(f: tf.Tensor4D, b: tf.Tensor4D): tf.Tenso
     }
     const values = createImage(w, h, C as 1 | 3, fs);
     if (inference) {
-      const options = { tolerance: TOLERANCE, perChannelPixels: PER_CHANNEL_PIXELS };
-      os.set(inpaintDiffusion(values, { width: w, height: h, data: mask }, options).image.data);
+      os.set(solveInput(values, { width: w, height: h, data: mask }, DIFFUSION_INPUT_TOLERANCE));
       continue;
     }
     const system = new DiffusionSystem(w, h, mask, C as 1 | 3);

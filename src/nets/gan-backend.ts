@@ -8,6 +8,7 @@ import { ditherScores } from "../mask/dither.ts";
 import { orderedDither } from "../mask/ordered-dither.ts";
 import { topCountMask } from "../mask/topk.ts";
 import { initBackend } from "./backend.ts";
+import { diffusionInput } from "./diffusion-op.ts";
 import { type GanTonalOptions, ganTonalOptimiser } from "./gan-tonal.ts";
 import {
   type ArchOptions,
@@ -43,6 +44,11 @@ export interface WindowOptions {
    * from the stream's format version (networkArithmetic). Default "float32".
    */
   arithmetic?: NetworkArithmetic;
+  /**
+   * The relative residual of the inpainting generator's diffusion input (diffusionInput): part of what a stream
+   * decodes to, so the decoder takes it from the stream's format version. Default DIFFUSION_INPUT_TOLERANCE.
+   */
+  diffusionTolerance?: number;
 }
 
 /** The `gan` backend: the mask generator as a MaskSelector, the inpainting generator as an Inpainter. */
@@ -284,7 +290,8 @@ async function loadGanModelUncached(
             return maskGenerator(weights, arch, ft, r, [job.density], undefined, a).z;
           }
           const bt = tf.tensor4d(job.b, [1, ph, pw, 1]);
-          return inpaintingGenerator(weights, arch, ft, bt, r, [job.density], undefined, job.stored).g;
+          const pp = job.interpolation ? tf.tensor4d(job.interpolation, [1, ph, pw, 3]) : undefined;
+          return inpaintingGenerator(weights, arch, ft, bt, r, [job.density], undefined, job.stored, pp).g;
         }),
       );
       try {
@@ -389,6 +396,7 @@ async function loadGanModelUncached(
     }
     const density = clampDensity(Math.max(maskDensity(mask), 1e-6));
     const paddedWidth = paddedSide(w, multiple);
+    const takesDiffusion = arch.pullPush && arch.diffusionInput;
     const out = createImage(w, h, channels);
     await runWindows(
       tileGrid(w, h, geometry),
@@ -408,6 +416,9 @@ async function loadGanModelUncached(
           density,
           stored,
           arithmetic: options.arithmetic ?? "float32",
+          interpolation: takesDiffusion
+            ? diffusionInput(f.data, b.data, f.width, f.height, 3, options.diffusionTolerance)
+            : undefined,
         };
       },
       (tile, g, { width: pw }) => {

@@ -456,6 +456,11 @@ export function inpaintingGenerator(
   densities: number[],
   probe?: BlockProbe,
   stored?: StoredLevels,
+  /**
+   * The diffusion input when the caller has solved it already (diffusionInput, the same values at
+   * inference; the tiled decoder solves it beside the networks); default: solved here.
+   */
+  interpolation?: tf.Tensor4D,
 ): { u: tf.Tensor4D; g: tf.Tensor4D } {
   const [, h, w] = f.shape;
   const known = tf.mul(b, f) as tf.Tensor4D;
@@ -463,7 +468,7 @@ export function inpaintingGenerator(
   const pp = !arch.pullPush
     ? undefined
     : arch.diffusionInput
-      ? diffusionInterpolation(f, b)
+      ? (interpolation ?? diffusionInterpolation(f, b))
       : pullPush(known, b);
   if (pp) inputs.push(pp);
   const dPlane = arch.densityInput ? densityPlane(densities, h, w) : undefined;

@@ -35,6 +35,11 @@ export interface InpaintJob {
   density: number;
   stored?: StoredLevels;
   arithmetic: NetworkArithmetic;
+  /**
+   * The window's diffusion input (RGB in [0, 1], width × height), for models that take one: solved by whoever
+   * makes the job (diffusion-op.ts diffusionInput), so the thread running the networks needs no solver memory.
+   */
+  interpolation?: Float32Array;
 }
 
 /** One window of the mask generator: its logits z (width × height). */
@@ -147,6 +152,7 @@ export class WindowPool {
         const transfer = [
           job.f.buffer,
           ...(job.kind === "inpaint" ? [job.b.buffer] : []),
+          ...(job.kind === "inpaint" && job.interpolation ? [job.interpolation.buffer] : []),
           ...(job.kind === "scores" && job.analytic ? [job.analytic.buffer] : []),
         ];
         worker.postMessage({ id, job }, transfer as ArrayBuffer[]);
