@@ -1,5 +1,10 @@
 import { MIN_WEIGHT_HASH_LENGTH } from "./codec/limits.ts";
-import { diffusionDecodeTolerance, FORMAT_VERSION, networkArithmetic } from "./codec/stream.ts";
+import {
+  diffusionDecodeTolerance,
+  diffusionInputTolerance,
+  FORMAT_VERSION,
+  networkArithmetic,
+} from "./codec/stream.ts";
 import { BACKEND_CODES, type BackendId, type StreamHeader } from "./codec/types.ts";
 import {
   DEFAULT_BACKEND,
@@ -226,8 +231,8 @@ export async function inpainterFor(
 }
 
 /**
- * The gan inpainter of streams of `version`: the decoder's tiling and the networks' arithmetic are part of
- * what a stream decodes to, so its version sets them.
+ * The gan inpainter of streams of `version`: the decoder's tiling, the networks' arithmetic and the
+ * tolerance of their diffusion input are part of what a stream decodes to, so its version sets them.
  */
 async function ganDecoder(
   model: import("./nets/gan-backend.ts").GanModel,
@@ -235,5 +240,9 @@ async function ganDecoder(
   threads: number | undefined,
 ): Promise<Inpainter> {
   const { decoderTiling } = await import("./nets/tiling.ts");
-  return model.inpainter(decoderTiling(version), { threads, arithmetic: networkArithmetic(version) });
+  return model.inpainter(decoderTiling(version), {
+    threads,
+    arithmetic: networkArithmetic(version),
+    diffusionTolerance: diffusionInputTolerance(version),
+  });
 }

@@ -108,6 +108,9 @@ export async function decodeBytes(
   if (isLowrateStream(bytes)) return decodeLowrateWith(bytes, inpainterFor, options);
   const { header, mask, known, sizes } = parseStream(bytes, options);
   const inpainter = await inpainterFor(header);
-  const image = await inpainter.inpaint(known, mask, storedLevels(header.quantiser, header.colour));
+  // known is the parser's and used by nothing after: the inpainter may write the image into it
+  const image = await inpainter.inpaint(known, mask, storedLevels(header.quantiser, header.colour), {
+    consumeKnown: true,
+  });
   return { image, header, mask, sizes };
 }

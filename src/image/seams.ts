@@ -33,7 +33,15 @@ export interface StoredLevels {
 export interface Inpainter {
   /** Stable id, e.g. "diffusion", or "gan:<model-id>". */
   readonly id: string;
-  inpaint(known: Image, mask: Mask, stored?: StoredLevels): Promise<Image>;
+  inpaint(known: Image, mask: Mask, stored?: StoredLevels, options?: InpaintOptions): Promise<Image>;
+}
+
+export interface InpaintOptions {
+  /**
+   * The caller has no further use for `known`: the inpainter may write the result into its buffer and return
+   * it (the decoder: a 12 MP photo's second float image, 144 MB, never exists). Default false.
+   */
+  consumeKnown?: boolean;
 }
 
 /**

@@ -48,6 +48,7 @@ export function diffusionInput(
   h: number,
   C: 1 | 3,
   tolerance: number = DIFFUSION_INPUT_TOLERANCE,
+  perChannelPixels?: number,
 ): Float32Array {
   const mask = new Uint8Array(w * h);
   let known = 0;
@@ -57,15 +58,27 @@ export function diffusionInput(
   }
   // nothing known: the mid-grey a decoder would have to guess
   if (known === 0) return new Float32Array(w * h * C).fill(0.5);
-  return solveInput(createImage(w, h, C, f), { width: w, height: h, data: mask }, tolerance);
+  return solveInput(
+    createImage(w, h, C, f),
+    { width: w, height: h, data: mask },
+    tolerance,
+    perChannelPixels,
+  );
 }
 
-/** The inference solve of one sample with at least one known pixel. */
-function solveInput(values: Image, mask: Mask, tolerance: number): Float32Array {
-  // all channels at once up to inpaintDiffusion's PER_CHANNEL_PIXELS (2^21, a 1448² window): a quarter less
-  // time than three single-channel solves, the same values, about 130 MB more for a 1280² window, held once
-  // (the tiled decoder solves on its main thread, one window at a time)
-  return inpaintDiffusion(values, mask, { tolerance }).image.data as Float32Array;
+/**
+ * A choice for diffusionInput's perChannelPixels where memory is short: colour windows over 2^19 pixels solved
+ * one channel at a time (the same values, a third of the solver's vectors: about 130 MB less for a 1280²
+ * window, for a third more time).
+ */
+export const DIFFUSION_INPUT_PER_CHANNEL_PIXELS = 1 << 19;
+
+/**
+ * The inference solve of one sample with at least one known pixel: all channels at once up to
+ * `perChannelPixels` (default inpaintDiffusion's PER_CHANNEL_PIXELS, 2^21, a 1448² window).
+ */
+function solveInput(values: Image, mask: Mask, tolerance: number, perChannelPixels?: number): Float32Array {
+  return inpaintDiffusion(values, mask, { tolerance, perChannelPixels }).image.data as Float32Array;
 }
 
 export function diffusionInterpolation(f: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D {

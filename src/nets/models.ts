@@ -443,6 +443,17 @@ export function densityPlane(densities: number[], h: number, w: number): tf.Tens
   ) as tf.Tensor4D;
 }
 
+/** What the tiled decoder hands a window's inpainting generator beside its inputs (gan-backend.ts runWindow). */
+export interface WindowInputs {
+  /**
+   * The diffusion input when the caller has solved it already (diffusion-op.ts diffusionInput, the same values
+   * at inference: the tiled decoder solves it on its main thread); default: solved here.
+   */
+  interpolation?: tf.Tensor4D;
+  /** f and r are the call's to dispose of, at inference as soon as they are read: less peak memory. */
+  consume?: boolean;
+}
+
 /**
  * Inpainting generator g(r, b, Bf) with the inpainting constraint of Eq. (1) applied:
  * u = (1 - b) g + b f. Returns u (and the raw generator output g).
@@ -456,28 +467,27 @@ export function inpaintingGenerator(
   densities: number[],
   probe?: BlockProbe,
   stored?: StoredLevels,
-  /**
-   * The diffusion input when the caller has solved it already (diffusionInput, the same values at
-   * inference; the tiled decoder solves it beside the networks); default: solved here.
-   */
-  interpolation?: tf.Tensor4D,
+  window: WindowInputs = {},
 ): { u: tf.Tensor4D; g: tf.Tensor4D } {
   const [, h, w] = f.shape;
+  const training = trainable(get(weights, "gen/out/d1/kernel"));
+  // at inference each full-resolution tensor is let go as soon as it is consumed (the window's peak memory is
+  // what bounds the decoder's tiles); training keeps them for the gradient
+  const inference = !training && !tf.engine().isTapeOn();
+  const consume = inference && window.consume === true;
   const known = tf.mul(b, f) as tf.Tensor4D;
   const inputs: tf.Tensor4D[] = [r, b, known];
   const pp = !arch.pullPush
     ? undefined
     : arch.diffusionInput
-      ? (interpolation ?? diffusionInterpolation(f, b))
+      ? (window.interpolation ?? diffusionInterpolation(f, b))
       : pullPush(known, b);
+  if (consume) f.dispose(); // read only through known and pp from here
   if (pp) inputs.push(pp);
   const dPlane = arch.densityInput ? densityPlane(densities, h, w) : undefined;
   if (dPlane) inputs.push(dPlane);
-  const training = trainable(get(weights, "gen/out/d1/kernel"));
   const x = training ? (tf.concat(inputs, 3) as tf.Tensor4D) : concatChannels(inputs);
-  // at inference each full-resolution tensor is let go as soon as it is consumed (the window's peak memory is
-  // what bounds the decoder's tiles); training keeps them for the gradient
-  const inference = !training && !tf.engine().isTapeOn();
+  if (consume) r.dispose();
   const z = hourglass(weights, "gen", x, arch, probe, inference);
   if (inference) x.dispose();
   const { u, g } = keepOnly(inference, () => {

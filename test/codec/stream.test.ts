@@ -145,10 +145,10 @@ describe(".mgc stream", () => {
       values: noiseImage(8, 8, 1, 1),
     });
     const future = bytes.slice();
-    future[3] = 6; // after version 5
+    future[3] = 7; // after version 6
     fixCrc(future, crc32);
     expect(() => parseStream(future)).toThrow(
-      /unknown format version 6 \(this build reads versions 1 to 5\)/,
+      /unknown format version 7 \(this build reads versions 1 to 6\)/,
     );
     expect(() => parseStream(new TextEncoder().encode("PNG not a stream at all"))).toThrow(/MGC/);
   });

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { diffusionInterpolation } from "../../src/nets/diffusion-op.ts";
+import { diffusionInput, diffusionInterpolation } from "../../src/nets/diffusion-op.ts";
 import { Rng } from "../../src/nets/ops.ts";
 import { setupTf } from "./helpers.ts";
 
@@ -137,5 +137,24 @@ describe("diffusionInterpolation", () => {
       expect(u[0][0][5][c]).toBeCloseTo(fa[0][0][5][c], 5);
       expect(u[1][3][3][c]).toBe(0.5);
     }
+  });
+
+  it("at inference gives the values of diffusionInput, which the tiled decoder solves apart, per channel or not", () => {
+    const w = 40;
+    const h = 24;
+    const rng = new Rng(3);
+    const f = Float32Array.from({ length: w * h * 3 }, () => rng.next());
+    const b = Float32Array.from({ length: w * h }, () => (rng.next() < 0.1 ? 1 : 0));
+    const op = diffusionInterpolation(tf.tensor4d(f, [1, h, w, 3]), tf.tensor4d(b, [1, h, w, 1]));
+    const opValues = op.dataSync() as Float32Array;
+    const joint = diffusionInput(f, b, w, h, 3);
+    expect(Buffer.from(joint.buffer).equals(Buffer.from(opValues.buffer))).toBe(true);
+    const perChannel = diffusionInput(f, b, w, h, 3, undefined, 100);
+    expect(Buffer.from(perChannel.buffer).equals(Buffer.from(joint.buffer))).toBe(true);
+    // a looser tolerance stops earlier (format version 6's 1e-3 against 1e-4): other values
+    expect(Buffer.from(diffusionInput(f, b, w, h, 3, 0.3).buffer).equals(Buffer.from(joint.buffer))).toBe(
+      false,
+    );
+    expect(diffusionInput(f, new Float32Array(w * h), w, h, 3).every((v) => v === 0.5)).toBe(true);
   });
 });

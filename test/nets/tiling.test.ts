@@ -9,6 +9,7 @@ import { Rng } from "../../src/nets/ops.ts";
 import {
   DECODER_TILING,
   DECODER_TILING_V5,
+  DECODER_TILING_V6,
   decoderTiling,
   ENCODER_TILING,
   tileGrid,
@@ -68,6 +69,23 @@ describe("tile geometry", () => {
     const big = tileGrid(4000, 3000, DECODER_TILING_V5);
     expect(big).toHaveLength(24);
     expect(Math.max(...big.map((t) => t.x1 - t.x0))).toBe(1024);
+  });
+
+  it("format version 6's decoder runs an image up to 1280×1280 as one window and cuts larger sides into 1024s", () => {
+    expect(decoderTiling(6)).toBe(DECODER_TILING_V6);
+    expect(tileGrid(1280, 1280, DECODER_TILING_V6)).toHaveLength(1);
+    const wide = tileGrid(1281, 512, DECODER_TILING_V6);
+    expect(wide.map((t) => [t.cx0, t.cx1, t.x0, t.x1])).toEqual([
+      [0, 1024, 0, 1152],
+      [1024, 1281, 896, 1281],
+    ]);
+    const big = tileGrid(4000, 3000, DECODER_TILING_V6);
+    expect(big).toHaveLength(12);
+    expect(Math.max(...big.map((t) => t.x1 - t.x0))).toBe(1280);
+    // window pixels per image pixel: 1.40 against version 5's 1.66
+    const pixels = (tiles: typeof big) => tiles.reduce((n, t) => n + (t.x1 - t.x0) * (t.y1 - t.y0), 0) / 12e6;
+    expect(pixels(big)).toBeCloseTo(1.395, 3);
+    expect(pixels(tileGrid(4000, 3000, DECODER_TILING_V5))).toBeCloseTo(1.658, 3);
   });
 
   it("the mask generator's geometry keeps the decoder's 768² windows with 640-pixel cores", () => {
@@ -141,7 +159,7 @@ describe("tiled inference with the shipped default model", () => {
   });
 
   it("the decoder takes its tiling and arithmetic from the stream's version", async () => {
-    // wider than one window of either tiling: 3 windows in versions 1 and 3, 2 in version 5
+    // 3 windows in versions 1 and 3, 2 in version 5, one in version 6
     const wide = photo(1040, 24);
     const wideMask = await gridSelector().select(wide, 0.05);
     const header = (version: number) =>
@@ -155,11 +173,16 @@ describe("tiled inference with the shipped default model", () => {
       (await (await inpainterFor(header(version))).inpaint(wide, wideMask)).data;
     const v3 = await decoded(3);
     const v5 = await decoded(5);
+    const v6 = await decoded(6);
     expect(v3).toEqual((await model.inpainter(DECODER_TILING).inpaint(wide, wideMask)).data);
     expect(v5).toEqual(
       (await model.inpainter(DECODER_TILING_V5, { arithmetic: "int16" }).inpaint(wide, wideMask)).data,
     );
+    // version 6: one window (sides up to 1280) and the diffusion input's solve stopped at 1e-3
+    const v6Options = { arithmetic: "int16" as const, diffusionTolerance: 1e-3 };
+    expect(v6).toEqual((await model.inpainter(DECODER_TILING_V6, v6Options).inpaint(wide, wideMask)).data);
     expect(v5).not.toEqual(v3);
+    expect(v6).not.toEqual(v5);
   });
 
   it("with a short margin the error at the tile borders is small against the inpainting error, and shrinks with the margin", async () => {

@@ -51,6 +51,15 @@ describe("window worker threads", () => {
     const twoInt16 = await model.inpainter(SMALL, { threads: 2, ...int16 }).inpaint(known, mask);
     expect(Buffer.from(twoInt16.data.buffer).equals(Buffer.from(oneInt16.data.buffer))).toBe(true);
     expect(Buffer.from(oneInt16.data.buffer).equals(Buffer.from(one.data.buffer))).toBe(false);
+    // the decoder lets the inpainter write into the known image (InpaintOptions.consumeKnown): the same image
+    for (const threads of [1, 2]) {
+      const mine = createImage(200, 136, 3, new Float32Array(known.data));
+      const inPlace = await model
+        .inpainter(SMALL, { threads })
+        .inpaint(mine, mask, undefined, { consumeKnown: true });
+      expect(inPlace).toBe(mine);
+      expect(Buffer.from(inPlace.data.buffer).equals(Buffer.from(one.data.buffer))).toBe(true);
+    }
     const scores = await model.scores(image, 0.05, SMALL, { threads: 1 });
     const scores2 = await model.scores(image, 0.05, SMALL, { threads: 2 });
     expect(Buffer.from(scores2.buffer).equals(Buffer.from(scores.buffer))).toBe(true);
