@@ -370,11 +370,22 @@ export function fromPadded(
   const { width: w, height: h, stride: s, channels: C, mask } = system;
   const d = image.data;
   for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      if (onlyUnknown && mask[y * w + x]) continue;
-      const q = ((y + 1) * s + x + 1) * C;
-      const i = (y * w + x) * C;
-      for (let c = 0; c < C; c++) d[i + c] = v[q + c];
+    const row = y * w;
+    const from = ((y + 1) * s + 1) * C;
+    if (C === 3) {
+      for (let x = 0; x < w; x++) {
+        if (onlyUnknown && mask[row + x] !== 0) continue;
+        const q = from + 3 * x;
+        const i = 3 * (row + x);
+        d[i] = v[q];
+        d[i + 1] = v[q + 1];
+        d[i + 2] = v[q + 2];
+      }
+    } else {
+      for (let x = 0; x < w; x++) {
+        if (onlyUnknown && mask[row + x] !== 0) continue;
+        for (let c = 0; c < C; c++) d[(row + x) * C + c] = v[from + x * C + c];
+      }
     }
   }
 }

@@ -128,11 +128,19 @@ function windowRgb(image: Image, tile: Tile): Float32Array {
   const { width, channels } = image;
   const ww = tile.x1 - tile.x0;
   const out = new Float32Array(ww * (tile.y1 - tile.y0) * 3);
+  const data = image.data;
   let o = 0;
   for (let y = tile.y0; y < tile.y1; y++) {
-    for (let x = tile.x0; x < tile.x1; x++) {
-      const p = (y * width + x) * channels;
-      for (let c = 0; c < 3; c++) out[o++] = image.data[p + (channels === 3 ? c : 0)] / 255;
+    const from = (y * width + tile.x0) * channels;
+    if (channels === 3) {
+      for (let i = from; i < from + ww * 3; i++) out[o++] = data[i] / 255;
+    } else {
+      for (let i = from; i < from + ww; i++) {
+        const v = data[i] / 255;
+        out[o++] = v;
+        out[o++] = v;
+        out[o++] = v;
+      }
     }
   }
   return out;

@@ -11,10 +11,11 @@ export function reflect(i: number, n: number): number {
 
 /**
  * Pads HWC data by reflection so that both sides become multiples of `multiple` (the padding goes right and
- * bottom; the network's output is cropped back).
+ * bottom; the network's output is cropped back). Float32 data that needs no padding is returned as it is,
+ * not copied (the tiled networks' windows mostly need none).
  */
 export function padReflect(
-  data: ArrayLike<number>,
+  data: Float32Array | Uint8Array,
   width: number,
   height: number,
   channels: number,
@@ -22,12 +23,15 @@ export function padReflect(
 ): { data: Float32Array; width: number; height: number } {
   const pw = Math.max(multiple, Math.ceil(width / multiple) * multiple);
   const ph = Math.max(multiple, Math.ceil(height / multiple) * multiple);
+  if (pw === width && ph === height && data instanceof Float32Array) return { data, width, height };
   const out = new Float32Array(pw * ph * channels);
+  const row = width * channels;
   for (let y = 0; y < ph; y++) {
     const sy = reflect(y, height);
-    for (let x = 0; x < pw; x++) {
-      const sx = reflect(x, width);
-      const s = (sy * width + sx) * channels;
+    // the row's own pixels in one copy, then its reflected columns
+    out.set(data.subarray(sy * row, sy * row + row), y * pw * channels);
+    for (let x = width; x < pw; x++) {
+      const s = (sy * width + reflect(x, width)) * channels;
       const d = (y * pw + x) * channels;
       for (let c = 0; c < channels; c++) out[d + c] = data[s + c];
     }

@@ -11,8 +11,9 @@ import type { NetworkArithmetic } from "./wasm-conv.ts";
  * of its place in the whole padded image, the density and the stored levels): the networks run the same
  * code on one thread in every worker, so the image put together from the windows is the same bit for bit
  * whatever the number of threads (tested in test/nets/window-pool.test.ts). Only wall time and memory
- * change: each worker holds the memory of one window's networks (about 0.3 GB for the decoder's 768 × 768
- * windows, docs/notes/photos.md).
+ * change: each worker holds the memory of one window's networks (about 0.4 GB of tfjs heap for version 6's
+ * 1280 × 1280 decoder windows, docs/notes/photos.md); the diffusion input of an inpainting window is solved by
+ * the thread that makes the job (InpaintJob.interpolation), so no worker needs the solver's memory.
  */
 
 /** Where a window sits in the noise maps of the whole padded image (gan-backend.ts, windowNoise). */

@@ -116,6 +116,31 @@ describe("homogeneous diffusion inpainting", () => {
     }
   });
 
+  it("writes the solution into the known image when asked (inPlace), with the same values, joint or per channel", async () => {
+    const img = randomImage(45, 31, 3, 7);
+    const mask = randomMaskOf(45, 31, 0.06, 8);
+    const known = createImage(
+      45,
+      31,
+      3,
+      img.data.map((v, i) => (mask.data[Math.floor(i / 3)] ? v : 0)),
+    );
+    for (const perChannelPixels of [undefined, 100]) {
+      const copy = inpaintDiffusion(known, mask, { tolerance: 1e-4, perChannelPixels });
+      const mine = createImage(45, 31, 3, new Float32Array(known.data));
+      const inPlace = inpaintDiffusion(mine, mask, { tolerance: 1e-4, perChannelPixels, inPlace: true });
+      expect(inPlace.image).toBe(mine);
+      expect(inPlace.image.data).toEqual(copy.image.data);
+    }
+    // the decoder's inpainter: consumeKnown
+    const mine = createImage(45, 31, 3, new Float32Array(known.data));
+    const decoded = await diffusionInpainter({ tolerance: 1e-4 }).inpaint(mine, mask, undefined, {
+      consumeKnown: true,
+    });
+    expect(decoded).toBe(mine);
+    expect(decoded.data).toEqual(inpaintDiffusion(known, mask, { tolerance: 1e-4 }).image.data);
+  });
+
   it("reproduces a linear ramp exactly when the image border is known (ramps are harmonic)", () => {
     const w = 40;
     const h = 30;

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createImage, maskCount, targetCount } from "../../src/image/types.ts";
 import { type GanModel, loadGanModel, padReflect } from "../../src/nets/gan-backend.ts";
 import { DEFAULT_ARCH } from "../../src/nets/models.ts";
+import { reflect } from "../../src/nets/padding.ts";
 import { DEFAULT_TRAIN, Trainer } from "../../src/nets/train.ts";
 import { setupTf, tempDir, writeGeneratedImages } from "./helpers.ts";
 
@@ -205,11 +206,26 @@ describe("the gan backend", () => {
   });
 
   it("pads by reflection to a multiple of the stride", () => {
-    const padded = padReflect([1, 2, 3], 3, 1, 1, 4);
+    const padded = padReflect(Float32Array.of(1, 2, 3), 3, 1, 1, 4);
     expect(padded.width).toBe(4);
     expect(padded.height).toBe(4);
     expect(Array.from(padded.data.subarray(0, 4))).toEqual([1, 2, 3, 2]);
-    expect(Array.from(padReflect([5], 1, 1, 1, 2).data)).toEqual([5, 5, 5, 5]);
+    expect(Array.from(padReflect(Uint8Array.of(5), 1, 1, 1, 2).data)).toEqual([5, 5, 5, 5]);
+    // three channels, both sides padded: every value where the reflected index says
+    const [w, h, c] = [13, 7, 3];
+    const data = Float32Array.from({ length: w * h * c }, (_, i) => i * 0.5);
+    const out = padReflect(data, w, h, c, 8);
+    expect([out.width, out.height]).toEqual([16, 8]);
+    for (let y = 0; y < 8; y++) {
+      for (let x = 0; x < 16; x++) {
+        for (let k = 0; k < c; k++) {
+          expect(out.data[(y * 16 + x) * c + k]).toBe(data[(reflect(y, h) * w + reflect(x, w)) * c + k]);
+        }
+      }
+    }
+    // nothing to pad: float data comes back as it is
+    const even = new Float32Array(16 * 8 * 3);
+    expect(padReflect(even, 16, 8, 3, 8).data).toBe(even);
   });
 
   it("refuses a folder without a model", async () => {
