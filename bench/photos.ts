@@ -35,7 +35,7 @@ import sharp from "sharp";
 import { encodeImage } from "../src/codec/codec.ts";
 import { crc32 } from "../src/codec/crc32.ts";
 import { storedLevels } from "../src/codec/quantiser.ts";
-import { FORMAT_VERSION, networkArithmetic } from "../src/codec/stream.ts";
+import { diffusionInputTolerance, FORMAT_VERSION, networkArithmetic } from "../src/codec/stream.ts";
 import { readImage } from "../src/image/io.ts";
 import { psnr } from "../src/image/metrics.ts";
 import { createImage, type Image } from "../src/image/types.ts";
@@ -166,8 +166,11 @@ async function seams(image: string, size: string, density: number): Promise<void
   });
   const stored = storedLevels(encoded.header.quantiser, encoded.header.colour);
   let t = performance.now();
-  // the decoder's arithmetic for the streams this build writes
-  const windows = { arithmetic: networkArithmetic(FORMAT_VERSION) };
+  // the decoder's arithmetic and diffusion input for the streams this build writes
+  const windows = {
+    arithmetic: networkArithmetic(FORMAT_VERSION),
+    diffusionTolerance: diffusionInputTolerance(FORMAT_VERSION),
+  };
   const untiled = await model.inpainter(UNTILED, windows).inpaint(encoded.known, encoded.mask, stored);
   const untiledSeconds = (performance.now() - t) / 1000;
   t = performance.now();
