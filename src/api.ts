@@ -27,6 +27,7 @@ import {
   DEFAULT_SEED,
 } from "./defaults.ts";
 import { checkDensity, checkInteger, invalidParameter, MaskcodecError } from "./errors.ts";
+import type { InpaintOptions } from "./image/seams.ts";
 import type { Image } from "./image/types.ts";
 import type { Progress } from "./util/progress.ts";
 
@@ -196,8 +197,12 @@ export interface Encoded extends EncodeResult {
   };
   /** gan: the model's id, as the stream's header carries it. */
   modelId?: string;
-  /** The image a decoder will reconstruct from `bytes` (one inpainting; nothing is re-parsed). */
-  reconstruct(): Promise<Image>;
+  /**
+   * The image a decoder will reconstruct from `bytes` (one inpainting; nothing is re-parsed). With
+   * `consumeKnown` the caller is done with `known`: the image may be written into it and returned (at 12 MP a
+   * second float image, 144 MB, is not made); `known` then holds the reconstruction.
+   */
+  reconstruct(options?: InpaintOptions): Promise<Image>;
 }
 
 /** Compresses an image into .mgc bytes. */
@@ -250,11 +255,12 @@ export async function encode(image: Image, options: EncodeOptions | ResolvedEnco
     ...encoded,
     options: { ...o, mask, colour, quantiser },
     modelId: setup.modelId,
-    reconstruct: () =>
+    reconstruct: (how?: InpaintOptions) =>
       setup.inpainter.inpaint(
         encoded.known,
         encoded.mask,
         storedLevels(encoded.header.quantiser, encoded.header.colour),
+        how,
       ),
   };
 }

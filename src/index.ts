@@ -29,5 +29,6 @@ export type { RdRecord } from "./eval/records.ts";
 export { type Summary, summarise, summaryTable } from "./eval/summary.ts";
 export { centreCrop, encodePng, readImage, writePng } from "./image/io.ts";
 export { mae, psnr, type QualityFigures, quality, ssim } from "./image/metrics.ts";
+export type { InpaintOptions } from "./image/seams.ts";
 export { createImage, createMask, type Image, type Mask, maskDensity } from "./image/types.ts";
 export { MODELS_DIR, type RegisteredModel, readRegistry as models } from "./nets/registry.ts";

@@ -65,6 +65,10 @@ describe("the library API", () => {
       expect(encoded.options.colour).toBe(encoded.header.colour);
       const decoded = await decode(encoded.bytes);
       expect(decoded.image.data).toEqual((await encoded.reconstruct()).data);
+      // written into the known image when the caller is done with it: the same pixels
+      const inPlace = await encoded.reconstruct({ consumeKnown: true });
+      expect(inPlace).toBe(encoded.known);
+      expect(inPlace.data).toEqual(decoded.image.data);
     }
   });
 
