@@ -23,14 +23,15 @@
  * paper's Table 3.
  *
  *   npm run bench -- nets --quality [--limit 100] [--densities 0.01,0.02,0.05,0.1,0.2] [--model DIR] [--set val]
- *                                   [--refine C] [--tonal] [--arithmetic int16|float32]
+ *                                   [--refine C] [--tonal] [--format-version V] [--arithmetic int16|float32]
  * --refine C adds the encoder's `--refine C`: the model's default mask improved by C cycles of NLPE (diffusion
  * error), with the gan inpainting, without quantisation and through the codec (that mask, the same stream).
  * --tonal adds the encoder's `--tonal` on the model's default mask: the optimised values without quantisation,
  * through the codec (bpp: the optimised values cost more bits than the originals) and the seconds it took.
- * --arithmetic sets the inpainting generator's convolutions (src/nets/wasm-conv.ts): by default those of the
- * streams this build writes (format version 5: int16), float32 for the figures of versions 1 and 3. The mask
- * generator runs in float32, as the encoder runs it.
+ * --format-version V decodes as version V does: the inpainting generator's convolutions (src/nets/wasm-conv.ts;
+ * int16 from version 5, float32 before) and the stop of its diffusion input (diffusionInputTolerance);
+ * by default the version this build writes. --arithmetic overrides the convolutions alone. The mask generator
+ * runs in float32, as the encoder runs it.
  */
 import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -74,6 +75,7 @@ export async function run(args: string[]): Promise<void> {
       refine: { type: "string", default: "0" },
       tonal: { type: "boolean", default: false },
       arithmetic: { type: "string" },
+      "format-version": { type: "string" },
     },
   });
   if (values.quality) {
@@ -86,6 +88,7 @@ export async function run(args: string[]): Promise<void> {
       Number(values.refine),
       values.tonal,
       values.arithmetic,
+      values["format-version"],
     );
     return;
   }
@@ -223,13 +226,21 @@ async function quality(
   refineCycles: number,
   tonal: boolean,
   arithmeticArg: string | undefined,
+  versionArg: string | undefined,
 ) {
   const { encodeImage, decodeBytes } = await import("../src/codec/codec.ts");
-  const { FORMAT_VERSION, networkArithmetic } = await import("../src/codec/stream.ts");
-  const arithmetic = arithmeticArg ?? networkArithmetic(FORMAT_VERSION);
+  const { FORMAT_VERSION, diffusionInputTolerance, networkArithmetic } = await import(
+    "../src/codec/stream.ts"
+  );
+  const version = versionArg === undefined ? FORMAT_VERSION : Number(versionArg);
+  if (![1, 3, 5, 6].includes(version)) throw new Error("--format-version: 1, 3, 5 or 6");
+  const arithmetic = arithmeticArg ?? networkArithmetic(version);
   if (arithmetic !== "int16" && arithmetic !== "float32") throw new Error("--arithmetic: int16 or float32");
-  const windows = { arithmetic } as const;
-  console.error(`networks' arithmetic: ${arithmetic}`);
+  const windows = {
+    arithmetic,
+    diffusionTolerance: (pixels: number) => diffusionInputTolerance(version, pixels),
+  } as const;
+  console.error(`decoding as format version ${version}: networks' arithmetic ${arithmetic}`);
   const { mae, ssim } = await import("../src/image/metrics.ts");
   const { createMask, targetCount } = await import("../src/image/types.ts");
   const { topCountMask } = await import("../src/mask/topk.ts");

@@ -169,7 +169,7 @@ async function seams(image: string, size: string, density: number): Promise<void
   // the decoder's arithmetic and diffusion input for the streams this build writes
   const windows = {
     arithmetic: networkArithmetic(FORMAT_VERSION),
-    diffusionTolerance: diffusionInputTolerance(FORMAT_VERSION),
+    diffusionTolerance: (pixels: number) => diffusionInputTolerance(FORMAT_VERSION, pixels),
   };
   const untiled = await model.inpainter(UNTILED, windows).inpaint(encoded.known, encoded.mask, stored);
   const untiledSeconds = (performance.now() - t) / 1000;

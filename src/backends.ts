@@ -243,6 +243,6 @@ async function ganDecoder(
   return model.inpainter(decoderTiling(version), {
     threads,
     arithmetic: networkArithmetic(version),
-    diffusionTolerance: diffusionInputTolerance(version),
+    diffusionTolerance: (windowPixels: number) => diffusionInputTolerance(version, windowPixels),
   });
 }

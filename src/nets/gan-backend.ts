@@ -51,10 +51,11 @@ export interface WindowOptions {
    */
   arithmetic?: NetworkArithmetic;
   /**
-   * The relative residual of the inpainting generator's diffusion input (diffusionInput): part of what a stream
-   * decodes to, so the decoder takes it from the stream's format version. Default DIFFUSION_INPUT_TOLERANCE.
+   * The relative residual of the inpainting generator's diffusion input (diffusionInput) for a window of so
+   * many (padded) pixels: part of what a stream decodes to, so the decoder takes it from the stream's format
+   * version (diffusionInputTolerance). Default: DIFFUSION_INPUT_TOLERANCE for every window.
    */
-  diffusionTolerance?: number;
+  diffusionTolerance?: (windowPixels: number) => number;
 }
 
 /** The `gan` backend: the mask generator as a MaskSelector, the inpainting generator as an Inpainter. */
@@ -449,7 +450,7 @@ async function loadGanModelUncached(
                 f.width,
                 f.height,
                 3,
-                options.diffusionTolerance,
+                options.diffusionTolerance?.(f.width * f.height),
                 perChannelPixels,
               )
             : undefined,

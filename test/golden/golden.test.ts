@@ -160,11 +160,12 @@ describe("golden streams", () => {
     expect(moved).toBeGreaterThan(0);
   });
 
-  it("versions 5 and 6 differ only in the gan decoder's tiles and diffusion input: the same mask, samples within a level", async () => {
+  it("versions 5 and 6 decode images of one window under 2^20 pixels to the same pixels", async () => {
+    // version 6 differs in its tiling (sides over 1024 pixels) and in the diffusion input of windows over
+    // 2^20 pixels (test/nets/tiling.test.ts); the golden images are far below both
     const older = versions.find((v) => v.manifest.version === 5);
     const entries = older?.manifest.streams ?? [];
     expect(entries.some((s) => s.backend === "gan")).toBe(true);
-    let moved = 0;
     for (const entry of entries) {
       const bytes = new Uint8Array(readFileSync(join(older?.folder ?? "", entry.file)));
       const relabelled = new Uint8Array(bytes);
@@ -173,19 +174,8 @@ describe("golden streams", () => {
       const now = await decodeBytes(fixCrc(relabelled, crc32), (header) => inpainterFor(header));
       expect(now.header.version).toBe(6);
       expect(now.mask.data).toEqual(old.mask.data);
-      const a = toBytes(old.image);
-      const b = toBytes(now.image);
-      let changed = 0;
-      for (let i = 0; i < a.length; i++) {
-        expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(1);
-        if (a[i] !== b[i]) changed++;
-      }
-      // the diffusion decode is the same in both versions
-      if (entry.backend === "diffusion") expect(changed).toBe(0);
-      moved += changed;
+      expect(toBytes(now.image)).toEqual(toBytes(old.image));
     }
-    // these images are one window in either tiling; the earlier stop of the diffusion input shows in the samples
-    expect(moved).toBeGreaterThan(0);
   });
 
   it("a stream claiming the next format version is refused by name", async () => {

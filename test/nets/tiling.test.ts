@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { inpainterFor } from "../../src/backends.ts";
 import { gridSelector } from "../../src/baselines/index.ts";
+import { diffusionInputTolerance, LARGE_WINDOW_PIXELS } from "../../src/codec/stream.ts";
 import type { StreamHeader } from "../../src/codec/types.ts";
 import { createImage, type Image, type Mask } from "../../src/image/types.ts";
 import { defaultModelDir, type GanModel, loadGanModel } from "../../src/nets/gan-backend.ts";
@@ -178,11 +179,40 @@ describe("tiled inference with the shipped default model", () => {
     expect(v5).toEqual(
       (await model.inpainter(DECODER_TILING_V5, { arithmetic: "int16" }).inpaint(wide, wideMask)).data,
     );
-    // version 6: one window (sides up to 1280) and the diffusion input's solve stopped at 1e-3
-    const v6Options = { arithmetic: "int16" as const, diffusionTolerance: 1e-3 };
+    // version 6: one window (sides up to 1280), small enough to keep the diffusion input's 1e-4
+    const v6Options = { arithmetic: "int16" as const };
     expect(v6).toEqual((await model.inpainter(DECODER_TILING_V6, v6Options).inpaint(wide, wideMask)).data);
     expect(v5).not.toEqual(v3);
     expect(v6).not.toEqual(v5);
+    expect(diffusionInputTolerance(6, 1040 * 24)).toBe(1e-4);
+  });
+
+  it("stops the diffusion input of version 6's windows over 2^20 pixels earlier, by each window's padded size", async () => {
+    expect(diffusionInputTolerance(5, 1280 * 1280)).toBe(1e-4);
+    expect(diffusionInputTolerance(6, LARGE_WINDOW_PIXELS)).toBe(1e-4);
+    expect(diffusionInputTolerance(6, LARGE_WINDOW_PIXELS + 1)).toBe(1e-3);
+    expect(diffusionInputTolerance(6, 768 * 512)).toBe(1e-4);
+    // the tiled decoder asks for each window's tolerance with that window's padded pixels
+    const asked: number[] = [];
+    const tolerance = (pixels: number) => {
+      asked.push(pixels);
+      return pixels > 1200 ? 1e-3 : 1e-4;
+    };
+    const geometry = { core: 32, margin: 8 };
+    const img = photo(60, 44);
+    const m = await gridSelector().select(img, 0.1);
+    const spied = await model.inpainter(geometry, { diffusionTolerance: tolerance }).inpaint(img, m);
+    const windows = tileGrid(60, 44, geometry).map((t) => {
+      const side = (n: number) => Math.ceil(n / 8) * 8;
+      return side(t.x1 - t.x0) * side(t.y1 - t.y0);
+    });
+    expect(asked).toEqual(windows);
+    expect(asked.some((p) => p > 1200) && asked.some((p) => p <= 1200)).toBe(true);
+    // and it is what the windows' networks saw: the same image as with a solve stopped per window by hand
+    const loose = await model.inpainter(geometry, { diffusionTolerance: () => 1e-3 }).inpaint(img, m);
+    const tight = await model.inpainter(geometry).inpaint(img, m);
+    expect(spied.data).not.toEqual(tight.data);
+    expect(spied.data).not.toEqual(loose.data);
   });
 
   it("with a short margin the error at the tile borders is small against the inpainting error, and shrinks with the margin", async () => {
