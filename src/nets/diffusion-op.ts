@@ -24,9 +24,11 @@ import { tf } from "./tf.ts";
  * test/nets/diffusion-op.test.ts.
  */
 
-/** Relative residual of the CG solves: 1e-4 on the [0, 1] scale is far below what the networks resolve. */
+/**
+ * Relative residual of the CG solves: 1e-4 on the [0, 1] scale is far below what the networks resolve (the
+ * decoder of format version 6 stops large windows earlier: diffusionInputTolerance in src/codec/stream.ts).
+ */
 export const DIFFUSION_INPUT_TOLERANCE = 1e-4;
-const TOLERANCE = DIFFUSION_INPUT_TOLERANCE;
 
 interface SampleSolve {
   system: DiffusionSystem | null;
@@ -112,7 +114,7 @@ export function diffusionInterpolation(f: tf.Tensor4D, b: tf.Tensor4D): tf.Tenso
       continue;
     }
     const system = new DiffusionSystem(w, h, mask, C as 1 | 3);
-    const result = solveWithSystem(system, values, { tolerance: TOLERANCE });
+    const result = solveWithSystem(system, values, { tolerance: DIFFUSION_INPUT_TOLERANCE });
     os.set(result.image.data);
     solves.push({ system, u: result.image.data });
   }
@@ -166,7 +168,7 @@ function gradients(
       }
     }
     const mu = new Float64Array(system.length);
-    system.solve(rhs, mu, TOLERANCE, 500);
+    system.solve(rhs, mu, DIFFUSION_INPUT_TOLERANCE, 500);
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
         const i = y * w + x;
