@@ -315,7 +315,11 @@ function fusedConv(
 export function hourglass(
   weights: WeightsView,
   prefix: string,
-  x: tf.Tensor4D,
+  /**
+   * The input, or its parts to be joined along the channels (at inference: the kernels read them without
+   * joining them; the parts stay the caller's).
+   */
+  x: tf.Tensor4D | tf.Tensor4D[],
   arch: ArchOptions,
   probe?: BlockProbe,
   /** Dispose x once the first block has read it (at inference, on the kernels): the caller is done with it. */
@@ -325,6 +329,13 @@ export function hourglass(
   const training = trainable(get(weights, `${prefix}/out/d1/kernel`));
   const kernels = training || probe ? null : inferenceKernels();
   if (kernels) return hourglassOnKernels(weights, prefix, x, arch, kernels, consume);
+  if (Array.isArray(x)) {
+    // joined here, and let go after unless a gradient is being recorded through it
+    const joined = training ? (tf.concat(x, 3) as tf.Tensor4D) : concatChannels(x);
+    const out = hourglass(weights, prefix, joined, arch, probe);
+    if (!training && !tf.engine().isTapeOn()) joined.dispose();
+    return out;
+  }
   // At inference each block runs in its own tidy scope and the blocks' inputs are freed as soon as they
   // are consumed: only the skips and the current activation stay alive, not every intermediate of the
   // whole network (a 768×512 window peaked at ~2 GB of tensor memory otherwise). Training keeps them all:
@@ -382,7 +393,7 @@ export function hourglass(
 function hourglassOnKernels(
   weights: WeightsView,
   prefix: string,
-  x: tf.Tensor4D,
+  x: tf.Tensor4D | tf.Tensor4D[],
   arch: ArchOptions,
   kernels: ConvKernels,
   consume: boolean,
@@ -416,9 +427,15 @@ function hourglassOnKernels(
     return out;
   };
   const skips: tf.Tensor4D[] = [];
-  let h: Input = x;
+  // parts of the input go to the first block's branches unjoined (a 1 × 1 projection would need them joined)
+  const first = `${prefix}/down0`;
+  const parts = Array.isArray(x) && !weights.get(`${first}/reduce/kernel`) ? x : undefined;
+  let h: Input = Array.isArray(x) ? (parts ? x[0] : kernels.concat(x)) : x;
   for (let l = 0; l < arch.levels; l++) {
-    const e = block(`${prefix}/down${l}`, h, "elu");
+    const e: tf.Tensor4D =
+      l === 0 && parts
+        ? tf.tidy(() => kernels.runParts(parts, convSpecs(weights, first), "elu"))
+        : block(`${prefix}/down${l}`, h, "elu");
     skips.push(e);
     h = tf.maxPool(e, 2, 2, "valid");
   }
@@ -486,10 +503,9 @@ export function inpaintingGenerator(
   if (pp) inputs.push(pp);
   const dPlane = arch.densityInput ? densityPlane(densities, h, w) : undefined;
   if (dPlane) inputs.push(dPlane);
-  const x = training ? (tf.concat(inputs, 3) as tf.Tensor4D) : concatChannels(inputs);
+  // at inference the parts themselves: the first block reads them without a joined copy
+  const z = hourglass(weights, "gen", training ? (tf.concat(inputs, 3) as tf.Tensor4D) : inputs, arch, probe);
   if (consume) r.dispose();
-  const z = hourglass(weights, "gen", x, arch, probe, inference);
-  if (inference) x.dispose();
   const { u, g } = keepOnly(inference, () => {
     const g = (pp ? tf.clipByValue(tf.add(pp, tf.mul(z, 0.2)), 0, 1) : hardSigmoid(z)) as tf.Tensor4D;
     return { g, u: tf.add(tf.mul(tf.sub(1, b), g), known) as tf.Tensor4D };
@@ -532,15 +548,15 @@ function refine(
     inputs.push(quantisationPlanes(n, h, w, stored));
   }
   const training = trainable(get(weights, "ref/out/d1/kernel"));
-  const x = training ? (tf.concat(inputs, 3) as tf.Tensor4D) : concatChannels(inputs);
   const inference = !training && !tf.engine().isTapeOn();
+  const x = training ? (tf.concat(inputs, 3) as tf.Tensor4D) : inputs;
+  const z = hourglass(weights, "ref", x, { ...arch, ...refiner }, probe);
   if (inference) {
-    // read only through x from here (inpaintingGenerator made them for the two networks' inputs)
+    // read by the first block only (inpaintingGenerator made pp and dPlane for the two networks' inputs)
     pp.dispose();
     dPlane?.dispose();
+    if (refiner.quantised) inputs[inputs.length - 1].dispose();
   }
-  const z = hourglass(weights, "ref", x, { ...arch, ...refiner }, probe, inference);
-  if (inference) x.dispose();
   return keepOnly(inference, () => {
     const g = tf.clipByValue(tf.add(u, tf.mul(z, 0.2)), 0, 1) as tf.Tensor4D;
     return { u: tf.add(tf.mul(tf.sub(1, b), g), known) as tf.Tensor4D, g };

@@ -58,6 +58,19 @@ type ConvExport = (
 ) => void;
 
 type QuantiseExport = (x: number, h: number, w: number, c: number, pad: number, xq: number) => number;
+type MaxAbsExport = (x: number, n: number) => number;
+type QuantiseFrameExport = (h: number, w: number, c: number, pad: number, xq: number) => void;
+type QuantisePartExport = (
+  x: number,
+  h: number,
+  w: number,
+  cPart: number,
+  offset: number,
+  c: number,
+  pad: number,
+  largest: number,
+  xq: number,
+) => number;
 
 type ConvQuantisedExport = (
   xq: number,
@@ -137,6 +150,18 @@ export interface ConvSpec {
   dilation: number;
 }
 
+/** What conv-kernels.wasm exports. */
+interface KernelExports {
+  conv: ConvExport;
+  project_upsampled: ProjectExport;
+  interleave: InterleaveExport;
+  quantise: QuantiseExport;
+  max_abs: MaxAbsExport;
+  quantise_frame: QuantiseFrameExport;
+  quantise_part: QuantisePartExport;
+  conv_q: ConvQuantisedExport;
+}
+
 let binding: ConvKernels | null | undefined;
 
 /** The kernels bound to the active tfjs wasm backend, or null where they cannot run (see above). */
@@ -151,13 +176,7 @@ export function convKernels(): ConvKernels | null {
   try {
     const bytes = readFileSync(join(import.meta.dirname, "wasm", "conv-kernels.wasm"));
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-    const exports = instance.exports as {
-      conv: ConvExport;
-      project_upsampled: ProjectExport;
-      interleave: InterleaveExport;
-      quantise: QuantiseExport;
-      conv_q: ConvQuantisedExport;
-    };
+    const exports = instance.exports as unknown as KernelExports;
     binding = new ConvKernels(backend, memory, exports);
   } catch {
     binding = null;
@@ -177,23 +196,23 @@ export class ConvKernels {
   private readonly project: ProjectExport;
   private readonly copyChannels: InterleaveExport;
   private readonly quantise: QuantiseExport;
+  private readonly maxAbs: MaxAbsExport;
+  private readonly quantiseFrame: QuantiseFrameExport;
+  private readonly quantisePart: QuantisePartExport;
   private readonly convQuantised: ConvQuantisedExport;
 
   constructor(
     readonly backend: WasmBackendInternals,
     private readonly memory: WebAssembly.Memory,
-    exports: {
-      conv: ConvExport;
-      project_upsampled: ProjectExport;
-      interleave: InterleaveExport;
-      quantise: QuantiseExport;
-      conv_q: ConvQuantisedExport;
-    },
+    exports: KernelExports,
   ) {
     this.conv = exports.conv;
     this.project = exports.project_upsampled;
     this.copyChannels = exports.interleave;
     this.quantise = exports.quantise;
+    this.maxAbs = exports.max_abs;
+    this.quantiseFrame = exports.quantise_frame;
+    this.quantisePart = exports.quantise_part;
     this.convQuantised = exports.conv_q;
   }
 
@@ -245,7 +264,63 @@ export class ConvKernels {
    * the kernel.
    */
   private runQuantised(x: tf.Tensor4D, specs: ConvSpec[], mode: "elu" | "sum" | "linear"): tf.Tensor4D {
-    const [n, h, w, cin] = x.shape;
+    const [, h, w, cin] = x.shape;
+    const xp = this.offset(x);
+    return this.convolveQuantised(x.shape, specs, mode, (s, pad, qp) =>
+      this.quantise(xp + s * h * w * cin * 4, h, w, cin, pad, qp),
+    );
+  }
+
+  /**
+   * `run` of the concatenation of `parts` along the channels, without making it: in 16-bit arithmetic each
+   * part is quantised straight into its channels of the padded copy (the same values: one scale for all, the
+   * largest magnitude of any part); in float32 the concatenation is made. The networks' first blocks, whose
+   * inputs are 9 to 13 one- and three-channel planes: no full-resolution copy of them, 59 MB for a 1280² window.
+   */
+  runParts(parts: tf.Tensor4D[], specs: ConvSpec[], mode: "elu" | "sum" | "linear"): tf.Tensor4D {
+    if (arithmetic !== "int16") {
+      const x = this.concat(parts);
+      try {
+        return this.run(x, specs, mode);
+      } finally {
+        x.dispose();
+      }
+    }
+    const [n, h, w] = parts[0].shape;
+    if (parts.some((p) => p.shape[0] !== n || p.shape[1] !== h || p.shape[2] !== w)) {
+      throw new Error("conv kernels: mismatched shapes");
+    }
+    const cin = parts.reduce((sum, p) => sum + p.shape[3], 0);
+    const offsets = parts.map((p) => this.offset(p));
+    return this.convolveQuantised([n, h, w, cin], specs, mode, (s, pad, qp) => {
+      let largest = 0;
+      parts.forEach((p, i) => {
+        const size = h * w * p.shape[3];
+        largest = Math.max(largest, this.maxAbs(offsets[i] + s * size * 4, size));
+      });
+      this.quantiseFrame(h, w, cin, pad, qp);
+      let channel = 0;
+      let xinv = 0;
+      parts.forEach((p, i) => {
+        const c = p.shape[3];
+        xinv = this.quantisePart(offsets[i] + s * h * w * c * 4, h, w, c, channel, cin, pad, largest, qp);
+        channel += c;
+      });
+      return xinv;
+    });
+  }
+
+  /**
+   * The 16-bit convolutions of `specs` over an input of `shape`, which `quantiseSample(s, pad, qp)` lays out for
+   * sample s at qp (returning its inverse scale).
+   */
+  private convolveQuantised(
+    shape: readonly number[],
+    specs: ConvSpec[],
+    mode: "elu" | "sum" | "linear",
+    quantiseSample: (sample: number, pad: number, qp: number) => number,
+  ): tf.Tensor4D {
+    const [n, h, w, cin] = shape;
     const packs = specs.map((s) => this.packQuantised(s.kernel, s.bias));
     const { cout, total } = branchWidths(cin, packs, mode);
     const c2 = (cin + 1) >> 1;
@@ -254,9 +329,9 @@ export class ConvKernels {
     // one float of the scratch tensor holds a pair of int16
     const quantised = this.allocate([1, h + 2 * pad, w + 2 * pad + 8, c2]);
     try {
-      const [xp, op, qp] = [this.offset(x), this.offset(out), this.offset(quantised)];
+      const [op, qp] = [this.offset(out), this.offset(quantised)];
       for (let s = 0; s < n; s++) {
-        const xinv = this.quantise(xp + s * h * w * cin * 4, h, w, cin, pad, qp);
+        const xinv = quantiseSample(s, pad, qp);
         const os = op + s * h * w * total * 4;
         packs.forEach((p, i) => {
           const kind = mode === "sum" ? (i > 0 ? 1 : 0) : mode === "elu" ? 2 : 0;

@@ -251,6 +251,41 @@ describe("WebAssembly convolution kernels", () => {
     expect(differences(kernels.concat(parts), tf.concat(parts, 3))).toBe(0);
   });
 
+  it("convolve parts as their concatenation, without making it, in both arithmetics", () => {
+    const kernels = convKernels();
+    if (!kernels) throw new Error("no kernels");
+    const rng = new Rng(9);
+    const shape = [2, 9, 11] as const;
+    // the generator's first block (1 + 1 + 3 + 3 + 1 = 9 channels, odd) and an even total, two samples; one
+    // part holds the largest magnitude and, for the 16-bit check, a NaN (quantised to 0 by both paths; in
+    // float32 it makes NaN outputs, which `differences` counts as unequal, so that check has a number there)
+    for (const widths of [
+      [1, 1, 3, 3, 1],
+      [3, 1, 3, 3, 1, 1],
+    ]) {
+      const values = widths.map((c) => random(rng, 2 * 9 * 11 * c));
+      values[2][5] = 7.5;
+      const cin = widths.reduce((a, b) => a + b, 0);
+      const specs = [1, 2].map((dilation) => ({
+        kernel: tf.tensor4d(random(rng, 25 * cin * 4), [5, 5, cin, 4]),
+        bias: tf.tensor1d(random(rng, 4)),
+        dilation,
+      }));
+      for (const [mode, odd] of [
+        ["int16", Number.NaN],
+        ["float32", 0.25],
+      ] as const) {
+        values[2][17] = odd;
+        const parts = widths.map((c, i) => tf.tensor4d(values[i], [...shape, c]));
+        const joined = tf.concat(parts, 3) as tf.Tensor4D;
+        withArithmetic(mode, () => {
+          const fromParts = kernels.runParts(parts, specs, "elu");
+          expect(differences(fromParts, kernels.run(joined, specs, "elu"))).toBe(0);
+        });
+      }
+    }
+  });
+
   it("leave a shipped model's inpainting exactly as tfjs computes it", async () => {
     const { tensors, arch } = await shippedModel();
     const rng = new Rng(7);

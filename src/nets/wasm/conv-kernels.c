@@ -299,9 +299,8 @@ void interleave(const f32 *src, int k, int n, f32 *dst, int total, int offset) {
  * b[O4] the bias.
  */
 
-/* The largest magnitude of n floats; 1 where there is none or it is not finite (then every value quantises to
-   zero or saturates, deterministically). */
-static f32 max_magnitude(const f32 *x, long n) {
+/* The largest magnitude of n floats, NaN ignored (0 where there is none). */
+static f32 max_raw(const f32 *x, long n) {
   v128_t m = wasm_f32x4_splat(0.0f);
   long i = 0;
   for (; i + 4 <= n; i += 4) m = wasm_f32x4_pmax(m, wasm_f32x4_abs(wasm_v128_load(x + i)));
@@ -314,8 +313,14 @@ static f32 max_magnitude(const f32 *x, long n) {
     f32 v = x[i] < 0 ? -x[i] : x[i];
     r = v > r ? v : r;
   }
-  return r > 0 && r <= 3.4e38f ? r : 1.0f;
+  return r;
 }
+
+/* The scale's magnitude from max_raw: 1 where there is none or it is not finite (then every value quantises
+   to zero or saturates, deterministically). */
+ALWAYS_INLINE f32 magnitude_rule(f32 r) { return r > 0 && r <= 3.4e38f ? r : 1.0f; }
+
+static f32 max_magnitude(const f32 *x, long n) { return magnitude_rule(max_raw(x, n)); }
 
 /* One float rounded to the nearest integer within ±32767 (NaN to 0), as the vector path rounds it. */
 ALWAYS_INLINE short quantise_one(f32 v) {
@@ -386,6 +391,56 @@ f32 quantise(const f32 *x, int H, int W, int C, int R, short *xq) {
     zero_shorts(q + (long)W * P, (R + 8) * P);
   }
   zero_shorts(xq + (long)(H + R) * rowLength, R * rowLength);
+  return m / 32767.0f;
+}
+
+/*
+ * quantise for an input given as parts to be joined along the channels (the first block's noise, mask, known
+ * values, interpolation and density planes), without making the joined tensor: the caller takes max_abs of
+ * every part, zeroes the frame once (quantise_frame) and writes each part at its channel offset
+ * (quantise_part, with the largest of the maxima). The same int16 as quantise of the joined tensor: its scale
+ * comes from the largest magnitude over all values, and each value is rounded alone (quantise_one rounds as
+ * the vector path does).
+ */
+__attribute__((export_name("max_abs")))
+f32 max_abs(const f32 *x, int n) { return max_raw(x, n); }
+
+/* The layout's zeros for C channels: the R rows above and below, R pixels left, R + 8 right, the odd pad. */
+__attribute__((export_name("quantise_frame")))
+void quantise_frame(int H, int W, int C, int R, short *xq) {
+  long P = (C + 1) & ~1;
+  long rowLength = ((long)W + 2 * R + 8) * P;
+  zero_shorts(xq, R * rowLength);
+  for (int y = 0; y < H; y++) {
+    short *row = xq + (long)(y + R) * rowLength;
+    zero_shorts(row, R * P);
+    if (C % 2) {
+      for (long p = 0; p < W; p++) row[(R + p) * P + C] = 0;
+    }
+    zero_shorts(row + (R + W) * P, (R + 8) * P);
+  }
+  zero_shorts(xq + (long)(H + R) * rowLength, R * rowLength);
+}
+
+/* One part of Cp channels into channels [offset, offset + Cp) of the C-channel layout; returns the inverse
+   scale, as quantise does. */
+__attribute__((export_name("quantise_part")))
+f32 quantise_part(const f32 *x, int H, int W, int Cp, int offset, int C, int R, f32 largest, short *xq) {
+  f32 m = magnitude_rule(largest);
+  f32 s = 32767.0f / m;
+  long P = (C + 1) & ~1;
+  long rowLength = ((long)W + 2 * R + 8) * P;
+  for (int y = 0; y < H; y++) {
+    short *q = xq + (long)(y + R) * rowLength + R * P + offset;
+    const f32 *xr = x + (long)y * W * Cp;
+    if (Cp == 1) {
+      for (long p = 0; p < W; p++) q[p * P] = quantise_one(xr[p] * s);
+    } else {
+      for (long p = 0; p < W; p++) {
+        for (int c = 0; c < Cp; c++) q[p * P + c] = quantise_one(xr[p * Cp + c] * s);
+      }
+    }
+  }
   return m / 32767.0f;
 }
 
