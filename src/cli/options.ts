@@ -31,7 +31,7 @@ export function defaultThreads(): number {
 
 export const THREADS_HELP =
   "worker threads for the tile-by-tile work on large images (the networks, the tree mode's least squares); " +
-  "the result is the same for any number; each holds its own window's networks, about 0.4 GB on a large photo " +
+  "the result is the same for any number; each holds its own window's networks, about 0.35 GB on a large photo " +
   "(default: 2 on a machine with two cores or more, which keeps any image within 1.5 GB)";
 
 /** `photo.png` → `photo.mgc`; `photo.mgc` → `photo.png`. */
