@@ -1,6 +1,6 @@
 import { inpaintDiffusion, solveWithSystem } from "../baselines/diffusion.ts";
 import { DiffusionSystem, toPadded } from "../baselines/diffusion-system.ts";
-import { createImage, type Image, type Mask } from "../image/types.ts";
+import { createImage } from "../image/types.ts";
 import { tf } from "./tf.ts";
 
 /**
@@ -41,7 +41,8 @@ interface SampleSolve {
  * values (w × h × C, [0, 1]), b the mask (known where > 0.5). The tiled decoder computes it on the main thread
  * and hands it to the window's networks (InpaintJob.interpolation), so that worker threads need no memory
  * for the solver. `tolerance` is the CG's relative residual (DIFFUSION_INPUT_TOLERANCE unless a format
- * version says otherwise).
+ * version says otherwise); colour windows are solved all channels at once up to `perChannelPixels` (default
+ * inpaintDiffusion's PER_CHANNEL_PIXELS, 2^21, a 1448² window), one channel at a time above (the same values).
  */
 export function diffusionInput(
   f: Float32Array,
@@ -52,20 +53,23 @@ export function diffusionInput(
   tolerance: number = DIFFUSION_INPUT_TOLERANCE,
   perChannelPixels?: number,
 ): Float32Array {
-  const mask = new Uint8Array(w * h);
+  const { mask, known } = binaryMask(b);
+  // nothing known: the mid-grey a decoder would have to guess
+  if (known === 0) return new Float32Array(w * h * C).fill(0.5);
+  const options = { tolerance, perChannelPixels };
+  return inpaintDiffusion(createImage(w, h, C, f), { width: w, height: h, data: mask }, options).image
+    .data as Float32Array;
+}
+
+/** The mask c rounded at 0.5, and how many pixels it keeps. */
+function binaryMask(b: Float32Array): { mask: Uint8Array; known: number } {
+  const mask = new Uint8Array(b.length);
   let known = 0;
   for (let i = 0; i < mask.length; i++) {
     mask[i] = b[i] > 0.5 ? 1 : 0;
     known += mask[i];
   }
-  // nothing known: the mid-grey a decoder would have to guess
-  if (known === 0) return new Float32Array(w * h * C).fill(0.5);
-  return solveInput(
-    createImage(w, h, C, f),
-    { width: w, height: h, data: mask },
-    tolerance,
-    perChannelPixels,
-  );
+  return { mask, known };
 }
 
 /**
@@ -74,14 +78,6 @@ export function diffusionInput(
  * window, for a third more time).
  */
 export const DIFFUSION_INPUT_PER_CHANNEL_PIXELS = 1 << 19;
-
-/**
- * The inference solve of one sample with at least one known pixel: all channels at once up to
- * `perChannelPixels` (default inpaintDiffusion's PER_CHANNEL_PIXELS, 2^21, a 1448² window).
- */
-function solveInput(values: Image, mask: Mask, tolerance: number, perChannelPixels?: number): Float32Array {
-  return inpaintDiffusion(values, mask, { tolerance, perChannelPixels }).image.data as Float32Array;
-}
 
 export function diffusionInterpolation(f: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D {
   const [n, h, w, C] = f.shape;
@@ -94,14 +90,14 @@ export function diffusionInterpolation(f: tf.Tensor4D, b: tf.Tensor4D): tf.Tenso
   // decoder solves, its system built in the WebAssembly kernels' memory (the same values, less set-up).
   const inference = !tf.engine().isTapeOn();
   for (let s = 0; s < n; s++) {
-    const mask = new Uint8Array(pixels);
-    let known = 0;
-    for (let i = 0; i < pixels; i++) {
-      mask[i] = bData[s * pixels + i] > 0.5 ? 1 : 0;
-      known += mask[i];
-    }
     const fs = fData.subarray(s * pixels * C, (s + 1) * pixels * C);
+    const bs = bData.subarray(s * pixels, (s + 1) * pixels);
     const os = out.subarray(s * pixels * C, (s + 1) * pixels * C);
+    if (inference) {
+      os.set(diffusionInput(fs, bs, w, h, C as 1 | 3));
+      continue;
+    }
+    const { mask, known } = binaryMask(bs);
     if (known === 0) {
       // nothing known: the mid-grey a decoder would have to guess; no gradient
       os.fill(0.5);
@@ -109,10 +105,6 @@ export function diffusionInterpolation(f: tf.Tensor4D, b: tf.Tensor4D): tf.Tenso
       continue;
     }
     const values = createImage(w, h, C as 1 | 3, fs);
-    if (inference) {
-      os.set(solveInput(values, { width: w, height: h, data: mask }, DIFFUSION_INPUT_TOLERANCE));
-      continue;
-    }
     const system = new DiffusionSystem(w, h, mask, C as 1 | 3);
     const result = solveWithSystem(system, values, { tolerance: DIFFUSION_INPUT_TOLERANCE });
     os.set(result.image.data);

@@ -21,6 +21,7 @@ import {
   DEFAULT_ARCH,
   inpaintingGenerator,
   maskGenerator,
+  takesDiffusionInput,
   type WeightsView,
 } from "./models.ts";
 import { Rng } from "./ops.ts";
@@ -416,7 +417,7 @@ async function loadGanModelUncached(
     }
     const density = clampDensity(Math.max(maskDensity(mask), 1e-6));
     const paddedWidth = paddedSide(w, multiple);
-    const takesDiffusion = arch.pullPush && arch.diffusionInput;
+    const takesDiffusion = takesDiffusionInput(arch);
     const threads = options.threads ?? 1;
     // The windows' diffusion input is solved here, one window at a time: all channels at once when this thread
     // is the only one (a quarter faster), one at a time while worker threads hold networks' memory beside it

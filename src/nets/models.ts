@@ -426,16 +426,17 @@ function hourglassOnKernels(
     if (input instanceof tf.Tensor && mine) input.dispose();
     return out;
   };
-  const skips: tf.Tensor4D[] = [];
-  // parts of the input go to the first block's branches unjoined (a 1 × 1 projection would need them joined)
+  // the first block: parts of the input go to its branches unjoined (a 1 × 1 projection would need them
+  // joined; that join is the block's to let go)
   const first = `${prefix}/down0`;
-  const parts = Array.isArray(x) && !weights.get(`${first}/reduce/kernel`) ? x : undefined;
-  let h: Input = Array.isArray(x) ? (parts ? x[0] : kernels.concat(x)) : x;
-  for (let l = 0; l < arch.levels; l++) {
-    const e: tf.Tensor4D =
-      l === 0 && parts
-        ? tf.tidy(() => kernels.runParts(parts, convSpecs(weights, first), "elu"))
-        : block(`${prefix}/down${l}`, h, "elu");
+  const firstOut = (parts: tf.Tensor4D[]): tf.Tensor4D =>
+    weights.get(`${first}/reduce/kernel`)
+      ? block(first, kernels.concat(parts), "elu")
+      : tf.tidy(() => kernels.runParts(parts, convSpecs(weights, first), "elu"));
+  const skips: tf.Tensor4D[] = [Array.isArray(x) ? firstOut(x) : block(first, x, "elu")];
+  let h: Input = tf.maxPool(skips[0], 2, 2, "valid");
+  for (let l = 1; l < arch.levels; l++) {
+    const e = block(`${prefix}/down${l}`, h, "elu");
     skips.push(e);
     h = tf.maxPool(e, 2, 2, "valid");
   }
@@ -458,6 +459,11 @@ export function densityPlane(densities: number[], h: number, w: number): tf.Tens
     tf.ones([n, h, w, 1]) as tf.Tensor4D,
     tf.tensor4d(densities.map(densityFeature), [n, 1, 1, 1]),
   ) as tf.Tensor4D;
+}
+
+/** Whether the inpainting generator of `arch` sees a diffusion interpolation of the known pixels. */
+export function takesDiffusionInput(arch: ArchOptions): boolean {
+  return arch.pullPush && arch.diffusionInput === true;
 }
 
 /** What the tiled decoder hands a window's inpainting generator beside its inputs (gan-backend.ts runWindow). */
@@ -496,7 +502,7 @@ export function inpaintingGenerator(
   const inputs: tf.Tensor4D[] = [r, b, known];
   const pp = !arch.pullPush
     ? undefined
-    : arch.diffusionInput
+    : takesDiffusionInput(arch)
       ? (window.interpolation ?? diffusionInterpolation(f, b))
       : pullPush(known, b);
   if (consume) f.dispose(); // read only through known and pp from here
