@@ -12,7 +12,7 @@ flags=(--target=wasm32 -O3 -nostdlib -fvisibility=default
   -Wl,--no-entry -Wl,--export-dynamic -Wl,--import-memory -Wl,--strip-all)
 
 cd "$root/src/baselines/wasm"
-clang "${flags[@]}" -Wl,--export=__heap_base -o diffusion-kernels.wasm diffusion-kernels.c
+clang "${flags[@]}" -msimd128 -Wl,--export=__heap_base -o diffusion-kernels.wasm diffusion-kernels.c
 sha256sum diffusion-kernels.c | cut -d' ' -f1 >diffusion-kernels.c.sha256
 echo "built $(pwd)/diffusion-kernels.wasm ($(wc -c <diffusion-kernels.wasm) bytes)"
 

@@ -1,6 +1,6 @@
 import { MIN_WEIGHT_HASH_LENGTH } from "./codec/limits.ts";
 import {
-  diffusionDecodeTolerance,
+  diffusionDecoding,
   diffusionInputTolerance,
   FORMAT_VERSION,
   networkArithmetic,
@@ -152,7 +152,7 @@ export async function encoderSetup(options: EncoderOptions): Promise<EncoderSetu
   return {
     selector,
     // the decoder's solve for the streams this build writes (--json's figures are the decoded image's)
-    inpainter: baselines.diffusionInpainter({ tolerance: diffusionDecodeTolerance(FORMAT_VERSION) }),
+    inpainter: baselines.diffusionInpainter(diffusionDecoding(FORMAT_VERSION)),
     tonal: options.tonal ? baselines.tonalOptimiser() : undefined,
   };
 }
@@ -209,7 +209,7 @@ export async function inpainterFor(
     // the solver's own module, not the baselines' index (PS, NLPE and the selectors are encoder-side)
     const { diffusionInpainter } = await import("./baselines/diffusion.ts");
     // how far the solve goes is part of what the stream decodes to: its version says
-    return diffusionInpainter({ tolerance: diffusionDecodeTolerance(header.version) });
+    return diffusionInpainter(diffusionDecoding(header.version));
   }
   const { loadGanModel } = await import("./nets/gan-backend.ts");
   const hash = header.weightHash ?? "";

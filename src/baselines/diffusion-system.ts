@@ -106,31 +106,9 @@ export class DiffusionSystem {
     this.unknownCount = width * height - known;
     this.arena = arena;
     this.generation = arena?.generation ?? 0;
-    // a resident system is assembled by the kernels' twins of the loops below (the same values): in a fresh
-    // process these loops run before V8 has optimised them, a few percent of a 768×512 decode
-    const memory: LevelMemory = arena ? residentMemory(arena) : HEAP;
-    const fine = newLevel(width, height, memory);
-    if (arena) {
-      const copy = arena.u8(mask.length);
-      copy.set(mask);
-      this.maskCopy = copy;
-      arena.k.assemble(width, height, at(copy), at(fine.diag), at(fine.invDiag), at(fine.wE), at(fine.wS));
-    } else {
-      const s = fine.s;
-      for (let y = 0; y < height; y++) {
-        for (let x = 0; x < width; x++) {
-          const i = y * width + x;
-          if (mask[i]) continue;
-          const p = (y + 1) * s + x + 1;
-          fine.diag[p] =
-            (x > 0 ? 1 : 0) + (x < width - 1 ? 1 : 0) + (y > 0 ? 1 : 0) + (y < height - 1 ? 1 : 0);
-          if (x < width - 1 && !mask[i + 1]) fine.wE[p] = 1;
-          if (y < height - 1 && !mask[i + width]) fine.wS[p] = 1;
-        }
-      }
-      finishLevel(fine);
-    }
-    this.levels = buildLevels(fine, channels, memory);
+    const { levels, maskCopy } = assembleLevels(width, height, mask, channels, arena);
+    this.levels = levels;
+    this.maskCopy = maskCopy;
   }
 
   /**
@@ -323,6 +301,43 @@ export class DiffusionSystem {
     }
     return Array.from(rr, (v, c) => (bb[c] === 0 ? Math.sqrt(v) : Math.sqrt(v / bb[c])));
   }
+}
+
+/**
+ * The multigrid hierarchy of a mask's system (finest level first), with the work vectors of `channels`
+ * interleaved channels on the coarse levels (0: none, for a solver that brings its own, cg-f32.ts). With an
+ * arena, built in the kernels' memory by their twins of the loops below (the same values: in a fresh process
+ * these loops run before V8 has optimised them, a few percent of a 768×512 decode), the mask copied there too.
+ */
+export function assembleLevels(
+  width: number,
+  height: number,
+  mask: Uint8Array,
+  channels: number,
+  arena?: KernelArena,
+): { levels: Level[]; maskCopy?: Uint8Array } {
+  const memory: LevelMemory = arena ? residentMemory(arena) : HEAP;
+  const fine = newLevel(width, height, memory);
+  let maskCopy: Uint8Array | undefined;
+  if (arena) {
+    maskCopy = arena.u8(mask.length);
+    maskCopy.set(mask);
+    arena.k.assemble(width, height, at(maskCopy), at(fine.diag), at(fine.invDiag), at(fine.wE), at(fine.wS));
+  } else {
+    const s = fine.s;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const i = y * width + x;
+        if (mask[i]) continue;
+        const p = (y + 1) * s + x + 1;
+        fine.diag[p] = (x > 0 ? 1 : 0) + (x < width - 1 ? 1 : 0) + (y > 0 ? 1 : 0) + (y < height - 1 ? 1 : 0);
+        if (x < width - 1 && !mask[i + 1]) fine.wE[p] = 1;
+        if (y < height - 1 && !mask[i + width]) fine.wS[p] = 1;
+      }
+    }
+    finishLevel(fine);
+  }
+  return { levels: buildLevels(fine, channels, memory), maskCopy };
 }
 
 /** Arrays of a resident system: zeroed, in the kernels' memory, coarse levels filled by the kernels. */

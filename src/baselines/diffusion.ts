@@ -12,6 +12,7 @@ import { checkInteger, invalidParameter } from "../errors.ts";
 import type { Inpainter, InpaintOptions, StoredLevels } from "../image/seams.ts";
 import type { Image, Mask } from "../image/types.ts";
 import { createImage } from "../image/types.ts";
+import { inpaintFloat32 } from "./cg-f32.ts";
 import { DiffusionSystem, fromPadded, toPadded } from "./diffusion-system.ts";
 import { releaseLargeArena } from "./wasm-kernels.ts";
 
@@ -25,6 +26,11 @@ export interface DiffusionOptions {
    * the solver's vectors). Default PER_CHANNEL_PIXELS.
    */
   perChannelPixels?: number;
+  /**
+   * "float32": colour images of up to perChannelPixels pixels solve in float32 with SIMD (cg-f32.ts), as
+   * streams of format version 7 decode; everything else, and "float64" (the default), on the float64 solver.
+   */
+  arithmetic?: "float64" | "float32";
 }
 
 export interface DiffusionSolveOptions extends DiffusionOptions {
@@ -73,8 +79,12 @@ export function inpaintDiffusion(
   options: DiffusionSolveOptions = {},
 ): DiffusionResult {
   checkInpaintingInput(known, mask);
-  if (known.channels === 3 && known.width * known.height > (options.perChannelPixels ?? PER_CHANNEL_PIXELS)) {
+  const jointPixels = options.perChannelPixels ?? PER_CHANNEL_PIXELS;
+  if (known.channels === 3 && known.width * known.height > jointPixels) {
     return inpaintPerChannel(known, mask, options);
+  }
+  if (options.arithmetic === "float32" && known.channels === 3 && !options.initial) {
+    return inpaintInFloat32(known, mask, options);
   }
   const { width: w, height: h, channels: C } = known;
   // built in the kernels' memory where it can be: no copy in and out (DiffusionSystem.solve)
@@ -83,6 +93,17 @@ export function inpaintDiffusion(
   const result = solveWithSystem(system, known, options);
   releaseLargeArena();
   return result;
+}
+
+/** inpaintDiffusion of a colour image on the float32 solver (cg-f32.ts). */
+function inpaintInFloat32(known: Image, mask: Mask, options: DiffusionSolveOptions): DiffusionResult {
+  const { tolerance, maxIterations } = solveLimits(options);
+  const out = options.inPlace
+    ? known
+    : createImage(known.width, known.height, 3, new Float32Array(known.data));
+  const { iterations, residuals } = inpaintFloat32(known, mask, out, tolerance, maxIterations);
+  releaseLargeArena();
+  return { image: out, iterations, residuals };
 }
 
 /** The solve's stopping rule from the options (defaults 1e-6 relative residual, 500 iterations), checked. */

@@ -47,7 +47,7 @@ export interface Level {
  * kodim05 with random 2/5/10% masks: 1.2 and 1.4 need 12/10/8 CG iterations to 1e-6, 1.6 and 1.0 one more,
  * 1.8 three more.
  */
-const COARSE_SCALE = 1.3;
+export const COARSE_SCALE = 1.3;
 const COARSEST_NODES = 64;
 /**
  * Gauss–Seidel sweeps before and after the coarse correction: one on the finest level, two on the coarser

@@ -13,7 +13,10 @@ import { join } from "node:path";
  * everywhere (benchmarks compare the two that way).
  */
 
-/** A sweep over a level: w, h, row stride s, then pointers invDiag, wE, wS (float32), r, e (float64). */
+/**
+ * A sweep over a level: w, h, row stride s, then pointers invDiag, wE, wS (float32), r, e (float64; float32 for
+ * the `…4` kernels).
+ */
 type Sweep = (
   w: number,
   h: number,
@@ -112,6 +115,42 @@ export interface DiffusionKernels {
     k1: number,
     k2: number,
   ): void;
+  // the float32 solver of version 7's colour decodes (cg-f32.ts): vectors of four float32 lanes per pixel
+  /** b and x of a cold solve: w, h, pointers mask (bytes), image (float32, 3 interleaved), b, x. */
+  cold_start4(w: number, h: number, mask: number, data: number, b: number, x: number): void;
+  smooth_from_zero4: Sweep;
+  smooth_forward4: Sweep;
+  smooth_backward_dot4: Sweep;
+  apply_dot4: Stencil;
+  residual_of4: Stencil;
+  /** x, r, p, q, then α per channel, then e. */
+  update_and_sweep4: Stencil;
+  restrict_sweep_residual4: Restriction;
+  restrict4(s: number, cw: number, ch: number, sc: number, t: number, rc: number): void;
+  prolong4(
+    s: number,
+    act: number,
+    cw: number,
+    ch: number,
+    sc: number,
+    ec: number,
+    e: number,
+    scale: number,
+  ): void;
+  update_p4(
+    w: number,
+    h: number,
+    s: number,
+    p: number,
+    z: number,
+    b0: number,
+    b1: number,
+    b2: number,
+    k0: number,
+    k1: number,
+    k2: number,
+  ): void;
+  dot4(w: number, h: number, s: number, a: number, b: number): void;
 }
 
 const PAGE = 65536;

@@ -42,13 +42,14 @@ import { type DecodedSections, decodeSectionsWasm } from "./wasm-decoders.ts";
  */
 
 /**
- * The version written. Versions 1, 3, 5 and 6 share this layout; they differ in how a backend decodes:
+ * The version written. Versions 1, 3, 5, 6 and 7 share this layout; they differ in how a backend decodes:
  * version 3's diffusion solve stops earlier than 1's (diffusionDecodeTolerance), version 5's gan networks take
- * their products on 16-bit integers (networkArithmetic), and version 6's gan decoder runs larger tiles
- * (src/nets/tiling.ts decoderTiling) and stops its diffusion input's solve earlier (diffusionInputTolerance).
- * Older streams decode as they always did.
+ * their products on 16-bit integers (networkArithmetic), version 6's gan decoder runs larger tiles
+ * (src/nets/tiling.ts decoderTiling) and stops its diffusion input's solve earlier (diffusionInputTolerance),
+ * and version 7's diffusion decoder solves colour images in float32 (diffusionDecodeArithmetic). Older
+ * streams decode as they always did.
  */
-export const FORMAT_VERSION = 6;
+export const FORMAT_VERSION = 7;
 /**
  * The tree mode's stream as written (src/lowrate/stream.ts parses it; decodeBytes dispatches on this byte).
  * Versions 2 and 4 share that layout and differ as 1 and 3 do (diffusionDecodeTolerance).
@@ -57,9 +58,9 @@ export const LOWRATE_VERSION = 4;
 /** The tree mode's versions this build reads. */
 export const LOWRATE_VERSIONS: readonly number[] = [2, LOWRATE_VERSION];
 /** The versions of this layout this build reads (and can write, for tests and comparisons). */
-export const LAYOUT_VERSIONS: readonly number[] = [1, 3, 5, FORMAT_VERSION];
+export const LAYOUT_VERSIONS: readonly number[] = [1, 3, 5, 6, FORMAT_VERSION];
 /** Every version this build reads, for messages. */
-const READABLE_VERSIONS = "1 to 6";
+const READABLE_VERSIONS = "1 to 7";
 
 /**
  * The relative residual at which a stream's homogeneous-diffusion decode stops, by format version: part of
@@ -72,6 +73,22 @@ const READABLE_VERSIONS = "1 to 6";
  */
 export function diffusionDecodeTolerance(version: number): number {
   return version >= 3 ? 1e-4 : 1e-6;
+}
+
+/**
+ * The arithmetic of a stream's homogeneous-diffusion decode, by format version: part of what a stream decodes
+ * to. From version 7, colour images (up to src/baselines/diffusion.ts PER_CHANNEL_PIXELS; larger ones and
+ * grey images as before) solve in float32 with SIMD (src/baselines/cg-f32.ts): the same iterations and the
+ * same distance from the converged solution, in about half the time (docs/notes/photos.md, "Format
+ * version 7"). The gan backend's diffusion input is not affected.
+ */
+export function diffusionDecodeArithmetic(version: number): "float64" | "float32" {
+  return version >= 7 ? "float32" : "float64";
+}
+
+/** How the diffusion backend decodes a stream of this version: its solve's stop and arithmetic. */
+export function diffusionDecoding(version: number): { tolerance: number; arithmetic: "float64" | "float32" } {
+  return { tolerance: diffusionDecodeTolerance(version), arithmetic: diffusionDecodeArithmetic(version) };
 }
 
 /**

@@ -11,6 +11,8 @@
  * offsets into the module's (imported) memory. Functions that reduce write their sums to `out`.
  */
 
+#include <wasm_simd128.h>
+
 static double out[3];
 
 double *result(void) { return out; }
@@ -551,4 +553,328 @@ void zero_known(int C, int n, const float *invDiag, double *x) {
       x[3 * j + 2] = 0;
     }
   }
+}
+
+/* ================ the float32 solver of colour decodes (format version 7, cg-f32.ts) ================
+ *
+ * Vectors hold each padded pixel's three channels in one four-lane group (the fourth lane stays 0), float32;
+ * the coefficients are the float64 solver's own (diag, invDiag, wE, wS). Every lane takes the scalar
+ * expression's operations in the order written, rounded to float32 (WebAssembly SIMD has no fused
+ * multiply-add), so cg-f32.ts's loops with Math.fround give the same values, bit for bit. Sums (dot products)
+ * are taken per row: a float32 sum of the row's terms in the loop's order, added into a double per channel
+ * row after row. The Gauss–Seidel sweeps run two rows at a time, the second one pixel behind (the float64
+ * one-channel sweeps' wavefront: the lexicographic sweep's values), and one group carries all three
+ * channels, so a sweep is one dependency chain per row instead of three per pixel.
+ */
+
+
+
+typedef v128_t f4;
+
+#define LD(p) wasm_v128_load(p)
+#define ST(p, v) wasm_v128_store(p, v)
+#define ADD wasm_f32x4_add
+#define SUB wasm_f32x4_sub
+#define MUL wasm_f32x4_mul
+#define SPLAT(p) wasm_v128_load32_splat(p)
+
+static double acc4[3];
+
+/* adds a row's float32 sums (lanes 0-2) into the doubles */
+static inline void add_row(f4 rs) {
+  acc4[0] += (double)wasm_f32x4_extract_lane(rs, 0);
+  acc4[1] += (double)wasm_f32x4_extract_lane(rs, 1);
+  acc4[2] += (double)wasm_f32x4_extract_lane(rs, 2);
+}
+
+static inline void start_sums(void) { acc4[0] = acc4[1] = acc4[2] = 0; }
+
+static inline void end_sums(void) {
+  out[0] = acc4[0];
+  out[1] = acc4[1];
+  out[2] = acc4[2];
+}
+
+/*
+ * b and x of a cold solve: b = the sum of an unknown pixel's known neighbours (west, east, north, south, in
+ * that order, from 0), x = the known pixels' mean (a double, rounded) on the unknowns. data: float32, three
+ * channels interleaved, w × h; b and x zeroed.
+ */
+void cold_start4(int w, int h, const unsigned char *mask, const float *data, float *b, float *x) {
+  int s = w + 2;
+  double mean[3] = {0, 0, 0};
+  int n = 0;
+  for (int i = 0; i < w * h; i++) {
+    if (!mask[i]) continue;
+    for (int c = 0; c < 3; c++) mean[c] += data[i * 3 + c];
+    n++;
+  }
+  float m[3];
+  for (int c = 0; c < 3; c++) m[c] = (float)(mean[c] / n);
+  for (int y = 0; y < h; y++) {
+    for (int xx = 0; xx < w; xx++) {
+      int i = y * w + xx;
+      if (mask[i]) continue;
+      int q = ((y + 1) * s + xx + 1) * 4;
+      int west = xx > 0 && mask[i - 1] != 0;
+      int east = xx < w - 1 && mask[i + 1] != 0;
+      int north = y > 0 && mask[i - w] != 0;
+      int south = y < h - 1 && mask[i + w] != 0;
+      for (int c = 0; c < 3; c++) {
+        float v = 0;
+        if (west) v += data[(i - 1) * 3 + c];
+        if (east) v += data[(i + 1) * 3 + c];
+        if (north) v += data[(i - w) * 3 + c];
+        if (south) v += data[(i + w) * 3 + c];
+        b[q + c] = v;
+        x[q + c] = m[c];
+      }
+    }
+  }
+}
+
+/* e_p from zero (west and north neighbours only): id (r + b W + d N) */
+static inline f4 gz4(int p, int s, const float *invDiag, const float *wE, const float *wS, const float *r,
+                     float *e) {
+  f4 v = LD(r + 4 * p);
+  v = ADD(v, MUL(SPLAT(wE + p - 1), LD(e + 4 * (p - 1))));
+  v = ADD(v, MUL(SPLAT(wS + p - s), LD(e + 4 * (p - s))));
+  v = MUL(SPLAT(invDiag + p), v);
+  ST(e + 4 * p, v);
+  return v;
+}
+
+/* a full Gauss–Seidel update of e_p: id (r + a E + b W + c S + d N) */
+static inline f4 gs4(int p, int s, const float *invDiag, const float *wE, const float *wS, const float *r,
+                     float *e) {
+  f4 v = LD(r + 4 * p);
+  v = ADD(v, MUL(SPLAT(wE + p), LD(e + 4 * (p + 1))));
+  v = ADD(v, MUL(SPLAT(wE + p - 1), LD(e + 4 * (p - 1))));
+  v = ADD(v, MUL(SPLAT(wS + p), LD(e + 4 * (p + s))));
+  v = ADD(v, MUL(SPLAT(wS + p - s), LD(e + 4 * (p - s))));
+  v = MUL(SPLAT(invDiag + p), v);
+  ST(e + 4 * p, v);
+  return v;
+}
+
+/* Forward sweeps (from zero, or full), two rows at a time, the second one pixel behind. */
+#define FORWARD_PAIRS(PIXEL)                                                                                \
+  int y = 1;                                                                                                \
+  for (; y + 1 <= h; y += 2) {                                                                              \
+    int a = y * s + 1;                                                                                      \
+    int b = a + s;                                                                                          \
+    PIXEL(a, s, invDiag, wE, wS, r, e);                                                                     \
+    for (int j = 1; j < w; j++) {                                                                           \
+      a++;                                                                                                  \
+      PIXEL(a, s, invDiag, wE, wS, r, e);                                                                   \
+      PIXEL(b, s, invDiag, wE, wS, r, e);                                                                   \
+      b++;                                                                                                  \
+    }                                                                                                       \
+    PIXEL(b, s, invDiag, wE, wS, r, e);                                                                     \
+  }                                                                                                         \
+  if (y == h) {                                                                                             \
+    for (int p = y * s + 1; p <= y * s + w; p++) PIXEL(p, s, invDiag, wE, wS, r, e);                        \
+  }
+
+void smooth_from_zero4(int w, int h, int s, const float *invDiag, const float *wE, const float *wS,
+                       const float *r, float *e) {
+  FORWARD_PAIRS(gz4)
+}
+
+void smooth_forward4(int w, int h, int s, const float *invDiag, const float *wE, const float *wS,
+                     const float *r, float *e) {
+  FORWARD_PAIRS(gs4)
+}
+
+/* backward sweep, two rows at a time; r·e per channel over the final e (row by row, right to left) */
+void smooth_backward_dot4(int w, int h, int s, const float *invDiag, const float *wE, const float *wS,
+                          const float *r, float *e) {
+  start_sums();
+  int y = h;
+  for (; y >= 2; y -= 2) {
+    int a = y * s + w; /* row y, leading */
+    int b = a - s;     /* row y - 1, one pixel behind */
+    f4 rs = wasm_f32x4_splat(0);
+    f4 v = gs4(a, s, invDiag, wE, wS, r, e);
+    rs = ADD(rs, MUL(LD(r + 4 * a), v));
+    for (int j = 1; j < w; j++) {
+      a--;
+      v = gs4(a, s, invDiag, wE, wS, r, e);
+      rs = ADD(rs, MUL(LD(r + 4 * a), v));
+      gs4(b, s, invDiag, wE, wS, r, e);
+      b--;
+    }
+    gs4(b, s, invDiag, wE, wS, r, e);
+    add_row(rs);
+    rs = wasm_f32x4_splat(0);
+    for (int p = (y - 1) * s + w; p >= (y - 1) * s + 1; p--) rs = ADD(rs, MUL(LD(r + 4 * p), LD(e + 4 * p)));
+    add_row(rs);
+  }
+  if (y == 1) {
+    f4 rs = wasm_f32x4_splat(0);
+    for (int p = s + w; p >= s + 1; p--) {
+      f4 v = gs4(p, s, invDiag, wE, wS, r, e);
+      rs = ADD(rs, MUL(LD(r + 4 * p), v));
+    }
+    add_row(rs);
+  }
+  end_sums();
+}
+
+/* A p at pixel i: g P − a E − b W − c S − d N */
+static inline f4 apply4(int i, int s, const float *diag, const float *wE, const float *wS, const float *p) {
+  f4 v = MUL(SPLAT(diag + i), LD(p + 4 * i));
+  v = SUB(v, MUL(SPLAT(wE + i), LD(p + 4 * (i + 1))));
+  v = SUB(v, MUL(SPLAT(wE + i - 1), LD(p + 4 * (i - 1))));
+  v = SUB(v, MUL(SPLAT(wS + i), LD(p + 4 * (i + s))));
+  v = SUB(v, MUL(SPLAT(wS + i - s), LD(p + 4 * (i - s))));
+  return v;
+}
+
+/* q = A p and p·q per channel */
+void apply_dot4(int w, int h, int s, const float *diag, const float *wE, const float *wS, const float *p,
+                float *q) {
+  start_sums();
+  for (int y = 1; y <= h; y++) {
+    f4 rs = wasm_f32x4_splat(0);
+    for (int i = y * s + 1; i <= y * s + w; i++) {
+      f4 v = apply4(i, s, diag, wE, wS, p);
+      ST(q + 4 * i, v);
+      rs = ADD(rs, MUL(v, LD(p + 4 * i)));
+    }
+    add_row(rs);
+  }
+  end_sums();
+}
+
+/* out = r − A x */
+void residual_of4(int w, int h, int s, const float *diag, const float *wE, const float *wS, const float *x,
+                  const float *r, float *res) {
+  for (int y = 1; y <= h; y++) {
+    for (int i = y * s + 1; i <= y * s + w; i++) ST(res + 4 * i, SUB(LD(r + 4 * i), apply4(i, s, diag, wE, wS, x)));
+  }
+}
+
+/*
+ * x += α p and r −= α q, r·r per channel, then the first forward sweep from zero on the new r into e; two
+ * rows at a time (both rows' updates first, in raster order, then their sweep).
+ */
+static inline void update_row(int from, int w, float *x, float *r, const float *p, const float *q, f4 al) {
+  f4 rs = wasm_f32x4_splat(0);
+  for (int i = from; i < from + w; i++) {
+    ST(x + 4 * i, ADD(LD(x + 4 * i), MUL(al, LD(p + 4 * i))));
+    f4 v = SUB(LD(r + 4 * i), MUL(al, LD(q + 4 * i)));
+    ST(r + 4 * i, v);
+    rs = ADD(rs, MUL(v, v));
+  }
+  add_row(rs);
+}
+
+void update_and_sweep4(int w, int h, int s, const float *invDiag, const float *wE, const float *wS, float *x,
+                       float *r, const float *p, const float *q, double a0, double a1, double a2, float *e) {
+  f4 al = wasm_f32x4_make((float)a0, (float)a1, (float)a2, 0);
+  start_sums();
+  int y = 1;
+  for (; y + 1 <= h; y += 2) {
+    update_row(y * s + 1, w, x, r, p, q, al);
+    update_row((y + 1) * s + 1, w, x, r, p, q, al);
+    int a = y * s + 1;
+    int b = a + s;
+    gz4(a, s, invDiag, wE, wS, r, e);
+    for (int j = 1; j < w; j++) {
+      a++;
+      gz4(a, s, invDiag, wE, wS, r, e);
+      gz4(b, s, invDiag, wE, wS, r, e);
+      b++;
+    }
+    gz4(b, s, invDiag, wE, wS, r, e);
+  }
+  if (y == h) {
+    update_row(y * s + 1, w, x, r, p, q, al);
+    for (int p2 = y * s + 1; p2 <= y * s + w; p2++) gz4(p2, s, invDiag, wE, wS, r, e);
+  }
+  end_sums();
+}
+
+/*
+ * The restriction of the residual left by a from-zero sweep (restrict_sweep_residual3): per 2×2 aggregate,
+ * the sum of wE e_east + wS e_south over its pixels, in the order p, p+1, p+s, p+s+1.
+ */
+void restrict_sweep_residual4(int fh, int s, const float *wE, const float *wS, const float *e, int cw, int ch,
+                              int sc, float *rc) {
+  for (int Y = 0; Y < ch; Y++) {
+    int p = (2 * Y + 1) * s + 1;
+    int P = (Y + 1) * sc + 1;
+    int bottomRing = 2 * Y + 2 > fh;
+    for (int X = 0; X < cw; X++, p += 2, P++) {
+      int p1 = p + 1;
+      f4 v = MUL(SPLAT(wE + p), LD(e + 4 * (p + 1)));
+      v = ADD(v, MUL(SPLAT(wS + p), LD(e + 4 * (p + s))));
+      v = ADD(v, MUL(SPLAT(wE + p1), LD(e + 4 * (p1 + 1))));
+      v = ADD(v, MUL(SPLAT(wS + p1), LD(e + 4 * (p1 + s))));
+      if (!bottomRing) {
+        int p2 = p + s;
+        int p3 = p2 + 1;
+        v = ADD(v, MUL(SPLAT(wE + p2), LD(e + 4 * (p2 + 1))));
+        v = ADD(v, MUL(SPLAT(wS + p2), LD(e + 4 * (p2 + s))));
+        v = ADD(v, MUL(SPLAT(wE + p3), LD(e + 4 * (p3 + 1))));
+        v = ADD(v, MUL(SPLAT(wS + p3), LD(e + 4 * (p3 + s))));
+      }
+      ST(rc + 4 * P, v);
+    }
+  }
+}
+
+/* sums t over each 2×2 aggregate: ((t00 + t01) + t10) + t11 */
+void restrict4(int s, int cw, int ch, int sc, const float *t, float *rc) {
+  for (int Y = 0; Y < ch; Y++) {
+    int p = (2 * Y + 1) * s + 1;
+    int P = (Y + 1) * sc + 1;
+    for (int X = 0; X < cw; X++, p += 2, P++) {
+      f4 v = ADD(ADD(ADD(LD(t + 4 * p), LD(t + 4 * (p + 1))), LD(t + 4 * (p + s))), LD(t + 4 * (p + s + 1)));
+      ST(rc + 4 * P, v);
+    }
+  }
+}
+
+#define PROLONG4(q) ST(e + 4 * (q), ADD(LD(e + 4 * (q)), MUL(act[q] != 0 ? sv : zero, v)))
+
+/* e += m ec over each aggregate's pixels, m = scale (a float) where the pixel is unknown, else 0 */
+void prolong4(int s, const float *act, int cw, int ch, int sc, const float *ec, float *e, float scale) {
+  f4 zero = wasm_f32x4_splat(0);
+  f4 sv = wasm_f32x4_splat(scale);
+  for (int Y = 0; Y < ch; Y++) {
+    int p = (2 * Y + 1) * s + 1;
+    int P = (Y + 1) * sc + 1;
+    for (int X = 0; X < cw; X++, p += 2, P++) {
+      f4 v = LD(ec + 4 * P);
+      PROLONG4(p);
+      PROLONG4(p + 1);
+      PROLONG4(p + s);
+      PROLONG4(p + s + 1);
+    }
+  }
+}
+
+/* p = keep (z + β p) per channel over the interior rows */
+void update_p4(int w, int h, int s, float *p, const float *z, double b0, double b1, double b2, double k0,
+               double k1, double k2) {
+  f4 be = wasm_f32x4_make((float)b0, (float)b1, (float)b2, 0);
+  f4 ke = wasm_f32x4_make((float)k0, (float)k1, (float)k2, 0);
+  for (int y = 1; y <= h; y++) {
+    for (int i = y * s + 1; i <= y * s + w; i++) {
+      ST(p + 4 * i, MUL(ke, ADD(LD(z + 4 * i), MUL(be, LD(p + 4 * i)))));
+    }
+  }
+}
+
+/* a·b per channel over the interior rows */
+void dot4(int w, int h, int s, const float *a, const float *b) {
+  start_sums();
+  for (int y = 1; y <= h; y++) {
+    f4 rs = wasm_f32x4_splat(0);
+    for (int i = y * s + 1; i <= y * s + w; i++) rs = ADD(rs, MUL(LD(a + 4 * i), LD(b + 4 * i)));
+    add_row(rs);
+  }
+  end_sums();
 }

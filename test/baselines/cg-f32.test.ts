@@ -1,0 +1,150 @@
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { diffusionInpainter, inpaintDiffusion } from "../../src/baselines/diffusion.ts";
+import { DiffusionSystem, toPadded } from "../../src/baselines/diffusion-system.ts";
+import { setWasmKernels } from "../../src/baselines/wasm-kernels.ts";
+import { createImage, createMask, type Image, type Mask } from "../../src/image/types.ts";
+import { createRng } from "../../src/mask/rng.ts";
+import { syntheticImage } from "./helpers.ts";
+
+// The float32 solver of version 7's colour decodes (src/baselines/cg-f32.ts).
+
+function randomMask(w: number, h: number, density: number, seed: number): Mask {
+  const rng = createRng(seed);
+  const mask = createMask(w, h);
+  for (let i = 0; i < mask.data.length; i++) mask.data[i] = rng.next() < density ? 1 : 0;
+  mask.data[rng.int(w * h)] = 1;
+  return mask;
+}
+
+const sha = (image: Image) => createHash("sha256").update(image.data).digest("hex");
+
+/** The float32 solve on the loops (no WebAssembly) and on the kernels. */
+function bothWays(known: Image, mask: Mask, tolerance = 1e-4) {
+  setWasmKernels(false);
+  try {
+    const loops = inpaintDiffusion(known, mask, { tolerance, arithmetic: "float32" });
+    setWasmKernels(true);
+    const kernels = inpaintDiffusion(known, mask, { tolerance, arithmetic: "float32" });
+    return { loops, kernels };
+  } finally {
+    setWasmKernels(true);
+  }
+}
+
+/** The relative residual ‖b − A x‖ / ‖b‖ per channel of a solution, in float64. */
+function relativeResidual(solution: Image, known: Image, mask: Mask): number[] {
+  const system = new DiffusionSystem(known.width, known.height, mask.data, 3);
+  const b = new Float64Array(system.length);
+  system.rhs(toPadded(system, known), b);
+  const x = toPadded(system, solution);
+  for (let i = 0; i < mask.data.length; i++) {
+    if (!mask.data[i]) continue;
+    const y = Math.floor(i / known.width);
+    const q = system.index(i - y * known.width, y) * 3;
+    x[q] = x[q + 1] = x[q + 2] = 0;
+  }
+  return system.residual(b, x);
+}
+
+describe("the float32 diffusion solver (format version 7)", () => {
+  it("the kernels give bit for bit the loops' solution (odd sizes, one row, one column, a single level)", () => {
+    const cases: Array<[number, number, number]> = [
+      [37, 29, 0.1],
+      [64, 48, 0.03],
+      [33, 1, 0.2],
+      [1, 41, 0.2],
+      [7, 5, 0.3],
+      [96, 65, 0.02],
+    ];
+    for (const [seed, [w, h, density]] of cases.entries()) {
+      const known = syntheticImage(w, h, 3, seed + 1);
+      const mask = randomMask(w, h, density, seed + 7);
+      const { loops, kernels } = bothWays(known, mask);
+      expect(sha(kernels.image), `${w}×${h}`).toBe(sha(loops.image));
+      expect(kernels.iterations).toEqual(loops.iterations);
+      expect(kernels.residuals).toEqual(loops.residuals);
+    }
+  });
+
+  it("reaches the stopping rule's relative residual, measured in float64, with float64's iterations", () => {
+    const known = syntheticImage(160, 120, 3, 3);
+    const mask = randomMask(160, 120, 0.05, 4);
+    const tolerance = 1e-4;
+    const f32 = inpaintDiffusion(known, mask, { tolerance, arithmetic: "float32" });
+    const f64 = inpaintDiffusion(known, mask, { tolerance });
+    for (const r of f32.residuals) expect(r).toBeLessThanOrEqual(tolerance);
+    // recomputed from the solution in float64: float32 rounding of x adds little to the recursive residual
+    for (const r of relativeResidual(f32.image, known, mask)) expect(r).toBeLessThan(2 * tolerance);
+    expect(f32.iterations).toEqual(f64.iterations);
+  });
+
+  it("is as close to the converged solution as the float64 solve at the decoders' stop", () => {
+    const known = syntheticImage(200, 150, 3, 5);
+    const mask = randomMask(200, 150, 0.04, 6);
+    const converged = inpaintDiffusion(known, mask, { tolerance: 1e-10 }).image.data;
+    const distance = (image: Image) => {
+      let largest = 0;
+      for (let i = 0; i < converged.length; i++)
+        largest = Math.max(largest, Math.abs(image.data[i] - converged[i]));
+      return largest;
+    };
+    const f32 = distance(inpaintDiffusion(known, mask, { tolerance: 1e-4, arithmetic: "float32" }).image);
+    const f64 = distance(inpaintDiffusion(known, mask, { tolerance: 1e-4 }).image);
+    expect(f32).toBeGreaterThan(0);
+    // float32's own rounding (a few thousandths of a level at these values) on top of the same iterations
+    expect(Math.abs(f32 - f64)).toBeLessThan(0.01);
+  });
+
+  it("keeps the known pixels, writes into the known image when asked, and gives the same values either way", () => {
+    const known = syntheticImage(50, 40, 3, 8);
+    const mask = randomMask(50, 40, 0.1, 9);
+    const copy = createImage(50, 40, 3, new Float32Array(known.data));
+    const fresh = inpaintDiffusion(known, mask, { tolerance: 1e-4, arithmetic: "float32" }).image;
+    expect(known.data).toEqual(copy.data);
+    for (let i = 0; i < mask.data.length; i++) {
+      if (mask.data[i]) for (let c = 0; c < 3; c++) expect(fresh.data[3 * i + c]).toBe(known.data[3 * i + c]);
+    }
+    const inPlace = inpaintDiffusion(copy, mask, { tolerance: 1e-4, arithmetic: "float32", inPlace: true });
+    expect(inPlace.image).toBe(copy);
+    expect(sha(copy)).toBe(sha(fresh));
+  });
+
+  it("solves a channel whose known values are all 0 to 0, on the kernels and the loops alike", () => {
+    const known = syntheticImage(30, 20, 3, 10);
+    for (let i = 0; i < 30 * 20; i++) known.data[3 * i + 1] = 0;
+    const mask = randomMask(30, 20, 0.1, 11);
+    const { loops, kernels } = bothWays(known, mask);
+    expect(sha(kernels.image)).toBe(sha(loops.image));
+    for (let i = 0; i < 30 * 20; i++) expect(kernels.image.data[3 * i + 1]).toBe(0);
+  });
+
+  it("leaves grey images, warm starts and the default to the float64 solver", () => {
+    const grey = syntheticImage(40, 30, 1, 12);
+    const mask = randomMask(40, 30, 0.1, 13);
+    const a = inpaintDiffusion(grey, mask, { tolerance: 1e-4, arithmetic: "float32" });
+    const b = inpaintDiffusion(grey, mask, { tolerance: 1e-4 });
+    expect(sha(a.image)).toBe(sha(b.image));
+    const colour = syntheticImage(40, 30, 3, 14);
+    const f32 = inpaintDiffusion(colour, mask, { tolerance: 1e-4, arithmetic: "float32" });
+    const f64 = inpaintDiffusion(colour, mask, { tolerance: 1e-4 });
+    expect(sha(f32.image)).not.toBe(sha(f64.image));
+    const initial = inpaintDiffusion(colour, mask, { tolerance: 1e-4, initial: f64.image });
+    const warm = inpaintDiffusion(colour, mask, {
+      tolerance: 1e-4,
+      initial: f64.image,
+      arithmetic: "float32",
+    });
+    expect(sha(warm.image)).toBe(sha(initial.image));
+  });
+
+  it("is what the diffusion Inpainter runs when asked for float32", async () => {
+    const known = syntheticImage(45, 35, 3, 15);
+    const mask = randomMask(45, 35, 0.08, 16);
+    const inpainter = diffusionInpainter({ tolerance: 1e-4, arithmetic: "float32" });
+    const image = await inpainter.inpaint(known, mask);
+    expect(sha(image)).toBe(
+      sha(inpaintDiffusion(known, mask, { tolerance: 1e-4, arithmetic: "float32" }).image),
+    );
+  });
+});
