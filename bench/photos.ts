@@ -14,9 +14,10 @@
  *                           [--bpp 0.15] [--repeat 3] [--image kodim01] [--threads 1] [--out FILE.json]
  *                           [--baseline-version 3]
  *
- * `--baseline-version V` also decodes each gan stream relabelled as format version V (the same mask and
- * values; version 3 runs the networks in float32, version 5 in 16-bit products), each run right after the
- * stream's own decode, and prints both times and their ratio: a baseline measured in the same run.
+ * `--baseline-version V` also decodes each gan and diffusion stream relabelled as format version V (the same
+ * mask and values; version 3 runs the networks in float32, version 5 in 16-bit products, version 6 the
+ * diffusion solve in float64), each run right after the stream's own decode, and prints both times and their
+ * ratio: a baseline measured in the same run.
  *
  * Backend `tree` is the tree mode with rate control (`encode --bpp`, not in the defaults: minutes per encode
  * above Kodak size).
@@ -273,7 +274,7 @@ export async function run(argv: string[]): Promise<void> {
       const enc: Measure[] = [];
       const dec: Measure[] = [];
       const base: Measure[] = [];
-      const baseline = backend === "gan" ? values["baseline-version"] : undefined;
+      const baseline = backend === "tree" ? undefined : values["baseline-version"];
       for (let k = 0; k < repeat; k++) {
         const how = backend === "tree" ? ["--bpp", values.bpp] : ["--density", density, "--backend", backend];
         const threads = ["--threads", values.threads];

@@ -145,10 +145,10 @@ describe(".mgc stream", () => {
       values: noiseImage(8, 8, 1, 1),
     });
     const future = bytes.slice();
-    future[3] = 7; // after version 6
+    future[3] = 8; // after version 7
     fixCrc(future, crc32);
     expect(() => parseStream(future)).toThrow(
-      /unknown format version 7 \(this build reads versions 1 to 6\)/,
+      /unknown format version 8 \(this build reads versions 1 to 7\)/,
     );
     expect(() => parseStream(new TextEncoder().encode("PNG not a stream at all"))).toThrow(/MGC/);
   });
