@@ -229,11 +229,11 @@ async function quality(
   versionArg: string | undefined,
 ) {
   const { encodeImage, decodeBytes } = await import("../src/codec/codec.ts");
-  const { FORMAT_VERSION, diffusionInputTolerance, networkArithmetic } = await import(
+  const { FORMAT_VERSION, LAYOUT_VERSIONS, diffusionInputTolerance, networkArithmetic } = await import(
     "../src/codec/stream.ts"
   );
   const version = versionArg === undefined ? FORMAT_VERSION : Number(versionArg);
-  if (![1, 3, 5, 6].includes(version)) throw new Error("--format-version: 1, 3, 5 or 6");
+  if (!LAYOUT_VERSIONS.includes(version)) throw new Error(`--format-version: ${LAYOUT_VERSIONS.join(", ")}`);
   const arithmetic = arithmeticArg ?? networkArithmetic(version);
   if (arithmetic !== "int16" && arithmetic !== "float32") throw new Error("--arithmetic: int16 or float32");
   const windows = {
