@@ -29,7 +29,8 @@
  * --tonal adds the encoder's `--tonal` on the model's default mask: the optimised values without quantisation,
  * through the codec (bpp: the optimised values cost more bits than the originals) and the seconds it took.
  * --format-version V decodes as version V does: the inpainting generator's convolutions (src/nets/wasm-conv.ts;
- * int16 from version 5, float32 before) and the stop of its diffusion input (diffusionInputTolerance);
+ * int16 from version 5, float32 before) and the stop and arithmetic of its diffusion input
+ * (diffusionInputTolerance, diffusionDecodeArithmetic);
  * by default the version this build writes. --arithmetic overrides the convolutions alone. The mask generator
  * runs in float32, as the encoder runs it.
  */
@@ -229,9 +230,13 @@ async function quality(
   versionArg: string | undefined,
 ) {
   const { encodeImage, decodeBytes } = await import("../src/codec/codec.ts");
-  const { FORMAT_VERSION, LAYOUT_VERSIONS, diffusionInputTolerance, networkArithmetic } = await import(
-    "../src/codec/stream.ts"
-  );
+  const {
+    FORMAT_VERSION,
+    LAYOUT_VERSIONS,
+    diffusionDecodeArithmetic,
+    diffusionInputTolerance,
+    networkArithmetic,
+  } = await import("../src/codec/stream.ts");
   const version = versionArg === undefined ? FORMAT_VERSION : Number(versionArg);
   if (!LAYOUT_VERSIONS.includes(version)) throw new Error(`--format-version: ${LAYOUT_VERSIONS.join(", ")}`);
   const arithmetic = arithmeticArg ?? networkArithmetic(version);
@@ -239,6 +244,7 @@ async function quality(
   const windows = {
     arithmetic,
     diffusionTolerance: (pixels: number) => diffusionInputTolerance(version, pixels),
+    diffusionArithmetic: diffusionDecodeArithmetic(version),
   } as const;
   console.error(`decoding as format version ${version}: networks' arithmetic ${arithmetic}`);
   const { mae, ssim } = await import("../src/image/metrics.ts");

@@ -1,5 +1,6 @@
 import { MIN_WEIGHT_HASH_LENGTH } from "./codec/limits.ts";
 import {
+  diffusionDecodeArithmetic,
   diffusionDecoding,
   diffusionInputTolerance,
   FORMAT_VERSION,
@@ -232,7 +233,8 @@ export async function inpainterFor(
 
 /**
  * The gan inpainter of streams of `version`: the decoder's tiling, the networks' arithmetic and the
- * tolerance of their diffusion input are part of what a stream decodes to, so its version sets them.
+ * tolerance and arithmetic of their diffusion input are part of what a stream decodes to, so its version sets
+ * them.
  */
 async function ganDecoder(
   model: import("./nets/gan-backend.ts").GanModel,
@@ -244,5 +246,6 @@ async function ganDecoder(
     threads,
     arithmetic: networkArithmetic(version),
     diffusionTolerance: (windowPixels: number) => diffusionInputTolerance(version, windowPixels),
+    diffusionArithmetic: diffusionDecodeArithmetic(version),
   });
 }

@@ -1,18 +1,21 @@
 /**
- * The colour decodes of format version 7 (diffusionDecodeArithmetic): the diffusion solver of cg.ts and
- * multigrid.ts — the same hierarchy and coefficients, the same V-cycle, the same conjugate gradients and
- * stopping rule — with float32 vectors that hold each padded pixel's three channels in one four-lane group
- * (the fourth lane stays 0). Why: the float64 solve of a 768 × 512 colour image moves about 0.1 GB per
- * iteration and spends most of a diffusion decode; here a pixel's three channels are one 128-bit WebAssembly
- * SIMD operation and a vector takes 16 bytes a pixel instead of 24, so a solve takes about half the time and
- * two thirds of the memory (docs/notes/photos.md, "Format version 7"). CG's scalars stay doubles.
+ * The decodes of format version 7 (diffusionDecodeArithmetic): the diffusion solver of cg.ts and multigrid.ts
+ * — the same hierarchy and coefficients, the same V-cycle, the same conjugate gradients and stopping rule — on
+ * float32 vectors. A colour image solved jointly holds each padded pixel's three channels in one four-lane
+ * group (the fourth lane stays 0); a single channel (grey images, colour images over PER_CHANNEL_PIXELS solved
+ * one channel at a time, the gan decoder's diffusion input beside worker threads) one float per pixel. Why:
+ * the float64 solve of a 768 × 512 colour image moves about 0.1 GB per iteration and spends most of a
+ * diffusion decode; here a pixel's three channels are one 128-bit WebAssembly SIMD operation and a vector
+ * takes 16 bytes a pixel instead of 24 (one channel: 4 instead of 8), so a joint solve takes about half the
+ * time (docs/notes/photos.md, "Format version 7"). CG's scalars stay doubles.
  *
  * The arithmetic is part of what a stream decodes to, so it is spelt out: every lane takes the scalar
- * expression's operations in the order written, each rounded to float32 (Math.fround here, float32 lanes in
- * the kernels, which have no fused multiply-add), and sums are taken per row: a float32 sum of the row's terms
- * in the loop's order, added into a double per channel, row after row. The kernels
- * (wasm/diffusion-kernels.c, the `…4` functions) and the loops below therefore compute the same values, bit
- * for bit; the loops run where WebAssembly is unavailable or switched off (MASKCODEC_WASM=0).
+ * expression's operations in the order written, each rounded to float32 (Math.fround here, float32 lanes or
+ * scalars in the kernels, which have no fused multiply-add), and sums are taken per row: a float32 sum of the
+ * row's terms in the loop's order, added into a double per channel, row after row. Each channel's values
+ * therefore depend on that channel alone: a channel solved by itself takes exactly its values of a joint
+ * solve. The kernels (wasm/diffusion-kernels.c, the `…4` and `…1f` functions) and the loops below compute the
+ * same values, bit for bit; the loops run where WebAssembly is unavailable or switched off (MASKCODEC_WASM=0).
  */
 import type { Image, Mask } from "../image/types.ts";
 import { assembleLevels } from "./diffusion-system.ts";
@@ -23,7 +26,6 @@ import { type DiffusionKernels, type KernelArena, kernelArena } from "./wasm-ker
 const f = Math.fround;
 /** The coarse-grid correction's scale as the float32 lanes multiply by it. */
 const SCALE = f(COARSE_SCALE);
-const LANES = 4;
 
 /** A level's coefficients (the float64 solver's) and its float32 work vectors. */
 interface Level4 {
@@ -33,9 +35,15 @@ interface Level4 {
   t: Float32Array;
 }
 
-/** Where the vectors live, and so which code runs: the kernels on their arena, or the loops below. */
+/**
+ * A solve's layout, where its vectors live and so which code runs (the kernels on their arena, or the loops
+ * below). `lanes` floats per padded pixel: four (channels 0–2 and a zero) for a joint colour solve, one for a
+ * single channel.
+ */
 interface Solve4 {
   levels: Level4[];
+  lanes: 1 | 4;
+  channels: 1 | 3;
   k: DiffusionKernels | null;
   /** The kernels' sums of their last reducing call. */
   results: Float64Array | null;
@@ -47,11 +55,11 @@ export interface Float32SolveResult {
 }
 
 /** Bytes of a solve's layout in the kernels' arena (8-byte alignment slack per array included). */
-function arenaBytes(w: number, h: number): number {
+function arenaBytes(w: number, h: number, lanes: number): number {
   const sizes = levelSizes(w, h);
-  const vector = (size: number) => LANES * 4 * size + 8;
-  // the mask's and the image's copies, then b, x, r, z, p on the finest grid
-  let bytes = w * h + 8 + 12 * w * h + 8 + 5 * vector((w + 2) * (h + 2));
+  const vector = (size: number) => lanes * 4 * size + 8;
+  // the mask's copy and the image's (a joint solve) or one channel's, then b, x, r, z, p on the finest grid
+  let bytes = w * h + 8 + 4 * w * h * (lanes === 4 ? 3 : 1) + 8 + 5 * vector((w + 2) * (h + 2));
   for (const [l, [lw, lh]] of sizes.entries()) {
     const size = (lw + 2) * (lh + 2);
     bytes += 4 * (4 * size + 8) + (l > 0 ? 3 * vector(size) : 0);
@@ -59,9 +67,140 @@ function arenaBytes(w: number, h: number): number {
   return bytes;
 }
 
+/** A system of one mask and its vectors, on the kernels' arena where it fits. */
+class System32 {
+  readonly solve: Solve4;
+  readonly b: Float32Array;
+  readonly x: Float32Array;
+  private readonly bufs: Float32Array[];
+  private readonly arena: KernelArena | null;
+  private readonly maskCopy: Uint8Array | undefined;
+  private imageCopy: Float32Array | undefined;
+  private used = false;
+
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    readonly mask: Uint8Array,
+    lanes: 1 | 4,
+  ) {
+    const bytes = arenaBytes(width, height, lanes);
+    const arena = kernelArena(bytes);
+    this.arena = arena?.reset(bytes) ? arena : null;
+    const resident = this.arena;
+    const n = (width + 2) * (height + 2) * lanes;
+    const vector = resident ? () => resident.f32(n, true) : () => new Float32Array(n);
+    const { levels, maskCopy } = assembleLevels(width, height, mask, 0, resident ?? undefined);
+    this.maskCopy = maskCopy;
+    const levels4: Level4[] = levels.map((level, l) => {
+      const empty = new Float32Array(0);
+      if (l === 0) return { level, r: empty, e: empty, t: empty };
+      const size = (level.w + 2) * (level.h + 2) * lanes;
+      const make = resident ? () => resident.f32(size, true) : () => new Float32Array(size);
+      return { level, r: make(), e: make(), t: make() };
+    });
+    this.solve = {
+      levels: levels4,
+      lanes,
+      channels: lanes === 4 ? 3 : 1,
+      k: resident ? resident.k : null,
+      results: resident ? resident.results() : null,
+    };
+    this.b = vector();
+    this.x = vector();
+    this.bufs = [vector(), vector(), vector()];
+  }
+
+  /**
+   * b and x of a cold solve: b the sum of an unknown pixel's known neighbours, x the known pixels' mean, from
+   * `data` (the system's channels, or channel `first` of `step` interleaved ones for a one-lane system). For
+   * a system solved again (channel after channel) b and x are cleared first; the work vectors need not be
+   * (a solve writes every interior value before reading it, and their padding stays 0).
+   */
+  coldStart(data: Float32Array, step: number, first: number): void {
+    const { width: w, height: h, b, x, solve } = this;
+    if (this.used) {
+      b.fill(0);
+      x.fill(0);
+    }
+    this.used = true;
+    const k = solve.k;
+    if (k && this.arena && this.maskCopy) {
+      if (solve.lanes === 4) {
+        const copy = this.imageCopy ?? this.arena.f32(w * h * 3);
+        this.imageCopy = copy;
+        copy.set(data);
+        k.cold_start4(w, h, at(this.maskCopy), at(copy), at(b), at(x));
+      } else {
+        const copy = this.imageCopy ?? this.arena.f32(w * h);
+        this.imageCopy = copy;
+        for (let i = 0, j = first; i < w * h; i++, j += step) copy[i] = data[j];
+        k.cold_start1f(w, h, 1, 0, at(this.maskCopy), at(copy), at(b), at(x));
+      }
+      return;
+    }
+    const m = this.mask;
+    const { lanes: L, channels: C } = solve;
+    const at3 = (i: number, c: number) => data[i * step + first + c];
+    const mean = [0, 0, 0];
+    let count = 0;
+    for (let i = 0; i < w * h; i++) {
+      if (!m[i]) continue;
+      for (let c = 0; c < C; c++) mean[c] += at3(i, c);
+      count++;
+    }
+    const start = mean.map((v) => f(v / count));
+    const s = w + 2;
+    for (let y = 0; y < h; y++) {
+      for (let xx = 0; xx < w; xx++) {
+        const i = y * w + xx;
+        if (m[i]) continue;
+        const q = L * ((y + 1) * s + xx + 1);
+        const west = xx > 0 && m[i - 1] !== 0;
+        const east = xx < w - 1 && m[i + 1] !== 0;
+        const north = y > 0 && m[i - w] !== 0;
+        const south = y < h - 1 && m[i + w] !== 0;
+        for (let c = 0; c < C; c++) {
+          let v = 0;
+          if (west) v = f(v + at3(i - 1, c));
+          if (east) v = f(v + at3(i + 1, c));
+          if (north) v = f(v + at3(i - w, c));
+          if (south) v = f(v + at3(i + w, c));
+          b[q + c] = v;
+          x[q + c] = start[c];
+        }
+      }
+    }
+  }
+
+  /** Solves from coldStart's b and x: x receives the solution (cg.ts conjugateGradients). */
+  run(tolerance: number, maxIterations: number): Float32SolveResult {
+    return conjugateGradients4(this.solve, this.bufs, this.b, this.x, tolerance, maxIterations);
+  }
+
+  /** The solution's unknown pixels into channels `first`… of `out` (`step` interleaved channels). */
+  scatter(out: Float32Array, step: number, first: number): void {
+    const { width: w, height: h, mask, x } = this;
+    const { lanes: L, channels: C } = this.solve;
+    const s = w + 2;
+    for (let y = 0; y < h; y++) {
+      const row = y * w;
+      const from = L * ((y + 1) * s + 1);
+      for (let xx = 0; xx < w; xx++) {
+        if (mask[row + xx] !== 0) continue;
+        const q = from + L * xx;
+        const i = step * (row + xx) + first;
+        for (let c = 0; c < C; c++) out[i + c] = x[q + c];
+      }
+    }
+  }
+}
+
 /**
- * Homogeneous diffusion inpainting of a colour image in float32 (see the module's comment): the unknown pixels
- * of `out` receive the solution. Stops at a relative residual of `tolerance` per channel, as cg.ts does.
+ * Homogeneous diffusion inpainting in float32 (see the module's comment): the unknown pixels of `out` receive
+ * the solution. A colour image is solved jointly, or (`perChannel`) one channel at a time with one system:
+ * the same values, a quarter of the vectors' memory. Stops at a relative residual of `tolerance` per channel,
+ * as cg.ts does.
  */
 export function inpaintFloat32(
   known: Image,
@@ -69,160 +208,95 @@ export function inpaintFloat32(
   out: Image,
   tolerance: number,
   maxIterations: number,
+  perChannel = false,
 ): Float32SolveResult {
-  const { width: w, height: h } = known;
-  if (known.channels !== 3) throw new Error("inpaintFloat32: three channels only");
-  const bytes = arenaBytes(w, h);
-  const arena = kernelArena(bytes);
-  const resident = arena?.reset(bytes) ? arena : null;
-  const n = (w + 2) * (h + 2) * LANES;
-  const vector = resident ? () => resident.f32(n, true) : () => new Float32Array(n);
-  const { levels, maskCopy } = assembleLevels(w, h, mask.data, 0, resident ?? undefined);
-  const levels4: Level4[] = levels.map((level, l) => {
-    const size = (level.w + 2) * (level.h + 2) * LANES;
-    const empty = new Float32Array(0);
-    if (l === 0) return { level, r: empty, e: empty, t: empty };
-    const make = resident ? () => resident.f32(size, true) : () => new Float32Array(size);
-    return { level, r: make(), e: make(), t: make() };
-  });
-  const solve: Solve4 = {
-    levels: levels4,
-    k: resident ? resident.k : null,
-    results: resident ? resident.results() : null,
-  };
-  const b = vector();
-  const x = vector();
-  coldStart4(solve, resident, maskCopy, known, mask, b, x);
-  const bufs = [vector(), vector(), vector()];
-  const result = conjugateGradients4(solve, bufs, b, x, tolerance, maxIterations);
-  // the solution's unknown pixels into the image
-  const d = out.data;
-  const s = w + 2;
-  for (let y = 0; y < h; y++) {
-    const row = y * w;
-    const from = LANES * ((y + 1) * s + 1);
-    for (let xx = 0; xx < w; xx++) {
-      if (mask.data[row + xx] !== 0) continue;
-      const q = from + LANES * xx;
-      const i = 3 * (row + xx);
-      d[i] = x[q];
-      d[i + 1] = x[q + 1];
-      d[i + 2] = x[q + 2];
-    }
+  const { width: w, height: h, channels } = known;
+  if (channels === 3 && !perChannel) {
+    const system = new System32(w, h, mask.data, 4);
+    system.coldStart(known.data, 3, 0);
+    const result = system.run(tolerance, maxIterations);
+    system.scatter(out.data, 3, 0);
+    return result;
   }
-  return result;
+  const system = new System32(w, h, mask.data, 1);
+  const iterations: number[] = [];
+  const residuals: number[] = [];
+  for (let c = 0; c < channels; c++) {
+    system.coldStart(known.data, channels, c);
+    const result = system.run(tolerance, maxIterations);
+    // written after the channel's cold start has read it: later channels read only their own samples
+    system.scatter(out.data, channels, c);
+    iterations.push(result.iterations[0]);
+    residuals.push(result.residuals[0]);
+  }
+  return { iterations, residuals };
 }
 
-/** b (the sum of an unknown pixel's known neighbours) and x (the known pixels' mean) of a cold solve. */
-function coldStart4(
-  solve: Solve4,
-  arena: KernelArena | null,
-  maskCopy: Uint8Array | undefined,
-  known: Image,
-  mask: Mask,
-  b: Float32Array,
-  x: Float32Array,
-): void {
-  const { width: w, height: h, data } = known;
-  if (solve.k && arena && maskCopy) {
-    const copy = arena.f32(w * h * 3);
-    copy.set(data);
-    solve.k.cold_start4(w, h, at(maskCopy), at(copy), at(b), at(x));
-    return;
-  }
-  const m = mask.data;
-  const mean = [0, 0, 0];
-  let count = 0;
-  for (let i = 0; i < w * h; i++) {
-    if (!m[i]) continue;
-    for (let c = 0; c < 3; c++) mean[c] += data[3 * i + c];
-    count++;
-  }
-  const start = mean.map((v) => f(v / count));
-  const s = w + 2;
-  for (let y = 0; y < h; y++) {
-    for (let xx = 0; xx < w; xx++) {
-      const i = y * w + xx;
-      if (m[i]) continue;
-      const q = LANES * ((y + 1) * s + xx + 1);
-      const west = xx > 0 && m[i - 1] !== 0;
-      const east = xx < w - 1 && m[i + 1] !== 0;
-      const north = y > 0 && m[i - w] !== 0;
-      const south = y < h - 1 && m[i + w] !== 0;
-      for (let c = 0; c < 3; c++) {
-        let v = 0;
-        if (west) v = f(v + data[3 * (i - 1) + c]);
-        if (east) v = f(v + data[3 * (i + 1) + c]);
-        if (north) v = f(v + data[3 * (i - w) + c]);
-        if (south) v = f(v + data[3 * (i + w) + c]);
-        b[q + c] = v;
-        x[q + c] = start[c];
-      }
-    }
-  }
-}
-
-/** The kernels' three sums. */
+/** The kernels' sums. */
 function sums(solve: Solve4): number[] {
   const r = solve.results as Float64Array;
-  return [r[0], r[1], r[2]];
+  return solve.channels === 3 ? [r[0], r[1], r[2]] : [r[0]];
 }
 
 /** Per-channel a·b over the interior rows (row sums in float32). */
 function dot4(solve: Solve4, a: Float32Array, b: Float32Array): number[] {
   const { w, h, s } = solve.levels[0].level;
-  if (solve.k) {
-    solve.k.dot4(w, h, s, at(a), at(b));
+  const { k, lanes: L, channels: C } = solve;
+  if (k) {
+    (L === 4 ? k.dot4 : k.dot1f)(w, h, s, at(a), at(b));
     return sums(solve);
   }
-  const acc = [0, 0, 0];
+  const acc = new Array<number>(C).fill(0);
   for (let y = 1; y <= h; y++) {
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    for (let i = y * s + 1; i <= y * s + w; i++) {
-      const q = LANES * i;
-      s0 = f(s0 + f(a[q] * b[q]));
-      s1 = f(s1 + f(a[q + 1] * b[q + 1]));
-      s2 = f(s2 + f(a[q + 2] * b[q + 2]));
+    for (let c = 0; c < C; c++) {
+      let row = 0;
+      for (let i = y * s + 1; i <= y * s + w; i++) row = f(row + f(a[L * i + c] * b[L * i + c]));
+      acc[c] += row;
     }
-    acc[0] += s0;
-    acc[1] += s1;
-    acc[2] += s2;
   }
   return acc;
 }
 
-/** (A p)_c at padded pixel i, channel c: g P − a E − b W − c S − d N. */
-function applyAt(level: Level, p: Float32Array, i: number, c: number): number {
+/** (A p) at padded pixel i, lane q = L·i + c: g P − a E − b W − c S − d N. */
+function applyAt(level: Level, L: number, p: Float32Array, i: number, c: number): number {
   const { s, diag, wE, wS } = level;
-  const q = LANES * i + c;
+  const q = L * i + c;
   let v = f(diag[i] * p[q]);
-  v = f(v - f(wE[i] * p[q + LANES]));
-  v = f(v - f(wE[i - 1] * p[q - LANES]));
-  v = f(v - f(wS[i] * p[q + LANES * s]));
-  return f(v - f(wS[i - s] * p[q - LANES * s]));
+  v = f(v - f(wE[i] * p[q + L]));
+  v = f(v - f(wE[i - 1] * p[q - L]));
+  v = f(v - f(wS[i] * p[q + L * s]));
+  return f(v - f(wS[i - s] * p[q - L * s]));
 }
 
 /** q = A p and p·q per channel. */
 function applyDot4(solve: Solve4, p: Float32Array, q: Float32Array): number[] {
   const level = solve.levels[0].level;
   const { w, h, s } = level;
-  if (solve.k) {
-    solve.k.apply_dot4(w, h, s, at(level.diag), at(level.wE), at(level.wS), at(p), at(q));
+  const { k, lanes: L, channels: C } = solve;
+  if (k) {
+    (L === 4 ? k.apply_dot4 : k.apply_dot1f)(
+      w,
+      h,
+      s,
+      at(level.diag),
+      at(level.wE),
+      at(level.wS),
+      at(p),
+      at(q),
+    );
     return sums(solve);
   }
-  const acc = [0, 0, 0];
+  const acc = new Array<number>(C).fill(0);
   for (let y = 1; y <= h; y++) {
-    const row = [0, 0, 0];
-    for (let i = y * s + 1; i <= y * s + w; i++) {
-      for (let c = 0; c < 3; c++) {
-        const v = applyAt(level, p, i, c);
-        q[LANES * i + c] = v;
-        row[c] = f(row[c] + f(v * p[LANES * i + c]));
+    for (let c = 0; c < C; c++) {
+      let row = 0;
+      for (let i = y * s + 1; i <= y * s + w; i++) {
+        const v = applyAt(level, L, p, i, c);
+        q[L * i + c] = v;
+        row = f(row + f(v * p[L * i + c]));
       }
+      acc[c] += row;
     }
-    for (let c = 0; c < 3; c++) acc[c] += row[c];
   }
   return acc;
 }
@@ -230,13 +304,15 @@ function applyDot4(solve: Solve4, p: Float32Array, q: Float32Array): number[] {
 /** out = r − A x on a level. */
 function residualOf4(solve: Solve4, level: Level, x: Float32Array, r: Float32Array, out: Float32Array): void {
   const { w, h, s } = level;
-  if (solve.k) {
-    solve.k.residual_of4(w, h, s, at(level.diag), at(level.wE), at(level.wS), at(x), at(r), at(out));
+  const { k, lanes: L, channels: C } = solve;
+  if (k) {
+    const kernel = L === 4 ? k.residual_of4 : k.residual_of1f;
+    kernel(w, h, s, at(level.diag), at(level.wE), at(level.wS), at(x), at(r), at(out));
     return;
   }
   for (let y = 1; y <= h; y++) {
     for (let i = y * s + 1; i <= y * s + w; i++) {
-      for (let c = 0; c < 3; c++) out[LANES * i + c] = f(r[LANES * i + c] - applyAt(level, x, i, c));
+      for (let c = 0; c < C; c++) out[L * i + c] = f(r[L * i + c] - applyAt(level, L, x, i, c));
     }
   }
 }
@@ -244,32 +320,49 @@ function residualOf4(solve: Solve4, level: Level, x: Float32Array, r: Float32Arr
 /** The first forward sweep of a V-cycle, from e = 0: id (r + b W + d N). */
 function smoothFromZero4(solve: Solve4, level: Level, r: Float32Array, e: Float32Array): void {
   const { w, h, s, invDiag, wE, wS } = level;
-  if (solve.k) {
-    solve.k.smooth_from_zero4(w, h, s, at(invDiag), at(wE), at(wS), at(r), at(e));
+  const { k, lanes: L, channels: C } = solve;
+  if (k) {
+    (L === 4 ? k.smooth_from_zero4 : k.smooth_from_zero1f)(
+      w,
+      h,
+      s,
+      at(invDiag),
+      at(wE),
+      at(wS),
+      at(r),
+      at(e),
+    );
     return;
   }
-  const up = LANES * s;
+  const up = L * s;
   for (let y = 1; y <= h; y++) {
     for (let p = y * s + 1; p <= y * s + w; p++) {
       const id = invDiag[p];
       const b = wE[p - 1];
       const d = wS[p - s];
-      for (let c = 0; c < 3; c++) {
-        const q = LANES * p + c;
-        e[q] = f(id * f(f(r[q] + f(b * e[q - LANES])) + f(d * e[q - up])));
+      for (let c = 0; c < C; c++) {
+        const q = L * p + c;
+        e[q] = f(id * f(f(r[q] + f(b * e[q - L])) + f(d * e[q - up])));
       }
     }
   }
 }
 
-/** A full Gauss–Seidel update of pixel p, channel c: id (r + a E + b W + c S + d N). */
-function gaussSeidelAt(level: Level, r: Float32Array, e: Float32Array, p: number, c: number): number {
+/** A full Gauss–Seidel update of pixel p, lane c: id (r + a E + b W + c S + d N). */
+function gaussSeidelAt(
+  level: Level,
+  L: number,
+  r: Float32Array,
+  e: Float32Array,
+  p: number,
+  c: number,
+): number {
   const { s, invDiag, wE, wS } = level;
-  const q = LANES * p + c;
-  let v = f(r[q] + f(wE[p] * e[q + LANES]));
-  v = f(v + f(wE[p - 1] * e[q - LANES]));
-  v = f(v + f(wS[p] * e[q + LANES * s]));
-  v = f(v + f(wS[p - s] * e[q - LANES * s]));
+  const q = L * p + c;
+  let v = f(r[q] + f(wE[p] * e[q + L]));
+  v = f(v + f(wE[p - 1] * e[q - L]));
+  v = f(v + f(wS[p] * e[q + L * s]));
+  v = f(v + f(wS[p - s] * e[q - L * s]));
   const value = f(invDiag[p] * v);
   e[q] = value;
   return value;
@@ -277,13 +370,14 @@ function gaussSeidelAt(level: Level, r: Float32Array, e: Float32Array, p: number
 
 function smoothForward4(solve: Solve4, level: Level, r: Float32Array, e: Float32Array): void {
   const { w, h, s, invDiag, wE, wS } = level;
-  if (solve.k) {
-    solve.k.smooth_forward4(w, h, s, at(invDiag), at(wE), at(wS), at(r), at(e));
+  const { k, lanes: L, channels: C } = solve;
+  if (k) {
+    (L === 4 ? k.smooth_forward4 : k.smooth_forward1f)(w, h, s, at(invDiag), at(wE), at(wS), at(r), at(e));
     return;
   }
   for (let y = 1; y <= h; y++) {
     for (let p = y * s + 1; p <= y * s + w; p++) {
-      for (let c = 0; c < 3; c++) gaussSeidelAt(level, r, e, p, c);
+      for (let c = 0; c < C; c++) gaussSeidelAt(level, L, r, e, p, c);
     }
   }
 }
@@ -291,20 +385,22 @@ function smoothForward4(solve: Solve4, level: Level, r: Float32Array, e: Float32
 /** The backward sweep, returning r·e per channel over the final e (rows bottom up, right to left). */
 function smoothBackwardDot4(solve: Solve4, level: Level, r: Float32Array, e: Float32Array): number[] {
   const { w, h, s, invDiag, wE, wS } = level;
-  if (solve.k) {
-    solve.k.smooth_backward_dot4(w, h, s, at(invDiag), at(wE), at(wS), at(r), at(e));
+  const { k, lanes: L, channels: C } = solve;
+  if (k) {
+    const kernel = L === 4 ? k.smooth_backward_dot4 : k.smooth_backward_dot1f;
+    kernel(w, h, s, at(invDiag), at(wE), at(wS), at(r), at(e));
     return sums(solve);
   }
-  const acc = [0, 0, 0];
+  const acc = new Array<number>(C).fill(0);
   for (let y = h; y >= 1; y--) {
-    const row = [0, 0, 0];
+    const row = new Array<number>(C).fill(0);
     for (let p = y * s + w; p >= y * s + 1; p--) {
-      for (let c = 0; c < 3; c++) {
-        const v = gaussSeidelAt(level, r, e, p, c);
-        row[c] = f(row[c] + f(r[LANES * p + c] * v));
+      for (let c = 0; c < C; c++) {
+        const v = gaussSeidelAt(level, L, r, e, p, c);
+        row[c] = f(row[c] + f(r[L * p + c] * v));
       }
     }
-    for (let c = 0; c < 3; c++) acc[c] += row[c];
+    for (let c = 0; c < C; c++) acc[c] += row[c];
   }
   return acc;
 }
@@ -317,8 +413,10 @@ function restrictSweepResidual4(solve: Solve4, fine: Level, coarse: Level4, e: F
   const { s, wE, wS } = fine;
   const { w: cw, h: ch, s: sc } = coarse.level;
   const rc = coarse.r;
-  if (solve.k) {
-    solve.k.restrict_sweep_residual4(fine.h, s, at(wE), at(wS), at(e), cw, ch, sc, at(rc));
+  const { k, lanes: L, channels: C } = solve;
+  if (k) {
+    const kernel = L === 4 ? k.restrict_sweep_residual4 : k.restrict_sweep_residual1f;
+    kernel(fine.h, s, at(wE), at(wS), at(e), cw, ch, sc, at(rc));
     return;
   }
   for (let Y = 0; Y < ch; Y++) {
@@ -326,13 +424,13 @@ function restrictSweepResidual4(solve: Solve4, fine: Level, coarse: Level4, e: F
     for (let X = 0; X < cw; X++) {
       const p = (2 * Y + 1) * s + 2 * X + 1;
       const pixels = bottomRing ? [p, p + 1] : [p, p + 1, p + s, p + s + 1];
-      const P = LANES * ((Y + 1) * sc + X + 1);
-      for (let c = 0; c < 3; c++) {
+      const P = L * ((Y + 1) * sc + X + 1);
+      for (let c = 0; c < C; c++) {
         let v = 0;
-        for (const [k, q] of pixels.entries()) {
-          const east = f(wE[q] * e[LANES * (q + 1) + c]);
-          v = k === 0 ? east : f(v + east);
-          v = f(v + f(wS[q] * e[LANES * (q + s) + c]));
+        for (const [j, q] of pixels.entries()) {
+          const east = f(wE[q] * e[L * (q + 1) + c]);
+          v = j === 0 ? east : f(v + east);
+          v = f(v + f(wS[q] * e[L * (q + s) + c]));
         }
         rc[P + c] = v;
       }
@@ -345,17 +443,18 @@ function restrict4(solve: Solve4, fine: Level, coarse: Level4, t: Float32Array):
   const s = fine.s;
   const { w: cw, h: ch, s: sc } = coarse.level;
   const rc = coarse.r;
-  if (solve.k) {
-    solve.k.restrict4(s, cw, ch, sc, at(t), at(rc));
+  const { k, lanes: L, channels: C } = solve;
+  if (k) {
+    (L === 4 ? k.restrict4 : k.restrict1f)(s, cw, ch, sc, at(t), at(rc));
     return;
   }
   for (let Y = 0; Y < ch; Y++) {
     for (let X = 0; X < cw; X++) {
-      const q = LANES * ((2 * Y + 1) * s + 2 * X + 1);
-      const Q = LANES * ((Y + 1) * sc + X + 1);
-      const down = LANES * s;
-      for (let c = 0; c < 3; c++) {
-        rc[Q + c] = f(f(f(t[q + c] + t[q + LANES + c]) + t[q + down + c]) + t[q + down + LANES + c]);
+      const q = L * ((2 * Y + 1) * s + 2 * X + 1);
+      const Q = L * ((Y + 1) * sc + X + 1);
+      const down = L * s;
+      for (let c = 0; c < C; c++) {
+        rc[Q + c] = f(f(f(t[q + c] + t[q + L + c]) + t[q + down + c]) + t[q + down + L + c]);
       }
     }
   }
@@ -366,32 +465,34 @@ function prolong4(solve: Solve4, fine: Level, coarse: Level4, e: Float32Array): 
   const { s, invDiag: act } = fine;
   const { w: cw, h: ch, s: sc } = coarse.level;
   const ec = coarse.e;
-  if (solve.k) {
-    solve.k.prolong4(s, at(act), cw, ch, sc, at(ec), at(e), SCALE);
+  const { k, lanes: L, channels: C } = solve;
+  if (k) {
+    (L === 4 ? k.prolong4 : k.prolong1f)(s, at(act), cw, ch, sc, at(ec), at(e), SCALE);
     return;
   }
   for (let Y = 0; Y < ch; Y++) {
     for (let X = 0; X < cw; X++) {
       const p = (2 * Y + 1) * s + 2 * X + 1;
-      const P = LANES * ((Y + 1) * sc + X + 1);
+      const P = L * ((Y + 1) * sc + X + 1);
       for (const q of [p, p + 1, p + s, p + s + 1]) {
         const m = act[q] !== 0 ? SCALE : 0;
-        for (let c = 0; c < 3; c++) e[LANES * q + c] = f(e[LANES * q + c] + f(m * ec[P + c]));
+        for (let c = 0; c < C; c++) e[L * q + c] = f(e[L * q + c] + f(m * ec[P + c]));
       }
     }
   }
 }
 
 /** The coarsest level's direct solve (its Cholesky factor, in doubles), channel by channel. */
-function solveCoarsest4(level: Level, r: Float32Array, e: Float32Array): void {
+function solveCoarsest4(solve: Solve4, level: Level, r: Float32Array, e: Float32Array): void {
   const a = level.chol as Float64Array;
   const nodes = level.nodes as Int32Array;
   const y = level.work as Float64Array;
   const m = nodes.length;
+  const { lanes: L, channels: C } = solve;
   e.fill(0);
-  for (let c = 0; c < 3; c++) {
+  for (let c = 0; c < C; c++) {
     for (let i = 0; i < m; i++) {
-      let v = r[LANES * nodes[i] + c];
+      let v = r[L * nodes[i] + c];
       for (let k = 0; k < i; k++) v -= a[i * m + k] * y[k];
       y[i] = v / a[i * m + i];
     }
@@ -400,7 +501,7 @@ function solveCoarsest4(level: Level, r: Float32Array, e: Float32Array): void {
       for (let k = i + 1; k < m; k++) v -= a[k * m + i] * y[k];
       y[i] = v / a[i * m + i];
     }
-    for (let i = 0; i < m; i++) e[LANES * nodes[i] + c] = y[i];
+    for (let i = 0; i < m; i++) e[L * nodes[i] + c] = y[i];
   }
 }
 
@@ -409,7 +510,7 @@ function vcycle4(solve: Solve4, l: number, r: Float32Array, e: Float32Array): vo
   const { levels } = solve;
   const { level, t } = levels[l];
   if (l === levels.length - 1) {
-    solveCoarsest4(level, r, e);
+    solveCoarsest4(solve, level, r, e);
     return;
   }
   // one sweep each way on the finest level, two on the coarser ones (multigrid.ts FINE_SWEEPS, COARSE_SWEEPS)
@@ -442,40 +543,28 @@ function updateAndSweep4(
 ): number[] {
   const level = solve.levels[0].level;
   const { w, h, s, invDiag, wE, wS } = level;
-  if (solve.k) {
-    const [a0, a1, a2] = alpha;
-    solve.k.update_and_sweep4(
-      w,
-      h,
-      s,
-      at(invDiag),
-      at(wE),
-      at(wS),
-      at(x),
-      at(r),
-      at(p),
-      at(q),
-      a0,
-      a1,
-      a2,
-      at(e),
-    );
+  const { k, lanes: L, channels: C } = solve;
+  if (k) {
+    const coefficients = [w, h, s, at(invDiag), at(wE), at(wS)] as const;
+    const vectors = [at(x), at(r), at(p), at(q)] as const;
+    if (L === 4) k.update_and_sweep4(...coefficients, ...vectors, alpha[0], alpha[1], alpha[2], at(e));
+    else k.update_and_sweep1f(...coefficients, ...vectors, alpha[0], at(e));
     return sums(solve);
   }
   const a = alpha.map(f);
-  const acc = [0, 0, 0];
+  const acc = new Array<number>(C).fill(0);
   for (let y = 1; y <= h; y++) {
-    const row = [0, 0, 0];
-    for (let i = y * s + 1; i <= y * s + w; i++) {
-      for (let c = 0; c < 3; c++) {
-        const k = LANES * i + c;
-        x[k] = f(x[k] + f(a[c] * p[k]));
-        const v = f(r[k] - f(a[c] * q[k]));
-        r[k] = v;
-        row[c] = f(row[c] + f(v * v));
+    for (let c = 0; c < C; c++) {
+      let row = 0;
+      for (let i = y * s + 1; i <= y * s + w; i++) {
+        const j = L * i + c;
+        x[j] = f(x[j] + f(a[c] * p[j]));
+        const v = f(r[j] - f(a[c] * q[j]));
+        r[j] = v;
+        row = f(row + f(v * v));
       }
+      acc[c] += row;
     }
-    for (let c = 0; c < 3; c++) acc[c] += row[c];
   }
   smoothFromZero4(solve, level, r, e);
   return acc;
@@ -484,17 +573,19 @@ function updateAndSweep4(
 /** p = keep (z + β p) per channel (β rounded to float32; keep 0 for channels that are done). */
 function updateP4(solve: Solve4, p: Float32Array, z: Float32Array, beta: number[], done: boolean[]): void {
   const { w, h, s } = solve.levels[0].level;
+  const { k, lanes: L, channels: C } = solve;
   const keep = done.map((d) => (d ? 0 : 1));
-  if (solve.k) {
-    solve.k.update_p4(w, h, s, at(p), at(z), beta[0], beta[1], beta[2], keep[0], keep[1], keep[2]);
+  if (k) {
+    if (L === 4) k.update_p4(w, h, s, at(p), at(z), beta[0], beta[1], beta[2], keep[0], keep[1], keep[2]);
+    else k.update_p1f(w, h, s, at(p), at(z), beta[0], keep[0]);
     return;
   }
   const b = beta.map(f);
   for (let y = 1; y <= h; y++) {
     for (let i = y * s + 1; i <= y * s + w; i++) {
-      for (let c = 0; c < 3; c++) {
-        const k = LANES * i + c;
-        p[k] = f(keep[c] * f(z[k] + f(b[c] * p[k])));
+      for (let c = 0; c < C; c++) {
+        const j = L * i + c;
+        p[j] = f(keep[c] * f(z[j] + f(b[c] * p[j])));
       }
     }
   }
@@ -512,24 +603,24 @@ function conjugateGradients4(
   tolerance: number,
   maxIterations: number,
 ): Float32SolveResult {
-  const { levels } = solve;
+  const { levels, lanes: L, channels: C } = solve;
   const [r, z, p] = bufs;
   const q = b;
   const bb = dot4(solve, b, b);
-  for (let c = 0; c < 3; c++) {
-    if (bb[c] === 0) for (let i = c; i < x.length; i += LANES) x[i] = 0;
+  for (let c = 0; c < C; c++) {
+    if (bb[c] === 0) for (let i = c; i < x.length; i += L) x[i] = 0;
   }
   const tol2 = tolerance * tolerance;
-  const iterations = [0, 0, 0];
-  const done = [false, false, false];
+  const iterations = new Array<number>(C).fill(0);
+  const done = new Array<boolean>(C).fill(false);
   residualOf4(solve, levels[0].level, x, b, r);
   let rr = dot4(solve, r, r);
   let active = 0;
-  for (let c = 0; c < 3; c++) {
+  for (let c = 0; c < C; c++) {
     if (rr[c] <= tol2 * bb[c]) done[c] = true;
     else active++;
   }
-  let rz = [0, 0, 0];
+  let rz = new Array<number>(C).fill(0);
   if (active > 0) {
     vcycle4(solve, 0, r, z);
     p.set(z);
@@ -541,13 +632,13 @@ function conjugateGradients4(
   while (active > 0 && it < maxIterations) {
     it++;
     const pq = applyDot4(solve, p, q);
-    for (let c = 0; c < 3; c++) {
+    for (let c = 0; c < C; c++) {
       alpha[c] = done[c] || pq[c] <= 0 ? 0 : rz[c] / pq[c];
       if (!done[c]) iterations[c] = it;
     }
     rr = updateAndSweep4(solve, x, r, p, q, alpha, z);
     active = 0;
-    for (let c = 0; c < 3; c++) {
+    for (let c = 0; c < C; c++) {
       if (!done[c] && (rr[c] <= tol2 * bb[c] || alpha[c] === 0)) done[c] = true;
       if (!done[c]) active++;
     }
@@ -563,12 +654,12 @@ function conjugateGradients4(
       vcycle4(solve, 0, r, z);
       rzNew = dot4(solve, r, z);
     }
-    for (let c = 0; c < 3; c++) {
+    for (let c = 0; c < C; c++) {
       beta[c] = done[c] ? 0 : rzNew[c] / rz[c];
       rz[c] = rzNew[c];
     }
     updateP4(solve, p, z, beta, done);
   }
-  const residuals = [0, 1, 2].map((c) => (bb[c] === 0 ? Math.sqrt(rr[c]) : Math.sqrt(rr[c] / bb[c])));
+  const residuals = iterations.map((_, c) => (bb[c] === 0 ? Math.sqrt(rr[c]) : Math.sqrt(rr[c] / bb[c])));
   return { iterations, residuals };
 }

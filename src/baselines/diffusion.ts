@@ -27,8 +27,9 @@ export interface DiffusionOptions {
    */
   perChannelPixels?: number;
   /**
-   * "float32": colour images of up to perChannelPixels pixels solve in float32 with SIMD (cg-f32.ts), as
-   * streams of format version 7 decode; everything else, and "float64" (the default), on the float64 solver.
+   * "float32": solve on the float32 solver (cg-f32.ts: colour images jointly in SIMD groups, or per channel
+   * above perChannelPixels, the same values either way), as streams of format version 7 decode; "float64" (the
+   * default) on the float64 solver. A warm start (`initial`) always takes the float64 solver.
    */
   arithmetic?: "float64" | "float32";
 }
@@ -79,13 +80,11 @@ export function inpaintDiffusion(
   options: DiffusionSolveOptions = {},
 ): DiffusionResult {
   checkInpaintingInput(known, mask);
-  const jointPixels = options.perChannelPixels ?? PER_CHANNEL_PIXELS;
-  if (known.channels === 3 && known.width * known.height > jointPixels) {
-    return inpaintPerChannel(known, mask, options);
-  }
-  if (options.arithmetic === "float32" && known.channels === 3 && !options.initial) {
-    return inpaintInFloat32(known, mask, options);
-  }
+  const perChannel =
+    known.channels === 3 && known.width * known.height > (options.perChannelPixels ?? PER_CHANNEL_PIXELS);
+  if (options.arithmetic === "float32" && !options.initial)
+    return inpaintInFloat32(known, mask, options, perChannel);
+  if (perChannel) return inpaintPerChannel(known, mask, options);
   const { width: w, height: h, channels: C } = known;
   // built in the kernels' memory where it can be: no copy in and out (DiffusionSystem.solve)
   // five vectors: b, x and CG's r, z, p (solveWithSystem's solve uses b as q)
@@ -95,13 +94,18 @@ export function inpaintDiffusion(
   return result;
 }
 
-/** inpaintDiffusion of a colour image on the float32 solver (cg-f32.ts). */
-function inpaintInFloat32(known: Image, mask: Mask, options: DiffusionSolveOptions): DiffusionResult {
+/** inpaintDiffusion on the float32 solver (cg-f32.ts): the same values jointly or per channel. */
+function inpaintInFloat32(
+  known: Image,
+  mask: Mask,
+  options: DiffusionSolveOptions,
+  perChannel: boolean,
+): DiffusionResult {
   const { tolerance, maxIterations } = solveLimits(options);
   const out = options.inPlace
     ? known
-    : createImage(known.width, known.height, 3, new Float32Array(known.data));
-  const { iterations, residuals } = inpaintFloat32(known, mask, out, tolerance, maxIterations);
+    : createImage(known.width, known.height, known.channels, new Float32Array(known.data));
+  const { iterations, residuals } = inpaintFloat32(known, mask, out, tolerance, maxIterations, perChannel);
   releaseLargeArena();
   return { image: out, iterations, residuals };
 }

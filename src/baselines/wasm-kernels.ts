@@ -151,6 +151,38 @@ export interface DiffusionKernels {
     k2: number,
   ): void;
   dot4(w: number, h: number, s: number, a: number, b: number): void;
+  // the same for one channel, one float32 per pixel (`step`: the image's interleaved channels, `first`: which)
+  cold_start1f(
+    w: number,
+    h: number,
+    step: number,
+    first: number,
+    mask: number,
+    data: number,
+    b: number,
+    x: number,
+  ): void;
+  smooth_from_zero1f: Sweep;
+  smooth_forward1f: Sweep;
+  smooth_backward_dot1f: Sweep;
+  apply_dot1f: Stencil;
+  residual_of1f: Stencil;
+  /** x, r, p, q, then α, then e. */
+  update_and_sweep1f: Stencil;
+  restrict_sweep_residual1f: Restriction;
+  restrict1f(s: number, cw: number, ch: number, sc: number, t: number, rc: number): void;
+  prolong1f(
+    s: number,
+    act: number,
+    cw: number,
+    ch: number,
+    sc: number,
+    ec: number,
+    e: number,
+    scale: number,
+  ): void;
+  update_p1f(w: number, h: number, s: number, p: number, z: number, b0: number, k0: number): void;
+  dot1f(w: number, h: number, s: number, a: number, b: number): void;
 }
 
 const PAGE = 65536;

@@ -46,7 +46,7 @@ import { type DecodedSections, decodeSectionsWasm } from "./wasm-decoders.ts";
  * version 3's diffusion solve stops earlier than 1's (diffusionDecodeTolerance), version 5's gan networks take
  * their products on 16-bit integers (networkArithmetic), version 6's gan decoder runs larger tiles
  * (src/nets/tiling.ts decoderTiling) and stops its diffusion input's solve earlier (diffusionInputTolerance),
- * and version 7's diffusion decoder solves colour images in float32 (diffusionDecodeArithmetic). Older
+ * and version 7's decoders solve their diffusion systems in float32 (diffusionDecodeArithmetic). Older
  * streams decode as they always did.
  */
 export const FORMAT_VERSION = 7;
@@ -76,11 +76,11 @@ export function diffusionDecodeTolerance(version: number): number {
 }
 
 /**
- * The arithmetic of a stream's homogeneous-diffusion decode, by format version: part of what a stream decodes
- * to. From version 7, colour images (up to src/baselines/diffusion.ts PER_CHANNEL_PIXELS; larger ones and
- * grey images as before) solve in float32 with SIMD (src/baselines/cg-f32.ts): the same iterations and the
- * same distance from the converged solution, in about half the time (docs/notes/photos.md, "Format
- * version 7"). The gan backend's diffusion input is not affected.
+ * The arithmetic of a stream's homogeneous-diffusion solves, by format version: part of what a stream decodes
+ * to. From version 7 the diffusion backend's decode and the gan decoder's diffusion input solve in float32
+ * (src/baselines/cg-f32.ts: a colour image's three channels in one SIMD group, or one channel at a time, the
+ * same values): the same iterations and the same distance from the converged solution, a Kodak-sized colour
+ * solve in about half the time (docs/notes/photos.md, "Format version 7").
  */
 export function diffusionDecodeArithmetic(version: number): "float64" | "float32" {
   return version >= 7 ? "float32" : "float64";

@@ -41,8 +41,9 @@ interface SampleSolve {
  * values (w × h × C, [0, 1]), b the mask (known where > 0.5). The tiled decoder computes it on the main thread
  * and hands it to the window's networks (InpaintJob.interpolation), so that worker threads need no memory
  * for the solver. `tolerance` is the CG's relative residual (DIFFUSION_INPUT_TOLERANCE unless a format
- * version says otherwise); colour windows are solved all channels at once up to `perChannelPixels` (default
- * inpaintDiffusion's PER_CHANNEL_PIXELS, 2^21, a 1448² window), one channel at a time above (the same values).
+ * version says otherwise), in `arithmetic` (float64 unless a format version says otherwise); colour windows are
+ * solved all channels at once up to `perChannelPixels` (default inpaintDiffusion's PER_CHANNEL_PIXELS, 2^21, a
+ * 1448² window), one channel at a time above (the same values in either arithmetic).
  */
 export function diffusionInput(
   f: Float32Array,
@@ -52,11 +53,12 @@ export function diffusionInput(
   C: 1 | 3,
   tolerance: number = DIFFUSION_INPUT_TOLERANCE,
   perChannelPixels?: number,
+  arithmetic: "float64" | "float32" = "float64",
 ): Float32Array {
   const { mask, known } = binaryMask(b);
   // nothing known: the mid-grey a decoder would have to guess
   if (known === 0) return new Float32Array(w * h * C).fill(0.5);
-  const options = { tolerance, perChannelPixels };
+  const options = { tolerance, perChannelPixels, arithmetic };
   return inpaintDiffusion(createImage(w, h, C, f), { width: w, height: h, data: mask }, options).image
     .data as Float32Array;
 }

@@ -57,6 +57,11 @@ export interface WindowOptions {
    * version (diffusionInputTolerance). Default: DIFFUSION_INPUT_TOLERANCE for every window.
    */
   diffusionTolerance?: (windowPixels: number) => number;
+  /**
+   * The arithmetic of that solve (diffusionInput): part of what a stream decodes to, so the decoder takes it
+   * from the stream's format version (diffusionDecodeArithmetic). Default "float64".
+   */
+  diffusionArithmetic?: "float64" | "float32";
 }
 
 /** The `gan` backend: the mask generator as a MaskSelector, the inpainting generator as an Inpainter. */
@@ -453,6 +458,7 @@ async function loadGanModelUncached(
                 3,
                 options.diffusionTolerance?.(f.width * f.height),
                 perChannelPixels,
+                options.diffusionArithmetic,
               )
             : undefined,
         };

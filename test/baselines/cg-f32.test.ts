@@ -7,7 +7,7 @@ import { createImage, createMask, type Image, type Mask } from "../../src/image/
 import { createRng } from "../../src/mask/rng.ts";
 import { syntheticImage } from "./helpers.ts";
 
-// The float32 solver of version 7's colour decodes (src/baselines/cg-f32.ts).
+// The float32 solver of version 7's decodes (src/baselines/cg-f32.ts).
 
 function randomMask(w: number, h: number, density: number, seed: number): Mask {
   const rng = createRng(seed);
@@ -119,13 +119,45 @@ describe("the float32 diffusion solver (format version 7)", () => {
     for (let i = 0; i < 30 * 20; i++) expect(kernels.image.data[3 * i + 1]).toBe(0);
   });
 
-  it("leaves grey images, warm starts and the default to the float64 solver", () => {
-    const grey = syntheticImage(40, 30, 1, 12);
-    const mask = randomMask(40, 30, 0.1, 13);
-    const a = inpaintDiffusion(grey, mask, { tolerance: 1e-4, arithmetic: "float32" });
-    const b = inpaintDiffusion(grey, mask, { tolerance: 1e-4 });
-    expect(sha(a.image)).toBe(sha(b.image));
+  it("solves a colour image channel by channel to the joint solve's values, on the kernels and the loops", () => {
+    const known = syntheticImage(70, 45, 3, 12);
+    const mask = randomMask(70, 45, 0.06, 13);
+    const joint = inpaintDiffusion(known, mask, { tolerance: 1e-4, arithmetic: "float32" });
+    const options = { tolerance: 1e-4, arithmetic: "float32" as const, perChannelPixels: 1 };
+    const perChannel = inpaintDiffusion(known, mask, options);
+    expect(sha(perChannel.image)).toBe(sha(joint.image));
+    expect(perChannel.iterations).toEqual(joint.iterations);
+    setWasmKernels(false);
+    try {
+      expect(sha(inpaintDiffusion(known, mask, options).image)).toBe(sha(joint.image));
+    } finally {
+      setWasmKernels(true);
+    }
+  });
+
+  it("solves grey images in float32 too (kernels and loops alike), close to the float64 solve", () => {
+    for (const [seed, [w, h]] of [
+      [40, 30],
+      [33, 1],
+      [57, 44],
+    ].entries()) {
+      const grey = syntheticImage(w, h, 1, 20 + seed);
+      const mask = randomMask(w, h, 0.1, 30 + seed);
+      const { loops, kernels } = bothWays(grey, mask);
+      expect(sha(kernels.image), `${w}×${h}`).toBe(sha(loops.image));
+      const f64 = inpaintDiffusion(grey, mask, { tolerance: 1e-4 });
+      expect(kernels.iterations).toEqual(f64.iterations);
+      let largest = 0;
+      for (let i = 0; i < grey.data.length; i++)
+        largest = Math.max(largest, Math.abs(kernels.image.data[i] - f64.image.data[i]));
+      // float32 rounding only: thousandths of a level, at values up to 255
+      expect(largest).toBeLessThan(0.01);
+    }
+  });
+
+  it("leaves warm starts and the default to the float64 solver", () => {
     const colour = syntheticImage(40, 30, 3, 14);
+    const mask = randomMask(40, 30, 0.1, 13);
     const f32 = inpaintDiffusion(colour, mask, { tolerance: 1e-4, arithmetic: "float32" });
     const f64 = inpaintDiffusion(colour, mask, { tolerance: 1e-4 });
     expect(sha(f32.image)).not.toBe(sha(f64.image));

@@ -878,3 +878,236 @@ void dot4(int w, int h, int s, const float *a, const float *b) {
   }
   end_sums();
 }
+
+/*
+ * The same solver for one channel (cg-f32.ts with one lane per pixel: grey images, colour images over 2^21
+ * pixels solved channel by channel, and the gan decoder's diffusion input beside worker threads): float32
+ * scalars with each lane's operations of the `…4` kernels in the same order, so a channel solved alone takes
+ * the values it takes in a joint solve, bit for bit.
+ */
+
+static double acc1;
+
+/* b and x of a cold solve of channel `first` of an image of `step` interleaved channels (w × h, float32) */
+void cold_start1f(int w, int h, int step, int first, const unsigned char *mask, const float *data, float *b,
+                  float *x) {
+  int s = w + 2;
+  double mean = 0;
+  int n = 0;
+  for (int i = 0; i < w * h; i++) {
+    if (!mask[i]) continue;
+    mean += data[i * step + first];
+    n++;
+  }
+  float m = (float)(mean / n);
+  for (int y = 0; y < h; y++) {
+    for (int xx = 0; xx < w; xx++) {
+      int i = y * w + xx;
+      if (mask[i]) continue;
+      int q = (y + 1) * s + xx + 1;
+      float v = 0;
+      if (xx > 0 && mask[i - 1]) v += data[(i - 1) * step + first];
+      if (xx < w - 1 && mask[i + 1]) v += data[(i + 1) * step + first];
+      if (y > 0 && mask[i - w]) v += data[(i - w) * step + first];
+      if (y < h - 1 && mask[i + w]) v += data[(i + w) * step + first];
+      b[q] = v;
+      x[q] = m;
+    }
+  }
+}
+
+static inline float gz1f(int p, int s, const float *invDiag, const float *wE, const float *wS, const float *r,
+                         float *e) {
+  float v = r[p];
+  v = v + wE[p - 1] * e[p - 1];
+  v = v + wS[p - s] * e[p - s];
+  v = invDiag[p] * v;
+  e[p] = v;
+  return v;
+}
+
+static inline float gs1f(int p, int s, const float *invDiag, const float *wE, const float *wS, const float *r,
+                         float *e) {
+  float v = r[p];
+  v = v + wE[p] * e[p + 1];
+  v = v + wE[p - 1] * e[p - 1];
+  v = v + wS[p] * e[p + s];
+  v = v + wS[p - s] * e[p - s];
+  v = invDiag[p] * v;
+  e[p] = v;
+  return v;
+}
+
+void smooth_from_zero1f(int w, int h, int s, const float *invDiag, const float *wE, const float *wS,
+                        const float *r, float *e) {
+  FORWARD_PAIRS(gz1f)
+}
+
+void smooth_forward1f(int w, int h, int s, const float *invDiag, const float *wE, const float *wS,
+                      const float *r, float *e) {
+  FORWARD_PAIRS(gs1f)
+}
+
+void smooth_backward_dot1f(int w, int h, int s, const float *invDiag, const float *wE, const float *wS,
+                           const float *r, float *e) {
+  acc1 = 0;
+  int y = h;
+  for (; y >= 2; y -= 2) {
+    int a = y * s + w;
+    int b = a - s;
+    float rs = 0;
+    rs = rs + r[a] * gs1f(a, s, invDiag, wE, wS, r, e);
+    for (int j = 1; j < w; j++) {
+      a--;
+      rs = rs + r[a] * gs1f(a, s, invDiag, wE, wS, r, e);
+      gs1f(b, s, invDiag, wE, wS, r, e);
+      b--;
+    }
+    gs1f(b, s, invDiag, wE, wS, r, e);
+    acc1 += (double)rs;
+    rs = 0;
+    for (int p = (y - 1) * s + w; p >= (y - 1) * s + 1; p--) rs = rs + r[p] * e[p];
+    acc1 += (double)rs;
+  }
+  if (y == 1) {
+    float rs = 0;
+    for (int p = s + w; p >= s + 1; p--) rs = rs + r[p] * gs1f(p, s, invDiag, wE, wS, r, e);
+    acc1 += (double)rs;
+  }
+  out[0] = acc1;
+}
+
+static inline float apply1f(int i, int s, const float *diag, const float *wE, const float *wS, const float *p) {
+  float v = diag[i] * p[i];
+  v = v - wE[i] * p[i + 1];
+  v = v - wE[i - 1] * p[i - 1];
+  v = v - wS[i] * p[i + s];
+  v = v - wS[i - s] * p[i - s];
+  return v;
+}
+
+void apply_dot1f(int w, int h, int s, const float *diag, const float *wE, const float *wS, const float *p,
+                 float *q) {
+  acc1 = 0;
+  for (int y = 1; y <= h; y++) {
+    float rs = 0;
+    for (int i = y * s + 1; i <= y * s + w; i++) {
+      float v = apply1f(i, s, diag, wE, wS, p);
+      q[i] = v;
+      rs = rs + v * p[i];
+    }
+    acc1 += (double)rs;
+  }
+  out[0] = acc1;
+}
+
+void residual_of1f(int w, int h, int s, const float *diag, const float *wE, const float *wS, const float *x,
+                   const float *r, float *res) {
+  for (int y = 1; y <= h; y++) {
+    for (int i = y * s + 1; i <= y * s + w; i++) res[i] = r[i] - apply1f(i, s, diag, wE, wS, x);
+  }
+}
+
+static inline void update_row1f(int from, int w, float *x, float *r, const float *p, const float *q, float al) {
+  float rs = 0;
+  for (int i = from; i < from + w; i++) {
+    x[i] = x[i] + al * p[i];
+    float v = r[i] - al * q[i];
+    r[i] = v;
+    rs = rs + v * v;
+  }
+  acc1 += (double)rs;
+}
+
+void update_and_sweep1f(int w, int h, int s, const float *invDiag, const float *wE, const float *wS, float *x,
+                        float *r, const float *p, const float *q, double a0, float *e) {
+  float al = (float)a0;
+  acc1 = 0;
+  int y = 1;
+  for (; y + 1 <= h; y += 2) {
+    update_row1f(y * s + 1, w, x, r, p, q, al);
+    update_row1f((y + 1) * s + 1, w, x, r, p, q, al);
+    int a = y * s + 1;
+    int b = a + s;
+    gz1f(a, s, invDiag, wE, wS, r, e);
+    for (int j = 1; j < w; j++) {
+      a++;
+      gz1f(a, s, invDiag, wE, wS, r, e);
+      gz1f(b, s, invDiag, wE, wS, r, e);
+      b++;
+    }
+    gz1f(b, s, invDiag, wE, wS, r, e);
+  }
+  if (y == h) {
+    update_row1f(y * s + 1, w, x, r, p, q, al);
+    for (int p2 = y * s + 1; p2 <= y * s + w; p2++) gz1f(p2, s, invDiag, wE, wS, r, e);
+  }
+  out[0] = acc1;
+}
+
+void restrict_sweep_residual1f(int fh, int s, const float *wE, const float *wS, const float *e, int cw, int ch,
+                               int sc, float *rc) {
+  for (int Y = 0; Y < ch; Y++) {
+    int p = (2 * Y + 1) * s + 1;
+    int P = (Y + 1) * sc + 1;
+    int bottomRing = 2 * Y + 2 > fh;
+    for (int X = 0; X < cw; X++, p += 2, P++) {
+      int p1 = p + 1;
+      float v = wE[p] * e[p + 1];
+      v = v + wS[p] * e[p + s];
+      v = v + wE[p1] * e[p1 + 1];
+      v = v + wS[p1] * e[p1 + s];
+      if (!bottomRing) {
+        int p2 = p + s;
+        int p3 = p2 + 1;
+        v = v + wE[p2] * e[p2 + 1];
+        v = v + wS[p2] * e[p2 + s];
+        v = v + wE[p3] * e[p3 + 1];
+        v = v + wS[p3] * e[p3 + s];
+      }
+      rc[P] = v;
+    }
+  }
+}
+
+void restrict1f(int s, int cw, int ch, int sc, const float *t, float *rc) {
+  for (int Y = 0; Y < ch; Y++) {
+    int p = (2 * Y + 1) * s + 1;
+    int P = (Y + 1) * sc + 1;
+    for (int X = 0; X < cw; X++, p += 2, P++) rc[P] = ((t[p] + t[p + 1]) + t[p + s]) + t[p + s + 1];
+  }
+}
+
+#define PROLONG1F(q) (e[q] = e[q] + (act[q] != 0 ? scale : 0.0f) * v)
+
+void prolong1f(int s, const float *act, int cw, int ch, int sc, const float *ec, float *e, float scale) {
+  for (int Y = 0; Y < ch; Y++) {
+    int p = (2 * Y + 1) * s + 1;
+    int P = (Y + 1) * sc + 1;
+    for (int X = 0; X < cw; X++, p += 2, P++) {
+      float v = ec[P];
+      PROLONG1F(p);
+      PROLONG1F(p + 1);
+      PROLONG1F(p + s);
+      PROLONG1F(p + s + 1);
+    }
+  }
+}
+
+void update_p1f(int w, int h, int s, float *p, const float *z, double b0, double k0) {
+  float be = (float)b0;
+  float ke = (float)k0;
+  for (int y = 1; y <= h; y++) {
+    for (int i = y * s + 1; i <= y * s + w; i++) p[i] = ke * (z[i] + be * p[i]);
+  }
+}
+
+void dot1f(int w, int h, int s, const float *a, const float *b) {
+  acc1 = 0;
+  for (int y = 1; y <= h; y++) {
+    float rs = 0;
+    for (int i = y * s + 1; i <= y * s + w; i++) rs = rs + a[i] * b[i];
+    acc1 += (double)rs;
+  }
+  out[0] = acc1;
+}
