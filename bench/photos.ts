@@ -330,9 +330,11 @@ export async function run(argv: string[]): Promise<void> {
       );
       if (row.baselineDecodeSeconds !== undefined) {
         const ratio = row.baselineDecodeSeconds / row.decodeSeconds;
-        // what differs between the versions for this backend: the networks' products, or the colour solve's
+        // what may differ between the versions: the networks' products, the diffusion solves' arithmetic
         const arithmetic = (v: number) =>
-          backend === "gan" ? `networks ${networkArithmetic(v)}` : `solve ${diffusionDecodeArithmetic(v)}`;
+          backend === "gan"
+            ? `networks ${networkArithmetic(v)}, diffusion input ${diffusionDecodeArithmetic(v)}`
+            : `solve ${diffusionDecodeArithmetic(v)}`;
         console.log(
           `| | | decode of the same stream as version ${baseline} (${arithmetic(Number(baseline))}): ${fmt(row.baselineDecodeSeconds)} s, ${ratio.toFixed(2)}× the time of version ${FORMAT_VERSION} (${arithmetic(FORMAT_VERSION)}) | | | | |`,
         );
