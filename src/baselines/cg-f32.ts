@@ -17,6 +17,7 @@
  * solve. The kernels (wasm/diffusion-kernels.c, the `…4` and `…1f` functions) and the loops below compute the
  * same values, bit for bit; the loops run where WebAssembly is unavailable or switched off (MASKCODEC_WASM=0).
  */
+import { MaskcodecError } from "../errors.ts";
 import type { Image, Mask } from "../image/types.ts";
 import { assembleLevels } from "./diffusion-system.ts";
 import { at } from "./kernel-binding.ts";
@@ -84,6 +85,9 @@ class System32 {
     readonly mask: Uint8Array,
     lanes: 1 | 4,
   ) {
+    if (mask.findIndex((v) => v !== 0) < 0) {
+      throw new MaskcodecError("Diffusion inpainting needs at least one known pixel", "ERR_EMPTY_MASK");
+    }
     const bytes = arenaBytes(width, height, lanes);
     const arena = kernelArena(bytes);
     this.arena = arena?.reset(bytes) ? arena : null;

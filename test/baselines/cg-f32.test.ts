@@ -170,6 +170,17 @@ describe("the float32 diffusion solver (format version 7)", () => {
     expect(sha(warm.image)).toBe(sha(initial.image));
   });
 
+  it("refuses an empty mask with the float64 solver's error", () => {
+    const known = syntheticImage(20, 10, 3, 17);
+    const empty = createMask(20, 10);
+    for (const channels of [1, 3] as const) {
+      const image = channels === 3 ? known : syntheticImage(20, 10, 1, 18);
+      expect(() => inpaintDiffusion(image, empty, { arithmetic: "float32" })).toThrow(
+        expect.objectContaining({ code: "ERR_EMPTY_MASK" }),
+      );
+    }
+  });
+
   it("is what the diffusion Inpainter runs when asked for float32", async () => {
     const known = syntheticImage(45, 35, 3, 15);
     const mask = randomMask(45, 35, 0.08, 16);
