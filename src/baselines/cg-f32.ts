@@ -21,7 +21,7 @@ import { MaskcodecError } from "../errors.ts";
 import type { Image, Mask } from "../image/types.ts";
 import { assembleLevels } from "./diffusion-system.ts";
 import { at } from "./kernel-binding.ts";
-import { COARSE_SCALE, type Level, levelSizes } from "./multigrid.ts";
+import { COARSE_SCALE, type Level, levelSizes, solveCoarsestLanes } from "./multigrid.ts";
 import { type DiffusionKernels, type KernelArena, kernelArena } from "./wasm-kernels.ts";
 
 const f = Math.fround;
@@ -486,35 +486,12 @@ function prolong4(solve: Solve4, fine: Level, coarse: Level4, e: Float32Array): 
   }
 }
 
-/** The coarsest level's direct solve (its Cholesky factor, in doubles), channel by channel. */
-function solveCoarsest4(solve: Solve4, level: Level, r: Float32Array, e: Float32Array): void {
-  const a = level.chol as Float64Array;
-  const nodes = level.nodes as Int32Array;
-  const y = level.work as Float64Array;
-  const m = nodes.length;
-  const { lanes: L, channels: C } = solve;
-  e.fill(0);
-  for (let c = 0; c < C; c++) {
-    for (let i = 0; i < m; i++) {
-      let v = r[L * nodes[i] + c];
-      for (let k = 0; k < i; k++) v -= a[i * m + k] * y[k];
-      y[i] = v / a[i * m + i];
-    }
-    for (let i = m - 1; i >= 0; i--) {
-      let v = y[i];
-      for (let k = i + 1; k < m; k++) v -= a[k * m + i] * y[k];
-      y[i] = v / a[i * m + i];
-    }
-    for (let i = 0; i < m; i++) e[L * nodes[i] + c] = y[i];
-  }
-}
-
 /** One symmetric V-cycle from level l down (multigrid.ts vcycle): e ≈ A⁻¹ r. */
 function vcycle4(solve: Solve4, l: number, r: Float32Array, e: Float32Array): void {
   const { levels } = solve;
   const { level, t } = levels[l];
   if (l === levels.length - 1) {
-    solveCoarsest4(solve, level, r, e);
+    solveCoarsestLanes(level, solve.channels, solve.lanes, r, e);
     return;
   }
   // one sweep each way on the finest level, two on the coarser ones (multigrid.ts FINE_SWEEPS, COARSE_SWEEPS)

@@ -180,6 +180,20 @@ function factorCoarsest(level: Level): void {
 }
 
 function solveCoarsest(level: Level, C: number, r: Float64Array, e: Float64Array): void {
+  solveCoarsestLanes(level, C, C, r, e);
+}
+
+/**
+ * The coarsest level's direct solve (its Cholesky factor, in doubles), channel by channel, for vectors of
+ * `lanes` values per pixel of which the first C are channels (cg-f32.ts: four float32 lanes, or one).
+ */
+export function solveCoarsestLanes(
+  level: Level,
+  C: number,
+  lanes: number,
+  r: Float64Array | Float32Array,
+  e: Float64Array | Float32Array,
+): void {
   const a = level.chol!;
   const nodes = level.nodes!;
   const y = level.work!;
@@ -187,7 +201,7 @@ function solveCoarsest(level: Level, C: number, r: Float64Array, e: Float64Array
   e.fill(0);
   for (let c = 0; c < C; c++) {
     for (let i = 0; i < m; i++) {
-      let v = r[nodes[i] * C + c];
+      let v = r[nodes[i] * lanes + c];
       for (let k = 0; k < i; k++) v -= a[i * m + k] * y[k];
       y[i] = v / a[i * m + i];
     }
@@ -196,7 +210,7 @@ function solveCoarsest(level: Level, C: number, r: Float64Array, e: Float64Array
       for (let k = i + 1; k < m; k++) v -= a[k * m + i] * y[k];
       y[i] = v / a[i * m + i];
     }
-    for (let i = 0; i < m; i++) e[nodes[i] * C + c] = y[i];
+    for (let i = 0; i < m; i++) e[nodes[i] * lanes + c] = y[i];
   }
 }
 

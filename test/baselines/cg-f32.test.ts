@@ -4,18 +4,9 @@ import { diffusionInpainter, inpaintDiffusion } from "../../src/baselines/diffus
 import { DiffusionSystem, toPadded } from "../../src/baselines/diffusion-system.ts";
 import { setWasmKernels } from "../../src/baselines/wasm-kernels.ts";
 import { createImage, createMask, type Image, type Mask } from "../../src/image/types.ts";
-import { createRng } from "../../src/mask/rng.ts";
-import { syntheticImage } from "./helpers.ts";
+import { randomMaskOf, syntheticImage } from "./helpers.ts";
 
 // The float32 solver of version 7's decodes (src/baselines/cg-f32.ts).
-
-function randomMask(w: number, h: number, density: number, seed: number): Mask {
-  const rng = createRng(seed);
-  const mask = createMask(w, h);
-  for (let i = 0; i < mask.data.length; i++) mask.data[i] = rng.next() < density ? 1 : 0;
-  mask.data[rng.int(w * h)] = 1;
-  return mask;
-}
 
 const sha = (image: Image) => createHash("sha256").update(image.data).digest("hex");
 
@@ -59,7 +50,7 @@ describe("the float32 diffusion solver (format version 7)", () => {
     ];
     for (const [seed, [w, h, density]] of cases.entries()) {
       const known = syntheticImage(w, h, 3, seed + 1);
-      const mask = randomMask(w, h, density, seed + 7);
+      const mask = randomMaskOf(w, h, density, seed + 7);
       const { loops, kernels } = bothWays(known, mask);
       expect(sha(kernels.image), `${w}×${h}`).toBe(sha(loops.image));
       expect(kernels.iterations).toEqual(loops.iterations);
@@ -69,7 +60,7 @@ describe("the float32 diffusion solver (format version 7)", () => {
 
   it("reaches the stopping rule's relative residual, measured in float64, with float64's iterations", () => {
     const known = syntheticImage(160, 120, 3, 3);
-    const mask = randomMask(160, 120, 0.05, 4);
+    const mask = randomMaskOf(160, 120, 0.05, 4);
     const tolerance = 1e-4;
     const f32 = inpaintDiffusion(known, mask, { tolerance, arithmetic: "float32" });
     const f64 = inpaintDiffusion(known, mask, { tolerance });
@@ -81,7 +72,7 @@ describe("the float32 diffusion solver (format version 7)", () => {
 
   it("is as close to the converged solution as the float64 solve at the decoders' stop", () => {
     const known = syntheticImage(200, 150, 3, 5);
-    const mask = randomMask(200, 150, 0.04, 6);
+    const mask = randomMaskOf(200, 150, 0.04, 6);
     const converged = inpaintDiffusion(known, mask, { tolerance: 1e-10 }).image.data;
     const distance = (image: Image) => {
       let largest = 0;
@@ -98,7 +89,7 @@ describe("the float32 diffusion solver (format version 7)", () => {
 
   it("keeps the known pixels, writes into the known image when asked, and gives the same values either way", () => {
     const known = syntheticImage(50, 40, 3, 8);
-    const mask = randomMask(50, 40, 0.1, 9);
+    const mask = randomMaskOf(50, 40, 0.1, 9);
     const copy = createImage(50, 40, 3, new Float32Array(known.data));
     const fresh = inpaintDiffusion(known, mask, { tolerance: 1e-4, arithmetic: "float32" }).image;
     expect(known.data).toEqual(copy.data);
@@ -113,7 +104,7 @@ describe("the float32 diffusion solver (format version 7)", () => {
   it("solves a channel whose known values are all 0 to 0, on the kernels and the loops alike", () => {
     const known = syntheticImage(30, 20, 3, 10);
     for (let i = 0; i < 30 * 20; i++) known.data[3 * i + 1] = 0;
-    const mask = randomMask(30, 20, 0.1, 11);
+    const mask = randomMaskOf(30, 20, 0.1, 11);
     const { loops, kernels } = bothWays(known, mask);
     expect(sha(kernels.image)).toBe(sha(loops.image));
     for (let i = 0; i < 30 * 20; i++) expect(kernels.image.data[3 * i + 1]).toBe(0);
@@ -121,7 +112,7 @@ describe("the float32 diffusion solver (format version 7)", () => {
 
   it("solves a colour image channel by channel to the joint solve's values, on the kernels and the loops", () => {
     const known = syntheticImage(70, 45, 3, 12);
-    const mask = randomMask(70, 45, 0.06, 13);
+    const mask = randomMaskOf(70, 45, 0.06, 13);
     const joint = inpaintDiffusion(known, mask, { tolerance: 1e-4, arithmetic: "float32" });
     const options = { tolerance: 1e-4, arithmetic: "float32" as const, perChannelPixels: 1 };
     const perChannel = inpaintDiffusion(known, mask, options);
@@ -142,7 +133,7 @@ describe("the float32 diffusion solver (format version 7)", () => {
       [57, 44],
     ].entries()) {
       const grey = syntheticImage(w, h, 1, 20 + seed);
-      const mask = randomMask(w, h, 0.1, 30 + seed);
+      const mask = randomMaskOf(w, h, 0.1, 30 + seed);
       const { loops, kernels } = bothWays(grey, mask);
       expect(sha(kernels.image), `${w}×${h}`).toBe(sha(loops.image));
       const f64 = inpaintDiffusion(grey, mask, { tolerance: 1e-4 });
@@ -157,7 +148,7 @@ describe("the float32 diffusion solver (format version 7)", () => {
 
   it("leaves warm starts and the default to the float64 solver", () => {
     const colour = syntheticImage(40, 30, 3, 14);
-    const mask = randomMask(40, 30, 0.1, 13);
+    const mask = randomMaskOf(40, 30, 0.1, 13);
     const f32 = inpaintDiffusion(colour, mask, { tolerance: 1e-4, arithmetic: "float32" });
     const f64 = inpaintDiffusion(colour, mask, { tolerance: 1e-4 });
     expect(sha(f32.image)).not.toBe(sha(f64.image));
@@ -183,7 +174,7 @@ describe("the float32 diffusion solver (format version 7)", () => {
 
   it("is what the diffusion Inpainter runs when asked for float32", async () => {
     const known = syntheticImage(45, 35, 3, 15);
-    const mask = randomMask(45, 35, 0.08, 16);
+    const mask = randomMaskOf(45, 35, 0.08, 16);
     const inpainter = diffusionInpainter({ tolerance: 1e-4, arithmetic: "float32" });
     const image = await inpainter.inpaint(known, mask);
     expect(sha(image)).toBe(

@@ -9,20 +9,13 @@ import { KEEP_ARENA_BYTES, kernelArena, setWasmKernels } from "../../src/baselin
 import { MaskcodecError } from "../../src/errors.ts";
 import { type Channels, createImage, createMask, type Image, type Mask } from "../../src/image/types.ts";
 import { createRng } from "../../src/mask/rng.ts";
+import { randomMaskOf } from "./helpers.ts";
 
 function randomImage(w: number, h: number, C: Channels, seed: number): Image {
   const rng = createRng(seed);
   const img = createImage(w, h, C);
   for (let i = 0; i < img.data.length; i++) img.data[i] = Math.round(rng.next() * 255);
   return img;
-}
-
-function randomMaskOf(w: number, h: number, density: number, seed: number): Mask {
-  const rng = createRng(seed);
-  const mask = createMask(w, h);
-  for (let i = 0; i < mask.data.length; i++) mask.data[i] = rng.next() < density ? 1 : 0;
-  mask.data[rng.int(w * h)] = 1;
-  return mask;
 }
 
 /** Dense Gaussian elimination of the 5-point Laplace system on the unknowns (reference solution). */

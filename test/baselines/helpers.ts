@@ -1,4 +1,4 @@
-import { type Channels, createImage, type Image } from "../../src/image/types.ts";
+import { type Channels, createImage, createMask, type Image, type Mask } from "../../src/image/types.ts";
 import { createRng } from "../../src/mask/rng.ts";
 
 /** A small synthetic photo-like image: smooth gradients, an edge, a disc and a little noise. */
@@ -22,4 +22,13 @@ export function mae(a: Image, b: Image): number {
   let e = 0;
   for (let i = 0; i < a.data.length; i++) e += Math.abs(a.data[i] - b.data[i]);
   return e / a.data.length;
+}
+
+/** A random mask of about `density` known pixels, at least one. */
+export function randomMaskOf(w: number, h: number, density: number, seed: number): Mask {
+  const rng = createRng(seed);
+  const mask = createMask(w, h);
+  for (let i = 0; i < mask.data.length; i++) mask.data[i] = rng.next() < density ? 1 : 0;
+  mask.data[rng.int(w * h)] = 1;
+  return mask;
 }
