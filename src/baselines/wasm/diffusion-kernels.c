@@ -657,11 +657,10 @@ static inline f4 gs4(int p, int s, const float *invDiag, const float *wE, const 
   return v;
 }
 
-/* Forward sweeps (from zero, or full), two rows at a time, the second one pixel behind. */
-#define FORWARD_PAIRS(PIXEL)                                                                                \
-  int y = 1;                                                                                                \
-  for (; y + 1 <= h; y += 2) {                                                                              \
-    int a = y * s + 1;                                                                                      \
+/* Rows y and y + 1 of a forward sweep (from zero, or full), the second one pixel behind. */
+#define FORWARD_PAIR(PIXEL, y)                                                                              \
+  {                                                                                                         \
+    int a = (y) * s + 1;                                                                                    \
     int b = a + s;                                                                                          \
     PIXEL(a, s, invDiag, wE, wS, r, e);                                                                     \
     for (int j = 1; j < w; j++) {                                                                           \
@@ -671,10 +670,17 @@ static inline f4 gs4(int p, int s, const float *invDiag, const float *wE, const 
       b++;                                                                                                  \
     }                                                                                                       \
     PIXEL(b, s, invDiag, wE, wS, r, e);                                                                     \
-  }                                                                                                         \
-  if (y == h) {                                                                                             \
-    for (int p = y * s + 1; p <= y * s + w; p++) PIXEL(p, s, invDiag, wE, wS, r, e);                        \
   }
+
+/* The last row of an odd height, alone. */
+#define FORWARD_ROW(PIXEL, y)                                                                               \
+  for (int k = (y) * s + 1; k <= (y) * s + w; k++) PIXEL(k, s, invDiag, wE, wS, r, e);
+
+/* A whole forward sweep, two rows at a time. */
+#define FORWARD_PAIRS(PIXEL)                                                                                \
+  int y = 1;                                                                                                \
+  for (; y + 1 <= h; y += 2) FORWARD_PAIR(PIXEL, y)                                                         \
+  if (y == h) FORWARD_ROW(PIXEL, y)
 
 void smooth_from_zero4(int w, int h, int s, const float *invDiag, const float *wE, const float *wS,
                        const float *r, float *e) {
@@ -778,20 +784,11 @@ void update_and_sweep4(int w, int h, int s, const float *invDiag, const float *w
   for (; y + 1 <= h; y += 2) {
     update_row(y * s + 1, w, x, r, p, q, al);
     update_row((y + 1) * s + 1, w, x, r, p, q, al);
-    int a = y * s + 1;
-    int b = a + s;
-    gz4(a, s, invDiag, wE, wS, r, e);
-    for (int j = 1; j < w; j++) {
-      a++;
-      gz4(a, s, invDiag, wE, wS, r, e);
-      gz4(b, s, invDiag, wE, wS, r, e);
-      b++;
-    }
-    gz4(b, s, invDiag, wE, wS, r, e);
+    FORWARD_PAIR(gz4, y)
   }
   if (y == h) {
     update_row(y * s + 1, w, x, r, p, q, al);
-    for (int p2 = y * s + 1; p2 <= y * s + w; p2++) gz4(p2, s, invDiag, wE, wS, r, e);
+    FORWARD_ROW(gz4, y)
   }
   end_sums();
 }
@@ -1027,20 +1024,11 @@ void update_and_sweep1f(int w, int h, int s, const float *invDiag, const float *
   for (; y + 1 <= h; y += 2) {
     update_row1f(y * s + 1, w, x, r, p, q, al);
     update_row1f((y + 1) * s + 1, w, x, r, p, q, al);
-    int a = y * s + 1;
-    int b = a + s;
-    gz1f(a, s, invDiag, wE, wS, r, e);
-    for (int j = 1; j < w; j++) {
-      a++;
-      gz1f(a, s, invDiag, wE, wS, r, e);
-      gz1f(b, s, invDiag, wE, wS, r, e);
-      b++;
-    }
-    gz1f(b, s, invDiag, wE, wS, r, e);
+    FORWARD_PAIR(gz1f, y)
   }
   if (y == h) {
     update_row1f(y * s + 1, w, x, r, p, q, al);
-    for (int p2 = y * s + 1; p2 <= y * s + w; p2++) gz1f(p2, s, invDiag, wE, wS, r, e);
+    FORWARD_ROW(gz1f, y)
   }
   out[0] = acc1;
 }
