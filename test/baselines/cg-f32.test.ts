@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { diffusionInpainter, inpaintDiffusion } from "../../src/baselines/diffusion.ts";
 import { DiffusionSystem, toPadded } from "../../src/baselines/diffusion-system.ts";
@@ -56,6 +57,29 @@ describe("the float32 diffusion solver (format version 7)", () => {
       expect(kernels.iterations).toEqual(loops.iterations);
       expect(kernels.residuals).toEqual(loops.residuals);
     }
+  });
+
+  it("kernels and loops, joint and per channel, agree on any small image and mask (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.double({ min: 0.01, max: 0.6, noNaN: true }),
+        fc.constantFrom(1 as const, 3 as const),
+        fc.integer({ min: 1, max: 1000 }),
+        (w, h, density, channels, seed) => {
+          const known = syntheticImage(w, h, channels, seed);
+          const mask = randomMaskOf(w, h, density, seed + 1);
+          const { loops, kernels } = bothWays(known, mask);
+          expect(sha(kernels.image)).toBe(sha(loops.image));
+          if (channels === 3) {
+            const options = { tolerance: 1e-4, arithmetic: "float32" as const, perChannelPixels: 0 };
+            expect(sha(inpaintDiffusion(known, mask, options).image)).toBe(sha(kernels.image));
+          }
+        },
+      ),
+      { numRuns: 40, seed: 7 },
+    );
   });
 
   it("reaches the stopping rule's relative residual, measured in float64, with float64's iterations", () => {
