@@ -29,7 +29,7 @@ const f = Math.fround;
 const SCALE = f(COARSE_SCALE);
 
 /** A level's coefficients (the float64 solver's) and its float32 work vectors. */
-interface Level4 {
+interface Level32 {
   level: Level;
   r: Float32Array;
   e: Float32Array;
@@ -37,15 +37,82 @@ interface Level4 {
 }
 
 /**
+ * The kernels of one lane count (`…4` or `…1f` in diffusion-kernels.c), picked once per solve: the same
+ * signatures but for the per-channel scalars, which come as arrays.
+ */
+interface Kernels32 {
+  dot: DiffusionKernels["dot4"];
+  applyDot: DiffusionKernels["apply_dot4"];
+  residualOf: DiffusionKernels["residual_of4"];
+  smoothFromZero: DiffusionKernels["smooth_from_zero4"];
+  smoothForward: DiffusionKernels["smooth_forward4"];
+  smoothBackwardDot: DiffusionKernels["smooth_backward_dot4"];
+  restrictSweepResidual: DiffusionKernels["restrict_sweep_residual4"];
+  restrict: DiffusionKernels["restrict4"];
+  prolong: DiffusionKernels["prolong4"];
+  /** w, h, s, pointers invDiag, wE, wS, x, r, p, q, then α per channel, then e. */
+  updateAndSweep(
+    w: number,
+    h: number,
+    s: number,
+    invDiag: number,
+    wE: number,
+    wS: number,
+    x: number,
+    r: number,
+    p: number,
+    q: number,
+    alpha: number[],
+    e: number,
+  ): void;
+  /** w, h, s, pointers p, z, then β and keep per channel. */
+  updateP(w: number, h: number, s: number, p: number, z: number, beta: number[], keep: number[]): void;
+}
+
+function kernelsFor(k: DiffusionKernels, lanes: 1 | 4): Kernels32 {
+  if (lanes === 4) {
+    return {
+      dot: k.dot4,
+      applyDot: k.apply_dot4,
+      residualOf: k.residual_of4,
+      smoothFromZero: k.smooth_from_zero4,
+      smoothForward: k.smooth_forward4,
+      smoothBackwardDot: k.smooth_backward_dot4,
+      restrictSweepResidual: k.restrict_sweep_residual4,
+      restrict: k.restrict4,
+      prolong: k.prolong4,
+      updateAndSweep: (w, h, s, invDiag, wE, wS, x, r, p, q, alpha, e) =>
+        k.update_and_sweep4(w, h, s, invDiag, wE, wS, x, r, p, q, alpha[0], alpha[1], alpha[2], e),
+      updateP: (w, h, s, p, z, beta, keep) =>
+        k.update_p4(w, h, s, p, z, beta[0], beta[1], beta[2], keep[0], keep[1], keep[2]),
+    };
+  }
+  return {
+    dot: k.dot1f,
+    applyDot: k.apply_dot1f,
+    residualOf: k.residual_of1f,
+    smoothFromZero: k.smooth_from_zero1f,
+    smoothForward: k.smooth_forward1f,
+    smoothBackwardDot: k.smooth_backward_dot1f,
+    restrictSweepResidual: k.restrict_sweep_residual1f,
+    restrict: k.restrict1f,
+    prolong: k.prolong1f,
+    updateAndSweep: (w, h, s, invDiag, wE, wS, x, r, p, q, alpha, e) =>
+      k.update_and_sweep1f(w, h, s, invDiag, wE, wS, x, r, p, q, alpha[0], e),
+    updateP: (w, h, s, p, z, beta, keep) => k.update_p1f(w, h, s, p, z, beta[0], keep[0]),
+  };
+}
+
+/**
  * A solve's layout, where its vectors live and so which code runs (the kernels on their arena, or the loops
  * below). `lanes` floats per padded pixel: four (channels 0–2 and a zero) for a joint colour solve, one for a
  * single channel.
  */
-interface Solve4 {
-  levels: Level4[];
+interface Layout {
+  levels: Level32[];
   lanes: 1 | 4;
   channels: 1 | 3;
-  k: DiffusionKernels | null;
+  k: Kernels32 | null;
   /** The kernels' sums of their last reducing call. */
   results: Float64Array | null;
 }
@@ -70,7 +137,7 @@ function arenaBytes(w: number, h: number, lanes: number): number {
 
 /** A system of one mask and its vectors, on the kernels' arena where it fits. */
 class System32 {
-  readonly solve: Solve4;
+  readonly solve: Layout;
   readonly b: Float32Array;
   readonly x: Float32Array;
   private readonly bufs: Float32Array[];
@@ -96,7 +163,7 @@ class System32 {
     const vector = resident ? () => resident.f32(n, true) : () => new Float32Array(n);
     const { levels, maskCopy } = assembleLevels(width, height, mask, 0, resident ?? undefined);
     this.maskCopy = maskCopy;
-    const levels4: Level4[] = levels.map((level, l) => {
+    const levels32: Level32[] = levels.map((level, l) => {
       const empty = new Float32Array(0);
       if (l === 0) return { level, r: empty, e: empty, t: empty };
       const size = (level.w + 2) * (level.h + 2) * lanes;
@@ -104,10 +171,10 @@ class System32 {
       return { level, r: make(), e: make(), t: make() };
     });
     this.solve = {
-      levels: levels4,
+      levels: levels32,
       lanes,
       channels: lanes === 4 ? 3 : 1,
-      k: resident ? resident.k : null,
+      k: resident ? kernelsFor(resident.k, lanes) : null,
       results: resident ? resident.results() : null,
     };
     this.b = vector();
@@ -128,8 +195,8 @@ class System32 {
       x.fill(0);
     }
     this.used = true;
-    const k = solve.k;
-    if (k && this.arena && this.maskCopy) {
+    if (solve.k && this.arena && this.maskCopy) {
+      const k = this.arena.k;
       if (solve.lanes === 4) {
         const copy = this.imageCopy ?? this.arena.f32(w * h * 3);
         this.imageCopy = copy;
@@ -139,7 +206,7 @@ class System32 {
         const copy = this.imageCopy ?? this.arena.f32(w * h);
         this.imageCopy = copy;
         for (let i = 0, j = first; i < w * h; i++, j += step) copy[i] = data[j];
-        k.cold_start1f(w, h, 1, 0, at(this.maskCopy), at(copy), at(b), at(x));
+        k.cold_start1f(w, h, at(this.maskCopy), at(copy), at(b), at(x));
       }
       return;
     }
@@ -179,7 +246,7 @@ class System32 {
 
   /** Solves from coldStart's b and x: x receives the solution (cg.ts conjugateGradients). */
   run(tolerance: number, maxIterations: number): Float32SolveResult {
-    return conjugateGradients4(this.solve, this.bufs, this.b, this.x, tolerance, maxIterations);
+    return conjugateGradients(this.solve, this.bufs, this.b, this.x, tolerance, maxIterations);
   }
 
   /** The solution's unknown pixels into channels `first`… of `out` (`step` interleaved channels). */
@@ -237,17 +304,17 @@ export function inpaintFloat32(
 }
 
 /** The kernels' sums. */
-function sums(solve: Solve4): number[] {
+function sums(solve: Layout): number[] {
   const r = solve.results as Float64Array;
   return solve.channels === 3 ? [r[0], r[1], r[2]] : [r[0]];
 }
 
 /** Per-channel a·b over the interior rows (row sums in float32). */
-function dot4(solve: Solve4, a: Float32Array, b: Float32Array): number[] {
+function dot(solve: Layout, a: Float32Array, b: Float32Array): number[] {
   const { w, h, s } = solve.levels[0].level;
   const { k, lanes: L, channels: C } = solve;
   if (k) {
-    (L === 4 ? k.dot4 : k.dot1f)(w, h, s, at(a), at(b));
+    k.dot(w, h, s, at(a), at(b));
     return sums(solve);
   }
   const acc = new Array<number>(C).fill(0);
@@ -273,21 +340,12 @@ function applyAt(level: Level, L: number, p: Float32Array, i: number, c: number)
 }
 
 /** q = A p and p·q per channel. */
-function applyDot4(solve: Solve4, p: Float32Array, q: Float32Array): number[] {
+function applyDot(solve: Layout, p: Float32Array, q: Float32Array): number[] {
   const level = solve.levels[0].level;
   const { w, h, s } = level;
   const { k, lanes: L, channels: C } = solve;
   if (k) {
-    (L === 4 ? k.apply_dot4 : k.apply_dot1f)(
-      w,
-      h,
-      s,
-      at(level.diag),
-      at(level.wE),
-      at(level.wS),
-      at(p),
-      at(q),
-    );
+    k.applyDot(w, h, s, at(level.diag), at(level.wE), at(level.wS), at(p), at(q));
     return sums(solve);
   }
   const acc = new Array<number>(C).fill(0);
@@ -306,12 +364,11 @@ function applyDot4(solve: Solve4, p: Float32Array, q: Float32Array): number[] {
 }
 
 /** out = r − A x on a level. */
-function residualOf4(solve: Solve4, level: Level, x: Float32Array, r: Float32Array, out: Float32Array): void {
+function residualOf(solve: Layout, level: Level, x: Float32Array, r: Float32Array, out: Float32Array): void {
   const { w, h, s } = level;
   const { k, lanes: L, channels: C } = solve;
   if (k) {
-    const kernel = L === 4 ? k.residual_of4 : k.residual_of1f;
-    kernel(w, h, s, at(level.diag), at(level.wE), at(level.wS), at(x), at(r), at(out));
+    k.residualOf(w, h, s, at(level.diag), at(level.wE), at(level.wS), at(x), at(r), at(out));
     return;
   }
   for (let y = 1; y <= h; y++) {
@@ -322,20 +379,11 @@ function residualOf4(solve: Solve4, level: Level, x: Float32Array, r: Float32Arr
 }
 
 /** The first forward sweep of a V-cycle, from e = 0: id (r + b W + d N). */
-function smoothFromZero4(solve: Solve4, level: Level, r: Float32Array, e: Float32Array): void {
+function smoothFromZero(solve: Layout, level: Level, r: Float32Array, e: Float32Array): void {
   const { w, h, s, invDiag, wE, wS } = level;
   const { k, lanes: L, channels: C } = solve;
   if (k) {
-    (L === 4 ? k.smooth_from_zero4 : k.smooth_from_zero1f)(
-      w,
-      h,
-      s,
-      at(invDiag),
-      at(wE),
-      at(wS),
-      at(r),
-      at(e),
-    );
+    k.smoothFromZero(w, h, s, at(invDiag), at(wE), at(wS), at(r), at(e));
     return;
   }
   const up = L * s;
@@ -372,11 +420,11 @@ function gaussSeidelAt(
   return value;
 }
 
-function smoothForward4(solve: Solve4, level: Level, r: Float32Array, e: Float32Array): void {
+function smoothForward(solve: Layout, level: Level, r: Float32Array, e: Float32Array): void {
   const { w, h, s, invDiag, wE, wS } = level;
   const { k, lanes: L, channels: C } = solve;
   if (k) {
-    (L === 4 ? k.smooth_forward4 : k.smooth_forward1f)(w, h, s, at(invDiag), at(wE), at(wS), at(r), at(e));
+    k.smoothForward(w, h, s, at(invDiag), at(wE), at(wS), at(r), at(e));
     return;
   }
   for (let y = 1; y <= h; y++) {
@@ -387,12 +435,11 @@ function smoothForward4(solve: Solve4, level: Level, r: Float32Array, e: Float32
 }
 
 /** The backward sweep, returning r·e per channel over the final e (rows bottom up, right to left). */
-function smoothBackwardDot4(solve: Solve4, level: Level, r: Float32Array, e: Float32Array): number[] {
+function smoothBackwardDot(solve: Layout, level: Level, r: Float32Array, e: Float32Array): number[] {
   const { w, h, s, invDiag, wE, wS } = level;
   const { k, lanes: L, channels: C } = solve;
   if (k) {
-    const kernel = L === 4 ? k.smooth_backward_dot4 : k.smooth_backward_dot1f;
-    kernel(w, h, s, at(invDiag), at(wE), at(wS), at(r), at(e));
+    k.smoothBackwardDot(w, h, s, at(invDiag), at(wE), at(wS), at(r), at(e));
     return sums(solve);
   }
   const acc = new Array<number>(C).fill(0);
@@ -413,14 +460,13 @@ function smoothBackwardDot4(solve: Solve4, level: Level, r: Float32Array, e: Flo
  * The restriction of the residual a from-zero sweep leaves (multigrid.ts restrictSweepResidual): per 2×2
  * aggregate, wE e_east + wS e_south summed over p, p + 1, p + s, p + s + 1 in that order.
  */
-function restrictSweepResidual4(solve: Solve4, fine: Level, coarse: Level4, e: Float32Array): void {
+function restrictSweepResidual(solve: Layout, fine: Level, coarse: Level32, e: Float32Array): void {
   const { s, wE, wS } = fine;
   const { w: cw, h: ch, s: sc } = coarse.level;
   const rc = coarse.r;
   const { k, lanes: L, channels: C } = solve;
   if (k) {
-    const kernel = L === 4 ? k.restrict_sweep_residual4 : k.restrict_sweep_residual1f;
-    kernel(fine.h, s, at(wE), at(wS), at(e), cw, ch, sc, at(rc));
+    k.restrictSweepResidual(fine.h, s, at(wE), at(wS), at(e), cw, ch, sc, at(rc));
     return;
   }
   for (let Y = 0; Y < ch; Y++) {
@@ -443,13 +489,13 @@ function restrictSweepResidual4(solve: Solve4, fine: Level, coarse: Level4, e: F
 }
 
 /** Sums t over each 2×2 aggregate: ((t00 + t01) + t10) + t11. */
-function restrict4(solve: Solve4, fine: Level, coarse: Level4, t: Float32Array): void {
+function restrict(solve: Layout, fine: Level, coarse: Level32, t: Float32Array): void {
   const s = fine.s;
   const { w: cw, h: ch, s: sc } = coarse.level;
   const rc = coarse.r;
   const { k, lanes: L, channels: C } = solve;
   if (k) {
-    (L === 4 ? k.restrict4 : k.restrict1f)(s, cw, ch, sc, at(t), at(rc));
+    k.restrict(s, cw, ch, sc, at(t), at(rc));
     return;
   }
   for (let Y = 0; Y < ch; Y++) {
@@ -465,13 +511,13 @@ function restrict4(solve: Solve4, fine: Level, coarse: Level4, t: Float32Array):
 }
 
 /** Adds the scaled coarse correction to the unknowns of each aggregate: e += m ec, m = SCALE or 0. */
-function prolong4(solve: Solve4, fine: Level, coarse: Level4, e: Float32Array): void {
+function prolong(solve: Layout, fine: Level, coarse: Level32, e: Float32Array): void {
   const { s, invDiag: act } = fine;
   const { w: cw, h: ch, s: sc } = coarse.level;
   const ec = coarse.e;
   const { k, lanes: L, channels: C } = solve;
   if (k) {
-    (L === 4 ? k.prolong4 : k.prolong1f)(s, at(act), cw, ch, sc, at(ec), at(e), SCALE);
+    k.prolong(s, at(act), cw, ch, sc, at(ec), at(e), SCALE);
     return;
   }
   for (let Y = 0; Y < ch; Y++) {
@@ -487,7 +533,7 @@ function prolong4(solve: Solve4, fine: Level, coarse: Level4, e: Float32Array): 
 }
 
 /** One symmetric V-cycle from level l down (multigrid.ts vcycle): e ≈ A⁻¹ r. */
-function vcycle4(solve: Solve4, l: number, r: Float32Array, e: Float32Array): void {
+function vcycle(solve: Layout, l: number, r: Float32Array, e: Float32Array): void {
   const { levels } = solve;
   const { level, t } = levels[l];
   if (l === levels.length - 1) {
@@ -497,24 +543,24 @@ function vcycle4(solve: Solve4, l: number, r: Float32Array, e: Float32Array): vo
   // one sweep each way on the finest level, two on the coarser ones (multigrid.ts FINE_SWEEPS, COARSE_SWEEPS)
   const sweeps = l === 0 ? 1 : 2;
   const coarse = levels[l + 1];
-  smoothFromZero4(solve, level, r, e);
-  if (sweeps === 1) restrictSweepResidual4(solve, level, coarse, e);
+  smoothFromZero(solve, level, r, e);
+  if (sweeps === 1) restrictSweepResidual(solve, level, coarse, e);
   else {
-    smoothForward4(solve, level, r, e);
-    residualOf4(solve, level, e, r, t);
-    restrict4(solve, level, coarse, t);
+    smoothForward(solve, level, r, e);
+    residualOf(solve, level, e, r, t);
+    restrict(solve, level, coarse, t);
   }
-  vcycle4(solve, l + 1, coarse.r, coarse.e);
-  prolong4(solve, level, coarse, e);
-  for (let k = 0; k < sweeps; k++) smoothBackwardDot4(solve, level, r, e);
+  vcycle(solve, l + 1, coarse.r, coarse.e);
+  prolong(solve, level, coarse, e);
+  for (let k = 0; k < sweeps; k++) smoothBackwardDot(solve, level, r, e);
 }
 
 /**
  * x += α p, r −= α q (α rounded to float32 per channel) and r·r per channel, fused with the next V-cycle's
  * first sweep from zero on the new r, into e (cg.ts updateAndSweep).
  */
-function updateAndSweep4(
-  solve: Solve4,
+function updateAndSweep(
+  solve: Layout,
   x: Float32Array,
   r: Float32Array,
   p: Float32Array,
@@ -528,8 +574,7 @@ function updateAndSweep4(
   if (k) {
     const coefficients = [w, h, s, at(invDiag), at(wE), at(wS)] as const;
     const vectors = [at(x), at(r), at(p), at(q)] as const;
-    if (L === 4) k.update_and_sweep4(...coefficients, ...vectors, alpha[0], alpha[1], alpha[2], at(e));
-    else k.update_and_sweep1f(...coefficients, ...vectors, alpha[0], at(e));
+    k.updateAndSweep(...coefficients, ...vectors, alpha, at(e));
     return sums(solve);
   }
   const a = alpha.map(f);
@@ -547,18 +592,17 @@ function updateAndSweep4(
       acc[c] += row;
     }
   }
-  smoothFromZero4(solve, level, r, e);
+  smoothFromZero(solve, level, r, e);
   return acc;
 }
 
 /** p = keep (z + β p) per channel (β rounded to float32; keep 0 for channels that are done). */
-function updateP4(solve: Solve4, p: Float32Array, z: Float32Array, beta: number[], done: boolean[]): void {
+function updateP(solve: Layout, p: Float32Array, z: Float32Array, beta: number[], done: boolean[]): void {
   const { w, h, s } = solve.levels[0].level;
   const { k, lanes: L, channels: C } = solve;
   const keep = done.map((d) => (d ? 0 : 1));
   if (k) {
-    if (L === 4) k.update_p4(w, h, s, at(p), at(z), beta[0], beta[1], beta[2], keep[0], keep[1], keep[2]);
-    else k.update_p1f(w, h, s, at(p), at(z), beta[0], keep[0]);
+    k.updateP(w, h, s, at(p), at(z), beta, keep);
     return;
   }
   const b = beta.map(f);
@@ -576,8 +620,8 @@ function updateP4(solve: Solve4, p: Float32Array, z: Float32Array, beta: number[
  * Preconditioned CG (cg.ts conjugateGradients with scratchRhs: b serves as q once the initial residual is
  * formed). `x` holds the cold start on the unknowns, 0 elsewhere, and receives the solution.
  */
-function conjugateGradients4(
-  solve: Solve4,
+function conjugateGradients(
+  solve: Layout,
   bufs: Float32Array[],
   b: Float32Array,
   x: Float32Array,
@@ -587,15 +631,15 @@ function conjugateGradients4(
   const { levels, lanes: L, channels: C } = solve;
   const [r, z, p] = bufs;
   const q = b;
-  const bb = dot4(solve, b, b);
+  const bb = dot(solve, b, b);
   for (let c = 0; c < C; c++) {
     if (bb[c] === 0) for (let i = c; i < x.length; i += L) x[i] = 0;
   }
   const tol2 = tolerance * tolerance;
   const iterations = new Array<number>(C).fill(0);
   const done = new Array<boolean>(C).fill(false);
-  residualOf4(solve, levels[0].level, x, b, r);
-  let rr = dot4(solve, r, r);
+  residualOf(solve, levels[0].level, x, b, r);
+  let rr = dot(solve, r, r);
   let active = 0;
   for (let c = 0; c < C; c++) {
     if (rr[c] <= tol2 * bb[c]) done[c] = true;
@@ -603,21 +647,21 @@ function conjugateGradients4(
   }
   let rz = new Array<number>(C).fill(0);
   if (active > 0) {
-    vcycle4(solve, 0, r, z);
+    vcycle(solve, 0, r, z);
     p.set(z);
-    rz = dot4(solve, r, z);
+    rz = dot(solve, r, z);
   }
   const alpha = [0, 0, 0];
   const beta = [0, 0, 0];
   let it = 0;
   while (active > 0 && it < maxIterations) {
     it++;
-    const pq = applyDot4(solve, p, q);
+    const pq = applyDot(solve, p, q);
     for (let c = 0; c < C; c++) {
       alpha[c] = done[c] || pq[c] <= 0 ? 0 : rz[c] / pq[c];
       if (!done[c]) iterations[c] = it;
     }
-    rr = updateAndSweep4(solve, x, r, p, q, alpha, z);
+    rr = updateAndSweep(solve, x, r, p, q, alpha, z);
     active = 0;
     for (let c = 0; c < C; c++) {
       if (!done[c] && (rr[c] <= tol2 * bb[c] || alpha[c] === 0)) done[c] = true;
@@ -627,19 +671,19 @@ function conjugateGradients4(
     let rzNew: number[];
     if (levels.length > 1) {
       const coarse = levels[1];
-      restrictSweepResidual4(solve, levels[0].level, coarse, z);
-      vcycle4(solve, 1, coarse.r, coarse.e);
-      prolong4(solve, levels[0].level, coarse, z);
-      rzNew = smoothBackwardDot4(solve, levels[0].level, r, z);
+      restrictSweepResidual(solve, levels[0].level, coarse, z);
+      vcycle(solve, 1, coarse.r, coarse.e);
+      prolong(solve, levels[0].level, coarse, z);
+      rzNew = smoothBackwardDot(solve, levels[0].level, r, z);
     } else {
-      vcycle4(solve, 0, r, z);
-      rzNew = dot4(solve, r, z);
+      vcycle(solve, 0, r, z);
+      rzNew = dot(solve, r, z);
     }
     for (let c = 0; c < C; c++) {
       beta[c] = done[c] ? 0 : rzNew[c] / rz[c];
       rz[c] = rzNew[c];
     }
-    updateP4(solve, p, z, beta, done);
+    updateP(solve, p, z, beta, done);
   }
   const residuals = iterations.map((_, c) => (bb[c] === 0 ? Math.sqrt(rr[c]) : Math.sqrt(rr[c] / bb[c])));
   return { iterations, residuals };

@@ -50,6 +50,22 @@ type Restriction = (
   rc: number,
 ) => void;
 
+/** Sums over each 2×2 aggregate: fine stride s, the coarse grid (cw, ch, stride sc), pointers t, rc. */
+type Aggregation = (s: number, cw: number, ch: number, sc: number, t: number, rc: number) => void;
+/** The float32 solver's prolongation: fine stride s, pointer act, the coarse grid, pointers ec, e, the scale. */
+type Prolongation = (
+  s: number,
+  act: number,
+  cw: number,
+  ch: number,
+  sc: number,
+  ec: number,
+  e: number,
+  scale: number,
+) => void;
+/** The float32 solver's dot products over a level's interior rows: w, h, s, pointers a, b. */
+type Dot = (w: number, h: number, s: number, a: number, b: number) => void;
+
 /**
  * The module's exports (src/baselines/wasm/diffusion-kernels.c). Pointers are byte offsets into the arena's
  * memory; the sums of the reducing ones land at `result()`.
@@ -84,8 +100,8 @@ export interface DiffusionKernels {
   apply_dot3: Stencil;
   restrict_sweep_residual1: Restriction;
   restrict_sweep_residual3: Restriction;
-  restrict1(s: number, cw: number, ch: number, sc: number, t: number, rc: number): void;
-  restrict3(s: number, cw: number, ch: number, sc: number, t: number, rc: number): void;
+  restrict1: Aggregation;
+  restrict3: Aggregation;
   prolong(
     C: number,
     s: number,
@@ -115,7 +131,7 @@ export interface DiffusionKernels {
     k1: number,
     k2: number,
   ): void;
-  // the float32 solver of version 7's colour decodes (cg-f32.ts): vectors of four float32 lanes per pixel
+  // the float32 solver of version 7's decodes (cg-f32.ts): vectors of four float32 lanes per pixel
   /** b and x of a cold solve: w, h, pointers mask (bytes), image (float32, 3 interleaved), b, x. */
   cold_start4(w: number, h: number, mask: number, data: number, b: number, x: number): void;
   smooth_from_zero4: Sweep;
@@ -126,17 +142,8 @@ export interface DiffusionKernels {
   /** x, r, p, q, then α per channel, then e. */
   update_and_sweep4: Stencil;
   restrict_sweep_residual4: Restriction;
-  restrict4(s: number, cw: number, ch: number, sc: number, t: number, rc: number): void;
-  prolong4(
-    s: number,
-    act: number,
-    cw: number,
-    ch: number,
-    sc: number,
-    ec: number,
-    e: number,
-    scale: number,
-  ): void;
+  restrict4: Aggregation;
+  prolong4: Prolongation;
   update_p4(
     w: number,
     h: number,
@@ -150,18 +157,10 @@ export interface DiffusionKernels {
     k1: number,
     k2: number,
   ): void;
-  dot4(w: number, h: number, s: number, a: number, b: number): void;
-  // the same for one channel, one float32 per pixel (`step`: the image's interleaved channels, `first`: which)
-  cold_start1f(
-    w: number,
-    h: number,
-    step: number,
-    first: number,
-    mask: number,
-    data: number,
-    b: number,
-    x: number,
-  ): void;
+  dot4: Dot;
+  // the same for one channel, one float32 per pixel
+  /** b and x of a cold solve: w, h, pointers mask (bytes), image (float32, one channel), b, x. */
+  cold_start1f(w: number, h: number, mask: number, data: number, b: number, x: number): void;
   smooth_from_zero1f: Sweep;
   smooth_forward1f: Sweep;
   smooth_backward_dot1f: Sweep;
@@ -170,19 +169,10 @@ export interface DiffusionKernels {
   /** x, r, p, q, then α, then e. */
   update_and_sweep1f: Stencil;
   restrict_sweep_residual1f: Restriction;
-  restrict1f(s: number, cw: number, ch: number, sc: number, t: number, rc: number): void;
-  prolong1f(
-    s: number,
-    act: number,
-    cw: number,
-    ch: number,
-    sc: number,
-    ec: number,
-    e: number,
-    scale: number,
-  ): void;
+  restrict1f: Aggregation;
+  prolong1f: Prolongation;
   update_p1f(w: number, h: number, s: number, p: number, z: number, b0: number, k0: number): void;
-  dot1f(w: number, h: number, s: number, a: number, b: number): void;
+  dot1f: Dot;
 }
 
 const PAGE = 65536;

@@ -9,7 +9,7 @@ import { inpaintDiffusion } from "../baselines/diffusion.ts";
 import type { TonalOptions } from "../baselines/tonal.ts";
 import { TonalPool } from "../baselines/tonal-pool.ts";
 import { optimiseTonalTiledAll } from "../baselines/tonal-tiled.ts";
-import { diffusionDecodeTolerance } from "../codec/stream.ts";
+import { diffusionDecoding } from "../codec/stream.ts";
 import { checkInteger, invalidParameter } from "../errors.ts";
 import { createImage, createMask, type Image, type Mask } from "../image/types.ts";
 import { type TileGeometry, tileGrid } from "../nets/tiling.ts";
@@ -261,10 +261,10 @@ function closedLoopIndices(parts: readonly ClosedLoopPart[], windows: Windows): 
 
 /**
  * One plane (or a window of it) inpainted as the decoder inpaints a stream of `version`: homogeneous
- * diffusion with that version's stopping rule.
+ * diffusion with that version's stopping rule and arithmetic (diffusionDecoding).
  */
 export function inpaintPlane(known: Image, mask: Mask, version: number): Image {
-  return inpaintDiffusion(known, mask, { tolerance: diffusionDecodeTolerance(version) }).image;
+  return inpaintDiffusion(known, mask, diffusionDecoding(version)).image;
 }
 
 /** Decodes a tree-mode stream with homogeneous diffusion (what decodeBytes does with the diffusion backend). */

@@ -885,15 +885,14 @@ void dot4(int w, int h, int s, const float *a, const float *b) {
 
 static double acc1;
 
-/* b and x of a cold solve of channel `first` of an image of `step` interleaved channels (w × h, float32) */
-void cold_start1f(int w, int h, int step, int first, const unsigned char *mask, const float *data, float *b,
-                  float *x) {
+/* b and x of a cold solve of one channel (w × h, float32) */
+void cold_start1f(int w, int h, const unsigned char *mask, const float *data, float *b, float *x) {
   int s = w + 2;
   double mean = 0;
   int n = 0;
   for (int i = 0; i < w * h; i++) {
     if (!mask[i]) continue;
-    mean += data[i * step + first];
+    mean += data[i];
     n++;
   }
   float m = (float)(mean / n);
@@ -903,10 +902,10 @@ void cold_start1f(int w, int h, int step, int first, const unsigned char *mask, 
       if (mask[i]) continue;
       int q = (y + 1) * s + xx + 1;
       float v = 0;
-      if (xx > 0 && mask[i - 1]) v += data[(i - 1) * step + first];
-      if (xx < w - 1 && mask[i + 1]) v += data[(i + 1) * step + first];
-      if (y > 0 && mask[i - w]) v += data[(i - w) * step + first];
-      if (y < h - 1 && mask[i + w]) v += data[(i + w) * step + first];
+      if (xx > 0 && mask[i - 1]) v += data[i - 1];
+      if (xx < w - 1 && mask[i + 1]) v += data[i + 1];
+      if (y > 0 && mask[i - w]) v += data[i - w];
+      if (y < h - 1 && mask[i + w]) v += data[i + w];
       b[q] = v;
       x[q] = m;
     }
